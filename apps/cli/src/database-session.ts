@@ -1,0 +1,32 @@
+// Opens the database for a one-shot command: DATABASE_URL, the running server's embedded
+// Postgres, or the embedded one started for the duration of the command. Migrations are applied
+// first, so a command never meets an older schema.
+import { loadConfig } from '../../server/src/config.ts';
+import { createDatabase, type Database } from '../../server/src/db/client.ts';
+import { migrate } from '../../server/src/db/migrate.ts';
+import { resolveDatabaseUrl } from '../../server/src/db/resolve-database-url.ts';
+import { createLogger, type Logger } from '../../server/src/observability/logger.ts';
+import { pino } from 'pino';
+
+export function cliLogger(): Logger {
+  const config = loadConfig();
+  // Diagnostics go to stderr so that stdout carries only the command's output.
+  return createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, pino.destination(2));
+}
+
+export async function withDatabase<T>(work: (db: Database, log: Logger) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = cliLogger();
+  const resolved = await resolveDatabaseUrl(config, log);
+  try {
+    await migrate(resolved.url, log);
+    const db = createDatabase(resolved.url, { maxConnections: 2 });
+    try {
+      return await work(db, log);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await resolved.release();
+  }
+}

@@ -1,0 +1,33 @@
+// countersign: the command line. Each command lives in its own file under commands/.
+import { Command, CommanderError } from 'commander';
+import packageJson from '../../../package.json' with { type: 'json' };
+import { ConfigError } from '../../server/src/config.ts';
+import { registerKeysCommands } from './commands/keys.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { CliError } from './cli-error.ts';
+
+const program = new Command()
+  .name('countersign')
+  .description('Approval service for privileged actions')
+  .version(packageJson.version)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServeCommand(program);
+registerMigrateCommand(program);
+registerKeysCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof ConfigError || error instanceof CliError) {
+    console.error(`countersign: ${error.message}`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  } else {
+    console.error('countersign:', error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  }
+}

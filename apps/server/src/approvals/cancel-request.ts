@@ -1,0 +1,45 @@
+// Cancels a pending request on behalf of the client that created it. Cancelling a cancelled
+// request again is a no-op; any other verdict cannot be changed.
+import { appendAuditEvent } from '../audit/append-event.ts';
+import { AppError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
+
+export interface CancelRequestInput {
+  reason?: string | undefined;
+}
+
+export async function cancelRequest(
+  deps: Deps,
+  clientId: string,
+  id: string,
+  input: CancelRequestInput,
+): Promise<RequestWithDecisions> {
+  if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
+  const now = deps.clock.now();
+  const cancelled = await deps.db.prisma.$transaction(async (tx) => {
+    const { count } = await tx.approvalRequest.updateMany({
+      where: { id, clientId, status: 'pending' },
+      data: { status: 'cancelled', decidedAt: now },
+    });
+    if (count === 0) return false;
+    await appendAuditEvent(
+      tx,
+      {
+        type: 'request.cancelled',
+        requestId: id,
+        actor: `client:${clientId}`,
+        payload: { clientId, reason: input.reason ?? null },
+      },
+      now,
+    );
+    return true;
+  });
+  const request = await findRequestForClient(deps.db.prisma, clientId, id);
+  if (!cancelled && request.status !== 'cancelled') {
+    throw new AppError('ALREADY_DECIDED', {
+      detail: `approval request ${id} is already ${request.status} and can no longer be cancelled`,
+    });
+  }
+  return request;
+}

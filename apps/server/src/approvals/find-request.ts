@@ -1,0 +1,28 @@
+// Reads one request with its decisions, as its owning client may see it.
+import type { PrismaClient } from '../db/client.ts';
+import type { ApprovalRequest, Decision } from '../generated/prisma/client.ts';
+import { AppError } from '../errors.ts';
+
+export type RequestWithDecisions = ApprovalRequest & { decisions: Decision[] };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** Another client's request is reported as missing, never as forbidden: its existence is not leaked. */
+export async function findRequestForClient(
+  db: PrismaClient,
+  clientId: string,
+  id: string,
+): Promise<RequestWithDecisions> {
+  const request = isUuid(id)
+    ? await db.approvalRequest.findFirst({
+        where: { id, clientId },
+        include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      })
+    : null;
+  if (!request) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
+  return request;
+}

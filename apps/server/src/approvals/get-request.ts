@@ -1,0 +1,35 @@
+// Reads a request; with a wait, holds the read until the request leaves `pending` or time is up.
+import type { StatusChangeFeed } from '../db/status-change-feed.ts';
+import type { Deps } from '../deps.ts';
+import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
+
+export interface GetRequestInput {
+  id: string;
+  waitSeconds?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export async function getRequest(
+  deps: Deps,
+  feed: StatusChangeFeed,
+  clientId: string,
+  input: GetRequestInput,
+): Promise<RequestWithDecisions> {
+  const waitMs = (input.waitSeconds ?? 0) * 1000;
+  if (waitMs <= 0) return findRequestForClient(deps.db.prisma, clientId, input.id);
+
+  // Subscribe before reading, so a change between the read and the wait is not missed.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  input.signal?.addEventListener('abort', onOuterAbort);
+  try {
+    const changed = feed.waitForChange(input.id, waitMs, stop.signal);
+    const current = await findRequestForClient(deps.db.prisma, clientId, input.id);
+    if (current.status !== 'pending') return current;
+    await changed;
+    return await findRequestForClient(deps.db.prisma, clientId, input.id);
+  } finally {
+    stop.abort();
+    input.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}

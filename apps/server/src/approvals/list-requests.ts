@@ -1,0 +1,64 @@
+// Lists a client's requests, newest first, with opaque keyset cursors (stable under inserts).
+import { z } from 'zod';
+import type { Prisma } from '../db/client.ts';
+import type { ApprovalStatus } from '../generated/prisma/enums.ts';
+import { AppError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import type { RequestWithDecisions } from './find-request.ts';
+
+export interface ListRequestsInput {
+  status?: ApprovalStatus | undefined;
+  action?: string | undefined;
+  requester?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface ListRequestsResult {
+  items: RequestWithDecisions[];
+  nextCursor: string | null;
+}
+
+const cursorSchema = z.strictObject({ c: z.iso.datetime(), i: z.uuid() });
+
+function encodeCursor(request: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify({ c: request.createdAt.toISOString(), i: request.id })).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { createdAt: new Date(parsed.c), id: parsed.i };
+  } catch {
+    throw new AppError('INVALID_CURSOR', {
+      detail: 'the cursor is not one this server issued',
+      errors: [{ pointer: '/cursor', message: 'not a valid cursor' }],
+    });
+  }
+}
+
+export async function listRequests(
+  deps: Deps,
+  clientId: string,
+  input: ListRequestsInput,
+): Promise<ListRequestsResult> {
+  const where: Prisma.ApprovalRequestWhereInput = { clientId };
+  if (input.status) where.status = input.status;
+  if (input.action) where.action = input.action;
+  if (input.requester) where.requesterEmail = input.requester.toLowerCase();
+  if (input.cursor) {
+    const after = decodeCursor(input.cursor);
+    where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+  }
+  const rows = await deps.db.prisma.approvalRequest.findMany({
+    where,
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: input.limit + 1,
+    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+  });
+  const items = rows.slice(0, input.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > input.limit && last ? encodeCursor(last) : null };
+}

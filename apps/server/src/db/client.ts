@@ -1,0 +1,38 @@
+// Database handle: one pg pool shared by Prisma (through @prisma/adapter-pg) and the few raw
+// queries that Prisma cannot express (migrations, LISTEN/NOTIFY, advisory locks).
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client.ts';
+
+export type { PrismaClient };
+export type { Prisma } from '../generated/prisma/client.ts';
+
+export interface Database {
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface CreateDatabaseOptions {
+  maxConnections?: number;
+}
+
+export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Database {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  let closed = false;
+  return {
+    prisma,
+    pool,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// Embedded Postgres for zero-setup runs: PGlite (Postgres compiled to WASM) with its data under
+// the data directory, served over the Postgres wire protocol on a loopback port so the same
+// Prisma/pg code paths work as against a real server. A lock file tells other countersign
+// processes (the CLI) where to connect while a server holds the database.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { Logger } from '../observability/logger.ts';
+
+/** pglite-socket defaults to one connection; the service's pool needs several. */
+const MAX_SOCKET_CONNECTIONS = 20;
+
+export interface EmbeddedPostgres {
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+interface LockContent {
+  pid: number;
+  url: string;
+}
+
+function lockPath(dataDir: string): string {
+  return join(dataDir, 'embedded.lock.json');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** How long to wait for another process that is still initialising the embedded database. */
+const STARTUP_WAIT_MS = 120_000;
+
+async function readLock(dataDir: string): Promise<LockContent | undefined> {
+  try {
+    return JSON.parse(await readFile(lockPath(dataDir), 'utf8')) as LockContent;
+  } catch {
+    return undefined; // no lock file, or one being rewritten
+  }
+}
+
+/**
+ * The URL of an embedded database another live process serves from this data directory. A
+ * process that holds the lock but has not published its URL yet is still starting: wait for it.
+ */
+export async function findRunningEmbedded(dataDir: string): Promise<string | undefined> {
+  const deadline = Date.now() + STARTUP_WAIT_MS;
+  for (;;) {
+    const lock = await readLock(dataDir);
+    if (!lock || lock.pid === process.pid || !isAlive(lock.pid)) return undefined;
+    if (lock.url) return lock.url;
+    if (Date.now() > deadline) return undefined;
+    await sleep(200);
+  }
+}
+
+export class EmbeddedInUseError extends Error {
+  override name = 'EmbeddedInUseError';
+}
+
+export async function startEmbeddedPostgres(dataDirInput: string, log: Logger): Promise<EmbeddedPostgres> {
+  const dataDir = resolve(dataDirInput);
+  await mkdir(dataDir, { recursive: true });
+  const running = await findRunningEmbedded(dataDir);
+  if (running) {
+    throw new EmbeddedInUseError(
+      `another countersign process is serving the embedded database in ${dataDir} (${running}); stop it first`,
+    );
+  }
+  // Claim the directory before opening it: two PGlite instances on one directory corrupt it.
+  const lock = lockPath(dataDir);
+  await rm(lock, { force: true });
+  await writeFile(lock, JSON.stringify({ pid: process.pid, url: '' }), { flag: 'wx' });
+
+  const db = await PGlite.create(join(dataDir, 'pgdata'));
+  const server = new PGLiteSocketServer({
+    db,
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: MAX_SOCKET_CONNECTIONS,
+  });
+  await server.start();
+  const url = `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
+  await writeFile(lock, JSON.stringify({ pid: process.pid, url } satisfies LockContent));
+  log.info({ dataDir, url }, 'DATABASE_URL is not set: using the embedded Postgres (PGlite)');
+
+  let stopped = false;
+  return {
+    url,
+    dataDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await db.close();
+      await rm(lock, { force: true });
+    },
+  };
+}

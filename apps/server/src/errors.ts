@@ -1,0 +1,73 @@
+// The one error model: every expected failure is an AppError with a stable code. The table maps
+// each code to exactly one HTTP status; http/problem.ts renders it as problem+json.
+
+export const ERROR_CODES = {
+  /** The body is not parseable JSON. */
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
+  /** The body or query parsed but breaks the schema (wrong type, unknown or missing field). */
+  VALIDATION_FAILED: { status: 422, title: 'Validation failed' },
+  /** Only application/json bodies are accepted. */
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  /** Body or context above the size bound; rejected before anything is stored. */
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  /** No bearer token on a route that needs one. */
+  API_KEY_MISSING: { status: 401, title: 'API key missing' },
+  /** The bearer token matches no key. */
+  API_KEY_INVALID: { status: 401, title: 'API key invalid' },
+  /** The key was revoked; it stops working at once. */
+  API_KEY_REVOKED: { status: 401, title: 'API key revoked' },
+  /** The key lacks the scope the route needs. */
+  INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope' },
+  /** No such resource for this client (other clients' requests are invisible, not forbidden). */
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  /** No route for this method and path. */
+  ROUTE_NOT_FOUND: { status: 404, title: 'Route not found' },
+  /** The Idempotency-Key was used before with a different body. */
+  IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency conflict' },
+  /** The request already has a verdict; it cannot change state again. */
+  ALREADY_DECIDED: { status: 409, title: 'Already decided' },
+  /** The pagination cursor was not issued by this server. */
+  INVALID_CURSOR: { status: 422, title: 'Invalid cursor' },
+  /** Database unreachable or migrations not applied. */
+  NOT_READY: { status: 503, title: 'Not ready' },
+  /** The server is shutting down and takes no new work. */
+  SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
+  /** Anything unexpected; details are logged, not returned. */
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A pointer to the offending part of the input (RFC 6901 JSON pointer) and what is wrong there. */
+export interface FieldError {
+  pointer: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  detail: string;
+  errors?: FieldError[];
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, options: AppErrorOptions) {
+    super(options.detail, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.detail = options.detail;
+    this.errors = options.errors;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

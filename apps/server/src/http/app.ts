@@ -1,0 +1,71 @@
+// The express application: request ids and logging, metrics, the routes, and the error boundary.
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { problemHandler, routeNotFound } from './problem.ts';
+import type { HttpContext, Route } from './route.ts';
+import { cancelApprovalRoute } from './routes/approvals.cancel.ts';
+import { createApprovalRoute } from './routes/approvals.create.ts';
+import { getApprovalRoute } from './routes/approvals.get.ts';
+import { listApprovalsRoute } from './routes/approvals.list.ts';
+import { healthRoute, readyRoute } from './routes/health.ts';
+
+export const ROUTES: Route[] = [
+  createApprovalRoute,
+  listApprovalsRoute,
+  getApprovalRoute,
+  cancelApprovalRoute,
+  healthRoute,
+  readyRoute,
+];
+
+const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface HttpAppOptions {
+  ctx: HttpContext;
+  metrics: Metrics;
+  log: Logger;
+  version: string;
+}
+
+export function createHttpApp({ ctx, metrics, log, version }: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId(req, res) {
+        const incoming = req.headers['x-request-id'];
+        const id =
+          typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel(_req, res, error) {
+        if (error || res.statusCode >= 500) return 'error';
+        return res.statusCode >= 400 ? 'warn' : 'info';
+      },
+    }),
+  );
+  app.use(metrics.middleware);
+
+  const router = express.Router();
+  for (const route of ROUTES) route.mount(router, ctx);
+  app.use(router);
+
+  const openapi = buildOpenApiDocument(ROUTES, version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(routeNotFound);
+  app.use(problemHandler);
+  return app;
+}

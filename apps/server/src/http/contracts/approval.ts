@@ -1,0 +1,88 @@
+// The approval request as the API returns it (spec §2), and the presenter that produces it.
+import { z } from 'zod';
+import type { RequestWithDecisions } from '../../approvals/find-request.ts';
+
+export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
+
+const decisionSchema = z
+  .object({
+    approver: z.object({
+      email: z.string(),
+      platform: z.string(),
+      platformUserId: z.string().nullable(),
+      displayName: z.string().nullable(),
+    }),
+    verdict: z.enum(['approve', 'deny']),
+    reason: z.string().nullable(),
+    at: z.iso.datetime(),
+  })
+  .meta({ id: 'Decision' });
+
+const jsonObjectSchema = z.record(z.string(), z.unknown());
+
+export const approvalSchema = z
+  .object({
+    id: z.uuid(),
+    status: approvalStatusSchema,
+    action: z.string(),
+    title: z.string().nullable(),
+    reason: z.string().nullable(),
+    requester: z.object({ email: z.string(), name: z.string().nullable() }),
+    agent: z
+      .object({ name: z.string(), model: z.string().optional(), runId: z.string().optional() })
+      .nullable(),
+    context: jsonObjectSchema,
+    payloadDigest: z
+      .string()
+      .meta({ description: 'sha256:<hex> over the canonical JSON of {action, context}' }),
+    approvers: z
+      .array(z.string())
+      .meta({ description: 'eligible emails; empty means anyone but the requester' }),
+    quorum: z.number().int(),
+    policyRule: z.string().nullable(),
+    channel: z.string().nullable(),
+    callbackUrl: z.string().nullable(),
+    decisions: z.array(decisionSchema),
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    decidedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'Approval' });
+
+export type ApprovalRepresentation = z.infer<typeof approvalSchema>;
+
+const agentSchema = approvalSchema.shape.agent.unwrap();
+
+export function presentApproval(request: RequestWithDecisions): ApprovalRepresentation {
+  const agent = agentSchema.safeParse(request.agent);
+  return {
+    id: request.id,
+    status: request.status,
+    action: request.action,
+    title: request.title,
+    reason: request.reason,
+    requester: { email: request.requesterEmail, name: request.requesterName },
+    agent: agent.success ? agent.data : null,
+    context: jsonObjectSchema.parse(request.context),
+    payloadDigest: request.payloadDigest,
+    approvers: request.approvers,
+    quorum: request.quorum,
+    policyRule: request.policyRule,
+    channel: request.channel,
+    callbackUrl: request.callbackUrl,
+    decisions: request.decisions.map((d) => ({
+      approver: {
+        email: d.approverEmail,
+        platform: d.platform,
+        platformUserId: d.platformUserId,
+        displayName: d.displayName,
+      },
+      verdict: d.verdict,
+      reason: d.reason,
+      at: d.createdAt.toISOString(),
+    })),
+    createdAt: request.createdAt.toISOString(),
+    expiresAt: request.expiresAt.toISOString(),
+    decidedAt: request.decidedAt?.toISOString() ?? null,
+  };
+}

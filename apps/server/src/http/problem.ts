@@ -1,0 +1,56 @@
+// The single error boundary: any thrown error becomes application/problem+json with the request id.
+// Expected errors log at warn, unexpected ones at error with the stack.
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.ts';
+import type { Problem } from './contracts/problem.ts';
+
+export function problemBody(error: AppError, requestId: string): Problem {
+  return {
+    type: `urn:countersign:error:${error.code.toLowerCase()}`,
+    title: ERROR_CODES[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    requestId,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}
+
+/** body-parser reports its failures with a `type`; map the ones a client can cause. */
+function fromBodyParser(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+  const byType: Record<string, [ErrorCode, string]> = {
+    'entity.parse.failed': ['MALFORMED_JSON', 'the request body is not valid JSON'],
+    'entity.too.large': ['PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KiB'],
+    'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body encoding is not supported'],
+    'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body charset is not supported'],
+    'request.aborted': ['MALFORMED_JSON', 'the request body was cut off'],
+  };
+  const match = typeof error.type === 'string' ? byType[error.type] : undefined;
+  return match ? new AppError(match[0], { detail: match[1], cause: error }) : undefined;
+}
+
+function requestIdOf(req: Request): string {
+  return typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : 'unknown';
+}
+
+export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  const appError =
+    (isAppError(error) ? error : undefined) ??
+    fromBodyParser(error) ??
+    new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error });
+  if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'request failed');
+  else req.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');
+  res
+    .status(appError.status)
+    .type('application/problem+json')
+    .json(problemBody(appError, requestIdOf(req)));
+};
+
+export const routeNotFound: RequestHandler = (req) => {
+  throw new AppError('ROUTE_NOT_FOUND', { detail: `no route for ${req.method} ${req.path}` });
+};

@@ -1,0 +1,20 @@
+// The shape of a route module: its OpenAPI contract (built from the same zod schemas it
+// validates with) and a function that mounts its handler.
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { Router } from 'express';
+import type { StatusChangeFeed } from '../db/status-change-feed.ts';
+import type { Deps } from '../deps.ts';
+
+export interface HttpContext {
+  deps: Deps;
+  feed: StatusChangeFeed;
+  /** Aborted when the server starts shutting down; long-polls answer at once. */
+  shutdown: AbortSignal;
+}
+
+export interface Route {
+  openapi: RouteConfig;
+  mount(router: Router, ctx: HttpContext): void;
+}
+
+export const bearerSecurity = [{ apiKey: [] }];

@@ -1,0 +1,136 @@
+// POST /v1/approvals — create an approval request (spec §2), idempotent under Idempotency-Key.
+import { z } from 'zod';
+import { createRequest } from '../../approvals/create-request.ts';
+import { parseDuration } from '../../approvals/duration.ts';
+import { AppError } from '../../errors.ts';
+import { requireScope, principalOf } from '../auth.ts';
+import { approvalSchema, presentApproval } from '../contracts/approval.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import { jsonBody } from '../json-body.ts';
+import { bearerSecurity, type Route } from '../route.ts';
+import { parseInput } from '../validate.ts';
+
+export const MAX_CONTEXT_BYTES = 32 * 1024;
+const MAX_EXPIRES_IN_SECONDS = 30 * 86_400;
+
+const email = z.email().max(320);
+
+const expiresIn = z
+  .union([
+    z.number().int().min(1),
+    z.string().transform((text, ctx) => {
+      const seconds = parseDuration(text);
+      if (seconds === undefined || seconds < 1) {
+        ctx.addIssue({ code: 'custom', message: 'must be seconds or a duration like "30m", "1h", "2d"' });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  ])
+  .pipe(z.number().max(MAX_EXPIRES_IN_SECONDS, 'must be at most 30 days'));
+
+export const createApprovalBody = z
+  .strictObject({
+    action: z
+      .string()
+      .max(200)
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted name like "db.export"'),
+    title: z.string().min(1).max(300).optional(),
+    reason: z.string().max(2000).optional(),
+    requester: z.strictObject({ email, name: z.string().min(1).max(200).optional() }),
+    agent: z
+      .strictObject({
+        name: z.string().min(1).max(200),
+        model: z.string().max(200).optional(),
+        runId: z.string().max(200).optional(),
+      })
+      .optional(),
+    // The body was parsed from JSON, so every value here is already a JSON value.
+    context: z.record(z.string(), z.unknown()).optional(),
+    sensitive: z
+      .array(z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer such as "/destination"'))
+      .max(100)
+      .optional(),
+    approvers: z.array(email).min(1).max(100).optional(),
+    quorum: z.number().int().min(1).max(100).optional(),
+    channel: z
+      .string()
+      .max(300)
+      .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"')
+      .optional(),
+    expiresIn: expiresIn.optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2048)
+      .optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (
+      body.approvers &&
+      body.quorum &&
+      body.quorum > new Set(body.approvers.map((a) => a.toLowerCase())).size
+    ) {
+      ctx.addIssue({ code: 'custom', path: ['quorum'], message: 'is larger than the number of approvers' });
+    }
+  })
+  .meta({ id: 'CreateApproval' });
+
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be 1-255 printable ASCII characters')
+    .optional(),
+});
+
+export const createApprovalRoute: Route = {
+  openapi: {
+    method: 'post',
+    path: '/v1/approvals',
+    summary: 'Create an approval request',
+    security: bearerSecurity,
+    request: {
+      headers: idempotencyHeaders,
+      body: { required: true, content: { 'application/json': { schema: createApprovalBody } } },
+    },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: approvalSchema } } },
+      200: {
+        description: 'Replay of the request created earlier with the same Idempotency-Key and body',
+        content: { 'application/json': { schema: approvalSchema } },
+      },
+      400: problemResponse('Malformed JSON'),
+      401: problemResponse('Missing, invalid or revoked API key'),
+      403: problemResponse('Key lacks approvals:write'),
+      409: problemResponse('Idempotency-Key reused with a different body'),
+      413: problemResponse('Body over 64 KiB or context over 32 KiB'),
+      415: problemResponse('Body is not application/json'),
+      422: problemResponse('Body breaks the schema'),
+    },
+  },
+  mount(router, ctx) {
+    router.post(
+      '/v1/approvals',
+      requireScope(ctx.deps.db.prisma, 'approvals:write'),
+      jsonBody({ required: true }),
+      async (req, res) => {
+        const headers = parseInput(idempotencyHeaders, req.headers, 'header');
+        const body = parseInput(createApprovalBody, req.body, 'body');
+        if (body.context && Buffer.byteLength(JSON.stringify(body.context)) > MAX_CONTEXT_BYTES) {
+          throw new AppError('PAYLOAD_TOO_LARGE', {
+            detail: 'context is larger than 32 KiB',
+            errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
+          });
+        }
+        const { clientId } = principalOf(res);
+        const result = await createRequest(ctx.deps, clientId, body, headers['idempotency-key']);
+        res
+          .status(result.replayed ? 200 : 201)
+          .location(`/v1/approvals/${result.request.id}`)
+          .set(result.replayed ? { 'Idempotent-Replayed': 'true' } : {})
+          .json(presentApproval(result.request));
+      },
+    );
+  },
+};

@@ -1,0 +1,56 @@
+// GET /v1/approvals/{id} — read one request; ?wait=N long-polls until it leaves pending.
+import { z } from 'zod';
+import { getRequest } from '../../approvals/get-request.ts';
+import { principalOf, requireScope } from '../auth.ts';
+import { approvalSchema, presentApproval } from '../contracts/approval.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import { bearerSecurity, type Route } from '../route.ts';
+import { parseInput } from '../validate.ts';
+
+export const MAX_WAIT_SECONDS = 60;
+
+const params = z.object({ id: z.string().meta({ description: 'approval request id (UUID)' }) });
+const query = z.strictObject({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .meta({ description: 'seconds to wait for a verdict while the request is pending (at most 60)' }),
+});
+
+export const getApprovalRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/v1/approvals/{id}',
+    summary: 'Read an approval request, optionally waiting for its verdict',
+    security: bearerSecurity,
+    request: { params, query },
+    responses: {
+      200: { description: 'The request', content: { 'application/json': { schema: approvalSchema } } },
+      401: problemResponse('Missing, invalid or revoked API key'),
+      403: problemResponse('Key lacks approvals:read'),
+      404: problemResponse('No such request for this client'),
+      422: problemResponse('Bad query parameter'),
+    },
+  },
+  mount(router, ctx) {
+    router.get('/v1/approvals/:id', requireScope(ctx.deps.db.prisma, 'approvals:read'), async (req, res) => {
+      const { wait } = parseInput(query, req.query, 'query');
+      const disconnected = new AbortController();
+      const onClose = () => disconnected.abort();
+      res.on('close', onClose);
+      try {
+        const request = await getRequest(ctx.deps, ctx.feed, principalOf(res).clientId, {
+          id: String(req.params.id),
+          waitSeconds: wait,
+          signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
+        });
+        if (!res.writableEnded && !res.destroyed) res.json(presentApproval(request));
+      } finally {
+        res.off('close', onClose);
+      }
+    });
+  },
+};

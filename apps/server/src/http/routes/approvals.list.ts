@@ -1,0 +1,49 @@
+// GET /v1/approvals — the client's requests, newest first, filtered, with cursor pagination.
+import { z } from 'zod';
+import { listRequests } from '../../approvals/list-requests.ts';
+import { principalOf, requireScope } from '../auth.ts';
+import { approvalSchema, approvalStatusSchema, presentApproval } from '../contracts/approval.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import { bearerSecurity, type Route } from '../route.ts';
+import { parseInput } from '../validate.ts';
+
+const query = z.strictObject({
+  status: approvalStatusSchema.optional(),
+  action: z.string().min(1).max(200).optional(),
+  requester: z.email().optional(),
+  cursor: z.string().min(1).max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const listSchema = z
+  .object({
+    items: z.array(approvalSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'pass as ?cursor= for the next page; null on the last' }),
+  })
+  .meta({ id: 'ApprovalList' });
+
+export const listApprovalsRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/v1/approvals',
+    summary: "List the client's approval requests",
+    security: bearerSecurity,
+    request: { query },
+    responses: {
+      200: { description: 'One page of requests', content: { 'application/json': { schema: listSchema } } },
+      401: problemResponse('Missing, invalid or revoked API key'),
+      403: problemResponse('Key lacks approvals:read'),
+      422: problemResponse('Bad filter, limit or cursor'),
+    },
+  },
+  mount(router, ctx) {
+    router.get('/v1/approvals', requireScope(ctx.deps.db.prisma, 'approvals:read'), async (req, res) => {
+      const input = parseInput(query, req.query, 'query');
+      const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
+      res.json({ items: page.items.map(presentApproval), nextCursor: page.nextCursor });
+    });
+  },
+};

@@ -1,0 +1,56 @@
+// GET /healthz (the process answers) and GET /readyz (database reachable, migrations applied).
+import { z } from 'zod';
+import { pendingMigrations } from '../../db/migrate.ts';
+import { AppError } from '../../errors.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import type { Route } from '../route.ts';
+
+const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readySchema = z.object({ status: z.literal('ready') }).meta({ id: 'Ready' });
+
+export const healthRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process is up',
+    responses: { 200: { description: 'Up', content: { 'application/json': { schema: healthSchema } } } },
+  },
+  mount(router) {
+    router.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+  },
+};
+
+export const readyRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: database reachable and all migrations applied',
+    responses: {
+      200: { description: 'Ready', content: { 'application/json': { schema: readySchema } } },
+      503: problemResponse('Not ready, or shutting down'),
+    },
+  },
+  mount(router, ctx) {
+    router.get('/readyz', async (_req, res) => {
+      if (ctx.shutdown.aborted)
+        throw new AppError('SHUTTING_DOWN', { detail: 'the server is shutting down' });
+      let pending: string[];
+      try {
+        const client = await ctx.deps.db.pool.connect();
+        try {
+          pending = await pendingMigrations(client);
+        } finally {
+          client.release();
+        }
+      } catch (error) {
+        throw new AppError('NOT_READY', { detail: 'the database is not reachable', cause: error });
+      }
+      if (pending.length > 0) {
+        throw new AppError('NOT_READY', { detail: `migrations not applied: ${pending.join(', ')}` });
+      }
+      res.json({ status: 'ready' });
+    });
+  },
+};

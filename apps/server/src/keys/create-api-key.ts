@@ -1,0 +1,49 @@
+// Creates a client with its first API key. The key and the callback secret are returned once
+// and never again: only the key's hash is stored.
+import type { PrismaClient } from '../db/client.ts';
+import { displayPrefix, generateApiKey, generateCallbackSecret, hashApiKey } from './key-material.ts';
+import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes?: Scope[];
+}
+
+export interface CreatedApiKey {
+  id: string;
+  clientId: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdAt: Date;
+  /** The secret API key; shown once. */
+  key: string;
+  /** The client's HMAC secret for verifying verdict callbacks; shown once. */
+  callbackSecret: string;
+}
+
+export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): Promise<CreatedApiKey> {
+  const key = generateApiKey();
+  const callbackSecret = generateCallbackSecret();
+  const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)];
+  const client = await db.client.create({
+    data: {
+      name: input.name,
+      callbackSecret,
+      apiKeys: { create: { name: input.name, prefix: displayPrefix(key), hash: hashApiKey(key), scopes } },
+    },
+    include: { apiKeys: true },
+  });
+  const apiKey = client.apiKeys[0];
+  if (!apiKey) throw new Error('API key was not created with its client');
+  return {
+    id: apiKey.id,
+    clientId: client.id,
+    name: apiKey.name,
+    prefix: apiKey.prefix,
+    scopes,
+    createdAt: apiKey.createdAt,
+    key,
+    callbackSecret,
+  };
+}
