@@ -2,8 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
+import { registerAuditCommands } from './commands/audit.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
+import { registerRequestCommand } from './commands/request.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { CliError } from './cli-error.ts';
 
@@ -17,6 +20,9 @@ const program = new Command()
 registerServeCommand(program);
 registerMigrateCommand(program);
 registerKeysCommands(program);
+registerPolicyCommands(program);
+registerAuditCommands(program);
+registerRequestCommand(program);
 
 try {
   await program.parseAsync(process.argv);

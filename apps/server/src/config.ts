@@ -31,7 +31,19 @@ const envSchema = z
       z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
     ),
     COUNTERSIGN_CALLBACK_ALLOW: optionalString,
+    /** Time one callback attempt may take. */
+    COUNTERSIGN_CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Retries after the first attempt; with the default delay, 14 retries span more than 24 hours. */
+    COUNTERSIGN_CALLBACK_RETRY_LIMIT: z.coerce.number().int().min(0).max(100).default(14),
+    /** First retry delay in seconds; doubled on each retry, with jitter. */
+    COUNTERSIGN_CALLBACK_RETRY_DELAY_S: z.coerce.number().int().min(1).default(10),
+    /** Callback attempts this process runs at once; 0 leaves delivery to other replicas. */
+    COUNTERSIGN_CALLBACK_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+    /** How often idle workers look for new jobs, in seconds. */
+    COUNTERSIGN_JOB_POLL_S: z.coerce.number().min(0.5).default(2),
     COUNTERSIGN_RECEIPT_KEY: optionalString,
+    /** How often overdue pending requests are moved to expired. */
+    COUNTERSIGN_EXPIRY_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
     /** How long SIGTERM waits for in-flight requests before closing connections. */
     COUNTERSIGN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   })

@@ -1,6 +1,10 @@
 // What use cases receive instead of importing globals: the database, a clock and a logger.
 import type { Database } from './db/client.ts';
+import type { Policy } from './approvals/policy/policy.ts';
+import type { CallbackSettings } from './delivery/deliver-callback.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
+import type { ReceiptSigner } from './receipts/sign-receipt.ts';
 
 export interface Clock {
   now(): Date;
@@ -12,4 +16,9 @@ export interface Deps {
   db: Database;
   clock: Clock;
   log: Logger;
+  policy: Policy;
+  jobs: JobQueue;
+  callbacks: CallbackSettings;
+  /** Signs verdict receipts; holds the private key out of reach of anything that logs. */
+  receipts: ReceiptSigner;
 }

@@ -26,6 +26,24 @@ export const ERROR_CODES = {
   IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency conflict' },
   /** The request already has a verdict; it cannot change state again. */
   ALREADY_DECIDED: { status: 409, title: 'Already decided' },
+  /** The action matches no policy rule and the policy has no catch-all. */
+  NO_MATCHING_RULE: { status: 422, title: 'No matching policy rule' },
+  /** The request tries to widen what its policy rule allows (approvers, quorum, expiry, channel). */
+  POLICY_VIOLATION: { status: 422, title: 'Policy violation' },
+  /** The requester or the agent's owner tried to decide their own request. */
+  SELF_APPROVAL_FORBIDDEN: { status: 403, title: 'Self-approval forbidden' },
+  /** The decider is not an approver this request's rule allows. */
+  NOT_ELIGIBLE: { status: 403, title: 'Not an eligible approver' },
+  /** The decider's corporate email could not be established; eligibility fails closed. */
+  IDENTITY_UNRESOLVED: { status: 403, title: 'Identity unresolved' },
+  /** The request passed its expiry before the decision arrived. */
+  REQUEST_EXPIRED: { status: 409, title: 'Request expired' },
+  /** The rule requires a reason to deny, and none was given. */
+  DENY_REASON_REQUIRED: { status: 422, title: 'Deny reason required' },
+  /** The callback URL points at a loopback, private, link-local or metadata address (SSRF guard). */
+  CALLBACK_URL_FORBIDDEN: { status: 422, title: 'Callback URL forbidden' },
+  /** Only a delivery that failed for good (or was gone) can be sent again. */
+  DELIVERY_NOT_RETRYABLE: { status: 409, title: 'Delivery not retryable' },
   /** The pagination cursor was not issued by this server. */
   INVALID_CURSOR: { status: 422, title: 'Invalid cursor' },
   /** Database unreachable or migrations not applied. */

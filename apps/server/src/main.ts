@@ -4,16 +4,23 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../../package.json' with { type: 'json' };
+import { startExpirySweeper } from './approvals/expire-requests.ts';
+import { loadPolicy } from './approvals/policy/load-policy.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
 import { systemClock, type Clock } from './deps.ts';
+import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
+import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
 import { createHttpApp } from './http/app.ts';
+import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
+import { loadReceiptKey } from './receipts/load-receipt-key.ts';
+import { createReceiptSigner } from './receipts/sign-receipt.ts';
 
 export interface StartServerOptions {
   config: Config;
@@ -34,16 +41,42 @@ export async function startServer({
   log,
   clock = systemClock,
 }: StartServerOptions): Promise<RunningServer> {
+  const policy = await loadPolicy(config.COUNTERSIGN_POLICY);
+  log.info({ policy: policy.source, rules: policy.rules.map((r) => r.name) }, 'policy loaded');
   const database = await resolveDatabaseUrl(config, log);
   try {
     log.info({ database: redactUrl(database.url), embedded: database.embedded }, 'connecting to Postgres');
     await migrate(database.url, log);
+    const receiptKey = await loadReceiptKey({
+      setting: config.COUNTERSIGN_RECEIPT_KEY,
+      databaseUrl: database.url,
+      log,
+    });
     const db = createDatabase(database.url);
     const feed = await startStatusChangeFeed(database.url, db.pool, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
+    const jobs = createJobQueue({
+      url: database.url,
+      log,
+      pollingIntervalSeconds: config.COUNTERSIGN_JOB_POLL_S,
+      callbackRetry: {
+        retryLimit: config.COUNTERSIGN_CALLBACK_RETRY_LIMIT,
+        retryDelaySeconds: config.COUNTERSIGN_CALLBACK_RETRY_DELAY_S,
+        expireInSeconds: Math.ceil(config.COUNTERSIGN_CALLBACK_TIMEOUT_MS / 1000) + 60,
+      },
+    });
+    await jobs.start();
+    const callbacks = {
+      allow: parseAllowList(config.COUNTERSIGN_CALLBACK_ALLOW),
+      lookupAll: systemLookup,
+      timeoutMs: config.COUNTERSIGN_CALLBACK_TIMEOUT_MS,
+    };
+    const deps = { db, clock, log, policy, jobs, callbacks, receipts: createReceiptSigner(receiptKey) };
+    await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
+    const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
     const app = createHttpApp({
-      ctx: { deps: { db, clock, log }, feed, shutdown: shutdown.signal },
+      ctx: { deps, feed, shutdown: shutdown.signal },
       metrics,
       log,
       version: packageJson.version,
@@ -67,6 +100,8 @@ export async function startServer({
         server.closeAllConnections();
         await drained;
       }
+      await sweeper.stop();
+      await jobs.stop();
       await feed.close();
       await db.close();
       await database.release();

@@ -1,6 +1,7 @@
 // Cancels a pending request on behalf of the client that created it. Cancelling a cancelled
 // request again is a no-op; any other verdict cannot be changed.
 import { appendAuditEvent } from '../audit/append-event.ts';
+import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
@@ -23,6 +24,11 @@ export async function cancelRequest(
       data: { status: 'cancelled', decidedAt: now },
     });
     if (count === 0) return false;
+    const { callbackUrl } = await tx.approvalRequest.findUniqueOrThrow({
+      where: { id },
+      select: { callbackUrl: true },
+    });
+    await enqueueVerdictCallback(tx, deps.jobs, { id, callbackUrl }, 'cancelled');
     await appendAuditEvent(
       tx,
       {

@@ -1,13 +1,19 @@
-// Creates an approval request, or replays the one created earlier under the same Idempotency-Key.
+// Creates an approval request under the policy, or replays the one created earlier under the
+// same Idempotency-Key. Secrets are masked before anything is stored; the payload digest is
+// taken over the unmasked {action, context}. Auto-approved rules decide in the same transaction.
 import { createHash } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
-import { appendAuditEvent } from '../audit/append-event.ts';
+import { appendAuditEvents } from '../audit/append-event.ts';
+import type { AuditEventInput } from '../audit/event-types.ts';
+import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
+import { CallbackUrlError, resolveCallbackTarget } from '../delivery/url-guard.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { resolveRules } from './approval-rules.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { payloadDigest } from './payload-digest.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
+import { maskContext } from './masking.ts';
+import { payloadDigest } from './payload-digest.ts';
+import { applyPolicy } from './policy/apply-policy.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -46,23 +52,37 @@ export async function createRequest(
     if (earlier) return { request: earlier, replayed: true };
   }
 
+  const requesterEmail = input.requester.email.toLowerCase();
+  const rules = applyPolicy(deps.policy, {
+    action: input.action,
+    requesterEmail,
+    agentName: input.agent?.name,
+    approvers: input.approvers,
+    quorum: input.quorum,
+    expiresIn: input.expiresIn,
+    channel: input.channel,
+    sensitive: input.sensitive,
+  });
+  if (input.callbackUrl) await assertCallbackUrlAllowed(deps, input.callbackUrl);
   const now = deps.clock.now();
-  const rules = resolveRules(input);
   const context = input.context ?? {};
   const data = {
     clientId,
     action: input.action,
     title: input.title ?? null,
     reason: input.reason ?? null,
-    requesterEmail: input.requester.email.toLowerCase(),
+    requesterEmail,
     requesterName: input.requester.name ?? null,
-    agent: (input.agent ?? undefined) as Prisma.InputJsonValue | undefined,
-    context: context as Prisma.InputJsonValue,
+    agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
+    context: maskContext(context, rules.sensitive) as Prisma.InputJsonValue,
     payloadDigest: payloadDigest(input.action, context),
     approvers: rules.approvers,
+    anyApprover: rules.anyApprover,
+    agentOwner: rules.agentOwner,
     quorum: rules.quorum,
     denyQuorum: rules.denyQuorum,
     policyRule: rules.policyRule,
+    denyReasonRequired: rules.denyReasonRequired,
     channel: rules.channel,
     callbackUrl: input.callbackUrl ?? null,
     idempotencyKey: idempotencyKey ?? null,
@@ -74,8 +94,7 @@ export async function createRequest(
   try {
     const id = await deps.db.prisma.$transaction(async (tx) => {
       const created = await tx.approvalRequest.create({ data, select: { id: true } });
-      await appendAuditEvent(
-        tx,
+      const events: AuditEventInput[] = [
         {
           type: 'request.created',
           requestId: created.id,
@@ -83,13 +102,26 @@ export async function createRequest(
           payload: {
             clientId,
             action: data.action,
-            requester: data.requesterEmail,
+            requester: requesterEmail,
             payloadDigest: data.payloadDigest,
             expiresAt: data.expiresAt.toISOString(),
+            policyRule: rules.policyRule,
+            approvers: rules.approvers,
+            anyApprover: rules.anyApprover,
+            quorum: rules.quorum,
           },
         },
-        now,
-      );
+      ];
+      if (rules.autoApprove) {
+        events.push(...(await autoApprove(tx, created.id, rules.policyRule, now)));
+        await enqueueVerdictCallback(
+          tx,
+          deps.jobs,
+          { id: created.id, callbackUrl: data.callbackUrl },
+          'approved',
+        );
+      }
+      await appendAuditEvents(tx, events, now);
       return created.id;
     });
     const request = await findRequestForClient(deps.db.prisma, clientId, id);
@@ -102,6 +134,38 @@ export async function createRequest(
     }
     throw error;
   }
+}
+
+/** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision. */
+async function autoApprove(
+  tx: Prisma.TransactionClient,
+  requestId: string,
+  ruleName: string,
+  now: Date,
+): Promise<AuditEventInput[]> {
+  const actor = `policy:${ruleName}`;
+  await tx.decision.create({
+    data: { requestId, approverEmail: actor, platform: 'policy', verdict: 'approve', createdAt: now },
+  });
+  await tx.approvalRequest.update({ where: { id: requestId }, data: { status: 'approved', decidedAt: now } });
+  return [
+    {
+      type: 'decision.recorded',
+      requestId,
+      actor,
+      payload: {
+        approver: { email: actor, platform: 'policy', platformUserId: null, displayName: null },
+        verdict: 'approve',
+        reason: null,
+      },
+    },
+    {
+      type: 'request.approved',
+      requestId,
+      actor,
+      payload: { approvals: [actor], denials: [], quorum: 1, denyQuorum: 1 },
+    },
+  ];
 }
 
 async function findIdempotentReplay(
@@ -125,4 +189,17 @@ async function findIdempotentReplay(
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'P2002';
+}
+
+/** The SSRF guard at creation; it runs again before every delivery, since DNS can change. */
+async function assertCallbackUrlAllowed(deps: Deps, url: string): Promise<void> {
+  try {
+    await resolveCallbackTarget(url, deps.callbacks.allow, deps.callbacks.lookupAll);
+  } catch (error) {
+    if (!(error instanceof CallbackUrlError)) throw error;
+    throw new AppError('CALLBACK_URL_FORBIDDEN', {
+      detail: `callbackUrl ${error.message}`,
+      errors: [{ pointer: '/callbackUrl', message: error.message }],
+    });
+  }
 }

@@ -21,6 +21,9 @@ export async function getRequest(
   // Subscribe before reading, so a change between the read and the wait is not missed.
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
+  // An 'abort' listener never fires for a signal that is already aborted (a long-poll reaching
+  // the handler after shutdown began): without this it would wait out the whole timeout.
+  if (input.signal?.aborted) stop.abort();
   input.signal?.addEventListener('abort', onOuterAbort);
   try {
     const changed = feed.waitForChange(input.id, waitMs, stop.signal);

@@ -1,18 +1,14 @@
-// Appends one event to the hash-chained audit log inside the caller's transaction:
-// hash = SHA-256(prevHash ‖ canonical JSON of the event). A transaction-scoped advisory lock
-// orders appenders, so sequence numbers and the chain agree; it is held only until the
-// surrounding transaction commits.
+// The hash-chained audit log: hash = SHA-256(prevHash ‖ canonical JSON of the event), where the
+// event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
+// (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import type { AuditEventInput } from './event-types.ts';
 
-/** Arbitrary constant naming the audit-append lock among the database's advisory locks. */
-const AUDIT_APPEND_LOCK_KEY = 4_176_221_901;
 export const GENESIS_HASH = '0'.repeat(64);
 
 export interface ChainedEventFields {
-  seq: bigint;
   type: string;
   requestId: string | null;
   actor: string;
@@ -20,10 +16,9 @@ export interface ChainedEventFields {
   occurredAt: Date;
 }
 
-/** The canonical bytes an event's hash covers (besides the previous hash). */
+/** The canonical bytes an event's hash covers, after the previous hash. */
 export function eventDigestInput(event: ChainedEventFields): string {
   return canonicalJson({
-    seq: event.seq.toString(),
     type: event.type,
     requestId: event.requestId,
     actor: event.actor,
@@ -36,39 +31,37 @@ export function chainHash(prevHash: string, event: ChainedEventFields): string {
   return createHash('sha256').update(prevHash).update(eventDigestInput(event)).digest('hex');
 }
 
-export async function appendAuditEvent(
+/**
+ * Appends events to the chain inside the caller's transaction, in one round trip (the database
+ * function countersign_append_audit_events takes the chain lock, links and inserts). Call it once,
+ * as the transaction's last step, so the lock is held only for this call and the commit.
+ * Sequence numbers are gapless, so a missing number is itself evidence.
+ */
+export async function appendAuditEvents(
   tx: Prisma.TransactionClient,
-  event: AuditEventInput,
+  events: readonly AuditEventInput[],
   now: Date,
-): Promise<bigint> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY}::bigint)`;
-  const last = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
-  const [next] = await tx.$queryRaw<
-    { seq: bigint }[]
-  >`SELECT nextval(pg_get_serial_sequence('audit_events', 'seq')) AS seq`;
-  if (!next) throw new Error('audit sequence returned no value');
+): Promise<void> {
+  if (events.length === 0) return;
   // Milliseconds only: the column keeps three fractional digits, and the hash must match what is read back.
   const occurredAt = new Date(Math.floor(now.getTime()));
-  const fields: ChainedEventFields = {
-    seq: next.seq,
-    type: event.type,
-    requestId: event.requestId ?? null,
-    actor: event.actor,
-    payload: event.payload,
-    occurredAt,
-  };
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  await tx.auditEvent.create({
-    data: {
-      seq: next.seq,
+  const batch = events.map((event) => {
+    const fields: ChainedEventFields = {
       type: event.type,
-      requestId: fields.requestId,
+      requestId: event.requestId ?? null,
       actor: event.actor,
       payload: event.payload,
       occurredAt,
-      prevHash,
-      hash: chainHash(prevHash, fields),
-    },
+    };
+    return { ...fields, occurredAt: occurredAt.toISOString(), canonical: eventDigestInput(fields) };
   });
-  return next.seq;
+  await tx.$queryRaw`SELECT countersign_append_audit_events(${JSON.stringify(batch)}::jsonb)`;
+}
+
+export function appendAuditEvent(
+  tx: Prisma.TransactionClient,
+  event: AuditEventInput,
+  now: Date,
+): Promise<void> {
+  return appendAuditEvents(tx, [event], now);
 }

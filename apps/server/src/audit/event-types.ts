@@ -1,5 +1,21 @@
 // Audit event payloads, typed per event type so an event cannot be written with the wrong shape.
 
+export const REFUSAL_REASONS = [
+  'self_approval',
+  'not_eligible',
+  'identity_unresolved',
+  'already_decided',
+  'expired',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export type AuditApprover = {
+  email: string | null;
+  platform: string;
+  platformUserId: string | null;
+  displayName: string | null;
+};
+
 export type AuditEventInput =
   | {
       type: 'request.created';
@@ -11,6 +27,10 @@ export type AuditEventInput =
         requester: string;
         payloadDigest: string;
         expiresAt: string;
+        policyRule: string;
+        approvers: string[];
+        anyApprover: boolean;
+        quorum: number;
       };
     }
   | {
@@ -18,6 +38,35 @@ export type AuditEventInput =
       requestId: string;
       actor: string;
       payload: { clientId: string; reason: string | null };
+    }
+  | {
+      type: 'decision.recorded';
+      requestId: string;
+      actor: string;
+      payload: { approver: AuditApprover; verdict: 'approve' | 'deny'; reason: string | null };
+    }
+  | {
+      type: 'decision.refused';
+      requestId: string;
+      actor: string;
+      payload: {
+        reason: RefusalReason;
+        approver: AuditApprover;
+        verdict: 'approve' | 'deny';
+        status: string;
+      };
+    }
+  | {
+      type: 'request.approved' | 'request.denied';
+      requestId: string;
+      actor: string;
+      payload: { approvals: string[]; denials: string[]; quorum: number; denyQuorum: number };
+    }
+  | {
+      type: 'request.expired';
+      requestId: string;
+      actor: string;
+      payload: { expiresAt: string };
     };
 
 export type AuditEventType = AuditEventInput['type'];

@@ -18,11 +18,19 @@ export interface CreateDatabaseOptions {
   maxConnections?: number;
 }
 
+/** How long a transaction may wait for a pooled connection before it fails. */
+export const TRANSACTION_MAX_WAIT_MS = 10_000;
+
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Database {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Interactive transactions queue for a pooled connection. Prisma's default wait (2 s) turned a
+  // burst of clicks on one request into P2028 errors instead of decisions or polite refusals.
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS },
+  });
   let closed = false;
   return {
     prisma,

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '../observability/logger.ts';
+import { PgliteSessionQueue } from './pglite-session-queue.ts';
 
 /** pglite-socket defaults to one connection; the service's pool needs several. */
 const MAX_SOCKET_CONNECTIONS = 20;
@@ -62,6 +63,18 @@ export async function findRunningEmbedded(dataDir: string): Promise<string | und
   }
 }
 
+/**
+ * Swaps pglite-socket's message queue for one that keeps protocol batches whole (see
+ * pglite-session-queue.ts). The field is private upstream: fail loudly if it ever moves.
+ */
+function useSessionQueue(server: PGLiteSocketServer, db: PGlite): void {
+  const internals = server as unknown as { queryQueue?: unknown };
+  if (internals.queryQueue === undefined) {
+    throw new Error('@electric-sql/pglite-socket changed: PGLiteSocketServer has no queryQueue to replace');
+  }
+  internals.queryQueue = new PgliteSessionQueue(db);
+}
+
 export class EmbeddedInUseError extends Error {
   override name = 'EmbeddedInUseError';
 }
@@ -87,6 +100,7 @@ export async function startEmbeddedPostgres(dataDirInput: string, log: Logger): 
     port: 0,
     maxConnections: MAX_SOCKET_CONNECTIONS,
   });
+  useSessionQueue(server, db);
   await server.start();
   const url = `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`;
   await writeFile(lock, JSON.stringify({ pid: process.pid, url } satisfies LockContent));

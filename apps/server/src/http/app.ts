@@ -11,15 +11,23 @@ import { cancelApprovalRoute } from './routes/approvals.cancel.ts';
 import { createApprovalRoute } from './routes/approvals.create.ts';
 import { getApprovalRoute } from './routes/approvals.get.ts';
 import { listApprovalsRoute } from './routes/approvals.list.ts';
+import { verifyAuditRoute } from './routes/audit.verify.ts';
+import { listDeliveriesRoute } from './routes/deliveries.list.ts';
+import { retryDeliveryRoute } from './routes/deliveries.retry.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
+import { receiptKeysRoute } from './routes/keys.receipt.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
   listApprovalsRoute,
   getApprovalRoute,
   cancelApprovalRoute,
+  listDeliveriesRoute,
+  retryDeliveryRoute,
+  verifyAuditRoute,
   healthRoute,
   readyRoute,
+  receiptKeysRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;

@@ -46,6 +46,10 @@ export const approvalSchema = z
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     decidedAt: z.iso.datetime().nullable(),
+    receipt: z.string().optional().meta({
+      description:
+        'present once decided: a compact JWS (EdDSA, Ed25519) over {id, action, payloadDigest, status, decisions, decidedAt}, verifiable offline against GET /v1/keys/receipt',
+    }),
   })
   .meta({ id: 'Approval' });
 
@@ -53,7 +57,11 @@ export type ApprovalRepresentation = z.infer<typeof approvalSchema>;
 
 const agentSchema = approvalSchema.shape.agent.unwrap();
 
-export function presentApproval(request: RequestWithDecisions): ApprovalRepresentation {
+/** `receipt` (from the ReceiptSigner) is shown only when the request is decided. */
+export function presentApproval(
+  request: RequestWithDecisions,
+  receipt: string | null,
+): ApprovalRepresentation {
   const agent = agentSchema.safeParse(request.agent);
   return {
     id: request.id,
@@ -84,5 +92,6 @@ export function presentApproval(request: RequestWithDecisions): ApprovalRepresen
     createdAt: request.createdAt.toISOString(),
     expiresAt: request.expiresAt.toISOString(),
     decidedAt: request.decidedAt?.toISOString() ?? null,
+    ...(receipt !== null && request.status !== 'pending' ? { receipt } : {}),
   };
 }

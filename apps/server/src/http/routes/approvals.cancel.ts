@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { cancelRequest } from '../../approvals/cancel-request.ts';
 import { principalOf, requireScope } from '../auth.ts';
-import { approvalSchema, presentApproval } from '../contracts/approval.ts';
+import { approvalSchema } from '../contracts/approval.ts';
+import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
 import { bearerSecurity, type Route } from '../route.ts';
@@ -44,7 +45,7 @@ export const cancelApprovalRoute: Route = {
           String(req.params.id),
           input,
         );
-        res.json(presentApproval(request));
+        res.json(await presentWithReceipt(ctx.deps, request));
       },
     );
   },

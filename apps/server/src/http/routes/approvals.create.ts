@@ -4,7 +4,8 @@ import { createRequest } from '../../approvals/create-request.ts';
 import { parseDuration } from '../../approvals/duration.ts';
 import { AppError } from '../../errors.ts';
 import { requireScope, principalOf } from '../auth.ts';
-import { approvalSchema, presentApproval } from '../contracts/approval.ts';
+import { approvalSchema } from '../contracts/approval.ts';
+import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
 import { bearerSecurity, type Route } from '../route.ts';
@@ -129,7 +130,7 @@ export const createApprovalRoute: Route = {
           .status(result.replayed ? 200 : 201)
           .location(`/v1/approvals/${result.request.id}`)
           .set(result.replayed ? { 'Idempotent-Replayed': 'true' } : {})
-          .json(presentApproval(result.request));
+          .json(await presentWithReceipt(ctx.deps, result.request));
       },
     );
   },

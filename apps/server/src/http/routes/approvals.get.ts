@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { getRequest } from '../../approvals/get-request.ts';
 import { principalOf, requireScope } from '../auth.ts';
-import { approvalSchema, presentApproval } from '../contracts/approval.ts';
+import { approvalSchema } from '../contracts/approval.ts';
+import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { bearerSecurity, type Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
@@ -47,7 +48,8 @@ export const getApprovalRoute: Route = {
           waitSeconds: wait,
           signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
         });
-        if (!res.writableEnded && !res.destroyed) res.json(presentApproval(request));
+        const approval = await presentWithReceipt(ctx.deps, request);
+        if (!res.writableEnded && !res.destroyed) res.json(approval);
       } finally {
         res.off('close', onClose);
       }

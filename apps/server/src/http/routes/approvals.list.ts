@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { listRequests } from '../../approvals/list-requests.ts';
 import { principalOf, requireScope } from '../auth.ts';
-import { approvalSchema, approvalStatusSchema, presentApproval } from '../contracts/approval.ts';
+import { approvalSchema, approvalStatusSchema } from '../contracts/approval.ts';
+import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { bearerSecurity, type Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
@@ -43,7 +44,8 @@ export const listApprovalsRoute: Route = {
     router.get('/v1/approvals', requireScope(ctx.deps.db.prisma, 'approvals:read'), async (req, res) => {
       const input = parseInput(query, req.query, 'query');
       const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
-      res.json({ items: page.items.map(presentApproval), nextCursor: page.nextCursor });
+      const items = await Promise.all(page.items.map((request) => presentWithReceipt(ctx.deps, request)));
+      res.json({ items, nextCursor: page.nextCursor });
     });
   },
 };

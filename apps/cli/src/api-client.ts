@@ -1,0 +1,206 @@
+// A small typed client for the REST API as the CLI uses it: fetch, responses checked with zod,
+// problem+json answers and unreachable servers turned into CliErrors (exit 3).
+import { z } from 'zod';
+import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
+import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
+import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
+import { CliError } from './cli-error.ts';
+
+/** Exit code for any failure to talk to the server (spec §7: 3 on error). */
+export const API_ERROR_EXIT_CODE = 3;
+
+/** The request body of POST /v1/approvals, as the server's contract accepts it. */
+export type CreateApprovalBody = z.input<typeof createApprovalBody>;
+
+// Loose: fields the server adds later (a receipt, say) survive into `--json` output.
+const approvalResponseSchema = approvalSchema.loose();
+export type Approval = z.infer<typeof approvalResponseSchema>;
+
+const optionalSetting = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/** The CLI's own view of the environment: only where the server is and which key to use. */
+const cliEnvSchema = z.object({
+  COUNTERSIGN_URL: optionalSetting,
+  COUNTERSIGN_API_KEY: optionalSetting,
+});
+
+const serverUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export interface Connection {
+  baseUrl: string;
+  apiKey: string;
+}
+
+/** Server URL and API key from flags, else COUNTERSIGN_URL / COUNTERSIGN_API_KEY; exit 3 if missing. */
+export function resolveConnection(
+  flags: { url?: string | undefined; apiKey?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Connection {
+  const fromEnv = cliEnvSchema.parse(env);
+  const url = flags.url?.trim() || fromEnv.COUNTERSIGN_URL;
+  const urlSource = flags.url?.trim() ? '--url' : 'COUNTERSIGN_URL';
+  const apiKey = flags.apiKey?.trim() || fromEnv.COUNTERSIGN_API_KEY;
+  if (!url) {
+    throw new CliError('no server URL: set COUNTERSIGN_URL or pass --url', API_ERROR_EXIT_CODE);
+  }
+  const parsedUrl = serverUrlSchema.safeParse(url);
+  if (!parsedUrl.success) {
+    throw new CliError(
+      `${urlSource} ${parsedUrl.error.issues[0]?.message ?? 'is invalid'}`,
+      API_ERROR_EXIT_CODE,
+    );
+  }
+  if (!apiKey) {
+    throw new CliError('no API key: set COUNTERSIGN_API_KEY or pass --api-key', API_ERROR_EXIT_CODE);
+  }
+  return { baseUrl: parsedUrl.data, apiKey };
+}
+
+/** The server could not be reached, or the connection broke or timed out: worth retrying. */
+export class ApiUnreachableError extends CliError {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${url}: ${reason}`, API_ERROR_EXIT_CODE);
+    this.name = 'ApiUnreachableError';
+  }
+}
+
+/** The server answered with an error status (problem+json when it is Countersign answering). */
+export class ApiResponseError extends CliError {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly problem: Problem | undefined,
+    bodyText: string,
+  ) {
+    super(describeFailure(method, path, status, problem, bodyText), API_ERROR_EXIT_CODE);
+    this.name = 'ApiResponseError';
+  }
+
+  /** Statuses a proxy or a restarting server gives for a moment. */
+  get isTransient(): boolean {
+    return this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+function describeFailure(
+  method: string,
+  path: string,
+  status: number,
+  problem: Problem | undefined,
+  bodyText: string,
+): string {
+  if (!problem) {
+    const excerpt = bodyText.trim().slice(0, 200);
+    return `${method} ${path} failed with HTTP ${status}${excerpt ? `: ${excerpt}` : ''}`;
+  }
+  const lines = [`${method} ${path} failed with HTTP ${status} ${problem.code}: ${problem.detail}`];
+  for (const error of problem.errors ?? []) lines.push(`  ${error.pointer || '/'}: ${error.message}`);
+  lines.push(`  (request id ${problem.requestId})`);
+  return lines.join('\n');
+}
+
+/** Why fetch failed, in a few words: the system error code where there is one. */
+function reasonOf(error: unknown): string {
+  if (error instanceof DOMException && error.name === 'TimeoutError') return 'no answer in time';
+  if (error instanceof Error) {
+    const cause: unknown = error.cause;
+    if (cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string') {
+      return cause.code;
+    }
+    if (cause instanceof Error) return cause.message;
+    return error.message;
+  }
+  return String(error);
+}
+
+export interface ApiClientOptions extends Connection {
+  /** Per-request time limit, on top of any long-poll wait. */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface ApiClient {
+  createApproval(body: CreateApprovalBody, options: { idempotencyKey: string }): Promise<Approval>;
+  /** GET /v1/approvals/{id}; with waitSeconds the server holds the answer until a verdict or then. */
+  getApproval(id: string, options?: { waitSeconds?: number }): Promise<Approval>;
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const base = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; extraTimeoutMs?: number } = {},
+  ): Promise<Approval> {
+    const url = new URL(path.replace(/^\//, ''), base);
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      authorization: `Bearer ${options.apiKey}`,
+      ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
+      ...init.headers,
+    };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    let status: number;
+    let contentType: string;
+    let text: string;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers,
+        redirect: 'error',
+        signal: AbortSignal.timeout(requestTimeoutMs + (init.extraTimeoutMs ?? 0)),
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      status = response.status;
+      contentType = response.headers.get('content-type') ?? '';
+      text = await response.text();
+    } catch (error) {
+      throw new ApiUnreachableError(options.baseUrl, reasonOf(error));
+    }
+    const json = parseJson(text);
+    if (status < 200 || status > 299) {
+      const problem = contentType.includes('json') ? problemSchema.safeParse(json) : undefined;
+      throw new ApiResponseError(method, url.pathname, status, problem?.data, text);
+    }
+    const approval = approvalResponseSchema.safeParse(json);
+    if (!approval.success) {
+      const issue = approval.error.issues[0];
+      throw new CliError(
+        `${method} ${url.pathname} answered ${status} with an unexpected body` +
+          (issue ? ` (/${issue.path.join('/')}: ${issue.message})` : ''),
+        API_ERROR_EXIT_CODE,
+      );
+    }
+    return approval.data;
+  }
+
+  return {
+    createApproval(body, { idempotencyKey }) {
+      return call('POST', '/v1/approvals', { body, headers: { 'idempotency-key': idempotencyKey } });
+    },
+    getApproval(id, { waitSeconds } = {}) {
+      const query = waitSeconds === undefined ? '' : `?wait=${waitSeconds}`;
+      return call('GET', `/v1/approvals/${encodeURIComponent(id)}${query}`, {
+        extraTimeoutMs: (waitSeconds ?? 0) * 1000,
+      });
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,364 @@
+// countersign request — a pipeline asks for approval; with --wait it blocks until the verdict and
+// exits 0 approved, 1 denied, 2 expired or cancelled, 3 on any error or when --timeout passes.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { z } from 'zod';
+import packageJson from '../../../../package.json' with { type: 'json' };
+import { parseDuration } from '../../../server/src/approvals/duration.ts';
+import {
+  API_ERROR_EXIT_CODE,
+  ApiResponseError,
+  ApiUnreachableError,
+  createApiClient,
+  resolveConnection,
+  type ApiClient,
+  type Approval,
+  type CreateApprovalBody,
+} from '../api-client.ts';
+import { CliError } from '../cli-error.ts';
+
+/** Exit codes (spec §7). A local --timeout is not a verdict, so it is an error (3), not 2. */
+export const REQUEST_EXIT_CODES = {
+  approved: 0,
+  denied: 1,
+  expired: 2,
+  cancelled: 2,
+  error: API_ERROR_EXIT_CODE,
+} as const;
+
+/** The server holds a long-poll for at most 60 s; ask for less so proxies see traffic. */
+const MAX_POLL_SECONDS = 55;
+/** Retries of the POST after a connection error; the Idempotency-Key makes them safe. */
+const CREATE_RETRIES = 3;
+const DEFAULT_TIMEOUT_SECONDS = 3600;
+
+interface RequestOptions {
+  action: string;
+  requester: string;
+  title?: string;
+  reason?: string;
+  context?: string;
+  channel?: string;
+  approvers?: string[];
+  quorum?: number;
+  expiresIn?: number;
+  callbackUrl?: string;
+  idempotencyKey?: string;
+  wait?: boolean;
+  timeout: number;
+  json?: boolean;
+  url?: string;
+  apiKey?: string;
+}
+
+function durationArgument(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds < 1) {
+    throw new InvalidArgumentError('expected seconds or a duration like "90s", "30m", "1h", "2d".');
+  }
+  return seconds;
+}
+
+function positiveIntegerArgument(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new InvalidArgumentError('expected a whole number of at least 1.');
+  }
+  return Number(value);
+}
+
+function listArgument(value: string, previous: string[] | undefined): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  return [...(previous ?? []), ...items];
+}
+
+export function registerRequestCommand(program: Command): void {
+  program
+    .command('request')
+    .description(
+      'ask for an approval; with --wait, block until the verdict and exit 0 approved, 1 denied, ' +
+        '2 expired or cancelled, 3 on error or when --timeout passes first',
+    )
+    .requiredOption('--action <action>', 'dotted name of what will be done, e.g. "db.export"')
+    .requiredOption('--requester <email>', 'email of the person on whose behalf the action runs')
+    .option('--title <title>', 'one line for the approval card')
+    .option('--reason <reason>', 'why the action is needed')
+    .option('--context <json>', 'context as a JSON object, or @file.json to read it from a file')
+    .option('--channel <channel>', '"slack:<channel id>" or "teams:<conversation id>"')
+    .option('--approvers <emails>', 'comma-separated approver emails (narrows the policy)', listArgument)
+    .option('--quorum <n>', 'approvals needed (may only raise the policy quorum)', positiveIntegerArgument)
+    .option(
+      '--expires-in <duration>',
+      'expiry, e.g. "30m" (may only shorten the policy expiry)',
+      durationArgument,
+    )
+    .option('--callback-url <url>', 'where the signed verdict is POSTed')
+    .option('--idempotency-key <key>', 'reuse a request created with the same key and body (default: random)')
+    .option('--wait', 'block until the verdict, long-polling the server')
+    .addOption(
+      new Option('--timeout <duration>', 'with --wait: give up with exit 3 after this long')
+        .default(DEFAULT_TIMEOUT_SECONDS, '1h')
+        .argParser(durationArgument),
+    )
+    .option('--json', 'print the approval as JSON (with --wait: the final one)')
+    .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
+    .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
+    // Argument errors are errors too: exit 3 like every other failure of this command. Help and
+    // --version keep their 0; the other commands keep commander's own codes.
+    .exitOverride((error) => {
+      if (error.exitCode === 0) throw error;
+      throw new CommanderError(REQUEST_EXIT_CODES.error, error.code, error.message);
+    })
+    .action(async (options: RequestOptions) => {
+      try {
+        process.exitCode = await runRequest(options);
+      } catch (error) {
+        if (error instanceof CliError) throw error;
+        throw new CliError(error instanceof Error ? error.message : String(error), REQUEST_EXIT_CODES.error);
+      }
+    });
+}
+
+async function runRequest(options: RequestOptions): Promise<number> {
+  const deadline = Date.now() + options.timeout * 1000;
+  const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
+  const body = await buildBody(options);
+  const client = createApiClient({ ...connection, userAgent: `countersign-cli/${packageJson.version}` });
+  const idempotencyKey = options.idempotencyKey ?? `countersign-cli-${randomUUID()}`;
+
+  const created = await createWithRetries(client, body, idempotencyKey, deadline);
+  if (!options.wait) {
+    console.log(options.json ? JSON.stringify(created, null, 2) : created.id);
+    return 0;
+  }
+
+  if (created.status === 'pending') {
+    process.stderr.write(
+      `countersign: request ${created.id} (${created.action}) is pending; ` +
+        `waiting for its verdict, at most ${formatSeconds(options.timeout)}\n`,
+    );
+  }
+  const { approval: outcome, unreachable } = await waitForVerdict(client, created, deadline);
+  if (outcome.status === 'pending') {
+    if (options.json) console.log(JSON.stringify(outcome, null, 2));
+    const why = unreachable ? `; at the end ${unreachable.message}` : '';
+    throw new CliError(
+      `no verdict within ${formatSeconds(options.timeout)} (--timeout)${why}: request ${outcome.id} was ` +
+        `last seen pending and stays open until it expires at ${outcome.expiresAt}`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
+  return REQUEST_EXIT_CODES[outcome.status];
+}
+
+const contextSchema = z.record(z.string(), z.unknown());
+
+/** `--context '{...}'` or `--context @file.json`: a JSON object, or exit 3 saying what is wrong. */
+async function readContext(value: string): Promise<Record<string, unknown>> {
+  const path = value.startsWith('@') ? value.slice(1) : undefined;
+  const source = path === undefined ? '--context' : `--context file ${path}`;
+  let text = value;
+  if (path !== undefined) {
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+      throw new CliError(`cannot read ${source}: ${reason}`, REQUEST_EXIT_CODES.error);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`${source} is not valid JSON: ${reason}`, REQUEST_EXIT_CODES.error);
+  }
+  const parsed = contextSchema.safeParse(json);
+  if (!parsed.success || Array.isArray(json)) {
+    throw new CliError(`${source} must be a JSON object`, REQUEST_EXIT_CODES.error);
+  }
+  return parsed.data;
+}
+
+async function buildBody(options: RequestOptions): Promise<CreateApprovalBody> {
+  return {
+    action: options.action,
+    requester: { email: options.requester },
+    ...(options.title !== undefined ? { title: options.title } : {}),
+    ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    ...(options.context !== undefined ? { context: await readContext(options.context) } : {}),
+    ...(options.channel !== undefined ? { channel: options.channel } : {}),
+    ...(options.approvers !== undefined ? { approvers: options.approvers } : {}),
+    ...(options.quorum !== undefined ? { quorum: options.quorum } : {}),
+    ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn } : {}),
+    ...(options.callbackUrl !== undefined ? { callbackUrl: options.callbackUrl } : {}),
+  };
+}
+
+/** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … capped at 10 s. */
+function backoffMs(attempt: number): number {
+  const base = Math.min(10_000, 500 * 2 ** attempt);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** Sleeps for the backoff, but never past the deadline; false when the deadline leaves no time. */
+async function backOff(attempt: number, deadline: number): Promise<boolean> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return false;
+  await sleep(Math.min(backoffMs(attempt), remaining));
+  return true;
+}
+
+async function createWithRetries(
+  client: ApiClient,
+  body: CreateApprovalBody,
+  idempotencyKey: string,
+  deadline: number,
+): Promise<Approval> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.createApproval(body, { idempotencyKey });
+    } catch (error) {
+      if (!(error instanceof ApiUnreachableError)) throw error;
+      if (attempt >= CREATE_RETRIES || !(await backOff(attempt, deadline))) {
+        throw new CliError(`${error.message} (gave up after ${attempt + 1} attempts)`, error.exitCode);
+      }
+    }
+  }
+}
+
+interface WaitOutcome {
+  /** The last state seen: pending only when the deadline passed first. */
+  approval: Approval;
+  /** Set when the last poll failed: the server was unreachable or unavailable as time ran out. */
+  unreachable?: ApiUnreachableError | ApiResponseError | undefined;
+}
+
+/** Long-polls until the request leaves pending or the deadline passes. */
+async function waitForVerdict(client: ApiClient, created: Approval, deadline: number): Promise<WaitOutcome> {
+  const status = createStatusLine(process.stderr, deadline);
+  let current = created;
+  let failures = 0;
+  let unreachable: WaitOutcome['unreachable'];
+  try {
+    status.show(current);
+    while (current.status === 'pending') {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      const waitSeconds = Math.max(1, Math.min(MAX_POLL_SECONDS, Math.ceil(remainingMs / 1000)));
+      try {
+        current = await client.getApproval(current.id, { waitSeconds });
+        failures = 0;
+        unreachable = undefined;
+        status.show(current);
+      } catch (error) {
+        const transient =
+          error instanceof ApiUnreachableError || (error instanceof ApiResponseError && error.isTransient);
+        if (!transient) throw error;
+        unreachable = error;
+        const reason = error instanceof ApiUnreachableError ? error.reason : `HTTP ${error.status}`;
+        if (failures === 0 && !status.isLive) {
+          process.stderr.write(`countersign: ${error.message.split('\n')[0]}; retrying until the timeout\n`);
+        }
+        status.show(current, `server unreachable (${reason}), retrying`);
+        if (!(await backOff(failures++, deadline))) break;
+      }
+    }
+    return { approval: current, unreachable };
+  } finally {
+    status.clear();
+  }
+}
+
+interface StatusLine {
+  /** True on a TTY, where the line is drawn. */
+  isLive: boolean;
+  show(approval: Approval, note?: string): void;
+  clear(): void;
+}
+
+/** One line on stderr, redrawn every second on a TTY (time left ticks); nothing otherwise. */
+function createStatusLine(stream: NodeJS.WriteStream, deadline: number): StatusLine {
+  if (!stream.isTTY) return { isLive: false, show() {}, clear() {} };
+  let render = () => '';
+  const draw = () => {
+    const width = Math.max(20, (stream.columns || 80) - 1);
+    stream.write(`\r\x1b[2K${render().slice(0, width)}`);
+  };
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  return {
+    isLive: true,
+    show(approval, note) {
+      render = () => {
+        const now = Date.now();
+        const expiresIn = Date.parse(approval.expiresAt) - now;
+        const timeoutIn = deadline - now;
+        const left =
+          timeoutIn < expiresIn
+            ? `${formatMs(timeoutIn)} until --timeout`
+            : `expires in ${formatMs(expiresIn)}`;
+        const parts = [approval.status, `${approvalsOf(approval)}/${approval.quorum} approvals`, left];
+        if (note) parts.push(note);
+        return parts.join(' · ');
+      };
+      draw();
+    },
+    clear() {
+      clearInterval(timer);
+      stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+function approvalsOf(approval: Approval): number {
+  return new Set(approval.decisions.filter((d) => d.verdict === 'approve').map((d) => d.approver.email)).size;
+}
+
+/** "approved by bob@example.com (slack) at …; reason: …" and the like, for stdout. */
+function describeVerdict(approval: Approval): string {
+  switch (approval.status) {
+    case 'approved':
+    case 'denied': {
+      const wanted = approval.status === 'approved' ? 'approve' : 'deny';
+      const deciders = approval.decisions.filter((d) => d.verdict === wanted);
+      const who = deciders.map((d) => `${d.approver.email} (${d.approver.platform}) at ${d.at}`).join(', ');
+      const reasons = deciders.filter((d) => d.reason);
+      const because =
+        reasons.length === 0
+          ? ''
+          : reasons.length === 1
+            ? `; reason: ${reasons[0]?.reason}`
+            : `; reasons: ${reasons.map((d) => `${d.approver.email}: ${d.reason}`).join('; ')}`;
+      const by = who ? ` by ${who}` : ` at ${approval.decidedAt ?? 'an unknown time'}`;
+      return `${approval.status}${by}${because}`;
+    }
+    case 'expired':
+      return (
+        `expired at ${approval.decidedAt ?? approval.expiresAt} with ` +
+        `${approvalsOf(approval)}/${approval.quorum} approvals (request ${approval.id})`
+      );
+    case 'cancelled':
+      return `cancelled at ${approval.decidedAt ?? 'an unknown time'} (request ${approval.id})`;
+    case 'pending':
+      return `pending (request ${approval.id})`;
+  }
+}
+
+function formatMs(ms: number): string {
+  return formatSeconds(Math.max(0, Math.round(ms / 1000)));
+}
+
+function formatSeconds(total: number): string {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${h}h`;
+  if (m > 0) return s > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${m}m`;
+  return `${s}s`;
+}

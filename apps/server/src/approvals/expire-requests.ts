@@ -1,0 +1,74 @@
+// Moves overdue pending requests to `expired`, in batches. SKIP LOCKED lets several processes
+// sweep at once without expiring one request twice; the status check under the row lock makes a
+// decision that won the race stand.
+import type { Deps } from '../deps.ts';
+import { appendAuditEvents } from '../audit/append-event.ts';
+import { markExpired } from './record-decision.ts';
+
+const BATCH_SIZE = 100;
+
+/** Returns the ids it expired. */
+export async function expireOverdueRequests(deps: Deps): Promise<string[]> {
+  const expired: string[] = [];
+  for (;;) {
+    const now = deps.clock.now();
+    const batch = await deps.db.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string; expires_at: Date; callback_url: string | null }[]>`
+        SELECT id, expires_at, callback_url FROM approval_requests
+         WHERE status = 'pending' AND expires_at <= ${now}
+         ORDER BY expires_at
+         LIMIT ${BATCH_SIZE}
+         FOR UPDATE SKIP LOCKED`;
+      const events = [];
+      for (const row of rows) {
+        events.push(
+          await markExpired(
+            tx,
+            deps.jobs,
+            { id: row.id, expiresAt: row.expires_at, callbackUrl: row.callback_url },
+            now,
+          ),
+        );
+      }
+      await appendAuditEvents(tx, events, now);
+      return rows.map((r) => r.id);
+    });
+    expired.push(...batch);
+    if (batch.length < BATCH_SIZE) return expired;
+  }
+}
+
+export interface ExpirySweeper {
+  stop(): Promise<void>;
+}
+
+/** Sweeps at once (requests overdue while no process ran) and then every intervalMs. */
+export function startExpirySweeper(deps: Deps, intervalMs: number): ExpirySweeper {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const sweep = () => {
+    if (running) return; // the previous sweep is still going
+    running = expireOverdueRequests(deps)
+      .then(
+        (ids) => {
+          if (ids.length > 0) deps.log.info({ count: ids.length, ids }, 'expired overdue requests');
+        },
+        (error: unknown) => deps.log.error({ err: error }, 'expiry sweep failed'),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  sweep();
+  const timer = setInterval(() => {
+    if (!stopped) sweep();
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Resolves what governs one request: the matching rule, narrowed by the request. A request may
+// narrow the approvers, raise the quorum, shorten the expiry or pick one of the rule's channels;
+// any attempt to widen is refused with the field that tried (spec §3.3).
+import { AppError, type FieldError } from '../../errors.ts';
+import { matchRule, type Policy } from './policy.ts';
+
+export interface RequestedRules {
+  action: string;
+  requesterEmail: string;
+  agentName?: string | undefined;
+  approvers?: string[] | undefined;
+  quorum?: number | undefined;
+  expiresIn?: number | undefined;
+  channel?: string | undefined;
+  sensitive?: string[] | undefined;
+}
+
+export interface ResolvedRules {
+  policyRule: string;
+  /** Lower-cased emails allowed to decide; ignored when anyApprover is true. */
+  approvers: string[];
+  anyApprover: boolean;
+  agentOwner: string | null;
+  quorum: number;
+  denyQuorum: number;
+  expiresInSeconds: number;
+  channel: string | null;
+  sensitive: string[];
+  autoApprove: boolean;
+  denyReasonRequired: boolean;
+}
+
+export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
+  const rule = matchRule(policy, requested.action);
+  if (!rule) {
+    throw new AppError('NO_MATCHING_RULE', {
+      detail: `no policy rule matches action "${requested.action}" and the policy has no catch-all rule`,
+      errors: [{ pointer: '/action', message: 'matches no policy rule' }],
+    });
+  }
+  const problems: FieldError[] = [];
+  const refuse = (pointer: string, message: string) => problems.push({ pointer, message });
+
+  const requestedApprovers = requested.approvers
+    ? [...new Set(requested.approvers.map((a) => a.toLowerCase()))]
+    : undefined;
+  if (requestedApprovers && rule.approvers) {
+    const allowed = new Set(rule.approvers);
+    requested.approvers?.forEach((email, index) => {
+      if (!allowed.has(email.toLowerCase())) {
+        refuse(`/approvers/${index}`, `${email} is not an approver rule "${rule.name}" allows`);
+      }
+    });
+  }
+  if (requested.quorum !== undefined && requested.quorum < rule.quorum) {
+    refuse('/quorum', `rule "${rule.name}" requires a quorum of at least ${rule.quorum}`);
+  }
+  if (requested.expiresIn !== undefined && requested.expiresIn > rule.expiresInSeconds) {
+    refuse('/expiresIn', `rule "${rule.name}" allows at most ${rule.expiresInSeconds} seconds`);
+  }
+  if (
+    requested.channel !== undefined &&
+    rule.channels.length > 0 &&
+    !rule.channels.includes(requested.channel)
+  ) {
+    refuse('/channel', `rule "${rule.name}" allows only ${rule.channels.join(', ')}`);
+  }
+
+  const anyApprover = rule.approvers === null && !requestedApprovers;
+  const approvers = requestedApprovers ?? rule.approvers ?? [];
+  const quorum = requested.quorum ?? rule.quorum;
+  const agentOwner = requested.agentName ? (policy.agentOwners[requested.agentName] ?? null) : null;
+  if (!rule.autoApprove && !anyApprover && problems.length === 0) {
+    // People who can never decide this request do not count towards what it needs.
+    const excluded = new Set([requested.requesterEmail.toLowerCase(), ...(agentOwner ? [agentOwner] : [])]);
+    const eligible = approvers.filter((email) => !excluded.has(email)).length;
+    if (eligible < quorum) {
+      refuse(
+        requested.quorum !== undefined ? '/quorum' : '/approvers',
+        `needs ${quorum} approval(s) but only ${eligible} eligible approver(s) remain once the requester and the agent's owner are excluded`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new AppError('POLICY_VIOLATION', {
+      detail: `the request widens what policy rule "${rule.name}" allows: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
+      errors: problems,
+    });
+  }
+  return {
+    policyRule: rule.name,
+    approvers: anyApprover ? [] : approvers,
+    anyApprover,
+    agentOwner,
+    quorum,
+    denyQuorum: rule.denyQuorum,
+    expiresInSeconds: requested.expiresIn ?? rule.expiresInSeconds,
+    channel: requested.channel ?? rule.channels[0] ?? null,
+    sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
+    autoApprove: rule.autoApprove,
+    denyReasonRequired: rule.denyReasonRequired,
+  };
+}

@@ -1,0 +1,65 @@
+// The policy file's shape (spec §4), validated with zod. Durations accept "30m"/"1h"/"2d" or seconds.
+import { z } from 'zod';
+import { parseDuration } from '../duration.ts';
+
+const email = z.email().transform((v) => v.toLowerCase());
+
+const approverRef = z.union([
+  z.string().regex(/^group:[\w.-]+$/, 'must be an email or "group:<name>"'),
+  email,
+]);
+
+const duration = z.union([z.number().int().min(1), z.string()]).transform((value, ctx) => {
+  const seconds = typeof value === 'number' ? value : parseDuration(value);
+  if (seconds === undefined || seconds < 1) {
+    ctx.addIssue({ code: 'custom', message: 'must be seconds or a duration like "30m", "1h", "2d"' });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const channel = z
+  .string()
+  .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
+const pointer = z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer such as "/connection"');
+const actionGlob = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$/, 'must be a dotted action name; "*" matches any characters');
+
+export const ruleSchema = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"'),
+  actions: z.array(actionGlob).min(1),
+  approvers: z.array(approverRef).min(1).optional(),
+  quorum: z.number().int().min(1).max(100).optional(),
+  denyQuorum: z.number().int().min(1).max(100).optional(),
+  expiresIn: duration.optional(),
+  channel: channel.optional(),
+  channels: z.array(channel).min(1).optional(),
+  sensitive: z.array(pointer).optional(),
+  autoApprove: z.boolean().optional(),
+  denyReason: z.enum(['optional', 'required']).optional(),
+});
+
+export const policySchema = z.strictObject({
+  groups: z
+    .record(z.string().regex(/^[\w.-]+$/, 'group names are letters, digits, ".", "_" or "-"'), z.array(email))
+    .optional(),
+  agents: z
+    .record(z.string().min(1), z.strictObject({ owner: email }))
+    .optional()
+    .meta({ description: 'agent name → the person who owns it; owners can never approve their agent' }),
+  defaults: z
+    .strictObject({
+      approvers: z.array(approverRef).min(1).optional(),
+      channel: channel.optional(),
+      expiresIn: duration.optional(),
+      quorum: z.number().int().min(1).max(100).optional(),
+      denyQuorum: z.number().int().min(1).max(100).optional(),
+    })
+    .optional(),
+  rules: z.array(ruleSchema).default([]),
+});
+
+export type PolicyFile = z.output<typeof policySchema>;
+export type PolicyRuleFile = z.output<typeof ruleSchema>;

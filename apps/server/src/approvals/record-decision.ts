@@ -1,0 +1,249 @@
+// Records one approver's decision. The request row is locked (SELECT … FOR UPDATE) for the whole
+// transaction, so concurrent clicks, chat retries and several replicas serialise on it and the
+// request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
+// Chat adapters call this and nothing else: platform-neutral by design.
+import type { Prisma } from '../db/client.ts';
+import { appendAuditEvents } from '../audit/append-event.ts';
+import type { AuditApprover, AuditEventInput, RefusalReason } from '../audit/event-types.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import { isUuid, type RequestWithDecisions } from './find-request.ts';
+
+export interface DecisionApprover {
+  /** The corporate email the platform resolved; null when it could not be resolved. */
+  email: string | null;
+  platform: string;
+  platformUserId?: string | null | undefined;
+  displayName?: string | null | undefined;
+}
+
+export interface RecordDecisionInput {
+  requestId: string;
+  verdict: 'approve' | 'deny';
+  reason?: string | null | undefined;
+  approver: DecisionApprover;
+}
+
+export interface RecordDecisionResult {
+  request: RequestWithDecisions;
+  /** False when the same person had already decided: a repeated click changes nothing. */
+  recorded: boolean;
+  /** Set when this decision produced the verdict. */
+  verdict: 'approved' | 'denied' | null;
+}
+
+const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
+  self_approval: 'SELF_APPROVAL_FORBIDDEN',
+  not_eligible: 'NOT_ELIGIBLE',
+  identity_unresolved: 'IDENTITY_UNRESOLVED',
+  already_decided: 'ALREADY_DECIDED',
+  expired: 'REQUEST_EXPIRED',
+};
+
+interface LockedRequest {
+  id: string;
+  status: string;
+  requester_email: string;
+  agent_owner: string | null;
+  approvers: string[];
+  any_approver: boolean;
+  quorum: number;
+  deny_quorum: number;
+  deny_reason_required: boolean;
+  expires_at: Date;
+  callback_url: string | null;
+}
+
+interface DecisionContext {
+  jobs: JobQueue;
+  email: string | null;
+  approver: AuditApprover;
+  actor: string;
+  verdict: 'approve' | 'deny';
+  reason: string | null;
+  now: Date;
+}
+
+type Outcome =
+  | { kind: 'refused'; reason: RefusalReason; detail: string }
+  | { kind: 'duplicate' }
+  | { kind: 'recorded'; verdict: 'approved' | 'denied' | null };
+
+export function canonicalIdentity(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function recordDecision(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
+  if (!isUuid(input.requestId))
+    throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+  const reason = input.reason?.trim() ? input.reason.trim() : null;
+  const now = deps.clock.now();
+  const email = input.approver.email ? canonicalIdentity(input.approver.email) : null;
+  const approver: AuditApprover = {
+    email,
+    platform: input.approver.platform,
+    platformUserId: input.approver.platformUserId ?? null,
+    displayName: input.approver.displayName ?? null,
+  };
+  const actor = email ?? `${approver.platform}:${approver.platformUserId ?? 'unknown'}`;
+
+  const outcome = await deps.db.prisma.$transaction(async (tx): Promise<Outcome> => {
+    const [request] = await tx.$queryRaw<LockedRequest[]>`
+      SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
+             deny_quorum, deny_reason_required, expires_at, callback_url
+        FROM approval_requests WHERE id = ${input.requestId}::uuid FOR UPDATE`;
+    if (!request)
+      throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+    // Events are appended once, as the transaction's last step, to keep the chain lock short.
+    const events: AuditEventInput[] = [];
+    const decided = await decide(
+      tx,
+      request,
+      { jobs: deps.jobs, email, approver, actor, verdict: input.verdict, reason, now },
+      events,
+    );
+    await appendAuditEvents(tx, events, now);
+    return decided;
+  });
+  if (outcome.kind === 'refused') {
+    throw new AppError(REFUSAL_ERRORS[outcome.reason], { detail: outcome.detail });
+  }
+  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
+    where: { id: input.requestId },
+    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+  });
+  return {
+    request,
+    recorded: outcome.kind === 'recorded',
+    verdict: outcome.kind === 'recorded' ? outcome.verdict : null,
+  };
+}
+
+async function decide(
+  tx: Prisma.TransactionClient,
+  request: LockedRequest,
+  context: DecisionContext,
+  events: AuditEventInput[],
+): Promise<Outcome> {
+  const { email, approver, actor, verdict, reason, now } = context;
+  const refuse = (why: RefusalReason, detail: string): Outcome => {
+    events.push({
+      type: 'decision.refused',
+      requestId: request.id,
+      actor,
+      payload: { reason: why, approver, verdict, status: request.status },
+    });
+    return { kind: 'refused', reason: why, detail };
+  };
+
+  if (request.status !== 'pending') {
+    return refuse('already_decided', `this request is already ${request.status}`);
+  }
+  if (request.expires_at.getTime() <= now.getTime()) {
+    events.push(
+      await markExpired(
+        tx,
+        context.jobs,
+        { id: request.id, expiresAt: request.expires_at, callbackUrl: request.callback_url },
+        now,
+      ),
+    );
+    return refuse('expired', 'this request expired before your decision arrived');
+  }
+  if (!email) {
+    return refuse(
+      'identity_unresolved',
+      'your corporate email could not be established, so your decision cannot count',
+    );
+  }
+  if (email === request.requester_email || (request.agent_owner !== null && email === request.agent_owner)) {
+    return refuse(
+      'self_approval',
+      email === request.requester_email
+        ? 'you asked for this action, so you cannot decide it'
+        : 'you own the agent that asked for this action, so you cannot decide it',
+    );
+  }
+  if (!request.any_approver && !request.approvers.includes(email)) {
+    return refuse('not_eligible', 'you are not an approver for this request');
+  }
+  if (verdict === 'deny' && request.deny_reason_required && !reason) {
+    throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
+  }
+
+  const existing = await tx.decision.findUnique({
+    where: { requestId_approverEmail: { requestId: request.id, approverEmail: email } },
+    select: { id: true },
+  });
+  if (existing) return { kind: 'duplicate' };
+
+  await tx.decision.create({
+    data: {
+      requestId: request.id,
+      approverEmail: email,
+      platform: approver.platform,
+      platformUserId: approver.platformUserId,
+      displayName: approver.displayName,
+      verdict,
+      reason,
+      createdAt: now,
+    },
+  });
+  events.push({
+    type: 'decision.recorded',
+    requestId: request.id,
+    actor: email,
+    payload: { approver, verdict, reason },
+  });
+  const settled = await settleVerdict(tx, context.jobs, request, now);
+  if (settled) events.push(settled.event);
+  return { kind: 'recorded', verdict: settled?.status ?? null };
+}
+
+/** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
+async function settleVerdict(
+  tx: Prisma.TransactionClient,
+  jobs: JobQueue,
+  request: LockedRequest,
+  now: Date,
+): Promise<{ status: 'approved' | 'denied'; event: AuditEventInput } | null> {
+  const decisions = await tx.decision.findMany({
+    where: { requestId: request.id },
+    select: { approverEmail: true, verdict: true },
+  });
+  const approvals = decisions.filter((d) => d.verdict === 'approve').map((d) => d.approverEmail);
+  const denials = decisions.filter((d) => d.verdict === 'deny').map((d) => d.approverEmail);
+  const status =
+    denials.length >= request.deny_quorum ? 'denied' : approvals.length >= request.quorum ? 'approved' : null;
+  if (!status) return null;
+  await tx.approvalRequest.update({ where: { id: request.id }, data: { status, decidedAt: now } });
+  await enqueueVerdictCallback(tx, jobs, { id: request.id, callbackUrl: request.callback_url }, status);
+  return {
+    status,
+    event: {
+      type: status === 'approved' ? 'request.approved' : 'request.denied',
+      requestId: request.id,
+      actor: 'countersign',
+      payload: { approvals, denials, quorum: request.quorum, denyQuorum: request.deny_quorum },
+    },
+  };
+}
+
+/** Moves a locked, overdue pending request to expired; returns the audit event to append. */
+export async function markExpired(
+  tx: Prisma.TransactionClient,
+  jobs: JobQueue,
+  request: { id: string; expiresAt: Date; callbackUrl: string | null },
+  now: Date,
+): Promise<AuditEventInput> {
+  await tx.approvalRequest.update({ where: { id: request.id }, data: { status: 'expired', decidedAt: now } });
+  await enqueueVerdictCallback(tx, jobs, request, 'expired');
+  return {
+    type: 'request.expired',
+    requestId: request.id,
+    actor: 'countersign',
+    payload: { expiresAt: request.expiresAt.toISOString() },
+  };
+}

@@ -1,0 +1,104 @@
+// One delivery attempt of a verdict callback, run by the job queue. Every attempt is recorded
+// (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
+// anything else throws so the queue retries with backoff, until the last attempt marks it failed.
+import type { Deps } from '../deps.ts';
+import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
+import { postCallback } from './post-callback.ts';
+import type { CallbackAllowList, LookupAll } from './url-guard.ts';
+
+export interface CallbackSettings {
+  allow: CallbackAllowList;
+  lookupAll: LookupAll;
+  timeoutMs: number;
+}
+
+export type AttemptOutcome = 'succeeded' | 'gone' | 'retry' | 'failed' | 'skipped';
+
+export class RetryableDeliveryError extends Error {
+  override name = 'RetryableDeliveryError';
+}
+
+export interface AttemptInput {
+  deliveryId: string;
+  /** True on the queue's last try: a failure then ends the delivery as failed. */
+  isLastAttempt: boolean;
+}
+
+export async function attemptDelivery(
+  deps: Pick<Deps, 'db' | 'clock' | 'log' | 'receipts' | 'callbacks'>,
+  input: AttemptInput,
+): Promise<AttemptOutcome> {
+  const delivery = await deps.db.prisma.callbackDelivery.findUnique({
+    where: { id: input.deliveryId },
+    include: {
+      request: {
+        include: {
+          client: { select: { callbackSecret: true } },
+          decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+        },
+      },
+    },
+  });
+  // Finished already (a retry of a job whose attempt succeeded, or a delivery re-sent by hand).
+  if (!delivery || delivery.status !== 'pending') return 'skipped';
+
+  const { client, ...request } = delivery.request;
+  const body = JSON.stringify({
+    type: 'approval.decided',
+    approval: await presentWithReceipt(deps, request),
+  });
+  const attemptedAt = deps.clock.now();
+  const started = performance.now();
+  const result = await postCallback({
+    url: delivery.url,
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'Countersign-Callback/1',
+      [SIGNATURE_HEADER]: signCallback(client.callbackSecret, body, attemptedAt),
+      [DELIVERY_HEADER]: delivery.id,
+    },
+    timeoutMs: deps.callbacks.timeoutMs,
+    allow: deps.callbacks.allow,
+    lookupAll: deps.callbacks.lookupAll,
+  });
+  const durationMs = Math.round(performance.now() - started);
+
+  const statusCode = 'statusCode' in result ? result.statusCode : null;
+  const error =
+    'error' in result
+      ? result.error
+      : statusCode && (statusCode < 200 || statusCode >= 300)
+        ? `HTTP ${statusCode}`
+        : null;
+  const outcome: AttemptOutcome =
+    statusCode !== null && statusCode >= 200 && statusCode < 300
+      ? 'succeeded'
+      : statusCode === 410
+        ? 'gone'
+        : input.isLastAttempt
+          ? 'failed'
+          : 'retry';
+
+  await deps.db.prisma.$transaction([
+    deps.db.prisma.callbackAttempt.create({
+      data: { deliveryId: delivery.id, attemptedAt, statusCode, error, durationMs },
+    }),
+    deps.db.prisma.callbackDelivery.update({
+      where: { id: delivery.id },
+      data: {
+        attemptCount: { increment: 1 },
+        lastError: error,
+        ...(outcome === 'retry' ? {} : { status: outcome, completedAt: deps.clock.now() }),
+      },
+    }),
+  ]);
+  deps.log.info(
+    { deliveryId: delivery.id, requestId: request.id, statusCode, error, durationMs, outcome },
+    'callback attempt',
+  );
+  if (outcome === 'retry')
+    throw new RetryableDeliveryError(`callback attempt failed: ${error ?? 'unknown error'}`);
+  return outcome;
+}

@@ -1,0 +1,44 @@
+// GET /v1/audit/verify — recompute the audit hash chain (scope audit:read).
+import { z } from 'zod';
+import { verifyChain } from '../../audit/verify-chain.ts';
+import { requireScope } from '../auth.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import { bearerSecurity, type Route } from '../route.ts';
+
+const verifySchema = z
+  .discriminatedUnion('intact', [
+    z.object({
+      intact: z.literal(true),
+      events: z.number().int(),
+      firstSeq: z.string().nullable(),
+      lastSeq: z.string().nullable(),
+      lastHash: z.string(),
+    }),
+    z.object({
+      intact: z.literal(false),
+      events: z.number().int().meta({ description: 'events verified before the first bad one' }),
+      firstBadSeq: z.string(),
+      problem: z.enum(['hash_mismatch', 'broken_link', 'sequence_gap', 'head_mismatch']),
+      detail: z.string(),
+    }),
+  ])
+  .meta({ id: 'AuditVerification' });
+
+export const verifyAuditRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/v1/audit/verify',
+    summary: 'Verify the tamper-evident audit chain',
+    security: bearerSecurity,
+    responses: {
+      200: { description: 'Verification result', content: { 'application/json': { schema: verifySchema } } },
+      401: problemResponse('Missing, invalid or revoked API key'),
+      403: problemResponse('Key lacks audit:read'),
+    },
+  },
+  mount(router, ctx) {
+    router.get('/v1/audit/verify', requireScope(ctx.deps.db.prisma, 'audit:read'), async (_req, res) => {
+      res.json(verifySchema.parse(await verifyChain(ctx.deps.db.pool)));
+    });
+  },
+};

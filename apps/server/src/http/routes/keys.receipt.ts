@@ -1,0 +1,36 @@
+// GET /v1/keys/receipt — the public JWKS that verifies receipts. No auth: it is a public key.
+import { z } from 'zod';
+import type { Route } from '../route.ts';
+
+// z.object strips unknown members, so even a key carrying `d` could not leave through here.
+const receiptJwkSchema = z
+  .object({
+    kty: z.literal('OKP'),
+    crv: z.literal('Ed25519'),
+    x: z.string().meta({ description: 'the public key, base64url' }),
+    kid: z.string().meta({ description: 'RFC 7638 JWK thumbprint; the receipt header names it' }),
+    alg: z.literal('EdDSA'),
+    use: z.literal('sig'),
+  })
+  .meta({ id: 'ReceiptJwk' });
+
+const receiptJwksSchema = z.object({ keys: z.array(receiptJwkSchema) }).meta({ id: 'ReceiptJwks' });
+
+export const receiptKeysRoute: Route = {
+  openapi: {
+    method: 'get',
+    path: '/v1/keys/receipt',
+    summary: 'The public key set (JWKS) that verifies verdict receipts',
+    responses: {
+      200: {
+        description: 'JWKS; save it to verify receipts offline',
+        content: { 'application/json': { schema: receiptJwksSchema } },
+      },
+    },
+  },
+  mount(router, ctx) {
+    router.get('/v1/keys/receipt', (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=300').json(receiptJwksSchema.parse(ctx.deps.receipts.jwks()));
+    });
+  },
+};

@@ -1,0 +1,117 @@
+// The durable job queue: pg-boss in its own `pgboss` schema of the same database. Jobs are
+// enqueued inside the caller's Prisma transaction, so a job exists exactly when the state change
+// that asked for it committed. pg-boss fetches with SKIP LOCKED: several replicas never run one
+// job at the same time.
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Prisma } from '../db/client.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export const CALLBACK_QUEUE = 'callback-delivery';
+
+/** Arbitrary constant naming the queue set-up lock among the database's advisory locks. */
+const QUEUE_SETUP_LOCK_KEY = 4_176_221_902;
+
+async function withSessionLock(url: string, key: number, work: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [key]);
+    await work();
+  } finally {
+    await client.end();
+  }
+}
+
+export interface RetryPolicy {
+  retryLimit: number;
+  /** Seconds before the first retry; pg-boss doubles it each time, with jitter. */
+  retryDelaySeconds: number;
+  /** How long one attempt may run before pg-boss considers its worker dead and retries. */
+  expireInSeconds: number;
+}
+
+export interface JobQueue {
+  /** Creates pg-boss's schema and the queues (idempotent); needed before work(). */
+  start(): Promise<void>;
+  /** Enqueues inside the given transaction. */
+  send(
+    tx: Prisma.TransactionClient,
+    queue: string,
+    data: object,
+    options?: { startAfterSeconds?: number },
+  ): Promise<void>;
+  /** Runs the handler for each job, `concurrency` at a time; a thrown error makes pg-boss retry it. */
+  work(
+    queue: string,
+    concurrency: number,
+    handler: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>,
+  ): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** pg-boss runs its SQL through this adapter to take part in a Prisma interactive transaction. */
+function transactionAdapter(tx: Prisma.TransactionClient): PgBoss.Db {
+  return {
+    async executeSql(text: string, values: unknown[]) {
+      const rows = await tx.$queryRawUnsafe<unknown[]>(text, ...values);
+      return { rows };
+    },
+  };
+}
+
+export interface StartJobQueueOptions {
+  url: string;
+  log: Logger;
+  callbackRetry: RetryPolicy;
+  pollingIntervalSeconds: number;
+}
+
+export function createJobQueue(options: StartJobQueueOptions): JobQueue {
+  const boss = new PgBoss({ connectionString: options.url, schema: 'pgboss', max: 4 });
+  boss.on('error', (error: unknown) => options.log.error({ err: error }, 'job queue error'));
+  const { retryLimit, retryDelaySeconds, expireInSeconds } = options.callbackRetry;
+  const queue = {
+    name: CALLBACK_QUEUE,
+    retryLimit,
+    retryDelay: retryDelaySeconds,
+    retryBackoff: true,
+    expireInSeconds,
+    retentionDays: 30,
+  };
+  let started = false;
+
+  return {
+    async start() {
+      await boss.start();
+      started = true;
+      // Replicas starting together deadlock inside pg-boss's createQueue: take turns.
+      await withSessionLock(options.url, QUEUE_SETUP_LOCK_KEY, async () => {
+        // createQueue is idempotent for an existing queue; updateQueue applies a changed retry policy.
+        await boss.createQueue(CALLBACK_QUEUE, queue);
+        await boss.updateQueue(CALLBACK_QUEUE, queue);
+      });
+    },
+    async send(tx, name, data, sendOptions = {}) {
+      const id = await boss.send(name, data, {
+        db: transactionAdapter(tx),
+        ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),
+      });
+      if (!id) throw new Error(`job queue refused a job for ${name}`);
+    },
+    async work(name, concurrency, handler) {
+      for (let i = 0; i < concurrency; i += 1) {
+        await boss.work<unknown>(
+          name,
+          { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds },
+          async ([job]) => {
+            if (job) await handler(job);
+          },
+        );
+      }
+    },
+    async stop() {
+      if (started) await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+    },
+  };
+}

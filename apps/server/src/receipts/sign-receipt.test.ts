@@ -1,0 +1,110 @@
+// Receipts: exactly what is signed, the JWS header, and that the JWKS verifies them.
+import { compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import type { RequestWithDecisions } from '../approvals/find-request.ts';
+import { generateReceiptKey } from './receipt-key.ts';
+import { createReceiptSigner, receiptPayload, RECEIPT_TYPE } from './sign-receipt.ts';
+
+function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDecisions {
+  const createdAt = new Date('2026-11-21T10:00:00.000Z');
+  return {
+    id: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
+    clientId: '5a0c1d2e-0000-4000-8000-000000000001',
+    status: 'approved',
+    action: 'db.export',
+    title: 'Export users',
+    reason: null,
+    requesterEmail: 'alice@example.com',
+    requesterName: null,
+    agent: null,
+    context: { table: 'users', token: '••••c123' },
+    payloadDigest: 'sha256:' + 'ab'.repeat(32),
+    approvers: [],
+    anyApprover: true,
+    agentOwner: null,
+    quorum: 1,
+    denyQuorum: 1,
+    policyRule: null,
+    denyReasonRequired: false,
+    channel: null,
+    callbackUrl: null,
+    idempotencyKey: null,
+    requestHash: 'not-used',
+    createdAt,
+    expiresAt: new Date('2026-11-21T11:00:00.000Z'),
+    decidedAt: new Date('2026-11-21T10:00:03.000Z'),
+    decisions: [
+      {
+        id: '7c1e2d3f-0000-4000-8000-000000000002',
+        requestId: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
+        approverEmail: 'bob@example.com',
+        platform: 'slack',
+        platformUserId: 'U0BOB',
+        displayName: 'Bob',
+        verdict: 'approve',
+        reason: null,
+        createdAt: new Date('2026-11-21T10:00:03.000Z'),
+      },
+    ],
+    ...overrides,
+  };
+}
+
+describe('receiptPayload', () => {
+  it('is exactly {id, action, payloadDigest, status, decisions, decidedAt}', () => {
+    expect(receiptPayload(request())).toStrictEqual({
+      id: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
+      action: 'db.export',
+      payloadDigest: 'sha256:' + 'ab'.repeat(32),
+      status: 'approved',
+      decisions: [
+        {
+          approver: 'bob@example.com',
+          platform: 'slack',
+          verdict: 'approve',
+          reason: null,
+          at: '2026-11-21T10:00:03.000Z',
+        },
+      ],
+      decidedAt: '2026-11-21T10:00:03.000Z',
+    });
+  });
+
+  it('is null while the request is pending', () => {
+    expect(receiptPayload(request({ status: 'pending', decidedAt: null, decisions: [] }))).toBeNull();
+  });
+});
+
+describe('createReceiptSigner', () => {
+  const key = generateReceiptKey();
+  const signer = createReceiptSigner(key);
+
+  it('signs an EdDSA compact JWS that the JWKS verifies, with kid and typ in the header', async () => {
+    const receipt = await signer.sign(request({ status: 'cancelled', decisions: [] }));
+    expect(receipt).toEqual(expect.any(String));
+    const { payload, protectedHeader } = await jwtVerify(String(receipt), createLocalJWKSet(signer.jwks()), {
+      algorithms: ['EdDSA'],
+      typ: RECEIPT_TYPE,
+    });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYPE });
+    expect(payload).toStrictEqual(receiptPayload(request({ status: 'cancelled', decisions: [] })));
+  });
+
+  it('gives the same receipt for the same request (Ed25519 is deterministic)', async () => {
+    expect(await signer.sign(request())).toBe(await signer.sign(request()));
+  });
+
+  it('gives no receipt for a pending request', async () => {
+    expect(await signer.sign(request({ status: 'pending', decidedAt: null }))).toBeNull();
+  });
+
+  it('publishes only the public key, and a receipt of another key does not verify', async () => {
+    const jwks = signer.jwks();
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toStrictEqual({ ...key.publicJwk, kid: key.kid, alg: 'EdDSA', use: 'sig' });
+    expect(JSON.stringify(jwks)).not.toContain('"d"');
+    const other = createReceiptSigner(generateReceiptKey());
+    const forged = String(await other.sign(request()));
+    await expect(compactVerify(forged, createLocalJWKSet(jwks))).rejects.toThrow();
+  });
+});

@@ -1,0 +1,282 @@
+// `countersign keys create|list|revoke` and `countersign migrate`, run as real processes against a
+// fresh database: a new database on DATABASE_URL's server, or, when DATABASE_URL is unset, the
+// embedded PGlite in a temporary COUNTERSIGN_DATA_DIR (DATABASE_URL left unset for the command).
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../apps/server/src/db/embedded.ts';
+import { readMigrationFiles } from '../../apps/server/src/db/migrate.ts';
+import { cliEnv, describeRun, killRunningClis, runCli, type CliResult } from '../support/cli.ts';
+import { silentLogger } from '../support/logging.ts';
+import { createTestDatabase, usingRealPostgres } from '../support/test-database.ts';
+
+/** Where the commands run, and a way for the test to look into the same database. */
+interface Target {
+  env: NodeJS.ProcessEnv;
+  query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+async function queryUrl<R extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function createTarget(): Promise<Target> {
+  if (usingRealPostgres) {
+    const database = await createTestDatabase();
+    return {
+      env: cliEnv({ DATABASE_URL: database.url }),
+      query: (sql, params) => queryUrl(database.url, sql, params),
+      close: () => database.drop(),
+    };
+  }
+  // Embedded: each command finds the data directory empty or unheld and starts PGlite itself.
+  // Once the test looks into the database it holds it open itself, and from then on the
+  // commands connect to it through the lock file, as they would to a running server's.
+  const dataDir = await mkdtemp(join(tmpdir(), 'countersign-cli-'));
+  let held: EmbeddedPostgres | undefined;
+  return {
+    env: cliEnv({ COUNTERSIGN_DATA_DIR: dataDir, DATABASE_URL: undefined }),
+    async query(sql, params) {
+      held ??= await startEmbeddedPostgres(dataDir, silentLogger());
+      return queryUrl(held.url, sql, params);
+    },
+    async close() {
+      await held?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const createdKeySchema = z.strictObject({
+  id: z.uuid(),
+  clientId: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  createdAt: z.iso.datetime(),
+  key: z.string(),
+  callbackSecret: z.string(),
+});
+type CreatedKey = z.infer<typeof createdKeySchema>;
+
+const listedKeySchema = z.strictObject({
+  id: z.uuid(),
+  clientId: z.uuid(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+});
+type ListedKey = z.infer<typeof listedKeySchema>;
+
+function expectSuccess(result: CliResult): void {
+  expect(result.code, describeRun(result)).toBe(0);
+}
+
+function expectFailure(result: CliResult): void {
+  expect(result.signal, describeRun(result)).toBeNull();
+  expect(result.code, describeRun(result)).not.toBe(0);
+  expect(result.code, describeRun(result)).not.toBeNull();
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+// Every command is a fresh Node process (tsx, and in embedded mode maybe a PGlite start): slow
+// on a busy machine, so these tests get more time than the default.
+const CLI_TEST_TIMEOUT = 240_000;
+
+describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
+  let target: Target;
+
+  beforeAll(async () => {
+    target = await createTarget();
+  });
+  afterEach(async () => {
+    await killRunningClis();
+  });
+  afterAll(async () => {
+    await killRunningClis();
+    await target?.close();
+  });
+
+  async function createKey(...extra: string[]): Promise<CreatedKey> {
+    const result = await runCli(['keys', 'create', '--json', ...extra], target.env);
+    expectSuccess(result);
+    // stdout carries the JSON document and nothing else (diagnostics go to stderr).
+    return createdKeySchema.parse(JSON.parse(result.stdout));
+  }
+
+  async function listKeys(): Promise<ListedKey[]> {
+    const result = await runCli(['keys', 'list', '--json'], target.env);
+    expectSuccess(result);
+    return z.array(listedKeySchema).parse(JSON.parse(result.stdout));
+  }
+
+  it('create --json prints the key and a callback secret once; the database keeps only the hash', async () => {
+    const created = await createKey('--name', 'ci');
+    expect(created.key).toMatch(/^cs_[A-Za-z0-9_-]{20,}$/);
+    expect(created.callbackSecret.length).toBeGreaterThanOrEqual(32);
+    expect(created.name).toBe('ci');
+    expect(created.scopes).toEqual(['approvals:write', 'approvals:read']);
+    expect(created.key.startsWith(created.prefix)).toBe(true);
+    expect(created.prefix.length).toBeLessThan(created.key.length / 2);
+
+    const rows = await target.query<{ hash: string; name: string; row: string }>(
+      `SELECT hash, name, k::text AS row FROM api_keys k WHERE id = $1`,
+      [created.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.hash).toBe(sha256(created.key));
+    expect(rows[0]?.name).toBe('ci');
+
+    // Neither the key nor its secret part (everything after the display prefix) is stored
+    // anywhere: not in api_keys, nor in any other table.
+    const secretPart = created.key.slice(created.prefix.length);
+    const tables = await target.query<{ name: string }>(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`,
+    );
+    expect(tables.map((t) => t.name)).toContain('api_keys');
+    for (const { name } of tables) {
+      const dump = await target.query<{ row: string }>(`SELECT t::text AS row FROM "${name}" t`);
+      for (const { row } of dump) {
+        expect(row, `table ${name}`).not.toContain(created.key);
+        expect(row, `table ${name}`).not.toContain(secretPart);
+      }
+    }
+  });
+
+  it('list --json shows the key without the key itself', async () => {
+    const created = await createKey('--name', 'lister');
+    const result = await runCli(['keys', 'list', '--json'], target.env);
+    expectSuccess(result);
+    expect(result.stdout).not.toContain(created.key);
+    expect(result.stdout).not.toContain(created.key.slice(created.prefix.length));
+    expect(result.stdout).not.toContain(sha256(created.key));
+    expect(result.stdout).not.toContain(created.callbackSecret);
+
+    const listed = z.array(listedKeySchema).parse(JSON.parse(result.stdout));
+    const entry = listed.find((k) => k.id === created.id);
+    expect(entry).toEqual({
+      id: created.id,
+      clientId: created.clientId,
+      name: 'lister',
+      prefix: created.prefix,
+      scopes: created.scopes,
+      createdAt: created.createdAt,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+  });
+
+  it('revoke <id> revokes the key: list shows revokedAt; revoking again changes nothing', async () => {
+    const created = await createKey('--name', 'to-revoke');
+    const revoked = await runCli(['keys', 'revoke', created.id], target.env);
+    expectSuccess(revoked);
+    expect(revoked.stdout.trim()).toBe(`revoked ${created.id}`);
+
+    const entry = (await listKeys()).find((k) => k.id === created.id);
+    expect(entry?.revokedAt).toEqual(expect.any(String));
+    const rows = await target.query<{ revoked_at: Date | null }>(
+      `SELECT revoked_at FROM api_keys WHERE id = $1`,
+      [created.id],
+    );
+    expect(rows[0]?.revoked_at?.toISOString()).toBe(entry?.revokedAt);
+
+    const again = await runCli(['keys', 'revoke', created.id], target.env);
+    expectSuccess(again);
+    expect(again.stdout.trim()).toBe(`${created.id} was already revoked`);
+    expect((await listKeys()).find((k) => k.id === created.id)?.revokedAt).toBe(entry?.revokedAt);
+  });
+
+  it('revoke of an unknown id exits non-zero with a message and revokes nothing', async () => {
+    const created = await createKey('--name', 'bystander');
+    const unknown = randomUUID();
+    const result = await runCli(['keys', 'revoke', unknown], target.env);
+    expectFailure(result);
+    expect(result.stderr).toContain(`no API key with id ${unknown}`);
+    expect(result.stdout).toBe('');
+
+    const notAnId = await runCli(['keys', 'revoke', 'not-a-uuid'], target.env);
+    expectFailure(notAnId);
+    expect(notAnId.stderr).toContain('no API key with id not-a-uuid');
+
+    expect((await listKeys()).find((k) => k.id === created.id)?.revokedAt).toBeNull();
+  });
+
+  it('create --scopes audit:read,admin stores exactly those scopes', async () => {
+    const created = await createKey('--name', 'auditor', '--scopes', 'audit:read,admin');
+    expect(created.scopes).toEqual(['audit:read', 'admin']);
+    const rows = await target.query<{ scopes: string[] }>(`SELECT scopes FROM api_keys WHERE id = $1`, [
+      created.id,
+    ]);
+    expect(rows[0]?.scopes).toEqual(['audit:read', 'admin']);
+  });
+
+  it('create with an unknown scope exits non-zero naming it, and creates nothing', async () => {
+    const count = async () =>
+      (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys`))[0]?.n;
+    const before = await count();
+    expect(before).toBeGreaterThanOrEqual(0);
+
+    const result = await runCli(
+      ['keys', 'create', '--name', 'x', '--scopes', 'approvals:read,launch:missiles', '--json'],
+      target.env,
+    );
+    expectFailure(result);
+    expect(result.stderr).toContain('launch:missiles');
+    expect(result.stderr).toMatch(/unknown scope/);
+    expect(result.stdout).toBe('');
+    expect(await count()).toBe(before);
+  });
+});
+
+describe('countersign migrate', { timeout: CLI_TEST_TIMEOUT }, () => {
+  let target: Target;
+
+  beforeAll(async () => {
+    target = await createTarget();
+  });
+  afterEach(async () => {
+    await killRunningClis();
+  });
+  afterAll(async () => {
+    await killRunningClis();
+    await target?.close();
+  });
+
+  it('applies the migrations on the first run and says the database is up to date on the second', async () => {
+    const names = (await readMigrationFiles()).map((m) => m.name);
+    expect(names.length).toBeGreaterThan(0);
+
+    const first = await runCli(['migrate'], target.env);
+    expectSuccess(first);
+    const firstLines = first.stdout.trim().split('\n');
+    expect(firstLines).toEqual([...names.map((n) => `applied ${n}`), `${names.length} migration(s) applied`]);
+
+    const second = await runCli(['migrate'], target.env);
+    expectSuccess(second);
+    expect(second.stdout.trim()).toBe(`database is up to date (${names.length} migrations applied)`);
+
+    const rows = await target.query<{ migration_name: string; finished: boolean }>(
+      `SELECT migration_name, finished_at IS NOT NULL AS finished FROM "_prisma_migrations" ORDER BY migration_name`,
+    );
+    expect(rows).toEqual(names.map((migration_name) => ({ migration_name, finished: true })));
+  });
+});
