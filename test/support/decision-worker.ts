@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       policy: BUILT_IN_POLICY,
       receipts,
       jobs: testJobQueue(db),
+      chatPlatforms: new Set<string>(),
       callbacks: testCallbackSettings,
     };
     const outcomes = await fireClicks(deps, job.requestId, job.clicks);

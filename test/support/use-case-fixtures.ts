@@ -51,6 +51,7 @@ export function testDeps(db: Database, options: { policy?: Policy; clock?: Clock
     policy: options.policy ?? BUILT_IN_POLICY,
     receipts: createReceiptSigner(generateReceiptKey()),
     jobs: testJobQueue(db),
+    chatPlatforms: new Set<string>(),
     callbacks: testCallbackSettings,
   };
 }

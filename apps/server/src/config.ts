@@ -24,6 +24,10 @@ const envSchema = z
     SLACK_BOT_TOKEN: optionalString,
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_API_URL: optionalString.pipe(z.url().optional()),
+    /** Least time between two new messages in one Slack channel (Slack allows about one a second). */
+    SLACK_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+    /** Channels whose cards this process posts and updates at once; 0 leaves it to other replicas. */
+    COUNTERSIGN_CHAT_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
     MICROSOFT_APP_ID: optionalString,
     MICROSOFT_APP_PASSWORD: optionalString,
     MICROSOFT_APP_TENANT_ID: optionalString,

@@ -18,6 +18,8 @@ export interface Deps {
   log: Logger;
   policy: Policy;
   jobs: JobQueue;
+  /** Chat platforms with credentials configured ("slack", "teams"). */
+  chatPlatforms: ReadonlySet<string>;
   callbacks: CallbackSettings;
   /** Signs verdict receipts; holds the private key out of reach of anything that logs. */
   receipts: ReceiptSigner;

@@ -11,9 +11,11 @@ import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
-import { systemClock, type Clock } from './deps.ts';
+import { systemClock, type Clock, type Deps } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
 import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
+import { createSlackIntegration, type SlackIntegration } from './chat/slack/slack-app.ts';
+import { startChatWorkers } from './chat/start-chat-workers.ts';
 import { createHttpApp } from './http/app.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
@@ -72,14 +74,31 @@ export async function startServer({
       lookupAll: systemLookup,
       timeoutMs: config.COUNTERSIGN_CALLBACK_TIMEOUT_MS,
     };
-    const deps = { db, clock, log, policy, jobs, callbacks, receipts: createReceiptSigner(receiptKey) };
+    const chatPlatforms = new Set(config.SLACK_BOT_TOKEN ? ['slack'] : []);
+    const deps = {
+      db,
+      clock,
+      log,
+      policy,
+      jobs,
+      callbacks,
+      chatPlatforms,
+      receipts: createReceiptSigner(receiptKey),
+    };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
+    const slack = createSlackFromConfig(config, deps);
+    await startChatWorkers(
+      deps,
+      new Map(slack ? [['slack', slack.flush] as const] : []),
+      config.COUNTERSIGN_CHAT_WORKERS,
+    );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
     const app = createHttpApp({
       ctx: { deps, feed, shutdown: shutdown.signal },
       metrics,
       log,
       version: packageJson.version,
+      chatRouters: slack ? [slack.router] : [],
     });
 
     const server = app.listen(config.PORT, config.HOST);
@@ -112,4 +131,15 @@ export async function startServer({
     await database.release();
     throw error;
   }
+}
+
+function createSlackFromConfig(config: Config, deps: Deps): SlackIntegration | undefined {
+  if (!config.SLACK_BOT_TOKEN || !config.SLACK_SIGNING_SECRET) return undefined;
+  deps.log.info({ apiUrl: config.SLACK_API_URL ?? 'https://slack.com/api/' }, 'Slack enabled');
+  return createSlackIntegration(deps, {
+    botToken: config.SLACK_BOT_TOKEN,
+    signingSecret: config.SLACK_SIGNING_SECRET,
+    apiUrl: config.SLACK_API_URL,
+    postIntervalMs: config.SLACK_POST_INTERVAL_MS,
+  });
 }

@@ -1,6 +1,7 @@
 // Cancels a pending request on behalf of the client that created it. Cancelling a cancelled
 // request again is a no-op; any other verdict cannot be changed.
 import { appendAuditEvent } from '../audit/append-event.ts';
+import { refreshCards } from '../chat/card-outbox.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
@@ -29,6 +30,7 @@ export async function cancelRequest(
       select: { callbackUrl: true },
     });
     await enqueueVerdictCallback(tx, deps.jobs, { id, callbackUrl }, 'cancelled');
+    await refreshCards(tx, deps, id);
     await appendAuditEvent(
       tx,
       {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
+import { addCard } from '../chat/card-outbox.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { CallbackUrlError, resolveCallbackTarget } from '../delivery/url-guard.ts';
 import { AppError } from '../errors.ts';
@@ -120,6 +121,8 @@ export async function createRequest(
           { id: created.id, callbackUrl: data.callbackUrl },
           'approved',
         );
+      } else {
+        await addCard(tx, deps, created.id, data.channel);
       }
       await appendAuditEvents(tx, events, now);
       return created.id;

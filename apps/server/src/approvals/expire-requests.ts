@@ -24,7 +24,7 @@ export async function expireOverdueRequests(deps: Deps): Promise<string[]> {
         events.push(
           await markExpired(
             tx,
-            deps.jobs,
+            deps,
             { id: row.id, expiresAt: row.expires_at, callbackUrl: row.callback_url },
             now,
           ),

@@ -8,7 +8,7 @@ import type { AuditApprover, AuditEventInput, RefusalReason } from '../audit/eve
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
-import type { JobQueue } from '../jobs/job-queue.ts';
+import { refreshCards, type ChatOutboxDeps } from '../chat/card-outbox.ts';
 import { isUuid, type RequestWithDecisions } from './find-request.ts';
 
 export interface DecisionApprover {
@@ -57,7 +57,7 @@ interface LockedRequest {
 }
 
 interface DecisionContext {
-  jobs: JobQueue;
+  outbox: ChatOutboxDeps;
   email: string | null;
   approver: AuditApprover;
   actor: string;
@@ -101,7 +101,7 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
     const decided = await decide(
       tx,
       request,
-      { jobs: deps.jobs, email, approver, actor, verdict: input.verdict, reason, now },
+      { outbox: deps, email, approver, actor, verdict: input.verdict, reason, now },
       events,
     );
     await appendAuditEvents(tx, events, now);
@@ -145,7 +145,7 @@ async function decide(
     events.push(
       await markExpired(
         tx,
-        context.jobs,
+        context.outbox,
         { id: request.id, expiresAt: request.expires_at, callbackUrl: request.callback_url },
         now,
       ),
@@ -197,7 +197,8 @@ async function decide(
     actor: email,
     payload: { approver, verdict, reason },
   });
-  const settled = await settleVerdict(tx, context.jobs, request, now);
+  const settled = await settleVerdict(tx, context.outbox.jobs, request, now);
+  await refreshCards(tx, context.outbox, request.id);
   if (settled) events.push(settled.event);
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }
@@ -205,7 +206,7 @@ async function decide(
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
 async function settleVerdict(
   tx: Prisma.TransactionClient,
-  jobs: JobQueue,
+  jobs: ChatOutboxDeps['jobs'],
   request: LockedRequest,
   now: Date,
 ): Promise<{ status: 'approved' | 'denied'; event: AuditEventInput } | null> {
@@ -234,12 +235,13 @@ async function settleVerdict(
 /** Moves a locked, overdue pending request to expired; returns the audit event to append. */
 export async function markExpired(
   tx: Prisma.TransactionClient,
-  jobs: JobQueue,
+  outbox: ChatOutboxDeps,
   request: { id: string; expiresAt: Date; callbackUrl: string | null },
   now: Date,
 ): Promise<AuditEventInput> {
   await tx.approvalRequest.update({ where: { id: request.id }, data: { status: 'expired', decidedAt: now } });
-  await enqueueVerdictCallback(tx, jobs, request, 'expired');
+  await enqueueVerdictCallback(tx, outbox.jobs, request, 'expired');
+  await refreshCards(tx, outbox, request.id);
   return {
     type: 'request.expired',
     requestId: request.id,

@@ -1,6 +1,6 @@
 // The express application: request ids and logging, metrics, the routes, and the error boundary.
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -37,9 +37,11 @@ export interface HttpAppOptions {
   metrics: Metrics;
   log: Logger;
   version: string;
+  /** Chat platform endpoints (Slack's /slack/events), mounted before the API routes. */
+  chatRouters?: Router[];
 }
 
-export function createHttpApp({ ctx, metrics, log, version }: HttpAppOptions): Express {
+export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -61,6 +63,7 @@ export function createHttpApp({ ctx, metrics, log, version }: HttpAppOptions): E
   );
   app.use(metrics.middleware);
 
+  for (const chatRouter of chatRouters) app.use(chatRouter);
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);
   app.use(router);

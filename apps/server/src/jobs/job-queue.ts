@@ -8,6 +8,9 @@ import type { Prisma } from '../db/client.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export const CALLBACK_QUEUE = 'callback-delivery';
+/** One job per chat channel posts and updates that channel's cards in order ("stately": at most
+ * one queued and one running per channel). */
+export const CHAT_FLUSH_QUEUE = 'chat-flush';
 
 /** Arbitrary constant naming the queue set-up lock among the database's advisory locks. */
 const QUEUE_SETUP_LOCK_KEY = 4_176_221_902;
@@ -39,7 +42,7 @@ export interface JobQueue {
     tx: Prisma.TransactionClient,
     queue: string,
     data: object,
-    options?: { startAfterSeconds?: number },
+    options?: { startAfterSeconds?: number; singletonKey?: string },
   ): Promise<void>;
   /** Runs the handler for each job, `concurrency` at a time; a thrown error makes pg-boss retry it. */
   work(
@@ -79,6 +82,15 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
     expireInSeconds,
     retentionDays: 30,
   };
+  const chatQueue = {
+    name: CHAT_FLUSH_QUEUE,
+    policy: 'stately' as const,
+    retryLimit: 1000,
+    retryDelay: 5,
+    retryBackoff: true,
+    expireInSeconds: 15 * 60,
+    retentionDays: 7,
+  };
   let started = false;
 
   return {
@@ -90,14 +102,18 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
         // createQueue is idempotent for an existing queue; updateQueue applies a changed retry policy.
         await boss.createQueue(CALLBACK_QUEUE, queue);
         await boss.updateQueue(CALLBACK_QUEUE, queue);
+        await boss.createQueue(CHAT_FLUSH_QUEUE, chatQueue);
+        await boss.updateQueue(CHAT_FLUSH_QUEUE, chatQueue);
       });
     },
     async send(tx, name, data, sendOptions = {}) {
       const id = await boss.send(name, data, {
         db: transactionAdapter(tx),
         ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),
+        ...(sendOptions.singletonKey ? { singletonKey: sendOptions.singletonKey } : {}),
       });
-      if (!id) throw new Error(`job queue refused a job for ${name}`);
+      // A singleton job that is already queued covers this one; anything else must be stored.
+      if (!id && !sendOptions.singletonKey) throw new Error(`job queue refused a job for ${name}`);
     },
     async work(name, concurrency, handler) {
       for (let i = 0; i < concurrency; i += 1) {

@@ -1,0 +1,522 @@
+import type { KnownBlock } from '@slack/types';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import {
+  APPROVE_ACTION_ID,
+  DENY_ACTION_ID,
+  DENY_MODAL_CALLBACK_ID,
+  DENY_REASON_ACTION_ID,
+  DENY_REASON_BLOCK_ID,
+  cardBlockId,
+  parseCardBlockId,
+  refusalMessage,
+  renderApprovalCard,
+  renderDenyModal,
+} from './cards.ts';
+
+const ID = '0b6f3c1e-8d2a-4f7b-9c3e-5a1d2e3f4a5b';
+
+function makeApproval(overrides: Partial<ApprovalRepresentation> = {}): ApprovalRepresentation {
+  return {
+    id: ID,
+    status: 'pending',
+    action: 'db.export',
+    title: 'Export users to analytics',
+    reason: 'Quarterly churn analysis',
+    requester: { email: 'alice@example.com', name: 'Alice Example' },
+    agent: { name: 'analytics-agent', model: 'gpt-x', runId: 'run-42' },
+    context: { table: 'users', token: '••••c123' },
+    payloadDigest: 'sha256:' + 'ab'.repeat(32),
+    approvers: ['bob@example.com', 'carol@example.com'],
+    quorum: 2,
+    policyRule: 'data-exports',
+    channel: 'slack:C0DATA',
+    callbackUrl: null,
+    decisions: [],
+    createdAt: '2026-11-21T10:00:00.000Z',
+    expiresAt: '2026-11-21T11:00:00.000Z',
+    decidedAt: null,
+    ...overrides,
+  };
+}
+
+type DecisionInput = ApprovalRepresentation['decisions'][number];
+
+function decision(
+  email: string,
+  verdict: 'approve' | 'deny',
+  reason: string | null,
+  at = '2026-11-21T10:05:00.000Z',
+  displayName: string | null = null,
+): DecisionInput {
+  return {
+    approver: { email, platform: 'slack', platformUserId: 'U0BOB', displayName },
+    verdict,
+    reason,
+    at,
+  };
+}
+
+// Loose structural checks: the shapes the handlers and Slack rely on, nothing more.
+const textObject = z.looseObject({ type: z.enum(['plain_text', 'mrkdwn']), text: z.string().min(1) });
+const buttonSchema = z.looseObject({
+  type: z.literal('button'),
+  action_id: z.string(),
+  value: z.string(),
+  style: z.enum(['primary', 'danger']),
+  text: textObject,
+});
+const blockSchema = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('header'), text: textObject.extend({ type: z.literal('plain_text') }) }),
+  z.looseObject({
+    type: z.literal('section'),
+    text: textObject.optional(),
+    fields: z.array(textObject).max(10).optional(),
+  }),
+  z.looseObject({
+    type: z.literal('actions'),
+    block_id: z.string().max(255),
+    elements: z.array(buttonSchema),
+  }),
+  z.looseObject({ type: z.literal('context'), elements: z.array(textObject).min(1) }),
+]);
+const cardSchema = z.object({ text: z.string().min(1), blocks: z.array(blockSchema).min(1).max(50) });
+
+function render(overrides: Partial<ApprovalRepresentation> = {}, denyReasonRequired = false) {
+  const card = renderApprovalCard(makeApproval(overrides), { denyReasonRequired });
+  cardSchema.parse(card);
+  return card;
+}
+
+/** Every text object in the blocks, in order. */
+function texts(blocks: KnownBlock[]): { type: string; text: string }[] {
+  const out: { type: string; text: string }[] = [];
+  for (const block of blocks) {
+    if (block.type === 'header') out.push(block.text);
+    if (block.type === 'section') {
+      if (block.text) out.push(block.text);
+      for (const f of block.fields ?? []) out.push(f);
+    }
+    if (block.type === 'context') {
+      for (const e of block.elements) if ('text' in e && typeof e.text === 'string') out.push(e);
+    }
+  }
+  return out;
+}
+
+function allText(blocks: KnownBlock[]): string {
+  return texts(blocks)
+    .map((t) => t.text)
+    .join('\n');
+}
+
+function sectionStartingWith(blocks: KnownBlock[], heading: string): string {
+  const found = texts(blocks).find((t) => t.text.startsWith(heading));
+  if (!found) throw new Error(`no text starting with ${heading}`);
+  return found.text;
+}
+
+function actionsBlocks(blocks: KnownBlock[]) {
+  return blocks.filter((b) => b.type === 'actions');
+}
+
+describe('renderApprovalCard: pending', () => {
+  it('has Approve (with a confirm dialog) and Deny, both carrying the request id', () => {
+    const { blocks } = render();
+    const actions = actionsBlocks(blocks);
+    expect(actions).toHaveLength(1);
+    const [block] = actions;
+    expect(block?.block_id).toBe(cardBlockId(ID));
+    expect(block?.block_id).toBe(`countersign_actions:${ID}`);
+    const buttons = z.array(buttonSchema).length(2).parse(block?.elements);
+    const [approve, deny] = buttons;
+    expect(approve).toMatchObject({
+      action_id: APPROVE_ACTION_ID,
+      style: 'primary',
+      value: ID,
+      text: { text: 'Approve' },
+    });
+    expect(deny).toMatchObject({
+      action_id: DENY_ACTION_ID,
+      style: 'danger',
+      value: ID,
+      text: { text: 'Deny' },
+    });
+    const confirm = z
+      .object({
+        title: textObject,
+        text: textObject,
+        confirm: textObject,
+        deny: textObject,
+      })
+      .parse(approve?.['confirm']);
+    expect(confirm.text.text).toContain('db.export');
+    expect(confirm.confirm.text).toBe('Approve');
+    expect(confirm.deny.text).toBe('Cancel');
+    expect(deny?.['confirm']).toBeUndefined();
+  });
+
+  it('shows title, action, requester, agent, reason, policy rule and request id', () => {
+    const { blocks, text } = render();
+    expect(blocks[0]).toMatchObject({ type: 'header', text: { text: 'Export users to analytics' } });
+    const all = allText(blocks);
+    expect(all).toContain('`db.export`');
+    expect(all).toContain('alice@example.com (Alice Example)');
+    expect(all).toContain('analytics-agent · gpt-x · run `run-42`');
+    expect(all).toContain('Quarterly churn analysis');
+    expect(all).toContain('`data-exports`');
+    expect(all).toContain('`' + ID + '`');
+    expect(text).toContain('Export users to analytics');
+    expect(text).toContain('alice@example.com');
+  });
+
+  it('falls back to the action as the header when there is no title', () => {
+    const { blocks } = render({ title: null });
+    expect(blocks[0]).toMatchObject({ type: 'header', text: { text: 'db.export' } });
+  });
+
+  it('keeps a 300-character title within the header limit', () => {
+    const { blocks } = render({ title: 'T'.repeat(300) });
+    const header = texts(blocks)[0];
+    expect(header?.text.length).toBeLessThanOrEqual(150);
+    expect(header?.text.endsWith('…')).toBe(true);
+  });
+
+  it('shows quorum progress, counting approvals and denials', () => {
+    expect(allText(render().blocks)).toContain('0 of 2 approvals');
+    const one = render({ decisions: [decision('bob@example.com', 'approve', null)] });
+    expect(allText(one.blocks)).toContain('1 of 2 approvals');
+    expect(one.text).toContain('1 of 2 approvals');
+    const withDenial = render({
+      decisions: [decision('bob@example.com', 'approve', null), decision('carol@example.com', 'deny', 'no')],
+      quorum: 3,
+    });
+    expect(allText(withDenial.blocks)).toContain('1 of 3 approvals, 1 denial');
+    expect(allText(render({ quorum: 1 }).blocks)).toContain('0 of 1 approval');
+  });
+
+  it('shows the expiry as a Slack date token with the ISO time as fallback', () => {
+    const all = allText(render().blocks);
+    const unix = Date.parse('2026-11-21T11:00:00.000Z') / 1000;
+    expect(all).toContain(`<!date^${unix}^{date_short_pretty} at {time}|2026-11-21T11:00:00.000Z>`);
+  });
+
+  it('lists decisions so far with who, when, verdict and reason, and keeps the buttons', () => {
+    const { blocks } = render({
+      decisions: [
+        decision('bob@example.com', 'approve', 'looks fine', '2026-11-21T10:05:00.000Z', 'Bob Builder'),
+      ],
+    });
+    const decisions = sectionStartingWith(blocks, '*Decisions*');
+    const unix = Date.parse('2026-11-21T10:05:00.000Z') / 1000;
+    expect(decisions).toContain('Bob Builder (bob@example.com)');
+    expect(decisions).toContain('approved');
+    expect(decisions).toContain(`<!date^${unix}^`);
+    expect(decisions).toContain('looks fine');
+    expect(actionsBlocks(blocks)).toHaveLength(1);
+  });
+
+  it('says whether a deny reason is required', () => {
+    expect(allText(render({}, true).blocks)).toContain('required by policy');
+    expect(allText(render({}, false).blocks)).toContain('optional reason');
+  });
+});
+
+describe('renderApprovalCard: decided', () => {
+  const decidedAt = '2026-11-21T10:06:00.000Z';
+
+  it('approved: no buttons, the outcome and who approved with their reasons', () => {
+    const { blocks, text } = render({
+      status: 'approved',
+      decidedAt,
+      receipt: 'eyJ.x.y',
+      decisions: [
+        decision('bob@example.com', 'approve', 'ship it', '2026-11-21T10:05:00.000Z', 'Bob'),
+        decision('carol@example.com', 'approve', null, '2026-11-21T10:06:00.000Z'),
+      ],
+    });
+    expect(actionsBlocks(blocks)).toHaveLength(0);
+    const outcome = texts(blocks)[1]?.text ?? '';
+    expect(outcome).toContain('✅ Approved');
+    expect(outcome).toContain('Bob (bob@example.com)');
+    expect(outcome).toContain('carol@example.com');
+    expect(outcome).toContain(`<!date^${Date.parse(decidedAt) / 1000}^`);
+    expect(sectionStartingWith(blocks, '*Decisions*')).toContain('ship it');
+    expect(allText(blocks)).toContain('2 of 2 approvals');
+    expect(text).toContain('Approved');
+    expect(text).toContain('bob@example.com');
+  });
+
+  it('denied: no buttons, the outcome names the denier and the reason', () => {
+    const { blocks, text } = render({
+      status: 'denied',
+      decidedAt,
+      decisions: [decision('bob@example.com', 'deny', 'too risky before the release', undefined, 'Bob')],
+    });
+    expect(actionsBlocks(blocks)).toHaveLength(0);
+    const outcome = texts(blocks)[1]?.text ?? '';
+    expect(outcome).toContain('⛔ Denied');
+    expect(outcome).toContain('Bob (bob@example.com)');
+    expect(outcome).toContain('— too risky before the release');
+    expect(text).toContain('Denied');
+    expect(text).toContain('too risky before the release');
+  });
+
+  it('expired: no buttons and "Expired unanswered"', () => {
+    const { blocks, text } = render({ status: 'expired', decidedAt: '2026-11-21T11:00:00.000Z' });
+    expect(actionsBlocks(blocks)).toHaveLength(0);
+    expect(texts(blocks)[1]?.text).toContain('⌛ Expired unanswered');
+    expect(text).toContain('Expired unanswered');
+  });
+
+  it('expired with some approvals says how far it got', () => {
+    const { blocks } = render({
+      status: 'expired',
+      decidedAt: '2026-11-21T11:00:00.000Z',
+      decisions: [decision('bob@example.com', 'approve', null)],
+    });
+    expect(texts(blocks)[1]?.text).toContain('⌛ Expired* with 1 of 2 approvals');
+    expect(sectionStartingWith(blocks, '*Decisions*')).toContain('bob@example.com');
+  });
+
+  it('cancelled: no buttons and says the requester cancelled', () => {
+    const { blocks, text } = render({ status: 'cancelled', decidedAt });
+    expect(actionsBlocks(blocks)).toHaveLength(0);
+    expect(texts(blocks)[1]?.text).toContain("🚫 Cancelled by the requester's client");
+    expect(text).toContain('Cancelled');
+  });
+
+  it('auto-approval by policy names the rule', () => {
+    const { blocks } = render({
+      status: 'approved',
+      decidedAt,
+      quorum: 1,
+      decisions: [
+        {
+          approver: {
+            email: 'policy:read-only',
+            platform: 'policy',
+            platformUserId: null,
+            displayName: null,
+          },
+          verdict: 'approve',
+          reason: null,
+          at: decidedAt,
+        },
+      ],
+    });
+    expect(texts(blocks)[1]?.text).toContain('✅ Approved* by policy rule `read-only`');
+  });
+});
+
+describe('renderApprovalCard: context', () => {
+  it('shows a nested masked context as dotted keys, with masked values as stored', () => {
+    const { blocks } = render({
+      context: {
+        table: 'users',
+        db: { host: 'db.internal', credentials: { password: '••••c123' }, port: 5432 },
+        columns: ['id', 'email', 'plan'],
+        dryRun: false,
+        note: null,
+        empty: {},
+      },
+    });
+    const context = sectionStartingWith(blocks, '*Context*');
+    const lines = context.split('\n');
+    expect(lines).toContain('*table*: users');
+    expect(lines).toContain('*db.host*: db.internal');
+    expect(lines).toContain('*db.credentials.password*: ••••c123');
+    expect(lines).toContain('*db.port*: 5432');
+    expect(lines).toContain('*columns*: id, email, plan');
+    expect(lines).toContain('*dryRun*: false');
+    expect(lines).toContain('*note*: null');
+    expect(lines).toContain('*empty*: {}');
+  });
+
+  it('truncates a 5 000-character value with a clear marker', () => {
+    const { blocks } = render({ context: { query: 'x'.repeat(5000), after: 'kept' } });
+    const context = sectionStartingWith(blocks, '*Context*');
+    const line = context.split('\n').find((l) => l.startsWith('*query*')) ?? '';
+    expect(line.endsWith('… (truncated)')).toBe(true);
+    expect(line.length).toBeLessThan(250);
+    expect(context).toContain('*after*: kept');
+  });
+
+  it('keeps many fields under 3000 characters per text and counts the rest', () => {
+    const context = Object.fromEntries(
+      Array.from({ length: 300 }, (_, i) => [`field${i}`, `${i}:`.padEnd(180, 'v')]),
+    );
+    const { blocks } = render({ context });
+    for (const t of texts(blocks)) expect(t.text.length).toBeLessThan(3000);
+    for (const block of blocks) {
+      if (block.type === 'section')
+        for (const f of block.fields ?? []) expect(f.text.length).toBeLessThan(2000);
+    }
+    const lines = sectionStartingWith(blocks, '*Context*').split('\n');
+    const shown = lines.filter((l) => l.startsWith('*field')).length;
+    const more = /^… (\d+) more fields$/.exec(lines.at(-1) ?? '');
+    expect(more).not.toBeNull();
+    expect(shown).toBeGreaterThan(5);
+    expect(shown + Number(more?.[1])).toBe(300);
+  });
+
+  it('keeps values full of characters that need escaping within the bound', () => {
+    const context = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, '&'.repeat(1000)]));
+    const { blocks } = render({
+      context,
+      reason: '<'.repeat(2000),
+      decisions: Array.from({ length: 20 }, (_, i) =>
+        decision(`p${i}@example.com`, 'approve', '>'.repeat(2000), undefined, '&'.repeat(200)),
+      ),
+      quorum: 50,
+    });
+    for (const t of texts(blocks)) expect(t.text.length).toBeLessThan(3000);
+    expect(sectionStartingWith(blocks, '*Decisions*')).toMatch(/… \d+ more decisions$/);
+  });
+
+  it('leaves the context section out when the context is empty', () => {
+    const { blocks } = render({ context: {} });
+    expect(texts(blocks).some((t) => t.text.startsWith('*Context*'))).toBe(false);
+  });
+});
+
+describe('renderApprovalCard: mrkdwn injection', () => {
+  it('escapes &, < and > in everything the requester controls', () => {
+    const hostile = '<!channel> <https://evil.example|click> & <@U999>';
+    const card = render({
+      title: hostile,
+      reason: hostile,
+      requester: { email: 'alice@example.com', name: hostile },
+      agent: { name: hostile, model: hostile, runId: hostile },
+      context: { [hostile]: hostile, nested: { list: [hostile] } },
+      policyRule: 'data-exports',
+      decisions: [decision('bob@example.com', 'approve', hostile, undefined, hostile)],
+    });
+    const all = allText(card.blocks) + '\n' + card.text + '\n' + JSON.stringify(actionsBlocks(card.blocks));
+    expect(all).not.toContain('<!channel>');
+    expect(all).not.toContain('<https://evil');
+    expect(all).not.toContain('<@U999>');
+    expect(all).toContain('&lt;!channel&gt;');
+    expect(all).toContain('&lt;https://evil.example|click&gt;');
+    expect(all).toContain(' &amp; ');
+    // The only Slack control sequences left are the card's own date tokens.
+    for (const match of all.matchAll(/<[^>]*>/g)) expect(match[0]).toMatch(/^<!date\^\d+\^/);
+  });
+
+  it('escapes the denier and reason in the outcome of a denied card', () => {
+    const card = render({
+      status: 'denied',
+      decidedAt: '2026-11-21T10:06:00.000Z',
+      decisions: [
+        decision('bob@example.com', 'deny', 'see <!here> & <http://x|y>', undefined, '<!everyone>'),
+      ],
+    });
+    const outcome = texts(card.blocks)[1]?.text ?? '';
+    expect(outcome).toContain('&lt;!here&gt; &amp; &lt;http://x|y&gt;');
+    expect(outcome).toContain('&lt;!everyone&gt;');
+    expect(card.text).not.toMatch(/<!(here|everyone)>/);
+  });
+});
+
+describe('cardBlockId', () => {
+  it('round-trips the request id and rejects other block ids', () => {
+    expect(parseCardBlockId(cardBlockId(ID))).toBe(ID);
+    expect(parseCardBlockId('something_else')).toBeNull();
+  });
+});
+
+describe('renderDenyModal', () => {
+  const modalSchema = z.looseObject({
+    type: z.literal('modal'),
+    callback_id: z.literal(DENY_MODAL_CALLBACK_ID),
+    private_metadata: z.string(),
+    title: textObject,
+    submit: textObject,
+    close: textObject,
+    blocks: z.array(z.looseObject({ type: z.string() })),
+  });
+  const inputSchema = z.looseObject({
+    type: z.literal('input'),
+    block_id: z.literal(DENY_REASON_BLOCK_ID),
+    optional: z.boolean(),
+    element: z.looseObject({
+      type: z.literal('plain_text_input'),
+      action_id: z.literal(DENY_REASON_ACTION_ID),
+      multiline: z.literal(true),
+      max_length: z.literal(2000),
+    }),
+  });
+
+  function modal(reasonRequired: boolean) {
+    const view = modalSchema.parse(
+      renderDenyModal({ requestId: ID, title: 'Export <users>', reasonRequired, privateMetadata: '{"x":1}' }),
+    );
+    const input = inputSchema.parse(view.blocks.find((b) => b.type === 'input'));
+    return { view, input };
+  }
+
+  it('makes the reason optional when the policy does not require one', () => {
+    const { view, input } = modal(false);
+    expect(input.optional).toBe(true);
+    expect(view.submit.text).toBe('Deny');
+    expect(view.close.text).toBe('Cancel');
+    expect(view.private_metadata).toBe('{"x":1}');
+    expect(view.title.text.length).toBeLessThanOrEqual(24);
+  });
+
+  it('makes the reason required when the policy requires one', () => {
+    const { input } = modal(true);
+    expect(input.optional).toBe(false);
+  });
+
+  it('escapes the title it shows', () => {
+    const { view } = modal(false);
+    expect(JSON.stringify(view.blocks)).toContain('Export &lt;users&gt;');
+  });
+});
+
+describe('refusalMessage', () => {
+  const codes = [
+    'SELF_APPROVAL_FORBIDDEN',
+    'NOT_ELIGIBLE',
+    'IDENTITY_UNRESOLVED',
+    'ALREADY_DECIDED',
+    'REQUEST_EXPIRED',
+    'DENY_REASON_REQUIRED',
+    'NOT_FOUND',
+    'BUTTON_MISMATCH',
+  ];
+
+  it('has one distinct sentence per refusal code, different from the fallback', () => {
+    const fallback = refusalMessage('SOMETHING_UNKNOWN');
+    const messages = codes.map(refusalMessage);
+    expect(new Set(messages).size).toBe(codes.length);
+    for (const message of messages) {
+      expect(message).not.toBe(fallback);
+      expect(message).toMatch(/^[A-Z].*\.$/);
+    }
+  });
+
+  it('says what each refusal means', () => {
+    expect(refusalMessage('SELF_APPROVAL_FORBIDDEN')).toContain('You asked for this action');
+    expect(refusalMessage('SELF_APPROVAL_FORBIDDEN')).toContain('own the agent');
+    expect(refusalMessage('SELF_APPROVAL_FORBIDDEN')).toContain('cannot approve or deny it');
+    expect(refusalMessage('NOT_ELIGIBLE')).toContain('not one of the approvers');
+    expect(refusalMessage('IDENTITY_UNRESOLVED')).toContain(
+      'could not read your email from your Slack profile',
+    );
+    expect(refusalMessage('ALREADY_DECIDED')).toContain('already has its verdict');
+    expect(refusalMessage('REQUEST_EXPIRED')).toContain('expired');
+    expect(refusalMessage('DENY_REASON_REQUIRED')).toContain('requires a reason');
+    expect(refusalMessage('NOT_FOUND')).toContain('no such request');
+    expect(refusalMessage('BUTTON_MISMATCH')).toContain('does not belong to this message');
+  });
+
+  it('falls back to a generic sentence, also for names on Object.prototype', () => {
+    const fallback = refusalMessage('INTERNAL');
+    expect(fallback).toContain('try again');
+    expect(refusalMessage('toString')).toBe(fallback);
+    expect(refusalMessage('__proto__')).toBe(fallback);
+  });
+});

@@ -1,0 +1,31 @@
+// Registers the card flush workers: each job brings one channel's cards up to date through the
+// adapter of its platform.
+import { z } from 'zod';
+import type { Deps } from '../deps.ts';
+import { CHAT_FLUSH_QUEUE } from '../jobs/job-queue.ts';
+import { platformOf } from './card-outbox.ts';
+
+const jobData = z.object({ channel: z.string().min(1) });
+
+export type ChannelFlusher = (channel: string) => Promise<void>;
+
+export async function startChatWorkers(
+  deps: Pick<Deps, 'jobs' | 'log'>,
+  flushers: ReadonlyMap<string, ChannelFlusher>,
+  concurrency: number,
+): Promise<void> {
+  if (concurrency <= 0 || flushers.size === 0) return;
+  await deps.jobs.work(CHAT_FLUSH_QUEUE, concurrency, async (job) => {
+    const parsed = jobData.safeParse(job.data);
+    if (!parsed.success) {
+      deps.log.error({ jobId: job.id }, 'chat flush job without a channel: dropped');
+      return;
+    }
+    const flush = flushers.get(platformOf(parsed.data.channel));
+    if (!flush) {
+      deps.log.warn({ channel: parsed.data.channel }, 'no chat adapter configured for this channel');
+      return;
+    }
+    await flush(parsed.data.channel);
+  });
+}
