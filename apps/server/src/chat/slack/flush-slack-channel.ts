@@ -91,9 +91,9 @@ async function showCard(deps: SlackFlushDeps, channel: string, card: PendingCard
     });
     return;
   }
-  if (card.message_id) {
-    await deps.client.chat.update({ channel: channelId, ts: messageId, text, blocks });
-  }
+  // Also when the message was found after a crash: it shows the version posted then, and the
+  // request may have changed since (cancelled, expired), so it is brought up to date too.
+  await deps.client.chat.update({ channel: channelId, ts: messageId, text, blocks });
   await deps.db.prisma.chatCard.update({
     where: { id: card.id },
     data: { messageId, shownVersion: card.version },
