@@ -67,6 +67,20 @@ export type AuditEventInput =
       requestId: string;
       actor: string;
       payload: { expiresAt: string };
+    }
+  | {
+      /** A compliance report was run: auditors are audited too. */
+      type: 'report.generated';
+      requestId?: null;
+      actor: string;
+      payload: {
+        from: string;
+        to: string;
+        format: 'csv' | 'json' | 'md';
+        filters: { action: string | null; requester: string | null };
+        rows: number;
+        chainIntact: boolean;
+      };
     };
 
 export type AuditEventType = AuditEventInput['type'];

@@ -11,6 +11,7 @@ import { cancelApprovalRoute } from './routes/approvals.cancel.ts';
 import { createApprovalRoute } from './routes/approvals.create.ts';
 import { getApprovalRoute } from './routes/approvals.get.ts';
 import { listApprovalsRoute } from './routes/approvals.list.ts';
+import { reportAuditRoute } from './routes/audit.report.ts';
 import { verifyAuditRoute } from './routes/audit.verify.ts';
 import { listDeliveriesRoute } from './routes/deliveries.list.ts';
 import { retryDeliveryRoute } from './routes/deliveries.retry.ts';
@@ -25,6 +26,7 @@ export const ROUTES: Route[] = [
   listDeliveriesRoute,
   retryDeliveryRoute,
   verifyAuditRoute,
+  reportAuditRoute,
   healthRoute,
   readyRoute,
   receiptKeysRoute,

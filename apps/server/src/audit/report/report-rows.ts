@@ -1,0 +1,172 @@
+// Streams one report row per request created in the period, in keyset batches of (created_at, id),
+// with its decisions, chat cards and callback outcome read per batch: memory stays flat.
+import type pg from 'pg';
+import type { ReportPeriod } from './report-period.ts';
+
+export const ROW_BATCH_SIZE = 500;
+
+export interface ReportFilters {
+  /** Action glob: `*` any run of characters, `?` one character. */
+  action?: string | undefined;
+  /** Requester email (case-insensitive). */
+  requester?: string | undefined;
+}
+
+export interface ReportApprover {
+  email: string;
+  platform: string;
+  verdict: 'approve' | 'deny';
+  reason: string | null;
+  at: string;
+}
+
+export interface ReportRow {
+  id: string;
+  createdAt: string;
+  action: string;
+  title: string | null;
+  requester: string;
+  agent: string | null;
+  policyRule: string | null;
+  approvers: ReportApprover[];
+  /** Seconds from creation to the verdict, for approved and denied requests only. */
+  timeToDecisionSeconds: number | null;
+  status: string;
+  decidedAt: string | null;
+  payloadDigest: string;
+  chat: { channel: string; messageId: string | null }[];
+  /** The newest verdict callback: its status and attempts; null when none was due. */
+  callback: { status: string; attempts: number } | null;
+}
+
+interface RequestRecord {
+  id: string;
+  created_at: Date;
+  action: string;
+  title: string | null;
+  requester_email: string;
+  agent_name: string | null;
+  policy_rule: string | null;
+  status: string;
+  decided_at: Date | null;
+  payload_digest: string;
+}
+
+/** SQL LIKE pattern for an action glob, with LIKE's own wildcards escaped. */
+export function actionGlobToLike(glob: string): string {
+  return glob
+    .replace(/[\\%_]/g, (c) => `\\${c}`)
+    .replace(/\*/g, '%')
+    .replace(/\?/g, '_');
+}
+
+/** The WHERE clause shared by rows and summary queries, over `approval_requests r`, params from $3. */
+export function filterClause(filters: ReportFilters, params: unknown[]): string {
+  let clause = '';
+  if (filters.action) {
+    params.push(actionGlobToLike(filters.action));
+    clause += ` AND r.action LIKE $${params.length}`;
+  }
+  if (filters.requester) {
+    params.push(filters.requester.toLowerCase());
+    clause += ` AND r.requester_email = $${params.length}`;
+  }
+  return clause;
+}
+
+export async function* reportRows(
+  pool: pg.Pool,
+  period: ReportPeriod,
+  filters: ReportFilters = {},
+  batchSize = ROW_BATCH_SIZE,
+): AsyncGenerator<ReportRow> {
+  let after: { createdAt: Date; id: string } | null = null;
+  for (;;) {
+    const params: unknown[] = [period.from, period.to];
+    let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.agent->>'name' AS agent_name,
+                      r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest
+                 FROM approval_requests r
+                WHERE r.created_at >= $1 AND r.created_at < $2${filterClause(filters, params)}`;
+    if (after) {
+      params.push(after.createdAt, after.id);
+      sql += ` AND (r.created_at, r.id) > ($${params.length - 1}, $${params.length}::uuid)`;
+    }
+    params.push(batchSize);
+    sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
+    const { rows } = await pool.query<RequestRecord>(sql, params);
+    if (rows.length === 0) return;
+    yield* await assembleRows(pool, rows);
+    const last = rows[rows.length - 1] as RequestRecord;
+    after = { createdAt: last.created_at, id: last.id };
+    if (rows.length < batchSize) return;
+  }
+}
+
+async function assembleRows(pool: pg.Pool, requests: RequestRecord[]): Promise<ReportRow[]> {
+  const ids = requests.map((r) => r.id);
+  const [decisions, cards, callbacks] = await Promise.all([
+    pool.query<{
+      request_id: string;
+      approver_email: string;
+      platform: string;
+      verdict: 'approve' | 'deny';
+      reason: string | null;
+      created_at: Date;
+    }>(
+      `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at
+         FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
+      [ids],
+    ),
+    pool.query<{ request_id: string; channel: string; message_id: string | null }>(
+      `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
+      [ids],
+    ),
+    pool.query<{ request_id: string; status: string; attempt_count: number }>(
+      `SELECT DISTINCT ON (request_id) request_id, status::text AS status, attempt_count
+         FROM callback_deliveries WHERE request_id = ANY($1::uuid[])
+        ORDER BY request_id, created_at DESC, id`,
+      [ids],
+    ),
+  ]);
+  const approversOf = groupBy(decisions.rows, (d) => d.request_id);
+  const cardsOf = groupBy(cards.rows, (c) => c.request_id);
+  const callbackOf = new Map(callbacks.rows.map((c) => [c.request_id, c]));
+  return requests.map((r) => {
+    const isDecided = r.status === 'approved' || r.status === 'denied';
+    const callback = callbackOf.get(r.id);
+    return {
+      id: r.id,
+      createdAt: r.created_at.toISOString(),
+      action: r.action,
+      title: r.title,
+      requester: r.requester_email,
+      agent: r.agent_name,
+      policyRule: r.policy_rule,
+      approvers: (approversOf.get(r.id) ?? []).map((d) => ({
+        email: d.approver_email,
+        platform: d.platform,
+        verdict: d.verdict,
+        reason: d.reason,
+        at: d.created_at.toISOString(),
+      })),
+      timeToDecisionSeconds:
+        isDecided && r.decided_at ? (r.decided_at.getTime() - r.created_at.getTime()) / 1000 : null,
+      status: r.status,
+      decidedAt: r.decided_at?.toISOString() ?? null,
+      payloadDigest: r.payload_digest,
+      chat: (cardsOf.get(r.id) ?? []).map((c) => ({ channel: c.channel, messageId: c.message_id })),
+      callback: callback ? { status: callback.status, attempts: callback.attempt_count } : null,
+    };
+  });
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

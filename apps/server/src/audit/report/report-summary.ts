@@ -1,0 +1,155 @@
+// The report's summary: counts accumulated while the rows stream past, refused attempts counted
+// from the audit log, and the chain verification with the period's first and last event.
+import type pg from 'pg';
+import { REFUSAL_REASONS, type RefusalReason } from '../event-types.ts';
+import { verifyChain, type VerifyResult } from '../verify-chain.ts';
+import type { ReportPeriod } from './report-period.ts';
+import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
+
+const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+const TOP_ACTIONS = 5;
+
+export interface ChainEventRef {
+  seq: string;
+  hash: string;
+  occurredAt: string;
+}
+
+export interface ReportSummary {
+  requests: number;
+  byStatus: Record<(typeof STATUSES)[number], number>;
+  /** Decisions recorded on the period's requests, by verdict; autoApproved counts policy approvals. */
+  byVerdict: { approve: number; deny: number; autoApproved: number };
+  refusedByReason: Record<RefusalReason, number>;
+  expiries: number;
+  /** Over approved and denied requests; nearest-rank percentiles, in seconds. */
+  timeToDecision: { decided: number; medianSeconds: number | null; p95Seconds: number | null };
+  topActions: { action: string; count: number }[];
+  chain: {
+    /** True when no tampering is found in or before the period's events. */
+    intact: boolean;
+    verification: VerifyResult;
+    firstEvent: ChainEventRef | null;
+    lastEvent: ChainEventRef | null;
+  };
+}
+
+/** Nearest-rank percentile of ascending `sorted` (p in (0, 1]). */
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil(p * sorted.length));
+  return sorted[rank - 1] ?? null;
+}
+
+/** Collects row counts as the rows stream; durations go to a growable Float64Array. */
+export class SummaryAccumulator {
+  requests = 0;
+  readonly byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as ReportSummary['byStatus'];
+  readonly byVerdict = { approve: 0, deny: 0, autoApproved: 0 };
+  private readonly actions = new Map<string, number>();
+  private durations = new Float64Array(1024);
+  private durationCount = 0;
+
+  add(row: ReportRow): void {
+    this.requests += 1;
+    if (row.status in this.byStatus) this.byStatus[row.status as keyof ReportSummary['byStatus']] += 1;
+    for (const approver of row.approvers) {
+      this.byVerdict[approver.verdict] += 1;
+      if (approver.platform === 'policy') this.byVerdict.autoApproved += 1;
+    }
+    this.actions.set(row.action, (this.actions.get(row.action) ?? 0) + 1);
+    if (row.timeToDecisionSeconds !== null) {
+      if (this.durationCount === this.durations.length) {
+        const grown = new Float64Array(this.durations.length * 2);
+        grown.set(this.durations);
+        this.durations = grown;
+      }
+      this.durations[this.durationCount++] = row.timeToDecisionSeconds;
+    }
+  }
+
+  timeToDecision(): ReportSummary['timeToDecision'] {
+    const sorted = this.durations.slice(0, this.durationCount).sort();
+    return {
+      decided: this.durationCount,
+      medianSeconds: percentile(sorted, 0.5),
+      p95Seconds: percentile(sorted, 0.95),
+    };
+  }
+
+  topActions(): ReportSummary['topActions'] {
+    return [...this.actions.entries()]
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, TOP_ACTIONS)
+      .map(([action, count]) => ({ action, count }));
+  }
+}
+
+/** Refused decision attempts in the period, by reason, on requests matching the filters. */
+async function countRefusals(
+  pool: pg.Pool,
+  period: ReportPeriod,
+  filters: ReportFilters,
+): Promise<Record<RefusalReason, number>> {
+  const params: unknown[] = [period.from, period.to];
+  const filtered = filters.action || filters.requester;
+  const { rows } = await pool.query<{ reason: string; count: string }>(
+    `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
+       FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
+      WHERE e.type = 'decision.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
+            ${filtered ? filterClause(filters, params) : ''}
+      GROUP BY 1`,
+    params,
+  );
+  const counts = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  for (const row of rows) {
+    if (row.reason in counts) counts[row.reason as RefusalReason] = Number(row.count);
+  }
+  return counts;
+}
+
+async function periodEdges(
+  pool: pg.Pool,
+  period: ReportPeriod,
+): Promise<{ firstEvent: ChainEventRef | null; lastEvent: ChainEventRef | null }> {
+  const edge = async (order: 'ASC' | 'DESC') => {
+    const { rows } = await pool.query<{ seq: string; hash: string; occurred_at: Date }>(
+      `SELECT seq::text AS seq, hash, occurred_at FROM audit_events
+        WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY audit_events.seq ${order} LIMIT 1`,
+      [period.from, period.to],
+    );
+    const row = rows[0];
+    return row ? { seq: row.seq, hash: row.hash, occurredAt: row.occurred_at.toISOString() } : null;
+  };
+  return { firstEvent: await edge('ASC'), lastEvent: await edge('DESC') };
+}
+
+/**
+ * Completes the summary. The whole chain is verified (an event is only as good as the links
+ * before it); the period counts as intact when the first bad event, if any, comes after it.
+ */
+export async function completeSummary(
+  pool: pg.Pool,
+  period: ReportPeriod,
+  filters: ReportFilters,
+  acc: SummaryAccumulator,
+): Promise<ReportSummary> {
+  const [refusedByReason, edges, verification] = await Promise.all([
+    countRefusals(pool, period, filters),
+    periodEdges(pool, period),
+    verifyChain(pool),
+  ]);
+  const intact =
+    verification.intact ||
+    (edges.lastEvent !== null && BigInt(verification.firstBadSeq) > BigInt(edges.lastEvent.seq));
+  return {
+    requests: acc.requests,
+    byStatus: acc.byStatus,
+    byVerdict: acc.byVerdict,
+    refusedByReason,
+    expiries: acc.byStatus.expired,
+    timeToDecision: acc.timeToDecision(),
+    topActions: acc.topActions(),
+    chain: { intact, verification, ...edges },
+  };
+}

@@ -1,0 +1,111 @@
+// Markdown for people: the summary first (so it needs the summary before the rows), then one
+// table row per request. Cell text has `|` escaped and line breaks flattened.
+import type { Writable } from 'node:stream';
+import type { ReportPeriod } from './report-period.ts';
+import type { ReportFilters, ReportRow } from './report-rows.ts';
+import type { ReportSummary } from './report-summary.ts';
+import { approversCell, chatCell } from './write-csv.ts';
+import { writeChunk } from './write-stream.ts';
+
+/** Cell text that cannot break the table: `|` and backslashes escaped, line breaks as spaces. */
+export function markdownCell(value: string): string {
+  return value
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/\r\n|\r|\n/g, ' ');
+}
+
+const seconds = (value: number | null) => (value === null ? '–' : `${value} s`);
+
+export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s: ReportSummary): string {
+  const lines = [
+    '# Countersign audit report',
+    '',
+    `Period: ${period.from.toISOString()} to ${period.to.toISOString()} (end excluded)`,
+  ];
+  if (filters.action) lines.push(`Action filter: \`${markdownCell(filters.action)}\``);
+  if (filters.requester) lines.push(`Requester filter: ${markdownCell(filters.requester)}`);
+  const chain = s.chain;
+  lines.push(
+    '',
+    '## Chain verification',
+    '',
+    chain.intact
+      ? `**INTACT**: ${chain.verification.events} events verified.`
+      : `**NOT INTACT**: ${
+          chain.verification.intact
+            ? 'no events in the period to verify'
+            : `tampering found at seq ${chain.verification.firstBadSeq} (${chain.verification.problem}): ${chain.verification.detail}`
+        }`,
+    '',
+    `- First event in the period: ${chain.firstEvent ? `seq ${chain.firstEvent.seq}, hash \`${chain.firstEvent.hash}\`` : 'none'}`,
+    `- Last event in the period: ${chain.lastEvent ? `seq ${chain.lastEvent.seq}, hash \`${chain.lastEvent.hash}\`` : 'none'}`,
+    '',
+    '## Summary',
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    `| requests | ${s.requests} |`,
+    ...Object.entries(s.byStatus).map(([status, n]) => `| ${status} | ${n} |`),
+    `| approve decisions | ${s.byVerdict.approve} |`,
+    `| deny decisions | ${s.byVerdict.deny} |`,
+    `| auto-approved by policy | ${s.byVerdict.autoApproved} |`,
+    `| expiries | ${s.expiries} |`,
+    `| decided requests | ${s.timeToDecision.decided} |`,
+    `| median time to decision | ${seconds(s.timeToDecision.medianSeconds)} |`,
+    `| p95 time to decision | ${seconds(s.timeToDecision.p95Seconds)} |`,
+    '',
+    '### Refused attempts by reason',
+    '',
+    '| reason | count |',
+    '| --- | --- |',
+    ...Object.entries(s.refusedByReason).map(([reason, n]) => `| ${reason} | ${n} |`),
+    '',
+    '### Top actions',
+    '',
+    '| action | requests |',
+    '| --- | --- |',
+    ...s.topActions.map((a) => `| ${markdownCell(a.action)} | ${a.count} |`),
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+const TABLE_HEAD = [
+  '## Requests',
+  '',
+  '| id | created | action | title | requester | agent | rule | approvers | time to decision | status | payload digest | chat | callback |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '',
+].join('\n');
+
+export function rowMarkdown(row: ReportRow): string {
+  const cells = [
+    row.id,
+    row.createdAt,
+    row.action,
+    row.title ?? '',
+    row.requester,
+    row.agent ?? '',
+    row.policyRule ?? '',
+    approversCell(row),
+    row.timeToDecisionSeconds === null ? '' : `${row.timeToDecisionSeconds} s`,
+    row.status,
+    row.payloadDigest,
+    chatCell(row),
+    row.callback ? `${row.callback.status} (${row.callback.attempts} attempts)` : 'none',
+  ];
+  return `| ${cells.map(markdownCell).join(' | ')} |\n`;
+}
+
+export class MarkdownReportWriter {
+  constructor(private readonly out: Writable) {}
+
+  begin(period: ReportPeriod, filters: ReportFilters, summary: ReportSummary): Promise<void> {
+    return writeChunk(this.out, `${summaryMarkdown(period, filters, summary)}\n${TABLE_HEAD}`);
+  }
+
+  row(row: ReportRow): Promise<void> {
+    return writeChunk(this.out, rowMarkdown(row));
+  }
+}

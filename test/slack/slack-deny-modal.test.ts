@@ -1,0 +1,154 @@
+// Deny through the modal: the Deny click opens a modal with the click's trigger_id, its submission
+// records the denial with the reason and the card shows it; a rule with `denyReason: required`
+// answers an empty reason with Slack's inline validation error and records nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeSlackViewOpen } from '../support/fake-slack.ts';
+import {
+  CHANNEL,
+  DENY,
+  DENY_MODAL,
+  DENY_REASON_BLOCK,
+  DENY_REASON_INPUT,
+  TEAM_POLICY_YAML,
+  blockText,
+  hasButtons,
+  startSlackHarness,
+  type SlackHarness,
+} from '../support/slack-harness.ts';
+
+describe('Slack deny modal', () => {
+  let h: SlackHarness;
+  beforeAll(async () => {
+    h = await startSlackHarness({ policyYaml: TEAM_POLICY_YAML });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  function inputBlock(opened: FakeSlackViewOpen) {
+    return opened.view.blocks?.find((b) => b.block_id === DENY_REASON_BLOCK);
+  }
+
+  function submit(userId: string, opened: FakeSlackViewOpen, reason: string | null) {
+    return h.driver.send<Record<string, unknown> | string>(
+      h.driver.viewSubmission({
+        userId,
+        callbackId: opened.view.callback_id ?? '',
+        privateMetadata: opened.view.private_metadata ?? '',
+        values: { [DENY_REASON_BLOCK]: { [DENY_REASON_INPUT]: reason } },
+        viewId: opened.id,
+        ...(opened.view.blocks ? { blocks: opened.view.blocks } : {}),
+      }),
+    );
+  }
+
+  it('opens the modal with the trigger id, then denies with the reason and updates the card', async () => {
+    const created = await h.create({ action: 'db.export', title: 'Export invoices' });
+    const card = await h.waitForCard(created.id);
+
+    const triggerId = h.driver.newTriggerId();
+    const viewsBefore = h.fake.views().length;
+    expect((await h.click('U0BOB', card, DENY, { triggerId })).status).toBe(200);
+    const opened = (await h.fake.waitForViews(viewsBefore + 1)).at(-1);
+    if (!opened) throw new Error('no modal opened');
+    expect(opened.triggerId).toBe(triggerId);
+    expect(opened.view.type).toBe('modal');
+    expect(opened.view.callback_id).toBe(DENY_MODAL);
+    expect(JSON.parse(opened.view.private_metadata ?? '')).toEqual({
+      requestId: created.id,
+      channelId: CHANNEL,
+      messageTs: card.ts,
+    });
+    expect(inputBlock(opened)).toMatchObject({ type: 'input', optional: true });
+    expect(blockText(opened.view.blocks)).toContain(created.id);
+    // Opening the modal decides nothing.
+    expect((await h.get(created.id)).status).toBe('pending');
+    expect(await h.decisions(created.id)).toEqual([]);
+
+    const submitted = await submit('U0BOB', opened, 'Not during the quarter close');
+    expect(submitted.status).toBe(200);
+    expect(submitted.text).toBe('');
+
+    const denied = await h.waitForStatus(created.id, 'denied');
+    expect(denied.decisions).toMatchObject([
+      {
+        approver: { email: 'bob@example.com', platform: 'slack', platformUserId: 'U0BOB' },
+        verdict: 'deny',
+        reason: 'Not during the quarter close',
+      },
+    ]);
+    expect(denied.decisions).toHaveLength(1);
+    const updated = await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the denied card without buttons');
+    expect(blockText(updated)).toContain(
+      '*⛔ Denied* by *Bob (bob@example.com)* — Not during the quarter close',
+    );
+    expect(updated.text).toContain(
+      'Denied: Export invoices — by Bob (bob@example.com): Not during the quarter close',
+    );
+
+    const audit = await h.audit(created.id);
+    expect(audit.map((e) => e.type)).toEqual(['request.created', 'decision.recorded', 'request.denied']);
+    expect(audit[1]?.payload).toMatchObject({ verdict: 'deny', reason: 'Not during the quarter close' });
+    expect(h.fake.ephemerals()).toEqual([]);
+  });
+
+  it('denies without a reason when the rule leaves it optional', async () => {
+    const created = await h.create({ action: 'db.export', title: 'Export refunds' });
+    const card = await h.waitForCard(created.id);
+    const viewsBefore = h.fake.views().length;
+    expect((await h.click('U0CAROL', card, DENY)).status).toBe(200);
+    const opened = (await h.fake.waitForViews(viewsBefore + 1)).at(-1);
+    if (!opened) throw new Error('no modal opened');
+    expect((await submit('U0CAROL', opened, null)).status).toBe(200);
+    const denied = await h.waitForStatus(created.id, 'denied');
+    expect(denied.decisions.map((d) => [d.approver.email, d.verdict, d.reason])).toEqual([
+      ['carol@example.com', 'deny', null],
+    ]);
+    await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the denied card without buttons');
+  });
+
+  it('with denyReason: required, answers an empty reason with response_action errors and records nothing', async () => {
+    const created = await h.create({ action: 'db.drop', title: 'Drop the legacy_users table' });
+    const card = await h.waitForCard(created.id);
+    expect(blockText(card)).toContain('Denying asks for a reason (required by policy).');
+
+    const triggerId = h.driver.newTriggerId();
+    const viewsBefore = h.fake.views().length;
+    expect((await h.click('U0DAVE', card, DENY, { triggerId })).status).toBe(200);
+    const opened = (await h.fake.waitForViews(viewsBefore + 1)).at(-1);
+    if (!opened) throw new Error('no modal opened');
+    expect(opened.triggerId).toBe(triggerId);
+    expect(inputBlock(opened)).toMatchObject({
+      type: 'input',
+      optional: false,
+      label: { type: 'plain_text', text: 'Reason (required)' },
+    });
+
+    for (const empty of [null, '', '   \n ']) {
+      const answer = await submit('U0DAVE', opened, empty);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({
+        response_action: 'errors',
+        errors: {
+          [DENY_REASON_BLOCK]: "This request's policy requires a reason to deny it; please give one.",
+        },
+      });
+    }
+    expect((await h.get(created.id)).status).toBe('pending');
+    expect(await h.decisions(created.id)).toEqual([]);
+    expect((await h.audit(created.id)).map((e) => e.type)).toEqual(['request.created']);
+    expect(await h.cardRow(created.id)).toMatchObject({ version: 1, shownVersion: 1 });
+    expect(h.fake.updates(CHANNEL).filter((u) => u.ts === card.ts)).toEqual([]);
+
+    // With a reason the same modal goes through.
+    const accepted = await submit('U0DAVE', opened, 'Still read by the billing job');
+    expect(accepted.status).toBe(200);
+    expect(accepted.text).toBe('');
+    const denied = await h.waitForStatus(created.id, 'denied');
+    expect(denied.decisions.map((d) => [d.approver.email, d.reason])).toEqual([
+      ['dave@example.com', 'Still read by the billing job'],
+    ]);
+    const updated = await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the denied card without buttons');
+    expect(blockText(updated)).toContain('— Still read by the billing job');
+  });
+});
