@@ -75,7 +75,7 @@ beforeEach(async () => {
   }); // 6, 7
   chain = (
     await sql(
-      'SELECT seq::text AS seq, type, request_id, occurred_at, prev_hash, hash FROM audit_events ORDER BY seq',
+      'SELECT seq::text AS seq, type, request_id, occurred_at, prev_hash, hash FROM audit_events ORDER BY audit_events.seq',
     )
   ).rows as ChainRow[];
   expect(chain.map((r) => `${r.seq} ${r.type}`)).toEqual([

@@ -229,7 +229,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
 
   const audit = (requestId: string) =>
     query<AuditRow>(
-      'SELECT seq::text AS seq, type, actor, payload FROM audit_events WHERE request_id = $1 ORDER BY seq',
+      'SELECT seq::text AS seq, type, actor, payload FROM audit_events WHERE request_id = $1 ORDER BY audit_events.seq',
       [requestId],
     );
 

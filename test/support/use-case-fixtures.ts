@@ -117,7 +117,7 @@ export interface StoredEvent {
 export async function auditEvents(db: Database, requestId?: string): Promise<StoredEvent[]> {
   const { rows } = await db.pool.query<StoredEvent>(
     `SELECT seq::text AS seq, type, request_id AS "requestId", actor, payload
-       FROM audit_events WHERE $1::uuid IS NULL OR request_id = $1::uuid ORDER BY seq`,
+       FROM audit_events WHERE $1::uuid IS NULL OR request_id = $1::uuid ORDER BY audit_events.seq`,
     [requestId ?? null],
   );
   return rows;
