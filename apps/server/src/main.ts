@@ -55,7 +55,7 @@ export async function startServer({
       log,
     });
     const db = createDatabase(database.url);
-    const feed = await startStatusChangeFeed(database.url, db.pool, log);
+    const feed = await startStatusChangeFeed(database.url, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
     const jobs = createJobQueue({

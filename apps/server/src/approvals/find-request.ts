@@ -1,9 +1,14 @@
 // Reads one request with its decisions, as its owning client may see it.
-import type { PrismaClient } from '../db/client.ts';
+import type { Prisma, PrismaClient } from '../db/client.ts';
 import type { ApprovalRequest, Decision } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 
 export type RequestWithDecisions = ApprovalRequest & { decisions: Decision[] };
+
+/** The include that loads a request's decisions in the order they were made. */
+export const DECISIONS_IN_ORDER = {
+  decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+} as const satisfies Prisma.ApprovalRequestInclude;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,7 +25,7 @@ export async function findRequestForClient(
   const request = isUuid(id)
     ? await db.approvalRequest.findFirst({
         where: { id, clientId },
-        include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+        include: DECISIONS_IN_ORDER,
       })
     : null;
   if (!request) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });

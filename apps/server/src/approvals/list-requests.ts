@@ -4,7 +4,7 @@ import type { Prisma } from '../db/client.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import type { RequestWithDecisions } from './find-request.ts';
+import { DECISIONS_IN_ORDER, type RequestWithDecisions } from './find-request.ts';
 
 export interface ListRequestsInput {
   status?: ApprovalStatus | undefined;
@@ -56,7 +56,7 @@ export async function listRequests(
     where,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: input.limit + 1,
-    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+    include: DECISIONS_IN_ORDER,
   });
   const items = rows.slice(0, input.limit);
   const last = items.at(-1);

@@ -9,7 +9,7 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { refreshCards, type ChatOutboxDeps } from '../chat/card-outbox.ts';
-import { isUuid, type RequestWithDecisions } from './find-request.ts';
+import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -112,7 +112,7 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
   }
   const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
     where: { id: input.requestId },
-    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+    include: DECISIONS_IN_ORDER,
   });
   return {
     request,

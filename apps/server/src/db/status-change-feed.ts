@@ -1,7 +1,7 @@
 // Wakes long-polling readers when a request's status changes. A database trigger NOTIFYs
 // `countersign_approval_status` with the request id on every status change, from any connection
-// or process; one dedicated connection LISTENs. With the embedded PGlite every connection shares
-// one backend, so the notice arrives on whichever pool connection committed: those are heard too.
+// or process; one dedicated connection LISTENs. (The embedded PGlite shares one backend between
+// connections; its session queue passes each notice on to every connection, this one included.)
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
@@ -15,11 +15,7 @@ export interface StatusChangeFeed {
   close(): Promise<void>;
 }
 
-export async function startStatusChangeFeed(
-  url: string,
-  pool: pg.Pool,
-  log: Logger,
-): Promise<StatusChangeFeed> {
+export async function startStatusChangeFeed(url: string, log: Logger): Promise<StatusChangeFeed> {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let closed = false;
@@ -28,8 +24,6 @@ export async function startStatusChangeFeed(
   const onNotification = (message: pg.Notification) => {
     if (message.channel === STATUS_CHANNEL && message.payload) events.emit(message.payload);
   };
-  const onConnect = (client: pg.PoolClient) => client.on('notification', onNotification);
-  pool.on('connect', onConnect);
   const CLOSED = Symbol('closed');
 
   const connect = async (): Promise<void> => {
@@ -82,7 +76,6 @@ export async function startStatusChangeFeed(
       if (closed) return;
       closed = true;
       events.emit(CLOSED);
-      pool.off('connect', onConnect);
       await listener?.end().catch(() => undefined);
     },
   };

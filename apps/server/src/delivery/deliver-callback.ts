@@ -1,6 +1,7 @@
 // One delivery attempt of a verdict callback, run by the job queue. Every attempt is recorded
 // (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
+import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import type { Deps } from '../deps.ts';
 import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
@@ -35,7 +36,7 @@ export async function attemptDelivery(
       request: {
         include: {
           client: { select: { callbackSecret: true } },
-          decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+          ...DECISIONS_IN_ORDER,
         },
       },
     },

@@ -1,5 +1,6 @@
 // Revokes an API key. Authentication reads the key on every request, so it stops working at once.
 import type { PrismaClient } from '../db/client.ts';
+import { isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
 
 export interface RevokedApiKey {
@@ -9,14 +10,12 @@ export interface RevokedApiKey {
   changed: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function revokeApiKey(
   db: PrismaClient,
   id: string,
   now: Date = new Date(),
 ): Promise<RevokedApiKey> {
-  if (!UUID.test(id)) throw new AppError('NOT_FOUND', { detail: `no API key with id ${id}` });
+  if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no API key with id ${id}` });
   const updated = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
   const key = await db.apiKey.findUnique({ where: { id }, select: { revokedAt: true } });
   if (!key?.revokedAt) throw new AppError('NOT_FOUND', { detail: `no API key with id ${id}` });

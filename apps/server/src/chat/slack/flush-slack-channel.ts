@@ -2,6 +2,7 @@
 // new message per interval (Slack allows about one per second per channel), waiting out
 // Retry-After on 429. A card whose post may have reached Slack before a crash is looked up by its
 // message metadata before it is posted again, so it appears once.
+import { DECISIONS_IN_ORDER } from '../../approvals/find-request.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.ts';
@@ -62,7 +63,7 @@ export async function flushSlackChannel(deps: SlackFlushDeps, channel: string): 
 async function showCard(deps: SlackFlushDeps, channel: string, card: PendingCard): Promise<void> {
   const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
     where: { id: card.request_id },
-    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+    include: DECISIONS_IN_ORDER,
   });
   const { text, blocks } = renderApprovalCard(await presentWithReceipt(deps, request), {
     denyReasonRequired: request.denyReasonRequired,
