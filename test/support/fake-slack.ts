@@ -17,8 +17,15 @@ export const FAKE_SLACK_DEFAULTS = {
   botName: 'countersign',
   botId: 'B0CSBOT001',
   appId: 'A0CSAPP001',
-  scopes: ['chat:write', 'users:read', 'users:read.email', 'commands'],
+  scopes: ['chat:write', 'users:read', 'users:read.email', 'commands', 'files:write', 'im:write'],
 } as const;
+
+/** Methods that answer `missing_scope` (with `needed`) unless the token has the scope. */
+const REQUIRED_SCOPES: Record<string, string> = {
+  'conversations.open': 'im:write',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
+};
 
 /** A Block Kit block as stored: only `type` (and `block_id`) are looked at, the rest is kept as sent. */
 export interface SlackBlock {
@@ -208,6 +215,9 @@ export interface FakeSlack {
   /** Mints a response_url on this fake (give it to the driver); POSTs to it are recorded. */
   newResponseUrl(): string;
   responses(): FakeSlackResponsePost[];
+  waitForResponses(count: number, options?: PollOptions): Promise<FakeSlackResponsePost[]>;
+  /** The direct-message channel conversations.open gave the bot with this user, if it was opened. */
+  dmChannel(userId: string): string | undefined;
   setUser(id: string, spec: FakeSlackUserSpec): void;
   removeUser(id: string): void;
   waitForMessages(channel: string, count: number, options?: PollOptions): Promise<FakeSlackMessage[]>;
@@ -349,6 +359,11 @@ const uploadUrlArgs = z.object({
   alt_text: z.string().optional(),
   snippet_type: z.string().optional(),
 });
+const conversationsOpenArgs = z.object({
+  users: z.string().min(1).optional(),
+  channel: z.string().min(1).optional(),
+  return_im: flag.optional(),
+});
 const completeUploadArgs = z.object({
   files: jsonValued(z.array(z.object({ id: z.string().min(1), title: z.string().optional() })).min(1)),
   channel_id: z.string().optional(),
@@ -453,6 +468,8 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
   const now = options.now ?? Date.now;
   const knownChannels = options.channels ? new Set(options.channels) : undefined;
   const users = new Map<string, FakeSlackUserSpec>(Object.entries(options.users ?? {}));
+  /** User id → the bot's DM channel with them (conversations.open). */
+  const dmChannels = new Map<string, string>();
 
   const messagesByChannel = new Map<string, FakeSlackMessage[]>();
   let updates: FakeSlackUpdate[] = [];
@@ -504,7 +521,9 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
   }
 
   function channelKnown(channel: string): boolean {
-    return knownChannels === undefined || knownChannels.has(channel);
+    return (
+      knownChannels === undefined || knownChannels.has(channel) || [...dmChannels.values()].includes(channel)
+    );
   }
 
   function findMessage(channel: string, ts: string): FakeSlackMessage | undefined {
@@ -730,6 +749,25 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
       });
     },
 
+    'conversations.open': (raw) => {
+      const parsed = conversationsOpenArgs.safeParse(raw);
+      if (!parsed.success) return fail(argumentError(parsed.error));
+      const a = parsed.data;
+      if (a.channel !== undefined) return fail('not_supported_by_fake');
+      const ids = (a.users ?? '').split(',').filter(Boolean);
+      if (ids.length === 0) return fail('users_list_not_supplied');
+      const [userId] = ids;
+      if (ids.length > 1 || userId === undefined) return fail('not_supported_by_fake');
+      if (!users.has(userId)) return fail('user_not_found');
+      const existing = dmChannels.get(userId);
+      const id = existing ?? nextId('D');
+      dmChannels.set(userId, id);
+      return ok({
+        ...(existing ? { already_open: true } : {}),
+        channel: a.return_im ? { id, is_im: true, user: userId, created: Math.floor(now() / 1000) } : { id },
+      });
+    },
+
     'files.getUploadURLExternal': (raw) => {
       const parsed = uploadUrlArgs.safeParse(raw);
       if (!parsed.success) return fail(argumentError(parsed.error));
@@ -864,6 +902,10 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
     if (call.token !== config.botToken) return answer(200, fail('invalid_auth'));
     const handler = methods[method];
     if (!handler) return answer(200, fail('unknown_method'));
+    const needed = REQUIRED_SCOPES[method];
+    if (needed !== undefined && !config.scopes.includes(needed)) {
+      return answer(200, { ...fail('missing_scope'), needed, provided: config.scopes.join(',') });
+    }
     return answer(200, handler(args));
   }
 
@@ -949,6 +991,13 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
     newResponseUrl: () =>
       `${origin}/response/${config.teamId}/${nextId('R')}/${randomBytes(12).toString('hex')}`,
     responses: () => clone(responses),
+    waitForResponses: (count, poll = {}) =>
+      pollUntil(
+        () => clone(responses),
+        (list) => list.length >= count,
+        { what: `${count} response_url post(s)`, ...poll },
+      ),
+    dmChannel: (userId) => dmChannels.get(userId),
     setUser(id, spec) {
       users.set(id, spec);
     },

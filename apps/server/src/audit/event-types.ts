@@ -9,6 +9,9 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
+/** Where a chat command came from: the platform's user and the channel it was typed in. */
+export type ChatOrigin = { platform: 'slack'; userId: string; channelId: string };
+
 export type AuditApprover = {
   email: string | null;
   platform: string;
@@ -80,6 +83,20 @@ export type AuditEventInput =
         filters: { action: string | null; requester: string | null };
         rows: number;
         chainIntact: boolean;
+        /** Set when the report was asked for from chat (the slash command). */
+        origin?: ChatOrigin;
+      };
+    }
+  | {
+      /** Someone outside the policy's auditors group asked for a report from chat. */
+      type: 'report.refused';
+      requestId?: null;
+      actor: string;
+      payload: {
+        reason: 'not_auditor' | 'identity_unresolved';
+        origin: ChatOrigin;
+        /** The command's text as typed, e.g. "report 7d". */
+        text: string;
       };
     };
 

@@ -3,6 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { Database } from '../../db/client.ts';
 import { appendAuditEvent } from '../append-event.ts';
+import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
@@ -27,6 +28,8 @@ export interface GenerateReportInput {
   out: Writable;
   /** Who runs the report, recorded in the audit log: `cli:<os user>` or `client:<id>`. */
   actor: string;
+  /** The chat command that asked for the run, when it came from chat. */
+  origin?: ChatOrigin;
   /** When the run is recorded. */
   now: () => Date;
   /** Called every PROGRESS_EVERY rows and at the end with the rows written so far. */
@@ -91,7 +94,7 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
 
 async function recordReportRun(
   db: Database,
-  run: Pick<GenerateReportInput, 'period' | 'format' | 'actor' | 'now'> & {
+  run: Pick<GenerateReportInput, 'period' | 'format' | 'actor' | 'origin' | 'now'> & {
     filters: ReportFilters;
     rows: number;
     chainIntact: boolean;
@@ -111,6 +114,7 @@ async function recordReportRun(
           filters: { action: run.filters.action ?? null, requester: run.filters.requester ?? null },
           rows: run.rows,
           chainIntact: run.chainIntact,
+          ...(run.origin ? { origin: run.origin } : {}),
         },
       },
       now,

@@ -73,3 +73,9 @@ export function parseReportPeriod(
   }
   return { from, to };
 }
+
+/** The file name a report of this period is offered under, e.g. for Content-Disposition. */
+export function reportFileName(period: ReportPeriod, extension: string): string {
+  const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, '-');
+  return `countersign-report-${stamp(period.from)}-${stamp(period.to)}.${extension}`;
+}

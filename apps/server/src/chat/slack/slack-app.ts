@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { flushSlackChannel } from './flush-slack-channel.ts';
 import { registerSlackHandlers } from './handlers.ts';
 import { createSlackIdentityResolver } from './identity.ts';
+import { registerReportCommand } from './report-command.ts';
 import { slackTimestampGuard } from './timestamp-guard.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -61,7 +62,9 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Sla
       timeout: 10_000,
     },
   });
-  registerSlackHandlers(app, { ...deps, identity: createSlackIdentityResolver(app.client, deps.clock) });
+  const handlerDeps = { ...deps, identity: createSlackIdentityResolver(app.client, deps.clock) };
+  registerSlackHandlers(app, handlerDeps);
+  registerReportCommand(app, handlerDeps);
 
   const router = express.Router();
   router.use(SLACK_EVENTS_PATH, slackTimestampGuard(deps.clock));
