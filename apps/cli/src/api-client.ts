@@ -107,10 +107,11 @@ function describeFailure(
   return lines.join('\n');
 }
 
-/** Why fetch failed, in a few words: the system error code where there is one. */
-function reasonOf(error: unknown): string {
+/** Why fetch (or node:http) failed, in a few words: the system error code where there is one. */
+export function reasonOf(error: unknown): string {
   if (error instanceof DOMException && error.name === 'TimeoutError') return 'no answer in time';
   if (error instanceof Error) {
+    if ('code' in error && typeof error.code === 'string' && error.code.startsWith('E')) return error.code;
     const cause: unknown = error.cause;
     if (cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string') {
       return cause.code;
@@ -167,11 +168,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     } catch (error) {
       throw new ApiUnreachableError(options.baseUrl, reasonOf(error));
     }
-    const json = parseJson(text);
     if (status < 200 || status > 299) {
-      const problem = contentType.includes('json') ? problemSchema.safeParse(json) : undefined;
-      throw new ApiResponseError(method, url.pathname, status, problem?.data, text);
+      throw new ApiResponseError(method, url.pathname, status, problemOf(contentType, text), text);
     }
+    const json = parseJson(text);
     const approval = approvalResponseSchema.safeParse(json);
     if (!approval.success) {
       const issue = approval.error.issues[0];
@@ -195,6 +195,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       });
     },
   };
+}
+
+/** The problem+json body of an error answer, when it is one. */
+export function problemOf(contentType: string, text: string): Problem | undefined {
+  return contentType.includes('json') ? problemSchema.safeParse(parseJson(text)).data : undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -1,8 +1,15 @@
 // GET /v1/audit/report — the compliance report for a period, streamed as CSV, JSON or Markdown
 // (scope audit:read). The run is recorded as a report.generated event for the key's client.
+// The row count and the chain status are only known once the rows are out, so they follow the body
+// as HTTP trailers (chunked HTTP/1.1 responses only: not for HEAD or HTTP/1.0).
 import { z } from 'zod';
 import { generateReport, REPORT_CONTENT_TYPES, REPORT_FORMATS } from '../../audit/report/generate-report.ts';
-import { parseReportPeriod, periodBoundSchema, ReportPeriodError } from '../../audit/report/report-period.ts';
+import {
+  parseReportPeriod,
+  periodBoundSchema,
+  reportFileName,
+  ReportPeriodError,
+} from '../../audit/report/report-period.ts';
 import { AppError } from '../../errors.ts';
 import { principalOf, requireScope } from '../auth.ts';
 import { problemResponse } from '../contracts/problem.ts';
@@ -21,6 +28,16 @@ const query = z.strictObject({
   requester: z.email().optional(),
 });
 
+/** Trailers sent after the report body; the chain fields only when the chain is not intact. */
+export const REPORT_TRAILERS = {
+  rows: 'Countersign-Report-Rows',
+  chainIntact: 'Countersign-Chain-Intact',
+  firstBadSeq: 'Countersign-Chain-First-Bad-Seq',
+  problem: 'Countersign-Chain-Problem',
+} as const;
+
+const TRAILER_LIST = Object.values(REPORT_TRAILERS).join(', ');
+
 export const reportAuditRoute: Route = {
   openapi: {
     method: 'get',
@@ -30,7 +47,20 @@ export const reportAuditRoute: Route = {
     request: { query },
     responses: {
       200: {
-        description: 'The report: one row per request created in the period, and a summary (JSON, Markdown)',
+        description:
+          'The report: one row per request created in the period, and a summary (JSON, Markdown). ' +
+          'The body is followed by HTTP trailers (chunked HTTP/1.1 only): ' +
+          `\`${REPORT_TRAILERS.rows}\` (rows written), \`${REPORT_TRAILERS.chainIntact}\` (\`true\` or ` +
+          `\`false\`) and, when not intact, \`${REPORT_TRAILERS.firstBadSeq}\` and ` +
+          `\`${REPORT_TRAILERS.problem}\` (\`hash_mismatch\`, \`broken_link\`, \`sequence_gap\`, ` +
+          '`head_mismatch`). Without them (the stream broke, or a proxy dropped them) the report may be ' +
+          'incomplete and its chain status is unknown.',
+        headers: {
+          Trailer: {
+            description: 'The trailers that follow the body (absent for HEAD and HTTP/1.0 requests)',
+            schema: { type: 'string', example: TRAILER_LIST },
+          },
+        },
         content: {
           'text/csv': { schema: z.string() },
           'application/json': {
@@ -54,14 +84,13 @@ export const reportAuditRoute: Route = {
         if (!(error instanceof ReportPeriodError)) throw error;
         throw new AppError('VALIDATION_FAILED', { detail: error.message });
       }
-      const stamp = (d: Date) => d.toISOString().replace(/[:.]/g, '-');
       res.setHeader('Content-Type', REPORT_CONTENT_TYPES[input.format]);
-      res.setHeader(
-        'Content-Disposition',
-        `attachment; filename="countersign-report-${stamp(period.from)}-${stamp(period.to)}.${input.format}"`,
-      );
+      res.setHeader('Content-Disposition', `attachment; filename="${reportFileName(period, input.format)}"`);
+      // Node throws on a Trailer header without chunked encoding (HEAD, HTTP/1.0).
+      const trailers = req.method !== 'HEAD' && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1);
+      if (trailers) res.setHeader('Trailer', TRAILER_LIST);
       try {
-        await generateReport({
+        const report = await generateReport({
           db: ctx.deps.db,
           period,
           format: input.format,
@@ -70,10 +99,26 @@ export const reportAuditRoute: Route = {
           actor: `client:${principalOf(res).clientId}`,
           now: () => ctx.deps.clock.now(),
         });
+        if (trailers) {
+          const { chain } = report.summary;
+          res.addTrailers({
+            [REPORT_TRAILERS.rows]: String(report.rows),
+            [REPORT_TRAILERS.chainIntact]: String(chain.intact),
+            ...(chain.intact || chain.verification.intact
+              ? {}
+              : {
+                  [REPORT_TRAILERS.firstBadSeq]: chain.verification.firstBadSeq,
+                  [REPORT_TRAILERS.problem]: chain.verification.problem,
+                }),
+          });
+        }
         res.end();
       } catch (error) {
         // Once streaming has begun the status is sent: cut the response so it cannot pass as complete.
-        if (!res.headersSent) throw error;
+        if (!res.headersSent) {
+          res.removeHeader('Trailer'); // the problem+json answer has a Content-Length
+          throw error;
+        }
         req.log.error({ err: error }, 'audit report failed while streaming');
         res.destroy(error instanceof Error ? error : new Error(String(error)));
       }
