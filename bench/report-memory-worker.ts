@@ -1,6 +1,7 @@
 // One memory measurement in a process of its own (forked by report-memory.bench.ts with
 // --expose-gc), so every run starts from the same idle heap and RSS whatever ran before it.
 // Samples process.memoryUsage() every 50 ms and sends the peaks above the idle level over IPC.
+// The bench also runs it with V8's old space capped, where a run that holds its rows dies.
 import { Writable } from 'node:stream';
 import { generateReport } from '../apps/server/src/audit/report/generate-report.ts';
 import { reportRows, type ReportRow } from '../apps/server/src/audit/report/report-rows.ts';

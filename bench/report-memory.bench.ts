@@ -10,6 +10,8 @@ import type { Measurement, Mode } from './report-memory-worker.ts';
 import { seedApprovalHistory } from './seed-approval-history.ts';
 
 const WORKER = fileURLToPath(new URL('./report-memory-worker.ts', import.meta.url));
+/** Old-space cap for the capped runs at the largest size: the streamed report must finish under it. */
+const CAPPED_OLD_SPACE_MB = 64;
 const SIZES = (process.env['REPORT_BENCH_SIZES'] ?? '250000,1000000').split(',').map(Number);
 const MODES = ['verify', 'csv', 'md', 'naive'] as const;
 const LABELS: Record<Mode, string> = {
@@ -19,9 +21,13 @@ const LABELS: Record<Mode, string> = {
   naive: 'naive: rows in 1 batch',
 };
 
-function measure(url: string, mode: Mode): Promise<Measurement> {
+function measure(url: string, mode: Mode, extraExecArgv: string[] = []): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [mode, url], { execArgv: [...process.execArgv, '--expose-gc'] });
+    const child = fork(WORKER, [mode, url], {
+      execArgv: [...process.execArgv, '--expose-gc', ...extraExecArgv],
+      // A capped run that runs out of heap prints V8's fatal error; the table says what happened.
+      ...(extraExecArgv.length > 0 ? { stdio: ['inherit', 'inherit', 'ignore', 'ipc'] } : {}),
+    });
     let result: Measurement | undefined;
     child.on('message', (message) => (result = message as Measurement));
     child.on('error', reject);
@@ -110,6 +116,18 @@ export async function benchReportMemory(): Promise<void> {
     console.log(
       `  (peaks above each run's idle level after gc: rss ${mb(large?.csv.idle.rss ?? 0)}, heapUsed ${mb(large?.csv.idle.heapUsed ?? 0)})`,
     );
+    console.log();
+    const cap = [`--max-old-space-size=${CAPPED_OLD_SPACE_MB}`];
+    for (const mode of ['csv', 'naive'] as const) {
+      const outcome = await measure(bench.url, mode, cap).then(
+        (m) =>
+          `finished: ${count(m.items)} rows in ${m.seconds.toFixed(1)} s, heap peak +${mb(m.peak.heapUsed)}`,
+        () => 'died (out of memory)',
+      );
+      console.log(
+        `  ${LABELS[mode]}, old space capped at ${CAPPED_OLD_SPACE_MB} MB, ${count(SIZES.at(-1) ?? 0)} events: ${outcome}`,
+      );
+    }
   } finally {
     await pool.end();
     await bench.drop();

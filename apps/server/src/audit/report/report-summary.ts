@@ -34,21 +34,12 @@ export interface ReportSummary {
   };
 }
 
-/** Nearest-rank percentile of ascending `sorted` (p in (0, 1]). */
-export function percentile(sorted: ArrayLike<number>, p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[rank - 1] ?? null;
-}
-
-/** Collects row counts as the rows stream; durations go to a growable Float64Array. */
+/** Counts collected as the rows stream past (memory does not grow with the rows). */
 export class SummaryAccumulator {
   requests = 0;
   readonly byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as ReportSummary['byStatus'];
   readonly byVerdict = { approve: 0, deny: 0, autoApproved: 0 };
   private readonly actions = new Map<string, number>();
-  private durations = new Float64Array(1024);
-  private durationCount = 0;
 
   add(row: ReportRow): void {
     this.requests += 1;
@@ -58,23 +49,6 @@ export class SummaryAccumulator {
       if (approver.platform === 'policy') this.byVerdict.autoApproved += 1;
     }
     this.actions.set(row.action, (this.actions.get(row.action) ?? 0) + 1);
-    if (row.timeToDecisionSeconds !== null) {
-      if (this.durationCount === this.durations.length) {
-        const grown = new Float64Array(this.durations.length * 2);
-        grown.set(this.durations);
-        this.durations = grown;
-      }
-      this.durations[this.durationCount++] = row.timeToDecisionSeconds;
-    }
-  }
-
-  timeToDecision(): ReportSummary['timeToDecision'] {
-    const sorted = this.durations.slice(0, this.durationCount).sort();
-    return {
-      decided: this.durationCount,
-      medianSeconds: percentile(sorted, 0.5),
-      p95Seconds: percentile(sorted, 0.95),
-    };
   }
 
   topActions(): ReportSummary['topActions'] {
@@ -83,6 +57,34 @@ export class SummaryAccumulator {
       .slice(0, TOP_ACTIONS)
       .map(([action, count]) => ({ action, count }));
   }
+}
+
+/**
+ * Median and p95 time to decision of the period's approved and denied requests, as nearest-rank
+ * percentiles (percentile_disc), computed by Postgres so the report holds no list of durations.
+ */
+async function timeToDecision(
+  pool: pg.Pool,
+  period: ReportPeriod,
+  filters: ReportFilters,
+): Promise<ReportSummary['timeToDecision']> {
+  const params: unknown[] = [period.from, period.to];
+  const { rows } = await pool.query<{ decided: string; median: number | null; p95: number | null }>(
+    `SELECT count(*)::text AS decided,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
+            percentile_disc(0.95) WITHIN GROUP (ORDER BY seconds) AS p95
+       FROM (SELECT extract(epoch FROM r.decided_at - r.created_at)::float8 AS seconds
+               FROM approval_requests r
+              WHERE r.created_at >= $1 AND r.created_at < $2 AND r.status IN ('approved', 'denied')
+                    AND r.decided_at IS NOT NULL${filterClause(filters, params)}) AS d`,
+    params,
+  );
+  const row = rows[0];
+  return {
+    decided: Number(row?.decided ?? 0),
+    medianSeconds: row?.median ?? null,
+    p95Seconds: row?.p95 ?? null,
+  };
 }
 
 /** Refused decision attempts in the period, by reason, on requests matching the filters. */
@@ -134,8 +136,9 @@ export async function completeSummary(
   filters: ReportFilters,
   acc: SummaryAccumulator,
 ): Promise<ReportSummary> {
-  const [refusedByReason, edges, verification] = await Promise.all([
+  const [refusedByReason, decisionTimes, edges, verification] = await Promise.all([
     countRefusals(pool, period, filters),
+    timeToDecision(pool, period, filters),
     periodEdges(pool, period),
     verifyChain(pool),
   ]);
@@ -148,7 +151,7 @@ export async function completeSummary(
     byVerdict: acc.byVerdict,
     refusedByReason,
     expiries: acc.byStatus.expired,
-    timeToDecision: acc.timeToDecision(),
+    timeToDecision: decisionTimes,
     topActions: acc.topActions(),
     chain: { intact, verification, ...edges },
   };
