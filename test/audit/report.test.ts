@@ -392,6 +392,12 @@ describe('countersign audit report', () => {
 
       const bad = await runCli(['audit', 'report', '--from', 'yesterday'], env);
       expect(bad.code, describeRun(bad)).toBe(2);
+      const eventsBefore = (await chainEvents()).length;
+      const unwritable = await runCli(['audit', 'report', '--out', join(dir, 'missing', 'r.csv')], env);
+      expect(unwritable.code, describeRun(unwritable)).toBe(2);
+      expect(unwritable.stderr).toContain('cannot write --out');
+      expect(unwritable.stderr).toContain('ENOENT');
+      expect(await chainEvents()).toHaveLength(eventsBefore);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import {
 } from '../../../server/src/audit/report/generate-report.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/report/report-period.ts';
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
+import { ConfigError } from '../../../server/src/config.ts';
 import { API_ERROR_EXIT_CODE, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
@@ -91,6 +92,18 @@ async function reportFromServer(options: ReportOptions & { url: string }): Promi
   }
 }
 
+/** Opens --out before any work, so a path that cannot be written fails at once (exit 2). */
+async function openOutput(path: string): Promise<Writable> {
+  const stream = createWriteStream(path);
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new CliError(`cannot write --out ${path}: ${reason}`, 2);
+  }
+  return stream;
+}
+
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('audit trail commands');
 
@@ -159,8 +172,10 @@ export function registerAuditCommands(program: Command): void {
         throw new CliError('--api-key needs --url: without --url the report reads DATABASE_URL', 2);
       }
       const showProgress = process.stderr.isTTY;
+      const out: Writable = options.out ? await openOutput(options.out) : process.stdout;
+      // Failures surface through writeChunk; without a listener an 'error' event would crash the CLI.
+      out.on('error', () => undefined);
       const result = await withDatabase(async (db) => {
-        const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
         const report = await generateReport({
           db,
           period,
@@ -176,6 +191,13 @@ export function registerAuditCommands(program: Command): void {
           await once(out, 'finish');
         }
         return report;
+      }).catch((error: unknown) => {
+        if (error instanceof CliError || error instanceof ConfigError) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new CliError(
+          `the report failed (${reason}); ${options.out ?? 'stdout'} holds an incomplete report`,
+          3,
+        );
       });
       if (showProgress) process.stderr.write('\n');
       const { chain } = result.summary;
