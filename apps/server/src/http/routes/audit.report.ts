@@ -10,6 +10,7 @@ import {
   reportFileName,
   ReportPeriodError,
 } from '../../audit/report/report-period.ts';
+import { OutputClosedError } from '../../audit/report/write-stream.ts';
 import { AppError } from '../../errors.ts';
 import { principalOf, requireScope } from '../auth.ts';
 import { problemResponse } from '../contracts/problem.ts';
@@ -119,7 +120,8 @@ export const reportAuditRoute: Route = {
           res.removeHeader('Trailer'); // the problem+json answer has a Content-Length
           throw error;
         }
-        req.log.error({ err: error }, 'audit report failed while streaming');
+        if (error instanceof OutputClosedError) req.log.warn('audit report client went away mid-report');
+        else req.log.error({ err: error }, 'audit report failed while streaming');
         res.destroy(error instanceof Error ? error : new Error(String(error)));
       }
     });
