@@ -26,6 +26,11 @@ const envSchema = z
     SLACK_API_URL: optionalString.pipe(z.url().optional()),
     /** Least time between two new messages in one Slack channel (Slack allows about one a second). */
     SLACK_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+    /**
+     * How long one flush job works a Slack channel before handing over to a fresh job. Short jobs
+     * let pg-boss notice a crashed worker soon (a job expires after this plus a minute).
+     */
+    SLACK_FLUSH_BUDGET_MS: z.coerce.number().int().min(100).default(60_000),
     /** Channels whose cards this process posts and updates at once; 0 leaves it to other replicas. */
     COUNTERSIGN_CHAT_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
     MICROSOFT_APP_ID: optionalString,

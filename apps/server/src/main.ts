@@ -62,6 +62,9 @@ export async function startServer({
       url: database.url,
       log,
       pollingIntervalSeconds: config.COUNTERSIGN_JOB_POLL_S,
+      // A flush job stops taking new cards at its budget; the call in flight and the post slot may follow.
+      chatFlushExpireSeconds:
+        Math.ceil((config.SLACK_FLUSH_BUDGET_MS + config.SLACK_POST_INTERVAL_MS) / 1000) + 60,
       callbackRetry: {
         retryLimit: config.COUNTERSIGN_CALLBACK_RETRY_LIMIT,
         retryDelaySeconds: config.COUNTERSIGN_CALLBACK_RETRY_DELAY_S,
@@ -141,5 +144,6 @@ function createSlackFromConfig(config: Config, deps: Deps): SlackIntegration | u
     signingSecret: config.SLACK_SIGNING_SECRET,
     apiUrl: config.SLACK_API_URL,
     postIntervalMs: config.SLACK_POST_INTERVAL_MS,
+    flushBudgetMs: config.SLACK_FLUSH_BUDGET_MS,
   });
 }

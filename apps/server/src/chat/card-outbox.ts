@@ -18,8 +18,17 @@ export function platformOf(channel: string): string {
   return channel.slice(0, Math.max(0, channel.indexOf(':')));
 }
 
-async function queueFlush(tx: Prisma.TransactionClient, jobs: JobQueue, channel: string): Promise<void> {
-  await jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, { singletonKey: channel });
+/** Queues the channel's flush job; one already queued covers it (queue policy `stately`). */
+export async function queueFlush(
+  tx: Prisma.TransactionClient,
+  jobs: JobQueue,
+  channel: string,
+  startAfterSeconds?: number,
+): Promise<void> {
+  await jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, {
+    singletonKey: channel,
+    ...(startAfterSeconds ? { startAfterSeconds } : {}),
+  });
 }
 
 /** A new request's card, in the channel the policy chose. */

@@ -1,16 +1,20 @@
 // Registers the card flush workers: each job brings one channel's cards up to date through the
-// adapter of its platform.
+// adapter of its platform. A flusher that runs out of its time budget (or must wait out a long
+// Retry-After) hands the rest of the channel to a fresh job.
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { CHAT_FLUSH_QUEUE } from '../jobs/job-queue.ts';
-import { platformOf } from './card-outbox.ts';
+import { platformOf, queueFlush } from './card-outbox.ts';
 
 const jobData = z.object({ channel: z.string().min(1) });
 
-export type ChannelFlusher = (channel: string) => Promise<void>;
+/** `done`, or the channel still has cards to show: resume in a new job after `resumeAfterSeconds`. */
+export type FlushOutcome = { done: true } | { done: false; resumeAfterSeconds: number };
+
+export type ChannelFlusher = (channel: string) => Promise<FlushOutcome>;
 
 export async function startChatWorkers(
-  deps: Pick<Deps, 'jobs' | 'log'>,
+  deps: Pick<Deps, 'jobs' | 'log' | 'db'>,
   flushers: ReadonlyMap<string, ChannelFlusher>,
   concurrency: number,
 ): Promise<void> {
@@ -26,6 +30,11 @@ export async function startChatWorkers(
       deps.log.warn({ channel: parsed.data.channel }, 'no chat adapter configured for this channel');
       return;
     }
-    await flush(parsed.data.channel);
+    const outcome = await flush(parsed.data.channel);
+    if (!outcome.done) {
+      await deps.db.prisma.$transaction((tx) =>
+        queueFlush(tx, deps.jobs, parsed.data.channel, outcome.resumeAfterSeconds),
+      );
+    }
   });
 }

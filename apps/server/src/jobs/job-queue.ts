@@ -68,6 +68,8 @@ export interface StartJobQueueOptions {
   log: Logger;
   callbackRetry: RetryPolicy;
   pollingIntervalSeconds: number;
+  /** How long one chat flush job may run before pg-boss takes its worker for dead (default 15 min). */
+  chatFlushExpireSeconds?: number;
 }
 
 export function createJobQueue(options: StartJobQueueOptions): JobQueue {
@@ -88,7 +90,7 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
     retryLimit: 1000,
     retryDelay: 5,
     retryBackoff: true,
-    expireInSeconds: 15 * 60,
+    expireInSeconds: options.chatFlushExpireSeconds ?? 15 * 60,
     retentionDays: 7,
   };
   let started = false;

@@ -1,12 +1,14 @@
 // Posts and updates the cards of one Slack channel, oldest first, one call at a time: at most one
 // new message per interval (Slack allows about one per second per channel), waiting out
 // Retry-After on 429. A card whose post may have reached Slack before a crash is looked up by its
-// message metadata before it is posted again, so it appears once.
+// message metadata before it is posted again, so it appears once. A job works the channel for at
+// most its budget, so a crashed worker's job expires soon; the rest goes to a fresh job.
 import { DECISIONS_IN_ORDER } from '../../approvals/find-request.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.ts';
 import { presentWithReceipt } from '../../http/contracts/present-with-receipt.ts';
+import type { FlushOutcome } from '../start-chat-workers.ts';
 import { renderApprovalCard } from './cards.ts';
 
 export const CARD_METADATA_EVENT = 'countersign_card';
@@ -14,6 +16,8 @@ export const CARD_METADATA_EVENT = 'countersign_card';
 export interface SlackFlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts'> {
   client: WebClient;
   postIntervalMs: number;
+  /** Wall time after which no new card is started (and no Retry-After waited out) in this job. */
+  budgetMs: number;
 }
 
 interface PendingCard {
@@ -28,18 +32,25 @@ export function slackChannelId(channel: string): string {
   return channel.slice('slack:'.length);
 }
 
-export async function flushSlackChannel(deps: SlackFlushDeps, channel: string): Promise<void> {
+export async function flushSlackChannel(deps: SlackFlushDeps, channel: string): Promise<FlushOutcome> {
+  // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
+  const deadline = performance.now() + deps.budgetMs;
   for (;;) {
     const [card] = await deps.db.prisma.$queryRaw<PendingCard[]>`
       SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
        WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
-    if (!card) return;
+    if (!card) return { done: true };
+    if (performance.now() >= deadline) return { done: false, resumeAfterSeconds: 0 };
     try {
       await showCard(deps, channel, card);
     } catch (error) {
       if (error instanceof WebAPIRateLimitedError) {
+        const waitMs = Math.max(1, error.retryAfter) * 1000;
         deps.log.warn({ channel, retryAfter: error.retryAfter }, 'Slack rate limit: waiting');
-        await sleep(Math.max(1, error.retryAfter) * 1000);
+        if (performance.now() + waitMs > deadline) {
+          return { done: false, resumeAfterSeconds: Math.max(1, error.retryAfter) };
+        }
+        await sleep(waitMs);
         continue;
       }
       if (error instanceof WebAPIPlatformError) {

@@ -4,6 +4,7 @@
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import express, { type Router } from 'express';
 import type { Deps } from '../../deps.ts';
+import type { ChannelFlusher } from '../start-chat-workers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { flushSlackChannel } from './flush-slack-channel.ts';
 import { registerSlackHandlers } from './handlers.ts';
@@ -18,12 +19,13 @@ export interface SlackSettings {
   signingSecret: string;
   apiUrl: string | undefined;
   postIntervalMs: number;
+  flushBudgetMs: number;
 }
 
 export interface SlackIntegration {
   router: Router;
-  /** Posts and updates the pending cards of one `slack:<channel id>` channel. */
-  flush: (channel: string) => Promise<void>;
+  /** Posts and updates the pending cards of one `slack:<channel id>` channel, within the budget. */
+  flush: ChannelFlusher;
 }
 
 /** Bolt logs through pino, so its lines carry the same format and redaction as ours. */
@@ -72,6 +74,14 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Sla
   return {
     router,
     flush: (channel) =>
-      flushSlackChannel({ ...deps, client: app.client, postIntervalMs: settings.postIntervalMs }, channel),
+      flushSlackChannel(
+        {
+          ...deps,
+          client: app.client,
+          postIntervalMs: settings.postIntervalMs,
+          budgetMs: settings.flushBudgetMs,
+        },
+        channel,
+      ),
   };
 }
