@@ -1,6 +1,8 @@
 // Recomputes the audit hash chain and reports intact, or the first bad sequence number and what
-// is wrong with it. Reads in keyset batches, so memory stays flat however long the chain is.
+// is wrong with it. Reads in keyset batches, so memory stays flat however long the chain is, all
+// in one snapshot: events appended while it runs cannot make the head look out of place.
 import type pg from 'pg';
+import { withReadSnapshot } from '../db/read-snapshot.ts';
 import { chainHash, GENESIS_HASH } from './append-event.ts';
 
 const BATCH_SIZE = 2000;
@@ -33,13 +35,22 @@ export interface VerifyOptions {
   onProgress?: (events: number) => void;
 }
 
-export async function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyResult> {
+/** Verifies the chain in a snapshot of its own. */
+export function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return withReadSnapshot(pool, (client) => verifyChainInSnapshot(client, options));
+}
+
+/** Verifies the chain on a client whose transaction already holds the snapshot to verify. */
+export async function verifyChainInSnapshot(
+  client: pg.PoolClient,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   let previousHash = GENESIS_HASH;
   let previousSeq: string | null = null;
   let firstSeq: string | null = null;
   let events = 0;
   for (;;) {
-    const { rows }: { rows: EventRow[] } = await pool.query<EventRow>(
+    const { rows }: { rows: EventRow[] } = await client.query<EventRow>(
       `SELECT seq::text AS seq, type, request_id, actor, payload, occurred_at, prev_hash, hash
          FROM audit_events WHERE audit_events.seq > $1::bigint ORDER BY audit_events.seq LIMIT $2`,
       [previousSeq ?? '0', BATCH_SIZE],
@@ -92,7 +103,7 @@ export async function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): P
   }
   // The head, written with every append, says where the chain ends: events removed from the end
   // leave it pointing past the last event still stored.
-  const { rows: heads } = await pool.query<{ seq: string; hash: string }>(
+  const { rows: heads } = await client.query<{ seq: string; hash: string }>(
     `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
   );
   const head = heads[0];

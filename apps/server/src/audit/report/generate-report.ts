@@ -1,7 +1,9 @@
 // The compliance report (spec §8): streams the period's rows to `out` in CSV, JSON or Markdown,
 // summarises them, and records the run itself as a `report.generated` audit event.
 import type { Writable } from 'node:stream';
+import type pg from 'pg';
 import type { Database } from '../../db/client.ts';
+import { withReadSnapshot } from '../../db/read-snapshot.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
@@ -44,12 +46,25 @@ export interface GenerateReportResult {
 const PROGRESS_EVERY = 500;
 
 export async function generateReport(input: GenerateReportInput): Promise<GenerateReportResult> {
-  const { db, period, format, out, onProgress } = input;
+  // Rows and summary come from one snapshot, so the numbers agree with the rows whatever is
+  // decided while the report runs; the run is recorded after it.
+  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input));
+  await recordReportRun(input.db, {
+    ...input,
+    filters: input.filters ?? {},
+    rows: result.rows,
+    chainIntact: result.summary.chain.intact,
+  });
+  return result;
+}
+
+async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promise<GenerateReportResult> {
+  const { period, format, out, onProgress } = input;
   const filters = input.filters ?? {};
   const acc = new SummaryAccumulator();
   const stream = async (write: (row: ReportRow) => Promise<void>) => {
     let count = 0;
-    for await (const row of reportRows(db.pool, period, filters)) {
+    for await (const row of reportRows(db, period, filters)) {
       await write(row);
       if (++count % PROGRESS_EVERY === 0) onProgress?.(count);
     }
@@ -57,39 +72,35 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
     return count;
   };
 
-  let rows: number;
-  let summary: ReportSummary;
   if (format === 'md') {
-    // Markdown puts the summary first: one pass to summarise, a second to write the rows.
+    // Markdown puts the summary first: one pass to summarise, a second (same snapshot) to write the rows.
     await stream((row) => {
       acc.add(row);
       return Promise.resolve();
     });
-    summary = await completeSummary(db.pool, period, filters, acc);
+    const summary = await completeSummary(db, period, filters, acc);
     const writer = new MarkdownReportWriter(out);
     await writer.begin(period, filters, summary);
-    rows = await stream((row) => writer.row(row));
-  } else if (format === 'json') {
+    return { rows: await stream((row) => writer.row(row)), summary };
+  }
+  if (format === 'json') {
     const writer = new JsonReportWriter(out);
     await writer.begin(period, filters);
-    rows = await stream(async (row) => {
+    const rows = await stream(async (row) => {
       acc.add(row);
       await writer.row(row);
     });
-    summary = await completeSummary(db.pool, period, filters, acc);
+    const summary = await completeSummary(db, period, filters, acc);
     await writer.end(summary);
-  } else {
-    const writer = new CsvReportWriter(out);
-    await writer.begin();
-    rows = await stream(async (row) => {
-      acc.add(row);
-      await writer.row(row);
-    });
-    summary = await completeSummary(db.pool, period, filters, acc);
+    return { rows, summary };
   }
-
-  await recordReportRun(db, { ...input, filters, rows, chainIntact: summary.chain.intact });
-  return { rows, summary };
+  const writer = new CsvReportWriter(out);
+  await writer.begin();
+  const rows = await stream(async (row) => {
+    acc.add(row);
+    await writer.row(row);
+  });
+  return { rows, summary: await completeSummary(db, period, filters, acc) };
 }
 
 async function recordReportRun(

@@ -75,7 +75,7 @@ export function filterClause(filters: ReportFilters, params: unknown[]): string 
 }
 
 export async function* reportRows(
-  pool: pg.Pool,
+  db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters = {},
   batchSize = ROW_BATCH_SIZE,
@@ -93,19 +93,19 @@ export async function* reportRows(
     }
     params.push(batchSize);
     sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
-    const { rows } = await pool.query<RequestRecord>(sql, params);
+    const { rows } = await db.query<RequestRecord>(sql, params);
     if (rows.length === 0) return;
-    yield* await assembleRows(pool, rows);
+    yield* await assembleRows(db, rows);
     const last = rows[rows.length - 1] as RequestRecord;
     after = { createdAt: last.created_at, id: last.id };
     if (rows.length < batchSize) return;
   }
 }
 
-async function assembleRows(pool: pg.Pool, requests: RequestRecord[]): Promise<ReportRow[]> {
+async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promise<ReportRow[]> {
   const ids = requests.map((r) => r.id);
   const [decisions, cards, callbacks] = await Promise.all([
-    pool.query<{
+    db.query<{
       request_id: string;
       approver_email: string;
       platform: string;
@@ -117,11 +117,11 @@ async function assembleRows(pool: pg.Pool, requests: RequestRecord[]): Promise<R
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
       [ids],
     ),
-    pool.query<{ request_id: string; channel: string; message_id: string | null }>(
+    db.query<{ request_id: string; channel: string; message_id: string | null }>(
       `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
       [ids],
     ),
-    pool.query<{ request_id: string; status: string; attempt_count: number }>(
+    db.query<{ request_id: string; status: string; attempt_count: number }>(
       `SELECT DISTINCT ON (request_id) request_id, status::text AS status, attempt_count
          FROM callback_deliveries WHERE request_id = ANY($1::uuid[])
         ORDER BY request_id, created_at DESC, id`,

@@ -2,7 +2,7 @@
 // from the audit log, and the chain verification with the period's first and last event.
 import type pg from 'pg';
 import { REFUSAL_REASONS, type RefusalReason } from '../event-types.ts';
-import { verifyChain, type VerifyResult } from '../verify-chain.ts';
+import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
 import type { ReportPeriod } from './report-period.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
 
@@ -64,12 +64,12 @@ export class SummaryAccumulator {
  * percentiles (percentile_disc), computed by Postgres so the report holds no list of durations.
  */
 async function timeToDecision(
-  pool: pg.Pool,
+  db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportSummary['timeToDecision']> {
   const params: unknown[] = [period.from, period.to];
-  const { rows } = await pool.query<{ decided: string; median: number | null; p95: number | null }>(
+  const { rows } = await db.query<{ decided: string; median: number | null; p95: number | null }>(
     `SELECT count(*)::text AS decided,
             percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
             percentile_disc(0.95) WITHIN GROUP (ORDER BY seconds) AS p95
@@ -89,13 +89,13 @@ async function timeToDecision(
 
 /** Refused decision attempts in the period, by reason, on requests matching the filters. */
 async function countRefusals(
-  pool: pg.Pool,
+  db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<Record<RefusalReason, number>> {
   const params: unknown[] = [period.from, period.to];
   const filtered = filters.action || filters.requester;
-  const { rows } = await pool.query<{ reason: string; count: string }>(
+  const { rows } = await db.query<{ reason: string; count: string }>(
     `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
        FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
       WHERE e.type = 'decision.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
@@ -111,11 +111,11 @@ async function countRefusals(
 }
 
 async function periodEdges(
-  pool: pg.Pool,
+  db: pg.PoolClient,
   period: ReportPeriod,
 ): Promise<{ firstEvent: ChainEventRef | null; lastEvent: ChainEventRef | null }> {
   const edge = async (order: 'ASC' | 'DESC') => {
-    const { rows } = await pool.query<{ seq: string; hash: string; occurred_at: Date }>(
+    const { rows } = await db.query<{ seq: string; hash: string; occurred_at: Date }>(
       `SELECT seq::text AS seq, hash, occurred_at FROM audit_events
         WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY audit_events.seq ${order} LIMIT 1`,
       [period.from, period.to],
@@ -131,16 +131,16 @@ async function periodEdges(
  * before it); the period counts as intact when the first bad event, if any, comes after it.
  */
 export async function completeSummary(
-  pool: pg.Pool,
+  db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters,
   acc: SummaryAccumulator,
 ): Promise<ReportSummary> {
   const [refusedByReason, decisionTimes, edges, verification] = await Promise.all([
-    countRefusals(pool, period, filters),
-    timeToDecision(pool, period, filters),
-    periodEdges(pool, period),
-    verifyChain(pool),
+    countRefusals(db, period, filters),
+    timeToDecision(db, period, filters),
+    periodEdges(db, period),
+    verifyChainInSnapshot(db),
   ]);
   const intact =
     verification.intact ||
