@@ -104,30 +104,29 @@ export async function* reportRows(
 
 async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promise<ReportRow[]> {
   const ids = requests.map((r) => r.id);
-  const [decisions, cards, callbacks] = await Promise.all([
-    db.query<{
-      request_id: string;
-      approver_email: string;
-      platform: string;
-      verdict: 'approve' | 'deny';
-      reason: string | null;
-      created_at: Date;
-    }>(
-      `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at
+  // One connection (the report's snapshot) runs one query at a time.
+  const decisions = await db.query<{
+    request_id: string;
+    approver_email: string;
+    platform: string;
+    verdict: 'approve' | 'deny';
+    reason: string | null;
+    created_at: Date;
+  }>(
+    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
-      [ids],
-    ),
-    db.query<{ request_id: string; channel: string; message_id: string | null }>(
-      `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
-      [ids],
-    ),
-    db.query<{ request_id: string; status: string; attempt_count: number }>(
-      `SELECT DISTINCT ON (request_id) request_id, status::text AS status, attempt_count
+    [ids],
+  );
+  const cards = await db.query<{ request_id: string; channel: string; message_id: string | null }>(
+    `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
+    [ids],
+  );
+  const callbacks = await db.query<{ request_id: string; status: string; attempt_count: number }>(
+    `SELECT DISTINCT ON (request_id) request_id, status::text AS status, attempt_count
          FROM callback_deliveries WHERE request_id = ANY($1::uuid[])
         ORDER BY request_id, created_at DESC, id`,
-      [ids],
-    ),
-  ]);
+    [ids],
+  );
   const approversOf = groupBy(decisions.rows, (d) => d.request_id);
   const cardsOf = groupBy(cards.rows, (c) => c.request_id);
   const callbackOf = new Map(callbacks.rows.map((c) => [c.request_id, c]));

@@ -136,12 +136,11 @@ export async function completeSummary(
   filters: ReportFilters,
   acc: SummaryAccumulator,
 ): Promise<ReportSummary> {
-  const [refusedByReason, decisionTimes, edges, verification] = await Promise.all([
-    countRefusals(db, period, filters),
-    timeToDecision(db, period, filters),
-    periodEdges(db, period),
-    verifyChainInSnapshot(db),
-  ]);
+  // One connection (the report's snapshot) runs one query at a time.
+  const refusedByReason = await countRefusals(db, period, filters);
+  const decisionTimes = await timeToDecision(db, period, filters);
+  const edges = await periodEdges(db, period);
+  const verification = await verifyChainInSnapshot(db);
   const intact =
     verification.intact ||
     (edges.lastEvent !== null && BigInt(verification.firstBadSeq) > BigInt(edges.lastEvent.seq));
