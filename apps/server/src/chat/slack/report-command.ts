@@ -157,13 +157,8 @@ async function handleReport(
     await reply({ text: `${error.message}.\n${REPORT_USAGE}` });
     return;
   }
-  try {
-    const { summary, fileNote } = await runReport(deps, client, { period, email: who.email, origin });
-    await reply(reportSummaryMessage(period, summary, fileNote));
-  } catch (error) {
-    deps.log.error({ err: error }, 'Slack report failed');
-    await reply({ text: 'The report could not be produced; the server log has the details.' });
-  }
+  const { summary, fileNote } = await runReport(deps, client, { period, email: who.email, origin });
+  await reply(reportSummaryMessage(period, summary, fileNote));
 }
 
 export function registerReportCommand(app: App, deps: ReportCommandDeps): void {
@@ -176,6 +171,16 @@ export function registerReportCommand(app: App, deps: ReportCommandDeps): void {
     }
     // Slack wants the answer within 3 s: acknowledge now, answer through the response_url.
     await ack();
-    await handleReport(deps, client, respond, command, parsed);
+    try {
+      await handleReport(deps, client, respond, command, parsed);
+    } catch (error) {
+      // The database or Slack failed after the acknowledgement: say so rather than stay silent.
+      deps.log.error({ err: error, userId: command.user_id }, 'Slack report command failed');
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'The report could not be produced; the server log has the details.',
+      }).catch(() => undefined);
+    }
   });
 }
