@@ -209,6 +209,22 @@ describe('Slack /countersign report', () => {
     expect(blockText(body.blocks)).toContain('The CSV could not be uploaded (not_in_channel)');
   });
 
+  it('tells the auditor when the report fails after the acknowledgement', async () => {
+    h.fake.reset();
+    const sql = (text: string) => withPgClient(h.t.database.url, (client) => client.query(text));
+    await sql('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_away');
+    try {
+      const body = await command('U0ERIN', 'report 1d');
+      expect(body).toMatchObject({
+        response_type: 'ephemeral',
+        text: 'The report could not be produced; the server log has the details.',
+      });
+      expect(h.fake.files()).toEqual([]);
+    } finally {
+      await sql('ALTER TABLE audit_chain_head_away RENAME TO audit_chain_head');
+    }
+  });
+
   it('refuses a command whose signature does not verify, and records nothing', async () => {
     const from = await lastSeq();
     const sent = await h.driver.send(
