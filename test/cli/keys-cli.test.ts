@@ -5,11 +5,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../apps/server/src/db/embedded.ts';
 import { readMigrationFiles } from '../../apps/server/src/db/migrate.ts';
+import { withPgClient } from '../support/api-fixtures.ts';
 import { cliEnv, describeRun, killRunningClis, runCli, type CliResult } from '../support/cli.ts';
 import { silentLogger } from '../support/logging.ts';
 import { createTestDatabase, usingRealPostgres } from '../support/test-database.ts';
@@ -26,13 +27,7 @@ async function queryUrl<R extends pg.QueryResultRow>(
   sql: string,
   params?: unknown[],
 ): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return withPgClient(url, async (client) => (await client.query<R>(sql, params)).rows);
 }
 
 async function createTarget(): Promise<Target> {

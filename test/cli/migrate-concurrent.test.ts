@@ -1,8 +1,8 @@
 // Three `countersign migrate` processes started at once on one fresh database: the advisory lock
 // lets exactly one of them apply each migration. Real Postgres only.
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readMigrationFiles } from '../../apps/server/src/db/migrate.ts';
+import { withPgClient } from '../support/api-fixtures.ts';
 import { cliEnv, describeRun, killRunningClis, runCli } from '../support/cli.ts';
 import { createTestDatabase, usingRealPostgres, type TestDatabase } from '../support/test-database.ts';
 
@@ -36,17 +36,13 @@ describe('countersign migrate, three processes at once', () => {
       expect(appliedLines).toEqual(names.map((n) => `applied ${n}`));
 
       // ...and the bookkeeping has one finished row per migration.
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ migration_name: string; n: number; finished: number }>(
+      const { rows } = await withPgClient(database.url, (client) =>
+        client.query<{ migration_name: string; n: number; finished: number }>(
           `SELECT migration_name, count(*)::int AS n, count(finished_at)::int AS finished
              FROM "_prisma_migrations" GROUP BY migration_name ORDER BY migration_name`,
-        );
-        expect(rows).toEqual(names.map((migration_name) => ({ migration_name, n: 1, finished: 1 })));
-      } finally {
-        await client.end();
-      }
+        ),
+      );
+      expect(rows).toEqual(names.map((migration_name) => ({ migration_name, n: 1, finished: 1 })));
     },
     120_000,
   );

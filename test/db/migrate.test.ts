@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   MIGRATIONS_DIR,
@@ -13,6 +12,7 @@ import {
   pendingMigrations,
   type MigrateResult,
 } from '../../apps/server/src/db/migrate.ts';
+import { withPgClient } from '../support/api-fixtures.ts';
 import { silentLogger } from '../support/logging.ts';
 import { createTestDatabase, usingRealPostgres, type TestDatabase } from '../support/test-database.ts';
 
@@ -58,18 +58,8 @@ async function freshDatabase(): Promise<TestDatabase> {
   return database;
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 function migrationRows(url: string): Promise<MigrationRow[]> {
-  return withClient(url, async (client) => {
+  return withPgClient(url, async (client) => {
     const { rows } = await client.query<MigrationRow>(
       `SELECT id, migration_name, checksum, started_at, finished_at, rolled_back_at, applied_steps_count, logs
          FROM "_prisma_migrations" ORDER BY migration_name, started_at`,
@@ -91,7 +81,7 @@ async function migrationsDirWith(extra: Record<string, string>): Promise<string>
 }
 
 async function tableExists(url: string, table: string): Promise<boolean> {
-  return withClient(url, async (client) => {
+  return withPgClient(url, async (client) => {
     const { rows } = await client.query<{ present: boolean }>(
       `SELECT to_regclass($1) IS NOT NULL AS present`,
       [`"${table}"`],
@@ -163,7 +153,7 @@ describe('migrate()', { timeout: 180_000 }, () => {
       expect(applied).toEqual(local.map((m) => m.name));
       for (const r of results) expect([...r.applied, ...r.alreadyApplied].sort()).toEqual(applied);
 
-      const counts = await withClient(database.url, async (client) => {
+      const counts = await withPgClient(database.url, async (client) => {
         const { rows } = await client.query<{ migration_name: string; n: number }>(
           `SELECT migration_name, count(*)::int AS n FROM "_prisma_migrations" GROUP BY migration_name ORDER BY 1`,
         );
@@ -227,12 +217,12 @@ describe('pendingMigrations()', { timeout: 180_000 }, () => {
       [added]: 'ALTER TABLE "clients" ADD COLUMN "note" TEXT;\n',
     });
 
-    await withClient(database.url, async (client) => {
+    await withPgClient(database.url, async (client) => {
       expect(await pendingMigrations(client)).toEqual(local.map((m) => m.name));
     });
 
     await migrate(database.url, silentLogger());
-    await withClient(database.url, async (client) => {
+    await withPgClient(database.url, async (client) => {
       expect(await pendingMigrations(client)).toEqual([]);
       expect(await pendingMigrations(client, dir)).toEqual([added]);
     });
@@ -241,7 +231,7 @@ describe('pendingMigrations()', { timeout: 180_000 }, () => {
       applied: [added],
       alreadyApplied: local.map((m) => m.name),
     });
-    await withClient(database.url, async (client) => {
+    await withPgClient(database.url, async (client) => {
       expect(await pendingMigrations(client, dir)).toEqual([]);
     });
   });
@@ -252,7 +242,7 @@ describe('pendingMigrations()', { timeout: 180_000 }, () => {
     const dir = await migrationsDirWith({ [broken]: 'THIS IS NOT SQL;\n' });
 
     await expect(migrate(database.url, silentLogger(), dir)).rejects.toBeInstanceOf(MigrationError);
-    await withClient(database.url, async (client) => {
+    await withPgClient(database.url, async (client) => {
       expect(await pendingMigrations(client, dir)).toEqual([broken]);
     });
   });
