@@ -34,6 +34,24 @@ export interface ReportSummary {
   };
 }
 
+/** A duration of the summary for people: `90 s`, or a dash when there is none. */
+export function secondsText(value: number | null): string {
+  return value === null ? '–' : `${value} s`;
+}
+
+/** One end of the period's stretch of the chain: `seq 12, hash \`…\``, or `none`. */
+export function chainEventText(event: ChainEventRef | null): string {
+  return event ? `seq ${event.seq}, hash \`${event.hash}\`` : 'none';
+}
+
+/** Why the period's chain is not intact, in a few words (the verification's detail not included). */
+export function chainFailureText(chain: ReportSummary['chain']): string {
+  const v = chain.verification;
+  return v.intact
+    ? 'no events in the period to verify'
+    : `tampering found at seq ${v.firstBadSeq} (${v.problem})`;
+}
+
 /** Counts collected as the rows stream past (memory does not grow with the rows). */
 export class SummaryAccumulator {
   requests = 0;

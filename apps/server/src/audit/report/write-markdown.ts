@@ -3,7 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportFilters, ReportRow } from './report-rows.ts';
-import type { ReportSummary } from './report-summary.ts';
+import { chainEventText, chainFailureText, secondsText, type ReportSummary } from './report-summary.ts';
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
 
@@ -14,8 +14,6 @@ export function markdownCell(value: string): string {
     .replace(/\|/g, '\\|')
     .replace(/\r\n|\r|\n/g, ' ');
 }
-
-const seconds = (value: number | null) => (value === null ? '–' : `${value} s`);
 
 export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s: ReportSummary): string {
   const lines = [
@@ -32,14 +30,12 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
     '',
     chain.intact
       ? `**INTACT**: ${chain.verification.events} events verified.`
-      : `**NOT INTACT**: ${
-          chain.verification.intact
-            ? 'no events in the period to verify'
-            : `tampering found at seq ${chain.verification.firstBadSeq} (${chain.verification.problem}): ${chain.verification.detail}`
+      : `**NOT INTACT**: ${chainFailureText(chain)}${
+          chain.verification.intact ? '' : `: ${chain.verification.detail}`
         }`,
     '',
-    `- First event in the period: ${chain.firstEvent ? `seq ${chain.firstEvent.seq}, hash \`${chain.firstEvent.hash}\`` : 'none'}`,
-    `- Last event in the period: ${chain.lastEvent ? `seq ${chain.lastEvent.seq}, hash \`${chain.lastEvent.hash}\`` : 'none'}`,
+    `- First event in the period: ${chainEventText(chain.firstEvent)}`,
+    `- Last event in the period: ${chainEventText(chain.lastEvent)}`,
     '',
     '## Summary',
     '',
@@ -52,8 +48,8 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
     `| auto-approved by policy | ${s.byVerdict.autoApproved} |`,
     `| expiries | ${s.expiries} |`,
     `| decided requests | ${s.timeToDecision.decided} |`,
-    `| median time to decision | ${seconds(s.timeToDecision.medianSeconds)} |`,
-    `| p95 time to decision | ${seconds(s.timeToDecision.p95Seconds)} |`,
+    `| median time to decision | ${secondsText(s.timeToDecision.medianSeconds)} |`,
+    `| p95 time to decision | ${secondsText(s.timeToDecision.p95Seconds)} |`,
     '',
     '### Refused attempts by reason',
     '',

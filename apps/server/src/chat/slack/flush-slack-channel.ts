@@ -45,12 +45,11 @@ export async function flushSlackChannel(deps: SlackFlushDeps, channel: string): 
       await showCard(deps, channel, card);
     } catch (error) {
       if (error instanceof WebAPIRateLimitedError) {
-        const waitMs = Math.max(1, error.retryAfter) * 1000;
+        const retryAfter = Math.max(1, error.retryAfter);
         deps.log.warn({ channel, retryAfter: error.retryAfter }, 'Slack rate limit: waiting');
-        if (performance.now() + waitMs > deadline) {
-          return { done: false, resumeAfterSeconds: Math.max(1, error.retryAfter) };
-        }
-        await sleep(waitMs);
+        if (performance.now() + retryAfter * 1000 > deadline)
+          return { done: false, resumeAfterSeconds: retryAfter };
+        await sleep(retryAfter * 1000);
         continue;
       }
       if (error instanceof WebAPIPlatformError) {

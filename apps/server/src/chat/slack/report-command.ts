@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import { appendAuditEvent } from '../../audit/append-event.ts';
 import type { ChatOrigin } from '../../audit/event-types.ts';
 import { generateReport } from '../../audit/report/generate-report.ts';
@@ -105,7 +105,12 @@ async function runReport(
       };
     } catch (error) {
       deps.log.warn({ err: error }, 'Slack report upload failed');
-      const code = slackErrorCode(error);
+      const code =
+        error instanceof WebAPIPlatformError
+          ? error.data.error
+          : error instanceof Error
+            ? error.message
+            : String(error);
       return {
         summary: report.summary,
         fileNote: `The CSV could not be uploaded (${code}). The app needs the im:write and files:write scopes; \`countersign audit report\` gives the same file.`,
@@ -114,15 +119,6 @@ async function runReport(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function slackErrorCode(error: unknown): string {
-  if (error && typeof error === 'object' && 'data' in error) {
-    const data: unknown = error.data;
-    if (data && typeof data === 'object' && 'error' in data && typeof data.error === 'string')
-      return data.error;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function handleReport(

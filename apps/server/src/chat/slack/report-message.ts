@@ -2,7 +2,12 @@
 // (the chain result first, as in the Markdown report), plus the usage and refusal sentences.
 import type { KnownBlock } from '@slack/types';
 import type { ReportPeriod } from '../../audit/report/report-period.ts';
-import type { ReportSummary } from '../../audit/report/report-summary.ts';
+import {
+  chainEventText,
+  chainFailureText,
+  secondsText,
+  type ReportSummary,
+} from '../../audit/report/report-summary.ts';
 import { escapeMrkdwn } from './cards.ts';
 
 export const REPORT_USAGE =
@@ -17,7 +22,6 @@ export const REPORT_REFUSALS = {
     'Countersign could not read an email address on your Slack profile, so it cannot check that you are an auditor. Your attempt was recorded in the audit trail.',
 } as const;
 
-const seconds = (value: number | null) => (value === null ? '–' : `${value} s`);
 const day = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 
 export function periodLabel(period: ReportPeriod): string {
@@ -25,17 +29,14 @@ export function periodLabel(period: ReportPeriod): string {
 }
 
 function chainText(chain: ReportSummary['chain']): string {
-  const v = chain.verification;
   const verdict = chain.intact
-    ? `:white_check_mark: *Audit chain intact* (${v.events} events verified)`
-    : `:warning: *AUDIT CHAIN NOT INTACT*: ${
-        v.intact
-          ? 'no events in the period to verify'
-          : `tampering found at seq ${v.firstBadSeq} (${v.problem})`
-      }`;
-  const edge = (label: string, e: ReportSummary['chain']['firstEvent']) =>
-    `${label}: ${e ? `seq ${e.seq}, hash \`${e.hash}\`` : 'none'}`;
-  return [verdict, edge('First event', chain.firstEvent), edge('Last event', chain.lastEvent)].join('\n');
+    ? `:white_check_mark: *Audit chain intact* (${chain.verification.events} events verified)`
+    : `:warning: *AUDIT CHAIN NOT INTACT*: ${chainFailureText(chain)}`;
+  return [
+    verdict,
+    `First event: ${chainEventText(chain.firstEvent)}`,
+    `Last event: ${chainEventText(chain.lastEvent)}`,
+  ].join('\n');
 }
 
 function countsText(s: ReportSummary): string {
@@ -51,7 +52,7 @@ function countsText(s: ReportSummary): string {
     `*Decisions:* approve ${s.byVerdict.approve}, deny ${s.byVerdict.deny}, auto-approved by policy ${s.byVerdict.autoApproved}`,
     `*Refused attempts:* ${refused || 'none'}`,
     `*Expiries:* ${s.expiries}`,
-    `*Time to decision:* median ${seconds(s.timeToDecision.medianSeconds)}, p95 ${seconds(
+    `*Time to decision:* median ${secondsText(s.timeToDecision.medianSeconds)}, p95 ${secondsText(
       s.timeToDecision.p95Seconds,
     )} over ${s.timeToDecision.decided} decided`,
   ].join('\n');
