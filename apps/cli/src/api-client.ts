@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
+import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';
 
 /** Exit code for any failure to talk to the server (spec §7: 3 on error). */
@@ -16,16 +17,10 @@ export type CreateApprovalBody = z.input<typeof createApprovalBody>;
 const approvalResponseSchema = approvalSchema.loose();
 export type Approval = z.infer<typeof approvalResponseSchema>;
 
-const optionalSetting = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
-
 /** The CLI's own view of the environment: only where the server is and which key to use. */
 const cliEnvSchema = z.object({
-  COUNTERSIGN_URL: optionalSetting,
-  COUNTERSIGN_API_KEY: optionalSetting,
+  COUNTERSIGN_URL: optionalString,
+  COUNTERSIGN_API_KEY: optionalString,
 });
 
 const serverUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

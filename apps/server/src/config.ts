@@ -1,7 +1,8 @@
 // Configuration: the environment parsed once with zod. Nothing else reads process.env.
 import { z } from 'zod';
 
-const optionalString = z
+/** A setting that may be absent; blank counts as absent. */
+export const optionalString = z
   .string()
   .trim()
   .transform((v) => (v === '' ? undefined : v))
