@@ -3,7 +3,7 @@
 // the server's /slack/events, and readers for what the server stored.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/flush-slack-channel.ts';
+import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/slack-transport.ts';
 import { createApproval, withPgClient, type Approval } from './api-fixtures.ts';
 import {
   findButtons,

@@ -15,13 +15,6 @@ export const REPORT_USAGE =
   '`/countersign report 2030-01-01..2030-01-31`. Without a period: the last 30 days. ' +
   'Only members of the policy group `auditors` may run it.';
 
-export const REPORT_REFUSALS = {
-  not_auditor:
-    'Only members of the policy group `auditors` may run `/countersign report`. Your attempt was recorded in the audit trail.',
-  identity_unresolved:
-    'Countersign could not read an email address on your Slack profile, so it cannot check that you are an auditor. Your attempt was recorded in the audit trail.',
-} as const;
-
 const day = (d: Date) => d.toISOString().replace('.000Z', 'Z');
 
 export function periodLabel(period: ReportPeriod): string {
