@@ -33,6 +33,7 @@ function makeApproval(overrides: Partial<ApprovalRepresentation> = {}): Approval
     channel: 'slack:C0DATA',
     callbackUrl: null,
     decisions: [],
+    cards: [],
     createdAt: '2026-11-21T10:00:00.000Z',
     expiresAt: '2026-11-21T11:00:00.000Z',
     decidedAt: null,
