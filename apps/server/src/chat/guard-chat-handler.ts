@@ -10,20 +10,25 @@ export interface GuardContext {
   userId?: string | undefined;
 }
 
-export async function guardChatHandler(
+/**
+ * Runs `handler`; if it throws, logs the error at error level and answers with `tell`, which gets
+ * the sentence for the person. A failure of `tell` itself is logged too. Returns what answered.
+ */
+export async function guardChatHandler<T>(
   log: Logger,
   context: GuardContext,
-  handler: () => Promise<void>,
-  tell: (text: string) => Promise<unknown>,
-): Promise<void> {
+  handler: () => Promise<T>,
+  tell: (text: string) => Promise<T>,
+): Promise<T | undefined> {
   try {
-    await handler();
+    return await handler();
   } catch (error) {
     log.error({ err: error, ...context }, `chat ${context.handling} failed`);
     try {
-      await tell(UNEXPECTED_FAILURE);
+      return await tell(UNEXPECTED_FAILURE);
     } catch (tellError) {
       log.warn({ err: tellError, ...context }, 'could not tell the person that their action failed');
+      return undefined;
     }
   }
 }

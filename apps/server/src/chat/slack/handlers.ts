@@ -78,7 +78,9 @@ async function toCardClick(
 }
 
 function tellClicker(client: WebClient, channelId: string, userId: string) {
-  return (text: string) => client.chat.postEphemeral({ channel: channelId, user: userId, text });
+  return async (text: string): Promise<void> => {
+    await client.chat.postEphemeral({ channel: channelId, user: userId, text });
+  };
 }
 
 async function clickFrom(

@@ -16,7 +16,8 @@ import {
   type ReportFile,
 } from '../report-command.ts';
 import { lookUpSlackUser } from './identity.ts';
-import { periodLabel, REPORT_USAGE, reportSummaryMessage } from './report-message.ts';
+import { periodLabel } from '../report-summary-view.ts';
+import { REPORT_USAGE, reportSummaryMessage } from './report-message.ts';
 
 export const SLASH_COMMAND = '/countersign';
 
@@ -100,12 +101,13 @@ export function registerReportCommand(app: App, deps: ChatDeps): void {
       deps.log,
       { platform: 'slack', handling: 'report command', userId: command.user_id },
       () => handleReport(deps, client, respond, command, parsed),
-      () =>
-        respond({
+      async () => {
+        await respond({
           response_type: 'ephemeral',
           replace_original: false,
           text: 'The report could not be produced; the server log has the details.',
-        }),
+        });
+      },
     );
   });
 }
