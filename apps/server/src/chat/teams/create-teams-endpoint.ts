@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { TeamsAdapter } from './create-teams-adapter.ts';
+import type { EndorsementCheck } from './require-teams-endorsement.ts';
 
 export const TEAMS_MESSAGES_PATH = '/api/messages';
 
@@ -23,10 +24,12 @@ export interface TeamsEndpointOptions {
   teams: TeamsAdapter;
   /** The bot (TeamsBot); its `run` is called only for requests with a valid token. */
   bot: Pick<ActivityHandler, 'run'>;
+  /** The extra key check (createEndorsementCheck over the channel's OpenID metadata). */
+  requireEndorsement: EndorsementCheck;
   log: Logger;
 }
 
-export function createTeamsEndpoint({ teams, bot, log }: TeamsEndpointOptions): Router {
+export function createTeamsEndpoint({ teams, bot, requireEndorsement, log }: TeamsEndpointOptions): Router {
   const router = express.Router();
   router.post(TEAMS_MESSAGES_PATH, express.json({ limit: '256kb' }), async (req, res) => {
     const parsed = inboundActivitySchema.safeParse(req.body);
@@ -39,6 +42,7 @@ export function createTeamsEndpoint({ teams, bot, log }: TeamsEndpointOptions): 
     let verified;
     try {
       verified = await teams.authentication.authenticateRequest(activity, header);
+      await requireEndorsement(header, parsed.data.channelId);
     } catch (error) {
       log.warn(
         {

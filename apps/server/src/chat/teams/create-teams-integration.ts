@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { createTeamsAdapter, type TeamsAdapter } from './create-teams-adapter.ts';
 import { createTeamsCardTransport, type TeamsCardTransport } from './create-teams-card-transport.ts';
 import { createTeamsEndpoint } from './create-teams-endpoint.ts';
+import { createEndorsementCheck } from './require-teams-endorsement.ts';
 import type { TeamsSettings } from './resolve-teams-settings.ts';
 import { TeamsBot } from './TeamsBot.ts';
 import type { TeamsBotHandlers } from './teams-turn.ts';
@@ -27,7 +28,12 @@ export function createTeamsIntegration(
   const teams = createTeamsAdapter(settings);
   const bot = new TeamsBot(deps, handlers);
   return {
-    router: createTeamsEndpoint({ teams, bot, log: deps.log }),
+    router: createTeamsEndpoint({
+      teams,
+      bot,
+      requireEndorsement: createEndorsementCheck(settings.openIdMetadataUrl),
+      log: deps.log,
+    }),
     transport: createTeamsCardTransport({ db: deps.db, teams, log: deps.log }),
     teams,
     bot,
