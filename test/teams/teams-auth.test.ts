@@ -3,7 +3,12 @@
 // logic is a 500 problem+json, logged with its stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelTokenKnobs } from '../support/fake-teams/fake-teams-channel.ts';
-import { fakeUser, sendActivity, teamChannel, teamsActivities } from '../support/fake-teams/teams-activities.ts';
+import {
+  fakeUser,
+  sendActivity,
+  teamChannel,
+  teamsActivities,
+} from '../support/fake-teams/teams-activities.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startTeamsHarness, type TeamsHarness } from './teams-harness.ts';
 
@@ -42,10 +47,19 @@ describe('Teams inbound authentication', { timeout: 120_000 }, () => {
   it.each(BAD_TOKENS)('refuses %s with 401 problem+json and runs nothing', async (_name, knobs) => {
     const where = teamChannel(`19:auth-${Math.random().toString(36).slice(2)}@thread.tacv2`);
     const before = await stored();
-    const install = await sendActivity(h.host.url, h.fake.channel, teamsActivities.botAdded(h.fake.channel, where, admin), knobs);
+    const install = await sendActivity(
+      h.host.url,
+      h.fake.channel,
+      teamsActivities.botAdded(h.fake.channel, where, admin),
+      knobs,
+    );
     expect(install.status).toBe(401);
     expect(install.contentType).toContain('application/problem+json');
-    expect(install.body).toMatchObject({ status: 401, code: 'BOT_AUTH_FAILED', requestId: expect.any(String) });
+    expect(install.body).toMatchObject({
+      status: 401,
+      code: 'BOT_AUTH_FAILED',
+      requestId: expect.any(String) as string,
+    });
     const click = await sendActivity(
       h.host.url,
       h.fake.channel,
@@ -68,9 +82,14 @@ describe('Teams inbound authentication', { timeout: 120_000 }, () => {
 
   it('accepts a token within the clock tolerance (2 minutes past exp)', async () => {
     const where = teamChannel('19:auth-tolerance@thread.tacv2');
-    const answer = await sendActivity(h.host.url, h.fake.channel, teamsActivities.botAdded(h.fake.channel, where, admin), {
-      expiresInSeconds: -120,
-    });
+    const answer = await sendActivity(
+      h.host.url,
+      h.fake.channel,
+      teamsActivities.botAdded(h.fake.channel, where, admin),
+      {
+        expiresInSeconds: -120,
+      },
+    );
     expect(answer.status).toBe(200);
     expect(await h.db.prisma.teamsConversation.count({ where: { conversationId: where.id } })).toBe(1);
   });
@@ -78,7 +97,10 @@ describe('Teams inbound authentication', { timeout: 120_000 }, () => {
   it('answers a body that is not an activity with a problem, before the bot runs', async () => {
     const response = await fetch(`${h.host.url}/api/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await h.fake.channel.mintChannelToken()}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await h.fake.channel.mintChannelToken()}`,
+      },
       body: JSON.stringify({ text: 'no type' }),
     });
     expect(response.status).toBe(422);
@@ -87,7 +109,10 @@ describe('Teams inbound authentication', { timeout: 120_000 }, () => {
 
   it('turns an error inside the bot logic into a 500 problem+json logged with its stack', async () => {
     const where = teamChannel('19:auth-boom@thread.tacv2');
-    const click = teamsActivities.cardAction(h.fake.channel, where, admin, { verb: 'boom', cardActivityId: '7' });
+    const click = teamsActivities.cardAction(h.fake.channel, where, admin, {
+      verb: 'boom',
+      cardActivityId: '7',
+    });
     const answer = await sendActivity(h.host.url, h.fake.channel, click);
     expect(answer.status).toBe(500);
     expect(answer.contentType).toContain('application/problem+json');

@@ -2,7 +2,11 @@
 // Teams platform layer in a child process configured to use them.
 import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
-import { startFakeTeams, type FakeTeams, type StartFakeTeamsOptions } from '../support/fake-teams/start-fake-teams.ts';
+import {
+  startFakeTeams,
+  type FakeTeams,
+  type StartFakeTeamsOptions,
+} from '../support/fake-teams/start-fake-teams.ts';
 import { startTeamsBotHost, type TeamsBotHost } from '../support/fake-teams/start-teams-bot-host.ts';
 import { silentLogger } from '../support/logging.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTeamsConversation } from '../../apps/server/src/chat/teams/find-teams-conversation.ts';
 import {
+  FAKE_TENANT_ID,
   fakeUser,
   personalChat,
   sendActivity,
@@ -26,7 +27,11 @@ describe('Teams installs', { timeout: 120_000 }, () => {
 
   it('stores the reference when the bot is added to a team channel, once per install', async () => {
     const where = teamChannel('19:team-a@thread.tacv2');
-    const added = await sendActivity(h.host.url, h.fake.channel, teamsActivities.botAdded(h.fake.channel, where, admin));
+    const added = await sendActivity(
+      h.host.url,
+      h.fake.channel,
+      teamsActivities.botAdded(h.fake.channel, where, admin),
+    );
     expect(added.status).toBe(200);
     // Teams also sends installationUpdate for the same install: refreshed, not audited twice.
     const install = teamsActivities.installationUpdate(h.fake.channel, where, admin, 'add');
@@ -37,7 +42,7 @@ describe('Teams installs', { timeout: 120_000 }, () => {
       conversationId: where.id,
       conversationType: 'channel',
       teamId: where.teamId,
-      tenantId: expect.any(String),
+      tenantId: FAKE_TENANT_ID,
       removedAt: null,
     });
     expect(row?.reference).toMatchObject({
@@ -63,7 +68,9 @@ describe('Teams installs', { timeout: 120_000 }, () => {
     const row = await findTeamsConversation(h.db, `${where.id};messageid=42`);
     expect(row?.conversationId).toBe(where.id);
     expect(row?.reference).toMatchObject({ conversation: { id: where.id } });
-    expect(await h.db.prisma.teamsConversation.count({ where: { conversationId: { startsWith: '19:team-b' } } })).toBe(1);
+    expect(
+      await h.db.prisma.teamsConversation.count({ where: { conversationId: { startsWith: '19:team-b' } } }),
+    ).toBe(1);
   });
 
   it('stores a personal chat from installationUpdate, and marks removal with an audit event', async () => {
@@ -71,7 +78,10 @@ describe('Teams installs', { timeout: 120_000 }, () => {
     const where = personalChat(user);
     const add = teamsActivities.installationUpdate(h.fake.channel, where, user, 'add');
     expect((await sendActivity(h.host.url, h.fake.channel, add)).status).toBe(200);
-    expect(await findTeamsConversation(h.db, where.id)).toMatchObject({ conversationType: 'personal', removedAt: null });
+    expect(await findTeamsConversation(h.db, where.id)).toMatchObject({
+      conversationType: 'personal',
+      removedAt: null,
+    });
 
     const remove = teamsActivities.installationUpdate(h.fake.channel, where, user, 'remove');
     expect((await sendActivity(h.host.url, h.fake.channel, remove)).status).toBe(200);

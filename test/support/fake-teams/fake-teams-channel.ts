@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { FakeTokenService } from './fake-token-service.ts';
 
 export const DEFAULT_CHANNEL_ISSUER = 'https://api.botframework.com';
@@ -118,7 +118,12 @@ const stripSuffix = (id: string) => {
   return cut === -1 ? id : id.slice(0, cut);
 };
 
-function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
@@ -138,7 +143,7 @@ async function namedKey(kid: string, endorsements?: string[]) {
     use: 'sig',
     ...(endorsements ? { endorsements } : {}),
   };
-  return { privateKey: privateKey as CryptoKey, jwk };
+  return { privateKey: privateKey, jwk };
 }
 
 export async function startFakeTeamsChannel(options: FakeTeamsChannelOptions): Promise<FakeTeamsChannel> {
@@ -166,7 +171,8 @@ export async function startFakeTeamsChannel(options: FakeTeamsChannelOptions): P
   async function connector(req: IncomingMessage, res: ServerResponse, path: string): Promise<number> {
     const method = req.method ?? 'GET';
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-    const conversationId = segments[1] === 'conversations' || segments[1] === 'teams' ? segments[2] : undefined;
+    const conversationId =
+      segments[1] === 'conversations' || segments[1] === 'teams' ? segments[2] : undefined;
     const bearer = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     const tokenIssued = bearer !== '' && options.tokenService.isIssued(bearer);
     const record = (status: number) => {
@@ -188,7 +194,12 @@ export async function startFakeTeamsChannel(options: FakeTeamsChannelOptions): P
       return record(failure.status);
     }
     if (conversationId && removed.has(stripSuffix(conversationId))) {
-      send(res, 403, { error: { code: 'BotNotInConversationRoster', message: 'The bot is not part of the conversation roster.' } });
+      send(res, 403, {
+        error: {
+          code: 'BotNotInConversationRoster',
+          message: 'The bot is not part of the conversation roster.',
+        },
+      });
       return record(403);
     }
     const body = method === 'POST' || method === 'PUT' ? await readBody(req) : Buffer.alloc(0);
@@ -211,7 +222,9 @@ export async function startFakeTeamsChannel(options: FakeTeamsChannelOptions): P
         send(res, 201, { id });
         return record(201);
       }
-      const existing = messages.find((m) => m.id === activityId && m.conversationId === stripSuffix(conversationId));
+      const existing = messages.find(
+        (m) => m.id === activityId && m.conversationId === stripSuffix(conversationId),
+      );
       if (!existing) {
         send(res, 404, { error: { code: 'ActivityNotFoundInConversation', message: 'no such activity' } });
         return record(404);

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { TestCertificate } from './test-certificate.ts';
 
 export interface FakeTokenServiceOptions {
@@ -74,39 +74,49 @@ export async function startFakeTokenService(options: FakeTokenServiceOptions): P
       .setIssuedAt()
       .setNotBefore('0s')
       .setExpirationTime(`${expiresIn}s`)
-      .sign(privateKey as CryptoKey);
+      .sign(privateKey);
     issued.push(token);
-    return [200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token }];
+    return [
+      200,
+      { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: token },
+    ];
   }
 
-  const server = https.createServer({ cert: options.certificate.cert, key: options.certificate.key }, (req, res) => {
-    void (async () => {
-      const path = new URL(req.url ?? '/', base).pathname;
-      const authority = `${base}/${tenant}`;
-      if (req.method === 'GET' && path === `/${tenant}/v2.0/.well-known/openid-configuration`) {
-        json(res, 200, {
-          issuer: `${authority}/v2.0`,
-          authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
-          token_endpoint: `${authority}/oauth2/v2.0/token`,
-          jwks_uri: `${authority}/discovery/v2.0/keys`,
-          response_types_supported: ['code', 'token'],
-          subject_types_supported: ['pairwise'],
-          id_token_signing_alg_values_supported: ['RS256'],
-        });
-      } else if (req.method === 'GET' && path === `/${tenant}/discovery/v2.0/keys`) {
-        json(res, 200, { keys: [publicJwk] });
-      } else if (req.method === 'POST' && path === `/${tenant}/oauth2/v2.0/token`) {
-        const form = await readForm(req);
-        const [status, body] = await issue(form);
-        requests.push({ at: new Date(), form, outcome: status === 200 ? 'issued' : String((body as { error: string }).error) });
-        json(res, status, body);
-      } else {
-        json(res, 404, { error: 'not_found', path });
-      }
-    })().catch((error: unknown) => {
-      res.writeHead(500).end(String(error));
-    });
-  });
+  const server = https.createServer(
+    { cert: options.certificate.cert, key: options.certificate.key },
+    (req, res) => {
+      void (async () => {
+        const path = new URL(req.url ?? '/', base).pathname;
+        const authority = `${base}/${tenant}`;
+        if (req.method === 'GET' && path === `/${tenant}/v2.0/.well-known/openid-configuration`) {
+          json(res, 200, {
+            issuer: `${authority}/v2.0`,
+            authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
+            token_endpoint: `${authority}/oauth2/v2.0/token`,
+            jwks_uri: `${authority}/discovery/v2.0/keys`,
+            response_types_supported: ['code', 'token'],
+            subject_types_supported: ['pairwise'],
+            id_token_signing_alg_values_supported: ['RS256'],
+          });
+        } else if (req.method === 'GET' && path === `/${tenant}/discovery/v2.0/keys`) {
+          json(res, 200, { keys: [publicJwk] });
+        } else if (req.method === 'POST' && path === `/${tenant}/oauth2/v2.0/token`) {
+          const form = await readForm(req);
+          const [status, body] = await issue(form);
+          requests.push({
+            at: new Date(),
+            form,
+            outcome: status === 200 ? 'issued' : String((body as { error: string }).error),
+          });
+          json(res, status, body);
+        } else {
+          json(res, 404, { error: 'not_found', path });
+        }
+      })().catch((error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
+    },
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;

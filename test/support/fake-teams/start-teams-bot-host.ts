@@ -15,7 +15,11 @@ export interface TeamsBotHost {
   child: ChildProcess;
   logLines(): Record<string, unknown>[];
   postCard(conversationId: string, card: Record<string, unknown>): Promise<TransportResult>;
-  updateCard(conversationId: string, activityId: string, card: Record<string, unknown>): Promise<TransportResult>;
+  updateCard(
+    conversationId: string,
+    activityId: string,
+    card: Record<string, unknown>,
+  ): Promise<TransportResult>;
   stop(): Promise<void>;
 }
 
@@ -29,7 +33,11 @@ export async function startTeamsBotHost(env: Record<string, string>): Promise<Te
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    // TEAMS_HOST_STDERR=1 shows the host's stderr while debugging a test.
+    if (process.env['TEAMS_HOST_STDERR']) process.stderr.write(chunk);
+  });
   const logLines = () =>
     stdout
       .split('\n')

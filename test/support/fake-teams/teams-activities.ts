@@ -35,7 +35,12 @@ export function fakeUser(name: string): FakeTeamsUser {
   return { id: `29:${name}-${aadObjectId.slice(0, 8)}`, aadObjectId, name };
 }
 
-function base(channel: FakeTeamsChannel, where: FakeConversation, from: FakeTeamsUser, conversationId = where.id) {
+function base(
+  channel: FakeTeamsChannel,
+  where: FakeConversation,
+  from: FakeTeamsUser,
+  conversationId = where.id,
+) {
   const tenantId = where.tenantId ?? FAKE_TENANT_ID;
   return {
     id: randomUUID(),

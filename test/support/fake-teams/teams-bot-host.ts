@@ -76,7 +76,10 @@ async function main(): Promise<void> {
       try {
         const result =
           request.op === 'postCard'
-            ? await teams.transport.postCard(request.args[0] as string, request.args[1] as Record<string, unknown>)
+            ? await teams.transport.postCard(
+                request.args[0] as string,
+                request.args[1] as Record<string, unknown>,
+              )
             : await teams.transport.updateCard(
                 request.args[0] as string,
                 request.args[1] as string,

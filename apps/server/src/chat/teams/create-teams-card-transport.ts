@@ -1,11 +1,13 @@
 // Posts and updates cards proactively, for the card outbox: the stored conversation reference
 // (any replica may post) → adapter.continueConversationAsync → the Bot Framework connector.
-// Failures are thrown as they come; classifyTeamsError says whether to wait, retry or give up.
+// Each call is one attempt (the connector's own retries are dropped); failures are thrown as
+// they come and classifyTeamsError says whether to wait, retry or give up.
 import { CardFactory, MessageFactory, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { Database } from '../../db/client.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { TeamsConversationUnavailableError } from './classify-teams-error.ts';
 import type { TeamsAdapter } from './create-teams-adapter.ts';
+import { dropConnectorRetries } from './drop-connector-retries.ts';
 import { findTeamsConversation } from './find-teams-conversation.ts';
 
 export interface TeamsCardTransport {
@@ -39,6 +41,7 @@ export function createTeamsCardTransport({ db, teams, log }: TeamsCardTransportD
       const reference = await referenceFor(conversationId);
       let activityId: string | undefined;
       await teams.adapter.continueConversationAsync(teams.appId, reference, async (context: TurnContext) => {
+        dropConnectorRetries(context, log);
         // A continuation would send a reply to its own synthetic activity; a card is a new message.
         context.onSendActivities(async (_context, activities, next) => {
           for (const activity of activities) delete activity.replyToId;
@@ -53,6 +56,7 @@ export function createTeamsCardTransport({ db, teams, log }: TeamsCardTransportD
     async updateCard(conversationId, activityId, card) {
       const reference = await referenceFor(conversationId);
       await teams.adapter.continueConversationAsync(teams.appId, reference, async (context: TurnContext) => {
+        dropConnectorRetries(context, log);
         await context.updateActivity({ ...cardMessage(card), id: activityId });
       });
       log.debug({ conversationId, activityId }, 'Teams card updated');

@@ -10,9 +10,7 @@ export const TEAMS_CHANNEL_ID = 'msteams';
 
 const metadataSchema = z.looseObject({ jwks_uri: z.url() });
 const jwksSchema = z.looseObject({
-  keys: z.array(
-    z.looseObject({ kid: z.string().optional(), endorsements: z.array(z.string()).optional() }),
-  ),
+  keys: z.array(z.looseObject({ kid: z.string().optional(), endorsements: z.array(z.string()).optional() })),
 });
 
 /** Keys are re-read at most this often, and at most once a minute for an unknown key id. */
@@ -53,7 +51,9 @@ export function createEndorsementCheck(
 
   return async (authorization, channelId) => {
     if (channelId !== TEAMS_CHANNEL_ID) {
-      throw new EndorsementError(`activity for channel ${JSON.stringify(channelId)}, not ${TEAMS_CHANNEL_ID}`);
+      throw new EndorsementError(
+        `activity for channel ${JSON.stringify(channelId)}, not ${TEAMS_CHANNEL_ID}`,
+      );
     }
     const token = authorization.replace(/^Bearer\s+/i, '');
     const { kid } = decodeProtectedHeader(token);
