@@ -52,6 +52,21 @@ const envSchema = z
     MICROSOFT_APP_TYPE: optionalString.pipe(
       z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
     ),
+    /** Which Microsoft cloud's Bot Framework endpoints the Teams bot uses; each can be overridden below. */
+    MICROSOFT_CLOUD: optionalString.pipe(z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public')),
+    BOTFRAMEWORK_LOGIN_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_OAUTH_SCOPE: optionalString,
+    BOTFRAMEWORK_TOKEN_ISSUER: optionalString,
+    BOTFRAMEWORK_OPENID_METADATA_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_EMULATOR_OPENID_METADATA_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_OAUTH_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_CALLER_ID: optionalString,
+    BOTFRAMEWORK_VALIDATE_AUTHORITY: optionalString.pipe(
+      z
+        .enum(['true', 'false'])
+        .transform((v) => v === 'true')
+        .optional(),
+    ),
     COUNTERSIGN_CALLBACK_ALLOW: optionalString,
     /** Time one callback attempt may take. */
     COUNTERSIGN_CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -82,6 +97,13 @@ const envSchema = z
         code: 'custom',
         path: [env.MICROSOFT_APP_ID ? 'MICROSOFT_APP_PASSWORD' : 'MICROSOFT_APP_ID'],
         message: 'MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together',
+      });
+    }
+    if (env.MICROSOFT_APP_TYPE === 'SingleTenant' && !env.MICROSOFT_APP_TENANT_ID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MICROSOFT_APP_TENANT_ID'],
+        message: 'MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE is SingleTenant',
       });
     }
   });

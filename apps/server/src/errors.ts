@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   DELIVERY_NOT_RETRYABLE: { status: 409, title: 'Delivery not retryable' },
   /** The pagination cursor was not issued by this server. */
   INVALID_CURSOR: { status: 422, title: 'Invalid cursor' },
+  /** A Bot Framework request without a valid channel token (missing, forged, expired, wrong audience…). */
+  BOT_AUTH_FAILED: { status: 401, title: 'Bot Framework authentication failed' },
   /** Database unreachable or migrations not applied. */
   NOT_READY: { status: 503, title: 'Not ready' },
   /** The server is shutting down and takes no new work. */
