@@ -4,7 +4,12 @@ import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
 import type { ChatPlatform } from './channels.ts';
 import { flushSettingsFor, type ChatIntegration } from './chat-integration.ts';
+import { createIdentityCache } from './identity-cache.ts';
 import { createSlackIntegration } from './slack/slack-app.ts';
+import { createTeamsIntegration } from './teams/create-teams-integration.ts';
+import { createTeamsHandlers } from './teams/handlers.ts';
+import { resolveTeamsSettings } from './teams/resolve-teams-settings.ts';
+import { createTeamsChatTransport } from './teams/teams-chat-transport.ts';
 
 function commaList(value: string | undefined): string[] {
   return (value ?? '')
@@ -34,6 +39,30 @@ export function createChatIntegrations(config: Config, deps: Deps): ChatIntegrat
         flush: flushSettingsFor(config, 'slack'),
       }),
     );
+  }
+  const teams = resolveTeamsSettings(config);
+  if (teams) {
+    deps.log.info(
+      { cloud: teams.cloud, appType: teams.appType, loginUrl: teams.loginUrl },
+      'Microsoft Teams enabled',
+    );
+    const chatDeps = {
+      ...deps,
+      identity: createIdentityCache(deps.clock, (userId, error) =>
+        deps.log.warn({ err: error, userId }, 'Teams member lookup failed: the clicker stays unresolved'),
+      ),
+    };
+    const integration = createTeamsIntegration(
+      deps,
+      teams,
+      createTeamsHandlers(chatDeps, { tenantId: teams.tenantId, publicUrl: config.COUNTERSIGN_PUBLIC_URL }),
+    );
+    integrations.push({
+      platform: 'teams',
+      router: integration.router,
+      transport: createTeamsChatTransport(integration.transport),
+      flush: flushSettingsFor(config, 'teams'),
+    });
   }
   return integrations;
 }

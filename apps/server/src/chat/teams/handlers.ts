@@ -131,7 +131,11 @@ async function onMessage(deps: ChatDeps, message: TeamsMessage, turn: TeamsTurnT
   }
   await withReportFile(deps, { period, email: auditor.email, origin }, async (file) => {
     await turn.replyWithCard(
-      renderReportSummaryCard(period, file.summary, `The CSV (${file.rows} rows) follows: accept the file to receive it.`),
+      renderReportSummaryCard(
+        period,
+        file.summary,
+        `The CSV (${file.rows} rows) follows: accept the file to receive it.`,
+      ),
     );
     await turn.offerFile({
       name: file.filename,
@@ -146,7 +150,11 @@ export function createTeamsHandlers(deps: ChatDeps, settings: TeamsHandlerSettin
     onCardAction: async (action, turn) =>
       (await guardChatHandler(
         deps.log,
-        { platform: 'teams', handling: `${action.verb} click`, userId: action.clicker.aadObjectId ?? action.clicker.id },
+        {
+          platform: 'teams',
+          handling: `${action.verb} click`,
+          userId: action.clicker.aadObjectId ?? action.clicker.id,
+        },
         () => onCardAction(deps, settings, action, turn),
         (text) => Promise.resolve(answerWithMessage(text)),
       )) ?? answerWithMessage(refusalText('INTERNAL', 'teams')),
@@ -161,8 +169,10 @@ export function createTeamsHandlers(deps: ChatDeps, settings: TeamsHandlerSettin
       );
     },
     onFileConsent: async (result, turn) => {
-      if (result.outcome === 'upload_failed') await turn.reply('The report file could not be uploaded; please try again.');
-      if (result.outcome === 'unknown_offer') await turn.reply('That file offer is no longer available; write `report` again.');
+      if (result.outcome === 'upload_failed')
+        await turn.reply('The report file could not be uploaded; please try again.');
+      if (result.outcome === 'unknown_offer')
+        await turn.reply('That file offer is no longer available; write `report` again.');
     },
   };
 }
