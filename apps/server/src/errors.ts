@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   CARD_MISMATCH: { status: 409, title: 'Card mismatch' },
   /** The rule requires a reason to deny, and none was given. */
   DENY_REASON_REQUIRED: { status: 422, title: 'Deny reason required' },
+  /** A chat channel the request targets cannot receive cards (e.g. the Teams bot was never added there). */
+  CHANNEL_NOT_CONNECTED: { status: 422, title: 'Channel not connected' },
   /** The callback URL points at a loopback, private, link-local or metadata address (SSRF guard). */
   CALLBACK_URL_FORBIDDEN: { status: 422, title: 'Callback URL forbidden' },
   /** Only a delivery that failed for good (or was gone) can be sent again. */

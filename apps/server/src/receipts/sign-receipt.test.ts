@@ -27,6 +27,7 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
     policyRule: null,
     denyReasonRequired: false,
     channel: null,
+    channels: [],
     callbackUrl: null,
     idempotencyKey: null,
     requestHash: 'not-used',

@@ -31,6 +31,7 @@ function makeApproval(overrides: Partial<ApprovalRepresentation> = {}): Approval
     quorum: 2,
     policyRule: 'data-exports',
     channel: 'slack:C0DATA',
+    channels: ['slack:C0DATA'],
     callbackUrl: null,
     decisions: [],
     cards: [],

@@ -52,7 +52,8 @@ export const approvalSchema = z
       .meta({ description: 'eligible emails; empty means anyone but the requester' }),
     quorum: z.number().int(),
     policyRule: z.string().nullable(),
-    channel: z.string().nullable(),
+    channel: z.string().nullable().meta({ description: 'the first of `channels`' }),
+    channels: z.array(z.string()).meta({ description: 'every channel the request is posted to' }),
     callbackUrl: z.string().nullable(),
     decisions: z.array(decisionSchema),
     cards: z
@@ -92,6 +93,7 @@ export function presentApproval(
     quorum: request.quorum,
     policyRule: request.policyRule,
     channel: request.channel,
+    channels: request.channels,
     callbackUrl: request.callbackUrl,
     decisions: request.decisions.map((d) => ({
       approver: {
