@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
+import { resolveSessionUrl } from './db/runtime-role.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
 import { systemClock, type Clock, type Deps } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
@@ -54,12 +55,20 @@ export async function startServer({
       databaseUrl: database.url,
       log,
     });
-    const db = createDatabase(database.url);
-    const feed = await startStatusChangeFeed(database.url, log);
+    // Migrations and the receipt key above ran as the owner; everything below runs as the runtime role.
+    const sessionUrl = await resolveSessionUrl({
+      ownerUrl: database.url,
+      embedded: database.embedded,
+      role: config.COUNTERSIGN_RUNTIME_ROLE,
+      runtimeUrl: config.COUNTERSIGN_RUNTIME_DATABASE_URL,
+      log,
+    });
+    const db = createDatabase(sessionUrl);
+    const feed = await startStatusChangeFeed(sessionUrl, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
     const jobs = createJobQueue({
-      url: database.url,
+      url: sessionUrl,
       log,
       pollingIntervalSeconds: config.COUNTERSIGN_JOB_POLL_S,
       // A flush job stops taking new cards at its budget; the call in flight and the post slot may follow.
