@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { startExpirySweeper } from './approvals/expire-requests.ts';
+import { startCheckpointTimer } from './audit/create-checkpoint.ts';
 import { loadPolicy } from './approvals/policy/load-policy.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
@@ -105,6 +106,7 @@ export async function startServer({
       config.COUNTERSIGN_CHAT_WORKERS,
     );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
+    const checkpoints = startCheckpointTimer(deps, config.COUNTERSIGN_CHECKPOINT_INTERVAL_MIN);
     const app = createHttpApp({
       ctx: { deps, feed, shutdown: shutdown.signal },
       metrics,
@@ -132,6 +134,7 @@ export async function startServer({
         await drained;
       }
       await sweeper.stop();
+      await checkpoints.stop();
       await jobs.stop();
       await feed.close();
       await db.close();
