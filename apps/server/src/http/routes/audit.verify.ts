@@ -20,12 +20,9 @@ const verifySchema = z
       firstBadSeq: z.string(),
       problem: z.enum(['hash_mismatch', 'broken_link', 'sequence_gap', 'head_mismatch', 'request_mismatch']),
       detail: z.string(),
-      requestId: z
-        .string()
-        .optional()
-        .meta({
-          description: 'with request_mismatch: the request whose stored rows disagree with the chain',
-        }),
+      requestId: z.string().optional().meta({
+        description: 'with request_mismatch: the request whose stored rows disagree with the chain',
+      }),
     }),
   ])
   .meta({ id: 'AuditVerification' });
