@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportRow } from '../../apps/server/src/audit/report/report-rows.ts';
 import type { ReportSummary } from '../../apps/server/src/audit/report/report-summary.ts';
 import type { CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
-import { createApproval, type Approval } from '../support/api-fixtures.ts';
+import { createApproval, withPgClient, type Approval } from '../support/api-fixtures.ts';
 import { cliEnv, describeRun, freePort, killRunningClis, runCli, type CliResult } from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -278,8 +278,8 @@ describe('countersign audit report --url', { timeout: 120_000 }, () => {
 
   // Runs last: it leaves the chain tampered.
   it('exits 1 with the NOT INTACT line on a tampered chain, with the report still written', async () => {
-    const client = await t.server.db.pool.connect();
-    try {
+    // As the database owner: the server's own sessions run as a role that cannot do this.
+    await withPgClient(t.database.url, async (client) => {
       await client.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
       try {
         await client.query(
@@ -289,9 +289,7 @@ describe('countersign audit report --url', { timeout: 120_000 }, () => {
       } finally {
         await client.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
       }
-    } finally {
-      client.release();
-    }
+    });
     const { rows } = await t.server.db.pool.query<{ seq: string }>(
       'SELECT min(seq)::text AS seq FROM audit_events',
     );

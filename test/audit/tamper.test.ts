@@ -60,6 +60,8 @@ beforeEach(async () => {
     await sql('TRUNCATE audit_events');
     await sql(`UPDATE audit_chain_head SET seq = 0, hash = repeat('0', 64)`);
   });
+  // The requests of earlier tests have no events left; verification checks requests against the chain.
+  await sql('TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, approval_requests');
   const approved = await createTestRequest(deps); // 1 request.created
   await recordDecision(deps, { requestId: approved.id, verdict: 'approve', approver: approver('bob@x.org') }); // 2, 3
   const denied = await createTestRequest(deps, { action: 'prod.drop' }); // 4 request.created
@@ -151,9 +153,81 @@ describe('verifyChain', () => {
     await expectBroken(5, 'sequence_gap', 3);
   });
 
-  it('names the new first event when the first one is deleted', async () => {
+  it('names the new first event when the first one is deleted: the chain must start at 1', async () => {
     await tamper(() => sql('DELETE FROM audit_events WHERE seq = 1'));
-    await expectBroken(2, 'broken_link', 0);
+    await expectBroken(2, 'sequence_gap', 0);
+  });
+
+  it('refuses a chain that starts later than 1 even when it was relinked from the genesis hash', async () => {
+    await tamper(async () => {
+      await sql('DELETE FROM audit_events WHERE seq <= 3');
+      let prev = '0'.repeat(64);
+      for (const seq of [4, 5, 6, 7]) {
+        const r = row(seq);
+        const { rows } = await sql('SELECT actor, payload FROM audit_events WHERE seq = $1', [seq]);
+        const stored = rows[0] as { actor: string; payload: unknown };
+        const hash = chainHash(prev, {
+          type: r.type,
+          requestId: r.request_id,
+          actor: stored.actor,
+          payload: stored.payload,
+          occurredAt: r.occurred_at,
+        });
+        await sql('UPDATE audit_events SET prev_hash = $1, hash = $2 WHERE seq = $3', [prev, hash, seq]);
+        prev = hash;
+      }
+      await sql('UPDATE audit_chain_head SET hash = $1', [prev]);
+    });
+    const result = await verifyChain(m.db.pool);
+    expect(result).toMatchObject({ intact: false, firstBadSeq: '4', problem: 'sequence_gap' });
+    expect(result.intact ? '' : result.detail).toContain('not 1');
+  });
+
+  it('names the first request when every event is deleted and the head reset', async () => {
+    // Both requests were created at the same clock time: either may be named first.
+    const requests = [row(1).request_id, row(4).request_id];
+    await tamper(async () => {
+      await sql('TRUNCATE audit_events');
+      await sql(`UPDATE audit_chain_head SET seq = 0, hash = repeat('0', 64)`);
+    });
+    expect(await verifyChain(m.db.pool)).toMatchObject({
+      intact: false,
+      events: 0,
+      firstBadSeq: '1',
+      problem: 'request_mismatch',
+      requestId: expect.toBeOneOf(requests) as string,
+    });
+  });
+
+  it('names a pending request flipped to approved with an inserted decision row', async () => {
+    const pending = await createTestRequest(deps, { action: 'prod.forge' }); // 8 request.created
+    await sql(`UPDATE approval_requests SET status = 'approved', decided_at = now() WHERE id = $1`, [
+      pending.id,
+    ]);
+    await sql(
+      `INSERT INTO decisions (id, request_id, approver_email, platform, verdict) VALUES (gen_random_uuid(), $1, 'mallory@x.org', 'api', 'approve')`,
+      [pending.id],
+    );
+    const result = await verifyChain(m.db.pool);
+    expect(result).toMatchObject({
+      intact: false,
+      events: 8,
+      firstBadSeq: '8',
+      problem: 'request_mismatch',
+      requestId: pending.id,
+    });
+    expect(result.intact ? '' : result.detail).toContain(pending.id);
+  });
+
+  it('names a request whose decision row was inserted or changed although its status agrees', async () => {
+    const approved = row(3).request_id;
+    await sql(`UPDATE decisions SET approver_email = 'mallory@x.org' WHERE request_id = $1`, [approved]);
+    expect(await verifyChain(m.db.pool)).toMatchObject({
+      intact: false,
+      firstBadSeq: '3',
+      problem: 'request_mismatch',
+      requestId: approved,
+    });
   });
 
   /** Moves events 5–7 to 6–8 and inserts a forged event as 5, linked to `prevOf5`. */

@@ -263,11 +263,20 @@ describe('countersign migrate', { timeout: CLI_TEST_TIMEOUT }, () => {
     const first = await runCli(['migrate'], target.env);
     expectSuccess(first);
     const firstLines = first.stdout.trim().split('\n');
-    expect(firstLines).toEqual([...names.map((n) => `applied ${n}`), `${names.length} migration(s) applied`]);
+    const roleLine = usingRealPostgres
+      ? 'runtime role countersign_app is up to date'
+      : 'embedded database: no runtime role (PGlite shares one session)';
+    expect(firstLines).toEqual([
+      ...names.map((n) => `applied ${n}`),
+      `${names.length} migration(s) applied`,
+      roleLine,
+    ]);
 
     const second = await runCli(['migrate'], target.env);
     expectSuccess(second);
-    expect(second.stdout.trim()).toBe(`database is up to date (${names.length} migrations applied)`);
+    expect(second.stdout.trim()).toBe(
+      `database is up to date (${names.length} migrations applied)\n${roleLine}`,
+    );
 
     const rows = await target.query<{ migration_name: string; finished: boolean }>(
       `SELECT migration_name, finished_at IS NOT NULL AS finished FROM "_prisma_migrations" ORDER BY migration_name`,

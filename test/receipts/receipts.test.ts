@@ -52,8 +52,20 @@ function verifyReceipt(receipt: string, jwks: JSONWebKeySet) {
   return jwtVerify(receipt, createLocalJWKSet(jwks), { algorithms: ['EdDSA'], typ: RECEIPT_TYPE });
 }
 
-/** What the receipt must state, derived from the API representation of the same request. */
-function expectedPayload(approval: Approval) {
+/** The request's verdict event as the chain stores it (read as the owner). */
+function storedVerdictEvent(url: string, approval: Approval): Promise<{ seq: string; hash: string }> {
+  return withPgClient(url, async (client) => {
+    const { rows } = await client.query<{ seq: string; hash: string }>(
+      `SELECT seq::text AS seq, hash FROM audit_events WHERE request_id = $1 AND type = $2`,
+      [approval.id, `request.${approval.status}`],
+    );
+    expect(rows).toHaveLength(1);
+    return rows[0] as { seq: string; hash: string };
+  });
+}
+
+/** What the receipt must state, derived from the API representation of the same request and the chain. */
+async function expectedPayload(t: TestServer, approval: Approval) {
   return {
     id: approval.id,
     action: approval.action,
@@ -67,6 +79,7 @@ function expectedPayload(approval: Approval) {
       at: d.at,
     })),
     decidedAt: approval.decidedAt,
+    verdictEvent: await storedVerdictEvent(t.database.url, approval),
   };
 }
 
@@ -132,7 +145,7 @@ describe('receipts signed with the generated key', () => {
     const jwks = await fetchJwks(t);
     const { payload, protectedHeader } = await verifyReceipt(String(approval.receipt), jwks);
     expect(protectedHeader).toStrictEqual({ alg: 'EdDSA', kid: jwks.keys[0]?.kid, typ: RECEIPT_TYPE });
-    expect(payload).toStrictEqual(expectedPayload(approval));
+    expect(payload).toStrictEqual(await expectedPayload(t, approval));
     expect(payload).toMatchObject({
       status: 'approved',
       decisions: [{ approver: 'bob@example.com', platform: 'slack', verdict: 'approve', reason: null }],
@@ -142,7 +155,7 @@ describe('receipts signed with the generated key', () => {
   it('gives a denied request a receipt with the reason', async () => {
     const approval = await decided('deny', 'not this quarter');
     const { payload } = await verifyReceipt(String(approval.receipt), await fetchJwks(t));
-    expect(payload).toStrictEqual(expectedPayload(approval));
+    expect(payload).toStrictEqual(await expectedPayload(t, approval));
     expect(payload).toMatchObject({
       status: 'denied',
       decisions: [{ verdict: 'deny', reason: 'not this quarter' }],
@@ -158,7 +171,11 @@ describe('receipts signed with the generated key', () => {
     const read = await call<Approval>('GET', `/v1/approvals/${created.id}`);
     expect(read.body.receipt).toBe(cancelled.body.receipt);
     const { payload } = await verifyReceipt(String(cancelled.body.receipt), await fetchJwks(t));
-    expect(payload).toStrictEqual({ ...expectedPayload(cancelled.body), status: 'cancelled', decisions: [] });
+    expect(payload).toStrictEqual({
+      ...(await expectedPayload(t, cancelled.body)),
+      status: 'cancelled',
+      decisions: [],
+    });
   });
 
   it('gives a pending request no receipt, on create, GET and list', async () => {
@@ -179,8 +196,57 @@ describe('receipts signed with the generated key', () => {
     const jwks = await fetchJwks(t);
     for (const item of decidedItems) {
       const { payload } = await verifyReceipt(String(item.receipt), jwks);
-      expect(payload).toStrictEqual(expectedPayload(item));
+      expect(payload).toStrictEqual(await expectedPayload(t, item));
     }
+  });
+
+  it('names the verdict event in the audit chain, whose hash the chain verifies', async () => {
+    const approval = await decided('approve');
+    const { payload } = await verifyReceipt(String(approval.receipt), await fetchJwks(t));
+    const event = await storedVerdictEvent(t.database.url, approval);
+    expect(payload['verdictEvent']).toStrictEqual(event);
+    const auditor = await t.createKey('auditor', ['audit:read']);
+    const verify = await t.call<{ intact: boolean; lastSeq: string }>('GET', '/v1/audit/verify', {
+      key: auditor.key,
+    });
+    expect(verify.body.intact).toBe(true);
+    expect(BigInt(verify.body.lastSeq)).toBeGreaterThanOrEqual(BigInt(event.seq));
+  });
+
+  it('withholds the receipt of a request flipped to approved in the database, and verify names it', async () => {
+    const created = await createApproval(t, key);
+    // With the service's own database rights: a request row and a decision row, no audit event.
+    await t.server.db.pool.query(
+      `UPDATE approval_requests SET status = 'approved', decided_at = now() WHERE id = $1`,
+      [created.id],
+    );
+    await t.server.db.pool.query(
+      `INSERT INTO decisions (id, request_id, approver_email, platform, verdict)
+       VALUES (gen_random_uuid(), $1, 'mallory@example.com', 'slack', 'approve')`,
+      [created.id],
+    );
+    const read = await call<Approval>('GET', `/v1/approvals/${created.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.status).toBe('approved');
+    expect(read.body).not.toHaveProperty('receipt');
+    const list = await call<{ items: Approval[] }>('GET', '/v1/approvals?limit=100');
+    expect(list.body.items.find((a) => a.id === created.id)).not.toHaveProperty('receipt');
+    expect(captured.lines()).toContainEqual(
+      expect.objectContaining({
+        requestId: created.id,
+        msg: 'receipt withheld: the verdict is not in the audit chain',
+      }),
+    );
+    const auditor = await t.createKey('auditor-2', ['audit:read']);
+    const verify = await t.call('GET', '/v1/audit/verify', { key: auditor.key });
+    expect(verify.body).toMatchObject({ intact: false, problem: 'request_mismatch', requestId: created.id });
+    // Put it back as it was, so the tests after this one see a consistent database.
+    await withPgClient(t.database.url, async (client) => {
+      await client.query(`DELETE FROM decisions WHERE request_id = $1`, [created.id]);
+      await client.query(`UPDATE approval_requests SET status = 'pending', decided_at = NULL WHERE id = $1`, [
+        created.id,
+      ]);
+    });
   });
 
   it('refuses a receipt with one character of its payload changed', async () => {
@@ -204,10 +270,8 @@ describe('receipts signed with the generated key', () => {
     const header = decodeProtectedHeader(String(approval.receipt));
     const otherKey = generateKeyPairSync('ed25519').privateKey;
     const jwks = await fetchJwks(t);
-    for (const forgedPayload of [
-      expectedPayload(approval),
-      { ...expectedPayload(approval), status: 'approved' },
-    ]) {
+    const honest = await expectedPayload(t, approval);
+    for (const forgedPayload of [honest, { ...honest, status: 'approved' }]) {
       const forged = await new CompactSign(new TextEncoder().encode(JSON.stringify(forgedPayload)))
         .setProtectedHeader({ alg: 'EdDSA', kid: String(header.kid), typ: RECEIPT_TYPE })
         .sign(otherKey);

@@ -83,6 +83,25 @@ const envSchema = z
     COUNTERSIGN_EXPIRY_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
     /** How long SIGTERM waits for in-flight requests before closing connections. */
     COUNTERSIGN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    /**
+     * The role the service's own sessions run as: it does not own the audit tables, so it cannot
+     * disable their triggers, delete events or move the chain head. Created by `countersign migrate`
+     * and at start-up when missing; `off` keeps every session on the DATABASE_URL user.
+     */
+    COUNTERSIGN_RUNTIME_ROLE: z
+      .string()
+      .trim()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier, or off')
+      .default('countersign_app'),
+    /** A login for the runtime role, used instead of switching DATABASE_URL's sessions to it. */
+    COUNTERSIGN_RUNTIME_DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
+    /** Minutes between signed checkpoints of the audit chain head; 0 turns them off. */
+    COUNTERSIGN_CHECKPOINT_INTERVAL_MIN: z.coerce.number().min(0).default(60),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {

@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { startExpirySweeper } from './approvals/expire-requests.ts';
+import { startCheckpointTimer } from './audit/create-checkpoint.ts';
 import { loadPolicy } from './approvals/policy/load-policy.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
+import { resolveSessionUrl } from './db/runtime-role.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
 import { systemClock, type Clock } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
@@ -55,12 +57,20 @@ export async function startServer({
       databaseUrl: database.url,
       log,
     });
-    const db = createDatabase(database.url);
-    const feed = await startStatusChangeFeed(database.url, log);
+    // Migrations and the receipt key above ran as the owner; everything below runs as the runtime role.
+    const sessionUrl = await resolveSessionUrl({
+      ownerUrl: database.url,
+      embedded: database.embedded,
+      role: config.COUNTERSIGN_RUNTIME_ROLE,
+      runtimeUrl: config.COUNTERSIGN_RUNTIME_DATABASE_URL,
+      log,
+    });
+    const db = createDatabase(sessionUrl);
+    const feed = await startStatusChangeFeed(sessionUrl, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
     const jobs = createJobQueue({
-      url: database.url,
+      url: sessionUrl,
       log,
       pollingIntervalSeconds: config.COUNTERSIGN_JOB_POLL_S,
       chatFlushExpireSeconds: chatFlushExpireSeconds(config, configuredChatPlatforms(config)),
@@ -96,6 +106,7 @@ export async function startServer({
       config.COUNTERSIGN_CHAT_WORKERS,
     );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
+    const checkpoints = startCheckpointTimer(deps, config.COUNTERSIGN_CHECKPOINT_INTERVAL_MIN);
     const app = createHttpApp({
       ctx: { deps, feed, shutdown: shutdown.signal },
       metrics,
@@ -123,6 +134,7 @@ export async function startServer({
         await drained;
       }
       await sweeper.stop();
+      await checkpoints.stop();
       await jobs.stop();
       await feed.close();
       await db.close();

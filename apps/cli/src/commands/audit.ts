@@ -1,11 +1,16 @@
-// countersign audit verify — recompute the audit hash chain; exit 0 intact, 1 tampered.
+// countersign audit verify — recompute the audit hash chain; exit 0 intact, 1 tampered. With
+// --checkpoints, also hold the chain to signed checkpoints kept elsewhere.
+// countersign audit checkpoint [export] — sign the chain head now, or write the checkpoints out.
 // countersign audit report — the compliance report (spec §8); exit 1 when the chain is not intact.
 // It reads the database (DATABASE_URL), or with --url downloads the report from a server.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import {
   generateReport,
@@ -13,8 +18,18 @@ import {
   type ReportFormat,
 } from '../../../server/src/audit/report/generate-report.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/report/report-period.ts';
+import { createCheckpoint } from '../../../server/src/audit/create-checkpoint.ts';
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
-import { ConfigError } from '../../../server/src/config.ts';
+import {
+  listCheckpoints,
+  verifyCheckpoints,
+  type CheckpointResult,
+} from '../../../server/src/audit/verify-checkpoints.ts';
+import { ConfigError, loadConfig } from '../../../server/src/config.ts';
+import { systemClock } from '../../../server/src/deps.ts';
+import { loadReceiptKey } from '../../../server/src/receipts/load-receipt-key.ts';
+import { loadReceiptPublicKeys } from '../../../server/src/receipts/load-receipt-public-keys.ts';
+import { createReceiptSigner } from '../../../server/src/receipts/sign-receipt.ts';
 import { API_ERROR_EXIT_CODE, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
@@ -104,23 +119,73 @@ async function openOutput(path: string): Promise<Writable> {
   return stream;
 }
 
+async function readInput(path: string, option: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new CliError(`cannot read ${option} ${path}: ${reason}`, 2);
+  }
+}
+
+function parseJwks(text: string): JSONWebKeySet {
+  try {
+    return jwksSchema.parse(JSON.parse(text));
+  } catch {
+    throw new CliError('--jwks must be a JSON Web Key Set ({"keys": [...]})', 2);
+  }
+}
+
+const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
+
+function checkpointLine(result: CheckpointResult): string {
+  if (result.ok) return `checkpoints: ${result.checked} verified, up to seq ${result.lastSeq ?? '-'}`;
+  const where = result.seq === null ? `line ${result.line}` : `seq ${result.seq}`;
+  return `CHECKPOINT MISMATCH at ${where} (${result.problem}): ${result.detail}`;
+}
+
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('audit trail commands');
 
   audit
     .command('verify')
-    .description('check the audit hash chain; exit 0 when intact, 1 when tampered')
+    .description(
+      'check the audit hash chain from seq 1, and the requests against it; exit 0 when intact, 1 when tampered',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .option(
+      '--checkpoints <file>',
+      'also check signed checkpoints (JSON lines from `audit checkpoint export`): each signature, and the chain hash at its seq',
+    )
+    .option(
+      '--jwks <file>',
+      'with --checkpoints: the receipt public keys (as GET /v1/keys/receipt serves them) instead of the configured or stored key',
+    )
+    .action(async (options: { json?: boolean; checkpoints?: string; jwks?: string }) => {
       const showProgress = process.stderr.isTTY && !options.json;
-      const result = await withDatabase((db) =>
-        verifyChain(db.pool, {
+      const checkpointText = options.checkpoints
+        ? await readInput(options.checkpoints, '--checkpoints')
+        : undefined;
+      const jwksText = options.jwks ? await readInput(options.jwks, '--jwks') : undefined;
+      const { result, checkpoints } = await withDatabase(async (db) => {
+        const chain = await verifyChain(db.pool, {
           onProgress: showProgress ? (n) => process.stderr.write(`\rverified ${n} events…`) : undefined,
-        }),
-      );
+        });
+        if (checkpointText === undefined) return { result: chain, checkpoints: undefined };
+        const jwks = jwksText
+          ? parseJwks(jwksText)
+          : await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool);
+        return { result: chain, checkpoints: await verifyCheckpoints(db.pool, checkpointText, jwks) };
+      });
       if (showProgress) process.stderr.write('\n');
-      if (options.json) console.log(JSON.stringify(result, null, 2));
-      else if (result.intact) {
+      const checkpointsOk = checkpoints === undefined || checkpoints.ok;
+      process.exitCode = result.intact && checkpointsOk ? 0 : 1;
+      if (options.json) {
+        console.log(JSON.stringify(checkpoints ? { ...result, checkpoints } : result, null, 2));
+        return;
+      }
+      if (checkpoints) console.log(checkpointLine(checkpoints));
+      if (result.intact) {
         console.log(
           `intact: ${result.events} events, last seq ${result.lastSeq ?? '-'}, last hash ${result.lastHash}`,
         );
@@ -128,7 +193,47 @@ export function registerAuditCommands(program: Command): void {
         console.log(`TAMPERED at seq ${result.firstBadSeq} (${result.problem}): ${result.detail}`);
         console.log(`${result.events} events before it verified`);
       }
-      process.exitCode = result.intact ? 0 : 1;
+    });
+
+  const checkpoint = audit
+    .command('checkpoint')
+    .description('signed checkpoints of the audit chain head (with the receipt key)');
+  checkpoint
+    .command('create', { isDefault: true })
+    .description('sign the chain head now and append the checkpoint to the chain (the default)')
+    .option('--json', 'print the checkpoint as one export line')
+    .action(async (options: { json?: boolean }) => {
+      const created = await withDatabase(async (db, log) => {
+        const key = await loadReceiptKey({
+          setting: loadConfig().COUNTERSIGN_RECEIPT_KEY,
+          databaseUrl: db.url,
+          log,
+        });
+        return createCheckpoint(
+          { db, clock: systemClock, receipts: createReceiptSigner(key) },
+          { actor: `cli:${osUser()}` },
+        );
+      });
+      if (!created) throw new CliError('no checkpoint was written', 1);
+      if (options.json) console.log(JSON.stringify(created));
+      else
+        console.log(
+          `checkpoint: seq ${created.seq}, hash ${created.hash}, at ${created.at}, kid ${created.kid}`,
+        );
+    });
+  checkpoint
+    .command('export')
+    .description('write every checkpoint in the chain as JSON lines, to keep outside the database')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (options: { out?: string }) => {
+      const out: Writable = options.out ? await openOutput(options.out) : process.stdout;
+      const lines = await withDatabase((db) => listCheckpoints(db.pool));
+      for (const line of lines) out.write(`${JSON.stringify(line)}\n`);
+      if (options.out) {
+        out.end();
+        await once(out, 'finish');
+      }
+      process.stderr.write(`exported ${lines.length} checkpoint(s)\n`);
     });
 
   audit

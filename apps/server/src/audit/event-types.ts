@@ -117,6 +117,16 @@ export type AuditEventInput =
       requestId?: null;
       actor: string;
       payload: TeamsConversationAudit;
+    }
+  | {
+      /**
+       * A signed checkpoint of the chain head (audit/create-checkpoint.ts): whoever keeps an
+       * exported copy can later prove the chain up to `seq` was not rewritten.
+       */
+      type: 'audit.checkpoint';
+      requestId?: null;
+      actor: string;
+      payload: { seq: string; hash: string; at: string; kid: string; jws: string };
     };
 
 export type AuditEventType = AuditEventInput['type'];

@@ -1,13 +1,20 @@
-// Recomputes the audit hash chain and reports intact, or the first bad sequence number and what
-// is wrong with it. Reads in keyset batches, so memory stays flat however long the chain is, all
+// Recomputes the audit hash chain from seq 1 and reports intact, or the first bad sequence number
+// and what is wrong with it; then checks the request tables against the chain (verify-requests.ts). Reads in keyset batches, so memory stays flat however long the chain is, all
 // in one snapshot: events appended while it runs cannot make the head look out of place.
 import type pg from 'pg';
 import { withReadSnapshot } from '../db/read-snapshot.ts';
 import { chainHash, GENESIS_HASH } from './append-event.ts';
+import { findRequestMismatch } from './verify-requests.ts';
 
 const BATCH_SIZE = 2000;
 
-export type ChainProblem = 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'head_mismatch';
+export type ChainProblem =
+  | 'hash_mismatch'
+  | 'broken_link'
+  | 'sequence_gap'
+  | 'head_mismatch'
+  /** A request's rows (status, decisions) disagree with its events in an intact chain. */
+  | 'request_mismatch';
 
 export type VerifyResult =
   | { intact: true; events: number; firstSeq: string | null; lastSeq: string | null; lastHash: string }
@@ -17,6 +24,8 @@ export type VerifyResult =
       firstBadSeq: string;
       problem: ChainProblem;
       detail: string;
+      /** With request_mismatch: the request whose rows disagree with the chain. */
+      requestId?: string;
     };
 
 interface EventRow {
@@ -56,6 +65,15 @@ export async function verifyChainInSnapshot(
       [previousSeq ?? '0', BATCH_SIZE],
     );
     for (const row of rows) {
+      if (firstSeq === null && row.seq !== '1') {
+        return {
+          intact: false,
+          events,
+          firstBadSeq: row.seq,
+          problem: 'sequence_gap',
+          detail: `the chain starts at event ${row.seq}, not 1: events 1–${BigInt(row.seq) - 1n} were deleted`,
+        };
+      }
       firstSeq ??= row.seq;
       if (previousSeq !== null && BigInt(row.seq) !== BigInt(previousSeq) + 1n) {
         return {
@@ -120,6 +138,17 @@ export async function verifyChainInSnapshot(
           ? `the chain head records event ${head.seq} but the chain ends at ${previousSeq ?? 'nothing'}: events were removed from the end`
           : `the chain head (event ${head.seq}) does not match the last event ${previousSeq ?? '-'}`
         : 'the chain head record is missing',
+    };
+  }
+  const mismatch = await findRequestMismatch(client, previousSeq ?? '0');
+  if (mismatch) {
+    return {
+      intact: false,
+      events,
+      firstBadSeq: mismatch.seq,
+      problem: 'request_mismatch',
+      detail: mismatch.detail,
+      requestId: mismatch.requestId,
     };
   }
   return { intact: true, events, firstSeq, lastSeq: previousSeq, lastHash: previousHash };

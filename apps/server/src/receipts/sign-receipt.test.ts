@@ -3,7 +3,15 @@ import { compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { RequestWithDecisions } from '../approvals/find-request.ts';
 import { generateReceiptKey } from './receipt-key.ts';
-import { createReceiptSigner, receiptPayload, RECEIPT_TYPE } from './sign-receipt.ts';
+import {
+  CHECKPOINT_TYPE,
+  createReceiptSigner,
+  receiptPayload,
+  RECEIPT_TYPE,
+  type VerdictEvent,
+} from './sign-receipt.ts';
+
+const verdictEvent: VerdictEvent = { seq: '3', hash: 'cd'.repeat(32) };
 
 function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDecisions {
   const createdAt = new Date('2026-11-21T10:00:00.000Z');
@@ -53,8 +61,8 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
 }
 
 describe('receiptPayload', () => {
-  it('is exactly {id, action, payloadDigest, status, decisions, decidedAt}', () => {
-    expect(receiptPayload(request())).toStrictEqual({
+  it('is exactly {id, action, payloadDigest, status, decisions, decidedAt, verdictEvent}', () => {
+    expect(receiptPayload(request(), verdictEvent)).toStrictEqual({
       id: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
       action: 'db.export',
       payloadDigest: 'sha256:' + 'ab'.repeat(32),
@@ -69,11 +77,14 @@ describe('receiptPayload', () => {
         },
       ],
       decidedAt: '2026-11-21T10:00:03.000Z',
+      verdictEvent: { seq: '3', hash: 'cd'.repeat(32) },
     });
   });
 
   it('is null while the request is pending', () => {
-    expect(receiptPayload(request({ status: 'pending', decidedAt: null, decisions: [] }))).toBeNull();
+    expect(
+      receiptPayload(request({ status: 'pending', decidedAt: null, decisions: [] }), verdictEvent),
+    ).toBeNull();
   });
 });
 
@@ -82,22 +93,24 @@ describe('createReceiptSigner', () => {
   const signer = createReceiptSigner(key);
 
   it('signs an EdDSA compact JWS that the JWKS verifies, with kid and typ in the header', async () => {
-    const receipt = await signer.sign(request({ status: 'cancelled', decisions: [] }));
+    const receipt = await signer.sign(request({ status: 'cancelled', decisions: [] }), verdictEvent);
     expect(receipt).toEqual(expect.any(String));
     const { payload, protectedHeader } = await jwtVerify(String(receipt), createLocalJWKSet(signer.jwks()), {
       algorithms: ['EdDSA'],
       typ: RECEIPT_TYPE,
     });
     expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYPE });
-    expect(payload).toStrictEqual(receiptPayload(request({ status: 'cancelled', decisions: [] })));
+    expect(payload).toStrictEqual(
+      receiptPayload(request({ status: 'cancelled', decisions: [] }), verdictEvent),
+    );
   });
 
   it('gives the same receipt for the same request (Ed25519 is deterministic)', async () => {
-    expect(await signer.sign(request())).toBe(await signer.sign(request()));
+    expect(await signer.sign(request(), verdictEvent)).toBe(await signer.sign(request(), verdictEvent));
   });
 
   it('gives no receipt for a pending request', async () => {
-    expect(await signer.sign(request({ status: 'pending', decidedAt: null }))).toBeNull();
+    expect(await signer.sign(request({ status: 'pending', decidedAt: null }), verdictEvent)).toBeNull();
   });
 
   it('publishes only the public key, and a receipt of another key does not verify', async () => {
@@ -106,7 +119,18 @@ describe('createReceiptSigner', () => {
     expect(jwks.keys[0]).toStrictEqual({ ...key.publicJwk, kid: key.kid, alg: 'EdDSA', use: 'sig' });
     expect(JSON.stringify(jwks)).not.toContain('"d"');
     const other = createReceiptSigner(generateReceiptKey());
-    const forged = String(await other.sign(request()));
+    const forged = String(await other.sign(request(), verdictEvent));
     await expect(compactVerify(forged, createLocalJWKSet(jwks))).rejects.toThrow();
+  });
+
+  it('signs a checkpoint of the chain head as its own JWS type, verifiable with the same JWKS', async () => {
+    const statement = { seq: '42', hash: 'ef'.repeat(32), at: '2026-11-21T12:00:00.000Z' };
+    const jws = await signer.signCheckpoint(statement);
+    const { payload, protectedHeader } = await jwtVerify(jws, createLocalJWKSet(signer.jwks()), {
+      algorithms: ['EdDSA'],
+      typ: CHECKPOINT_TYPE,
+    });
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: key.kid, typ: CHECKPOINT_TYPE });
+    expect(payload).toStrictEqual(statement);
   });
 });

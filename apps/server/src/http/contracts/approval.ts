@@ -64,7 +64,7 @@ export const approvalSchema = z
     decidedAt: z.iso.datetime().nullable(),
     receipt: z.string().optional().meta({
       description:
-        'present once decided: a compact JWS (EdDSA, Ed25519) over {id, action, payloadDigest, status, decisions, decidedAt}, verifiable offline against GET /v1/keys/receipt',
+        'present once decided and its verdict event is in the audit chain: a compact JWS (EdDSA, Ed25519) over {id, action, payloadDigest, status, decisions, decidedAt, verdictEvent: {seq, hash}}, verifiable offline against GET /v1/keys/receipt',
     }),
   })
   .meta({ id: 'Approval' });

@@ -18,8 +18,11 @@ const verifySchema = z
       intact: z.literal(false),
       events: z.number().int().meta({ description: 'events verified before the first bad one' }),
       firstBadSeq: z.string(),
-      problem: z.enum(['hash_mismatch', 'broken_link', 'sequence_gap', 'head_mismatch']),
+      problem: z.enum(['hash_mismatch', 'broken_link', 'sequence_gap', 'head_mismatch', 'request_mismatch']),
       detail: z.string(),
+      requestId: z.string().optional().meta({
+        description: 'with request_mismatch: the request whose stored rows disagree with the chain',
+      }),
     }),
   ])
   .meta({ id: 'AuditVerification' });

@@ -1,0 +1,78 @@
+// Signed checkpoints: the chain head (seq, hash, time) signed with the receipt key and appended
+// to the chain itself. Exported and kept elsewhere, they let anyone show later that the chain up
+// to that seq was not rewritten, even by a superuser who recomputes every hash and the head
+// (the way transparency logs hold their operator to its history).
+import { decodeProtectedHeader } from 'jose';
+import type { Deps } from '../deps.ts';
+import type { CheckpointStatement } from '../receipts/sign-receipt.ts';
+import { appendAuditEvent } from './append-event.ts';
+
+export interface Checkpoint extends CheckpointStatement {
+  kid: string;
+  jws: string;
+}
+
+export interface CreateCheckpointInput {
+  actor: string;
+  /** For the periodic run: no new checkpoint when the newest event is already one. */
+  skipIfUnchanged?: boolean;
+}
+
+/** Signs the current head and appends it as an audit.checkpoint event; null when skipped. */
+export async function createCheckpoint(
+  deps: Pick<Deps, 'db' | 'clock' | 'receipts'>,
+  input: CreateCheckpointInput,
+): Promise<Checkpoint | null> {
+  return deps.db.prisma.$transaction(async (tx) => {
+    const heads = await tx.$queryRaw<{ seq: string; hash: string; last_type: string | null }[]>`
+      SELECT h.seq::text AS seq, h.hash, (SELECT type FROM audit_events e WHERE e.seq = h.seq) AS last_type
+        FROM audit_chain_head h WHERE h.id = 1`;
+    const head = heads[0];
+    if (!head) throw new Error('the audit chain head record is missing');
+    if (input.skipIfUnchanged && (head.seq === '0' || head.last_type === 'audit.checkpoint')) return null;
+    const now = deps.clock.now();
+    const statement: CheckpointStatement = { seq: head.seq, hash: head.hash, at: now.toISOString() };
+    const jws = await deps.receipts.signCheckpoint(statement);
+    const kid = String(decodeProtectedHeader(jws).kid);
+    await appendAuditEvent(
+      tx,
+      { type: 'audit.checkpoint', actor: input.actor, payload: { ...statement, kid, jws } },
+      now,
+    );
+    return { ...statement, kid, jws };
+  });
+}
+
+export interface CheckpointTimer {
+  stop(): Promise<void>;
+}
+
+/** Every `intervalMinutes` (0: never), a checkpoint unless nothing was appended since the last. */
+export function startCheckpointTimer(
+  deps: Pick<Deps, 'db' | 'clock' | 'receipts' | 'log'>,
+  intervalMinutes: number,
+): CheckpointTimer {
+  if (intervalMinutes <= 0) return { stop: () => Promise.resolve() };
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    running ??= createCheckpoint(deps, { actor: 'system:checkpoint', skipIfUnchanged: true })
+      .then((checkpoint) => {
+        if (checkpoint)
+          deps.log.info({ seq: checkpoint.seq, hash: checkpoint.hash }, 'audit checkpoint signed');
+      })
+      .catch((error: unknown) =>
+        deps.log.warn({ err: error }, 'audit checkpoint failed; trying again next time'),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, Math.max(1, Math.round(intervalMinutes * 60_000)));
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// Holds the chain to checkpoints kept outside the database: each must carry a valid signature of
+// the receipt key, and the chain must still have the signed hash at the signed seq. A chain that
+// was rewritten and recomputed consistently passes verifyChain but fails here.
+import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import type pg from 'pg';
+import { z } from 'zod';
+import { CHECKPOINT_TYPE, RECEIPT_ALG } from '../receipts/sign-receipt.ts';
+import { GENESIS_HASH } from './append-event.ts';
+
+/** One line of `countersign audit checkpoint export`; only the signed `jws` is trusted. */
+export const exportedCheckpointSchema = z.object({
+  seq: z.string(),
+  hash: z.string(),
+  at: z.string(),
+  kid: z.string(),
+  jws: z.string(),
+  eventSeq: z.string().optional(),
+});
+export type ExportedCheckpoint = z.infer<typeof exportedCheckpointSchema>;
+
+const signedSchema = z.strictObject({
+  seq: z.string().regex(/^\d+$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.string(),
+});
+
+export type CheckpointProblem = 'unreadable' | 'bad_signature' | 'missing_event' | 'hash_differs';
+
+export type CheckpointResult =
+  | { ok: true; checked: number; lastSeq: string | null }
+  | {
+      ok: false;
+      checked: number;
+      line: number;
+      seq: string | null;
+      problem: CheckpointProblem;
+      detail: string;
+    };
+
+/** Lists the checkpoints stored in the chain, oldest first, as export lines. */
+export async function listCheckpoints(pool: pg.Pool): Promise<ExportedCheckpoint[]> {
+  const { rows } = await pool.query<{ event_seq: string; payload: unknown }>(
+    `SELECT seq::text AS event_seq, payload FROM audit_events WHERE type = 'audit.checkpoint' ORDER BY seq`,
+  );
+  return rows.map((row) => ({
+    ...exportedCheckpointSchema.omit({ eventSeq: true }).parse(row.payload),
+    eventSeq: row.event_seq,
+  }));
+}
+
+/** Checks every line (JSON lines, blank lines ignored) against `jwks` and the chain in `pool`. */
+export async function verifyCheckpoints(
+  pool: pg.Pool,
+  text: string,
+  jwks: JSONWebKeySet,
+): Promise<CheckpointResult> {
+  const keys = createLocalJWKSet(jwks);
+  const decoder = new TextDecoder();
+  let checked = 0;
+  let lastSeq: string | null = null;
+  const lines = text.split('\n');
+  for (const [index, raw] of lines.entries()) {
+    if (raw.trim() === '') continue;
+    const line = index + 1;
+    let jws: string;
+    try {
+      jws = exportedCheckpointSchema.parse(JSON.parse(raw)).jws;
+    } catch {
+      return {
+        ok: false,
+        checked,
+        line,
+        seq: null,
+        problem: 'unreadable',
+        detail: `line ${line} is not a checkpoint`,
+      };
+    }
+    let statement: z.infer<typeof signedSchema>;
+    try {
+      const verified = await compactVerify(jws, keys, { algorithms: [RECEIPT_ALG] });
+      if (verified.protectedHeader.typ !== CHECKPOINT_TYPE)
+        throw new Error(`typ ${verified.protectedHeader.typ}`);
+      statement = signedSchema.parse(JSON.parse(decoder.decode(verified.payload)));
+    } catch (error) {
+      return {
+        ok: false,
+        checked,
+        line,
+        seq: null,
+        problem: 'bad_signature',
+        detail: `line ${line}: the signature does not verify against the receipt key (${error instanceof Error ? error.message : String(error)})`,
+      };
+    }
+    const stored =
+      statement.seq === '0'
+        ? GENESIS_HASH
+        : (
+            await pool.query<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = $1::bigint', [
+              statement.seq,
+            ])
+          ).rows[0]?.hash;
+    if (stored === undefined) {
+      return {
+        ok: false,
+        checked,
+        line,
+        seq: statement.seq,
+        problem: 'missing_event',
+        detail: `the checkpoint signed at ${statement.at} covers event ${statement.seq}, which the chain no longer has: events were removed`,
+      };
+    }
+    if (stored !== statement.hash) {
+      return {
+        ok: false,
+        checked,
+        line,
+        seq: statement.seq,
+        problem: 'hash_differs',
+        detail: `the checkpoint signed at ${statement.at} says event ${statement.seq} has hash ${statement.hash}, the chain now has ${stored}: the chain up to ${statement.seq} was rewritten`,
+      };
+    }
+    checked += 1;
+    lastSeq = statement.seq;
+  }
+  return { ok: true, checked, lastSeq };
+}

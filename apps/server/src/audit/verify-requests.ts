@@ -1,0 +1,111 @@
+// Checks that the request tables tell the same story as the (already verified) chain: every
+// request has its request.created event, a decided request has exactly its one verdict event and
+// a pending one none, and the stored decisions are exactly the decision.recorded events. A row
+// flipped to approved with an inserted decision, written past the service, is named here.
+import type pg from 'pg';
+
+export interface RequestMismatch {
+  requestId: string;
+  /** The request's last event in the chain, or where its events would have to be. */
+  seq: string;
+  detail: string;
+}
+
+interface StatusRow {
+  id: string;
+  status: string;
+  created_seq: string | null;
+  last_seq: string | null;
+  verdicts: string[] | null;
+}
+
+const VERDICT_EVENTS = ['request.approved', 'request.denied', 'request.expired', 'request.cancelled'];
+
+/** The first request (oldest first) whose rows disagree with the chain, or null. */
+export async function findRequestMismatch(
+  client: pg.ClientBase,
+  chainEnd: string,
+): Promise<RequestMismatch | null> {
+  const nextSeq = String(BigInt(chainEnd) + 1n);
+  const { rows: statuses } = await client.query<StatusRow>(
+    `WITH ev AS (
+       SELECT request_id,
+              min(seq) FILTER (WHERE type = 'request.created')::text AS created_seq,
+              max(seq)::text AS last_seq,
+              array_agg(type ORDER BY seq) FILTER (WHERE type = ANY($1::text[])) AS verdicts
+         FROM audit_events WHERE request_id IS NOT NULL GROUP BY request_id)
+     SELECT r.id::text AS id, r.status::text AS status, ev.created_seq, ev.last_seq, ev.verdicts
+       FROM approval_requests r LEFT JOIN ev ON ev.request_id = r.id
+      WHERE ev.created_seq IS NULL
+         OR CASE WHEN r.status = 'pending' THEN ev.verdicts IS NOT NULL
+                 ELSE ev.verdicts IS DISTINCT FROM ARRAY['request.' || r.status::text] END
+      ORDER BY r.created_at, r.id LIMIT 1`,
+    [VERDICT_EVENTS],
+  );
+  const status = statuses[0];
+  if (status) {
+    const seq = status.last_seq ?? nextSeq;
+    if (status.created_seq === null) {
+      return {
+        requestId: status.id,
+        seq,
+        detail: `request ${status.id} (${status.status}) has no request.created event in the chain: it was written to the database directly`,
+      };
+    }
+    const chain = status.verdicts?.join(', ') ?? 'no verdict event';
+    return {
+      requestId: status.id,
+      seq,
+      detail: `request ${status.id} is ${status.status} in approval_requests but the chain has ${chain} for it: its row was changed outside the service`,
+    };
+  }
+  const { rows: orphans } = await client.query<{ id: string; last_seq: string }>(
+    `SELECT e.request_id::text AS id, max(e.seq)::text AS last_seq FROM audit_events e
+      WHERE e.type = 'request.created' AND NOT EXISTS (SELECT 1 FROM approval_requests r WHERE r.id = e.request_id)
+      GROUP BY e.request_id ORDER BY min(e.seq) LIMIT 1`,
+  );
+  const orphan = orphans[0];
+  if (orphan) {
+    return {
+      requestId: orphan.id,
+      seq: orphan.last_seq,
+      detail: `request ${orphan.id} is in the chain but its row is gone from approval_requests`,
+    };
+  }
+  // Decisions: the stored (request, approver, verdict) rows and the decision.recorded events must
+  // be the same multiset. (Reasons are not compared: a reason may be masked in one place only.)
+  const { rows: decisions } = await client.query<{
+    id: string;
+    email: string;
+    verdict: string;
+    side: string;
+  }>(
+    `WITH chain AS (
+       SELECT request_id, payload->'approver'->>'email' AS email, payload->>'verdict' AS verdict
+         FROM audit_events WHERE type = 'decision.recorded'),
+     stored AS (SELECT request_id, approver_email AS email, verdict::text AS verdict FROM decisions),
+     diff AS (
+       (SELECT *, 'stored' AS side FROM (SELECT * FROM stored EXCEPT ALL SELECT * FROM chain) s)
+       UNION ALL
+       (SELECT *, 'chain' AS side FROM (SELECT * FROM chain EXCEPT ALL SELECT * FROM stored) c))
+     SELECT d.request_id::text AS id, d.email, d.verdict, d.side FROM diff d
+       LEFT JOIN approval_requests r ON r.id = d.request_id
+      ORDER BY r.created_at NULLS LAST, d.request_id LIMIT 1`,
+  );
+  const decision = decisions[0];
+  if (decision) {
+    const { rows: last } = await client.query<{ seq: string | null }>(
+      `SELECT max(seq)::text AS seq FROM audit_events WHERE request_id = $1::uuid`,
+      [decision.id],
+    );
+    return {
+      requestId: decision.id,
+      seq: last[0]?.seq ?? nextSeq,
+      detail:
+        decision.side === 'stored'
+          ? `request ${decision.id} has a stored ${decision.verdict} by ${decision.email} that no decision.recorded event in the chain records: it was inserted outside the service`
+          : `request ${decision.id} is missing the ${decision.verdict} by ${decision.email} that the chain records: its decision row was removed or changed`,
+    };
+  }
+  return null;
+}
