@@ -8,6 +8,10 @@ export const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+/** A whole number of milliseconds that may be absent (blank counts as absent). */
+const optionalMs = (min: number) =>
+  optionalString.pipe(z.coerce.number<string | undefined>().int().min(min).optional());
+
 const envSchema = z
   .object({
     DATABASE_URL: optionalString.pipe(
@@ -25,13 +29,21 @@ const envSchema = z
     SLACK_BOT_TOKEN: optionalString,
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_API_URL: optionalString.pipe(z.url().optional()),
-    /** Least time between two new messages in one Slack channel (Slack allows about one a second). */
-    SLACK_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+    /** Least time between two new cards in one chat channel (Slack allows about one a second). */
+    COUNTERSIGN_CHAT_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
     /**
-     * How long one flush job works a Slack channel before handing over to a fresh job. Short jobs
+     * How long one flush job works a chat channel before handing over to a fresh job. Short jobs
      * let pg-boss notice a crashed worker soon (a job expires after this plus a minute).
      */
-    SLACK_FLUSH_BUDGET_MS: z.coerce.number().int().min(100).default(60_000),
+    COUNTERSIGN_CHAT_FLUSH_BUDGET_MS: z.coerce.number().int().min(100).default(60_000),
+    /** Slack's overrides of the two chat settings above. */
+    SLACK_POST_INTERVAL_MS: optionalMs(0),
+    SLACK_FLUSH_BUDGET_MS: optionalMs(100),
+    /** Teams' overrides of the two chat settings above. */
+    TEAMS_POST_INTERVAL_MS: optionalMs(0),
+    TEAMS_FLUSH_BUDGET_MS: optionalMs(100),
+    /** Slack workspaces (team ids, comma-separated) whose members may decide, besides the installing one. */
+    SLACK_ALLOWED_TEAMS: optionalString,
     /** Channels whose cards this process posts and updates at once; 0 leaves it to other replicas. */
     COUNTERSIGN_CHAT_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
     MICROSOFT_APP_ID: optionalString,

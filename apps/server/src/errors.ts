@@ -38,8 +38,14 @@ export const ERROR_CODES = {
   IDENTITY_UNRESOLVED: { status: 403, title: 'Identity unresolved' },
   /** The request passed its expiry before the decision arrived. */
   REQUEST_EXPIRED: { status: 409, title: 'Request expired' },
+  /** The chat clicker's account belongs to another workspace or tenant than the app's own. */
+  FOREIGN_TENANT: { status: 403, title: 'Foreign workspace or tenant' },
+  /** A chat button was clicked on a message that is not the card stored for its request. */
+  CARD_MISMATCH: { status: 409, title: 'Card mismatch' },
   /** The rule requires a reason to deny, and none was given. */
   DENY_REASON_REQUIRED: { status: 422, title: 'Deny reason required' },
+  /** A chat channel the request targets cannot receive cards (e.g. the Teams bot was never added there). */
+  CHANNEL_NOT_CONNECTED: { status: 422, title: 'Channel not connected' },
   /** The callback URL points at a loopback, private, link-local or metadata address (SSRF guard). */
   CALLBACK_URL_FORBIDDEN: { status: 422, title: 'Callback URL forbidden' },
   /** Only a delivery that failed for good (or was gone) can be sent again. */

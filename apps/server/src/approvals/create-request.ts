@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
+import { assertChannelsConnected } from './check-channels.ts';
 import { addCard } from '../chat/card-outbox.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { CallbackUrlError, resolveCallbackTarget } from '../delivery/url-guard.ts';
@@ -26,7 +27,7 @@ export interface CreateRequestInput {
   sensitive?: string[] | undefined;
   approvers?: string[] | undefined;
   quorum?: number | undefined;
-  channel?: string | undefined;
+  channel?: string | string[] | undefined;
   expiresIn?: number | undefined;
   callbackUrl?: string | undefined;
 }
@@ -65,6 +66,7 @@ export async function createRequest(
     sensitive: input.sensitive,
   });
   if (input.callbackUrl) await assertCallbackUrlAllowed(deps, input.callbackUrl);
+  await assertChannelsConnected(deps, rules.channels, Array.isArray(input.channel));
   const now = deps.clock.now();
   const context = input.context ?? {};
   const data = {
@@ -85,6 +87,7 @@ export async function createRequest(
     policyRule: rules.policyRule,
     denyReasonRequired: rules.denyReasonRequired,
     channel: rules.channel,
+    channels: rules.channels,
     callbackUrl: input.callbackUrl ?? null,
     idempotencyKey: idempotencyKey ?? null,
     requestHash: hash,
@@ -122,7 +125,7 @@ export async function createRequest(
           'approved',
         );
       } else {
-        await addCard(tx, deps, created.id, data.channel);
+        for (const channel of rules.channels) await addCard(tx, deps, created.id, channel);
       }
       await appendAuditEvents(tx, events, now);
       return created.id;

@@ -6,11 +6,12 @@ export const REFUSAL_REASONS = [
   'identity_unresolved',
   'already_decided',
   'expired',
+  'foreign_tenant',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Where a chat command came from: the platform's user and the channel it was typed in. */
-export type ChatOrigin = { platform: 'slack'; userId: string; channelId: string };
+export type ChatOrigin = { platform: 'slack' | 'teams'; userId: string; channelId: string };
 
 /** A Teams conversation as its install and removal events record it. */
 export type TeamsConversationAudit = {

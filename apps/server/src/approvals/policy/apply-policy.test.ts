@@ -134,6 +134,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
       denyQuorum: 1,
       expiresInSeconds: 1800,
       channel: 'slack:C0SEC',
+      channels: ['slack:C0SEC'],
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
@@ -323,10 +324,30 @@ describe('applyPolicy: the built-in default', () => {
       denyQuorum: 1,
       expiresInSeconds: 3600,
       channel: 'slack:C0ANY',
+      channels: ['slack:C0ANY'],
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
     });
+  });
+
+  it('takes a list of channels within what the rule allows, and names each channel it refuses', () => {
+    const resolved = applyPolicy(spec, {
+      action: 'iam.role.grant',
+      requesterEmail: alice,
+      channel: ['slack:C0SEC', 'teams:19:abc@thread.tacv2'],
+    });
+    expect(resolved).toMatchObject({
+      channel: 'slack:C0SEC',
+      channels: ['slack:C0SEC', 'teams:19:abc@thread.tacv2'],
+    });
+    const error = refusal(spec, {
+      action: 'iam.role.grant',
+      requesterEmail: alice,
+      channel: ['slack:C0SEC', 'slack:C0ELSE'],
+    });
+    expect(error.code).toBe('POLICY_VIOLATION');
+    expect(pointersOf(error)).toEqual(['/channel/1']);
   });
 
   it('without a channel in the request there is none', () => {

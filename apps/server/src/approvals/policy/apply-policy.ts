@@ -11,7 +11,8 @@ export interface RequestedRules {
   approvers?: string[] | undefined;
   quorum?: number | undefined;
   expiresIn?: number | undefined;
-  channel?: string | undefined;
+  /** One channel or several; each must be one the rule allows. */
+  channel?: string | string[] | undefined;
   sensitive?: string[] | undefined;
 }
 
@@ -24,7 +25,10 @@ export interface ResolvedRules {
   quorum: number;
   denyQuorum: number;
   expiresInSeconds: number;
+  /** The first of `channels`, or null. */
   channel: string | null;
+  /** Every channel the request is posted to (may be empty: API only). */
+  channels: string[];
   sensitive: string[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
@@ -58,12 +62,21 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
   if (requested.expiresIn !== undefined && requested.expiresIn > rule.expiresInSeconds) {
     refuse('/expiresIn', `rule "${rule.name}" allows at most ${rule.expiresInSeconds} seconds`);
   }
-  if (
-    requested.channel !== undefined &&
-    rule.channels.length > 0 &&
-    !rule.channels.includes(requested.channel)
-  ) {
-    refuse('/channel', `rule "${rule.name}" allows only ${rule.channels.join(', ')}`);
+  const requestedChannels =
+    requested.channel === undefined
+      ? undefined
+      : Array.isArray(requested.channel)
+        ? requested.channel
+        : [requested.channel];
+  if (requestedChannels && rule.channels.length > 0) {
+    requestedChannels.forEach((channel, index) => {
+      if (!rule.channels.includes(channel)) {
+        refuse(
+          Array.isArray(requested.channel) ? `/channel/${index}` : '/channel',
+          `rule "${rule.name}" allows only ${rule.channels.join(', ')}`,
+        );
+      }
+    });
   }
 
   const anyApprover = rule.approvers === null && !requestedApprovers;
@@ -95,7 +108,8 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     quorum,
     denyQuorum: rule.denyQuorum,
     expiresInSeconds: requested.expiresIn ?? rule.expiresInSeconds,
-    channel: requested.channel ?? rule.channels[0] ?? null,
+    channel: (requestedChannels ?? rule.defaultChannels)[0] ?? null,
+    channels: [...new Set(requestedChannels ?? rule.defaultChannels)],
     sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,

@@ -57,6 +57,7 @@ describe('parsePolicy: the spec §4 example', () => {
       denyQuorum: 1,
       expiresInSeconds: 3600,
       channels: ['slack:C0DATA'],
+      defaultChannels: ['slack:C0DATA'],
       sensitive: ['/connection'],
       autoApprove: false,
       denyReasonRequired: false,
@@ -69,6 +70,7 @@ describe('parsePolicy: the spec §4 example', () => {
       denyQuorum: 1,
       expiresInSeconds: 30 * 60,
       channels: ['slack:C0SEC', 'teams:19:abc@thread.tacv2'],
+      defaultChannels: ['slack:C0SEC'],
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
@@ -84,9 +86,28 @@ describe('parsePolicy: the spec §4 example', () => {
       denyQuorum: 1,
       expiresInSeconds: 3600,
       channels: ['slack:C0APPROVALS'],
+      defaultChannels: ['slack:C0APPROVALS'],
       sensitive: [],
       autoApprove: true,
       denyReasonRequired: false,
+    });
+  });
+
+  it('posts to every channel of a `channel` list, which also counts as allowed', () => {
+    const compiled = parsePolicy(
+      [
+        'rules:',
+        '  - name: both',
+        '    actions: ["*"]',
+        '    approvers: [a@example.com]',
+        '    channel: [slack:C0SEC, "teams:19:sec@thread.tacv2"]',
+        '    channels: [slack:C0OTHER]',
+      ].join('\n'),
+      'lists.yaml',
+    );
+    expect(compiled.rules[0]).toMatchObject({
+      defaultChannels: ['slack:C0SEC', 'teams:19:sec@thread.tacv2'],
+      channels: ['slack:C0SEC', 'teams:19:sec@thread.tacv2', 'slack:C0OTHER'],
     });
   });
 
@@ -449,6 +470,7 @@ describe('loadPolicyFile and loadPolicy', () => {
         denyQuorum: 1,
         expiresInSeconds: 3600,
         channels: [],
+        defaultChannels: [],
         sensitive: [],
         autoApprove: false,
         denyReasonRequired: false,

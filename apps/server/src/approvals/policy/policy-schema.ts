@@ -21,6 +21,8 @@ const duration = z.union([z.number().int().min(1), z.string()]).transform((value
 const channel = z
   .string()
   .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
+/** One channel, or a list: the request is posted to each. */
+const channelList = z.union([channel, z.array(channel).min(1)]);
 const pointer = z.string().regex(/^(\/.*)?$/, 'must be a JSON pointer such as "/connection"');
 const actionGlob = z
   .string()
@@ -34,7 +36,7 @@ export const ruleSchema = z.strictObject({
   quorum: z.number().int().min(1).max(100).optional(),
   denyQuorum: z.number().int().min(1).max(100).optional(),
   expiresIn: duration.optional(),
-  channel: channel.optional(),
+  channel: channelList.optional(),
   channels: z.array(channel).min(1).optional(),
   sensitive: z.array(pointer).optional(),
   autoApprove: z.boolean().optional(),
@@ -52,7 +54,7 @@ export const policySchema = z.strictObject({
   defaults: z
     .strictObject({
       approvers: z.array(approverRef).min(1).optional(),
-      channel: channel.optional(),
+      channel: channelList.optional(),
       expiresIn: duration.optional(),
       quorum: z.number().int().min(1).max(100).optional(),
       denyQuorum: z.number().int().min(1).max(100).optional(),

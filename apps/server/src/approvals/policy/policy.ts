@@ -14,8 +14,10 @@ export interface PolicyRule {
   quorum: number;
   denyQuorum: number;
   expiresInSeconds: number;
-  /** Channels a request may target; the first is the default. Empty means "from the request". */
+  /** Channels a request may target. Empty means "from the request". */
   channels: string[];
+  /** Where a request that names no channel is posted (each of them). */
+  defaultChannels: string[];
   sensitive: string[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
@@ -32,6 +34,10 @@ export interface Policy {
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`);
+}
+
+function asList(channel: string | string[] | undefined): string[] {
+  return channel === undefined ? [] : Array.isArray(channel) ? channel : [channel];
 }
 
 export function matchRule(policy: Policy, action: string): PolicyRule | undefined {
@@ -52,6 +58,7 @@ export const BUILT_IN_POLICY: Policy = {
       denyQuorum: DEFAULT_DENY_QUORUM,
       expiresInSeconds: DEFAULT_EXPIRES_IN_SECONDS,
       channels: [],
+      defaultChannels: [],
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
@@ -102,8 +109,10 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,
       );
     }
-    const channels =
-      rule.channels ?? (rule.channel ? [rule.channel] : defaults.channel ? [defaults.channel] : []);
+    const listed = asList(rule.channel);
+    const fallback = asList(defaults.channel);
+    const defaultChannels = listed.length > 0 ? listed : rule.channels ? rule.channels.slice(0, 1) : fallback;
+    const allowed = rule.channels ? [...new Set([...listed, ...rule.channels])] : defaultChannels;
     return {
       name: rule.name,
       actions: rule.actions,
@@ -111,10 +120,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       quorum,
       denyQuorum: rule.denyQuorum ?? defaults.denyQuorum ?? DEFAULT_DENY_QUORUM,
       expiresInSeconds: rule.expiresIn ?? defaults.expiresIn ?? DEFAULT_EXPIRES_IN_SECONDS,
-      channels:
-        rule.channels && rule.channel
-          ? [rule.channel, ...rule.channels.filter((c) => c !== rule.channel)]
-          : channels,
+      channels: allowed,
+      defaultChannels,
       sensitive: rule.sensitive ?? [],
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',

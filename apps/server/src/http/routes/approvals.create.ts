@@ -11,7 +11,12 @@ import { jsonBody } from '../json-body.ts';
 import { bearerSecurity, type Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
-export const MAX_CONTEXT_BYTES = 32 * 1024;
+export const channelString = z
+  .string()
+  .max(300)
+  .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
+
+const MAX_CONTEXT_BYTES = 32 * 1024;
 const MAX_EXPIRES_IN_SECONDS = 30 * 86_400;
 
 const email = z.email().max(320);
@@ -55,10 +60,11 @@ export const createApprovalBody = z
     approvers: z.array(email).min(1).max(100).optional(),
     quorum: z.number().int().min(1).max(100).optional(),
     channel: z
-      .string()
-      .max(300)
-      .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"')
-      .optional(),
+      .union([channelString, z.array(channelString).min(1).max(10)])
+      .optional()
+      .meta({
+        description: 'one channel or a list; the request gets a card in each (within what the rule allows)',
+      }),
     expiresIn: expiresIn.optional(),
     callbackUrl: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
