@@ -110,6 +110,24 @@ describe('Teams installs', { timeout: 120_000 }, () => {
     expect(installs).toHaveLength(2);
   });
 
+  it('audits one install when Teams announces it twice at the same moment', async () => {
+    const where = teamChannel('19:team-race@thread.tacv2');
+    const answers = await Promise.all([
+      sendActivity(h.host.url, h.fake.channel, teamsActivities.botAdded(h.fake.channel, where, admin)),
+      sendActivity(
+        h.host.url,
+        h.fake.channel,
+        teamsActivities.installationUpdate(h.fake.channel, where, admin, 'add'),
+      ),
+      sendActivity(h.host.url, h.fake.channel, teamsActivities.botAdded(h.fake.channel, where, admin)),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const installs = (await auditEvents('teams.installed')).filter(
+      (e) => (e.payload as { conversationId: string }).conversationId === where.id,
+    );
+    expect(installs).toHaveLength(1);
+  });
+
   it('ignores members other than the bot joining or leaving', async () => {
     const where = teamChannel('19:team-d@thread.tacv2');
     const activity = teamsActivities.botAdded(h.fake.channel, where, admin);

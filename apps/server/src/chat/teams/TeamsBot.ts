@@ -12,7 +12,7 @@ import {
   type Activity,
   type InvokeResponse,
 } from 'botbuilder';
-import type { Database } from '../../db/client.ts';
+import type { Database, Prisma } from '../../db/client.ts';
 import type { Clock } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { answerWithError } from './answer-invoke.ts';
@@ -213,7 +213,8 @@ export class TeamsBot extends ActivityHandler {
       this.deps,
       {
         conversationId: where.conversationId,
-        reference: JSON.parse(JSON.stringify(stored)) as Record<string, never>,
+        // A JSON round trip drops undefined members, which Prisma's Json input refuses.
+        reference: JSON.parse(JSON.stringify(stored)) as Prisma.InputJsonObject,
         tenantId: where.tenantId,
         teamId: where.teamId,
         conversationType: where.conversationType,

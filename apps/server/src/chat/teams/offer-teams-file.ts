@@ -88,7 +88,8 @@ export async function answerFileOffer(
     method: 'PUT',
     headers: {
       'content-type': 'application/octet-stream',
-      'content-range': `bytes 0-${size - 1}/${size}`,
+      // OneDrive's upload session takes the whole file as one range; an empty file has none.
+      ...(size > 0 ? { 'content-range': `bytes 0-${size - 1}/${size}` } : {}),
     },
     body: offer.content,
     signal: AbortSignal.timeout(60_000),
