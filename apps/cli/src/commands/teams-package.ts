@@ -79,10 +79,13 @@ function parseOptions(raw: RawOptions): z.output<typeof optionsSchema> {
 
 /** Commander's own option errors (unknown option, missing value) exit 2 here too, not 1. */
 function exitOnBadOptions(error: CommanderError): never {
-  const isUsage = ['commander.unknownOption', 'commander.optionMissingArgument', 'commander.excessArguments'];
-  if (isUsage.includes(error.code))
-    throw new CommanderError(BAD_OPTIONS_EXIT_CODE, error.code, error.message);
-  throw error;
+  const usageErrors = [
+    'commander.unknownOption',
+    'commander.optionMissingArgument',
+    'commander.excessArguments',
+  ];
+  if (!usageErrors.includes(error.code)) throw error;
+  throw new CommanderError(BAD_OPTIONS_EXIT_CODE, error.code, error.message);
 }
 
 export function registerTeamsCommands(program: Command): void {
