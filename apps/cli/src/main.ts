@@ -8,6 +8,7 @@ import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRequestCommand } from './commands/request.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerTeamsCommands } from './commands/teams-package.ts';
 import { CliError } from './cli-error.ts';
 
 const program = new Command()
@@ -23,6 +24,7 @@ registerKeysCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
 registerRequestCommand(program);
+registerTeamsCommands(program);
 
 try {
   await program.parseAsync(process.argv);
