@@ -90,6 +90,20 @@ describe('self-approval is refused whatever the identity path', () => {
     await expectRefused(request, decide(request.id, email), 'SELF_APPROVAL_FORBIDDEN', 'self_approval');
   });
 
+  it.each(['My-Agent', 'MY-AGENT'])(
+    "the agent's owner, when the request spells the agent %s",
+    async (agentName) => {
+      const request = await createTestRequest(deps, { agent: { name: agentName } });
+      expect(request.agentOwner).toBe('owner@example.com');
+      await expectRefused(
+        request,
+        decide(request.id, 'owner@example.com'),
+        'SELF_APPROVAL_FORBIDDEN',
+        'self_approval',
+      );
+    },
+  );
+
   it('the owner of another agent may decide', async () => {
     const request = await createTestRequest(deps, { agent: { name: 'other-agent' } });
     const result = await decide(request.id, 'owner@example.com');
