@@ -16,6 +16,7 @@ import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
 import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
 import { createSlackIntegration, type SlackIntegration } from './chat/slack/slack-app.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
+import { answerClientErrors } from './http/answer-client-error.ts';
 import { createHttpApp } from './http/app.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
@@ -105,6 +106,7 @@ export async function startServer({
     });
 
     const server = app.listen(config.PORT, config.HOST);
+    answerClientErrors(server, log);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;

@@ -325,7 +325,9 @@ describe('applyPolicy: narrowing is allowed, widening is refused', () => {
 
   it('agent names like constructor, __proto__ or toString are names, not object lookups', () => {
     for (const agentName of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
-      expect(applyPolicy(spec, { action: 'db.export', requesterEmail: alice, agentName }).agentOwner).toBeNull();
+      expect(
+        applyPolicy(spec, { action: 'db.export', requesterEmail: alice, agentName }).agentOwner,
+      ).toBeNull();
     }
     const p = policy(
       [
