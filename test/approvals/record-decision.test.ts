@@ -231,6 +231,18 @@ describe('deny reasons and expiry at decision time', () => {
     },
   );
 
+  it('masks a credential quoted in a decision reason, in the decision and in its audit event', async () => {
+    const token = 'ghp_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
+    const request = await createTestRequest(deps);
+    const denied = await decide(request.id, 'bob@example.com', 'deny', `the log shows ${token}`);
+    expect(denied.request.decisions[0]?.reason).toBe('the log shows ••••J3i2');
+    const events = await auditEvents(m.db, request.id);
+    expect(JSON.stringify(events)).not.toContain(token);
+    expect(events.find((e) => e.type === 'decision.recorded')?.payload).toMatchObject({
+      reason: 'the log shows ••••J3i2',
+    });
+  });
+
   it('a rule requiring a deny reason still lets people approve without one', async () => {
     const request = await createTestRequest(deps, { action: 'prod.delete' });
     expect(await decide(request.id, 'bob@example.com')).toMatchObject({ verdict: 'approved' });

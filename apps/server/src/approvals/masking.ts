@@ -6,36 +6,97 @@ export const MASK = '••••';
 /** Secrets at least this long keep their last 4 characters; shorter ones are masked whole. */
 const KEEP_TAIL_FROM_LENGTH = 12;
 
+/** Query parameter names whose values are secrets (a subset of SECRET_KEY plus signatures). */
+const QUERY_SECRET_NAMES =
+  '[\\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature|credential)[\\w-]*|pass|key|sig|auth|code';
+
 const SECRET_KEY =
   /^(pass|.*pass(word|wd|phrase)|pwd|secret|.*[_-]?secret|token|.*[_-]?token|api[_-]?key|apikey|.*[_-]api[_-]?key|authorization|auth|bearer|.*private[_-]?key|privatekey|credentials?|cookie|session[_-]?id|.*access[_-]?key([_-]?id)?|signing[_-]?key|client[_-]?secret|connection[_-]?string|dsn)$/i;
 
-const CREDENTIAL_PATTERNS: RegExp[] = [
-  // PEM blocks (private keys, certificates with keys)
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-  // JSON Web Tokens: three base64url segments, the first two starting with "eyJ"
-  /\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g,
-  // Provider keys: OpenAI/Stripe-style sk-/pk_live, Slack xox?-, GitHub tokens, AWS access key ids
-  /\b(sk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9_-]{6,}/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{6,}/g,
-  /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{16,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g,
+/**
+ * Every credential format masked in free text and in context values, in ONE table: each entry
+ * names the format, matches it, and says which part to mask (the whole match by default; `keep`
+ * is a leading part left readable, such as "Bearer " or "?password="). Order matters where formats
+ * overlap: a JWT after "Bearer " is masked by the JWT entry, and the Bearer entry then sees a mask.
+ */
+export const CREDENTIAL_FORMATS: readonly { name: string; pattern: RegExp; keep?: number }[] = [
+  // user:password@ in URLs and connection strings: only the password (group 2) is masked.
+  { name: 'URL password', pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(?=@)/gi, keep: 1 },
+  {
+    name: 'PEM private key',
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  },
+  // Three base64url segments, the first two starting with "eyJ".
+  { name: 'JSON Web Token', pattern: /\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g },
+  // OpenAI/Stripe-style sk-/rk- keys, with or without live/test/proj.
+  { name: 'sk-/rk- secret key', pattern: /\b(sk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9_-]{6,}/g },
+  { name: 'Slack token (xoxb-, xoxp-, …)', pattern: /\bxox[abposr]-[A-Za-z0-9-]{6,}/g },
+  { name: 'Slack app-level token (xapp-)', pattern: /\bxapp-\d+-[A-Za-z0-9-]{10,}/g },
+  {
+    name: 'Slack incoming webhook URL',
+    pattern: /(\bhttps:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9/_-]+)/g,
+    keep: 1,
+  },
+  { name: 'GitHub token (ghp_, gho_, …)', pattern: /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{16,}/g },
+  { name: 'GitHub fine-grained token', pattern: /\bgithub_pat_[A-Za-z0-9_]{20,}/g },
+  { name: 'GitLab personal access token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
+  { name: 'Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
+  { name: 'AWS access key id', pattern: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  // "Bearer <token>" in prose or a pasted curl line; a token has 12+ characters, one a digit.
+  {
+    name: 'Bearer token',
+    pattern: /(\bBearer\s+)((?=[A-Za-z0-9._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*)/gi,
+    keep: 1,
+  },
+  // ?password=…, &token=…, ;sig=… in URLs: the value of any secret-looking parameter.
+  {
+    name: 'secret query parameter',
+    pattern: new RegExp(`([?&;](?:${QUERY_SECRET_NAMES})=)([^&#\\s"'<>]+)`, 'gi'),
+    keep: 1,
+  },
 ];
-
-/** user:password@ in URLs and connection strings: only the password is masked. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi;
 
 export function maskSecret(value: string): string {
   return value.length >= KEEP_TAIL_FROM_LENGTH ? MASK + value.slice(-4) : MASK;
 }
 
+/** Masks every credential in a text, leaving the rest as it is (titles, reasons, context strings). */
 export function maskCredentialsInText(text: string): string {
-  let masked = text.replace(
-    URL_PASSWORD,
-    (_m, head: string, _password: string, at: string) => `${head}${MASK}${at}`,
-  );
-  for (const pattern of CREDENTIAL_PATTERNS) masked = masked.replace(pattern, (match) => maskSecret(match));
+  let masked = text;
+  for (const { name, pattern, keep } of CREDENTIAL_FORMATS) {
+    masked = masked.replace(pattern, (match: string, ...groups: unknown[]) => {
+      if (keep === undefined) return maskSecret(match);
+      const head = typeof groups[keep - 1] === 'string' ? (groups[keep - 1] as string) : '';
+      // A password in a URL is short and guessable from its tail: mask it whole.
+      return head + (name === 'URL password' ? MASK : maskSecret(match.slice(head.length)));
+    });
+  }
   return masked;
+}
+
+/** Masks an optional free text (title, reason, decision or cancel reason). */
+export function maskFreeText<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' ? maskCredentialsInText(text) : text) as T;
+}
+
+/**
+ * A callback URL as it may be shown (API, logs): every query value and the fragment masked, and
+ * credential formats in the path. The full URL is kept only where the delivery reads it.
+ */
+export function redactCallbackUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return maskCredentialsInText(url);
+  }
+  const query = [...parsed.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=${MASK}`);
+  const base = `${parsed.origin}${parsed.pathname}`;
+  return maskCredentialsInText(
+    base +
+      (query.length > 0 ? `?${query.join('&')}` : parsed.search ? `?${MASK}` : '') +
+      (parsed.hash ? `#${MASK}` : ''),
+  );
 }
 
 export function isSecretKey(key: string): boolean {

@@ -1,6 +1,7 @@
 // The approval request as the API returns it (spec §2), and the presenter that produces it.
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../../approvals/find-request.ts';
+import { redactCallbackUrl } from '../../approvals/masking.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 
@@ -41,7 +42,10 @@ export const approvalSchema = z
     quorum: z.number().int(),
     policyRule: z.string().nullable(),
     channel: z.string().nullable(),
-    callbackUrl: z.string().nullable(),
+    callbackUrl: z
+      .string()
+      .nullable()
+      .meta({ description: 'query values and fragment shown as ••••; the full URL is used only to deliver' }),
     decisions: z.array(decisionSchema),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
@@ -77,7 +81,7 @@ export function presentApproval(
     quorum: request.quorum,
     policyRule: request.policyRule,
     channel: request.channel,
-    callbackUrl: request.callbackUrl,
+    callbackUrl: request.callbackUrl === null ? null : redactCallbackUrl(request.callbackUrl),
     decisions: request.decisions.map((d) => ({
       approver: {
         email: d.approverEmail,
