@@ -422,3 +422,24 @@ describe('redactCallbackUrl', () => {
     expect(redactCallbackUrl(url)).toBe(shown);
   });
 });
+
+describe('masking stays linear on adversarial text (a context string may be 32 KiB)', () => {
+  const n = 32 * 1024;
+  // Each took seconds before the patterns were bounded (URL password and query parameters were
+  // quadratic: a match could start at every word boundary, or backtrack through a nested repeat).
+  it.each([
+    ['dotted words', 'a.'.repeat(n / 2)],
+    ['dashed words before a colon', 'a-'.repeat(n / 2) + ':'],
+    ['a query name that never ends', '?' + 'a-'.repeat(n / 2) + 'secret'],
+    ['a query name of repeated "token"', '?' + 'token'.repeat(n / 5)],
+    ['JWT starts', 'eyJ-'.repeat(n / 4)],
+    ['URL schemes', 'a://b:'.repeat(n / 6)],
+    ['Bearer without a digit', 'Bearer ' + 'a'.repeat(n)],
+    ['Slack token starts', 'xoxb-'.repeat(n / 5)],
+  ])('%s', (_name, text) => {
+    const started = performance.now();
+    maskCredentialsInText(text);
+    maskContext({ [text.slice(0, 4096)]: text }, []);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});

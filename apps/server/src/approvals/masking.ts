@@ -6,9 +6,9 @@ export const MASK = '••••';
 /** Secrets at least this long keep their last 4 characters; shorter ones are masked whole. */
 const KEEP_TAIL_FROM_LENGTH = 12;
 
-/** Query parameter names whose values are secrets (a subset of SECRET_KEY plus signatures). */
-const QUERY_SECRET_NAMES =
-  '[\\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature|credential)[\\w-]*|pass|key|sig|auth|code';
+/** Query parameter names whose values are secrets (SECRET_KEY's idea, plus signatures and codes). */
+const SECRET_QUERY_NAME =
+  /^(?:[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature|credential)[\w.-]*|pass|key|sig|auth|code)$/i;
 
 const SECRET_KEY =
   /^(pass|.*pass(word|wd|phrase)|pwd|secret|.*[_-]?secret|token|.*[_-]?token|api[_-]?key|apikey|.*[_-]api[_-]?key|authorization|auth|bearer|.*private[_-]?key|privatekey|credentials?|cookie|session[_-]?id|.*access[_-]?key([_-]?id)?|signing[_-]?key|client[_-]?secret|connection[_-]?string|dsn)$/i;
@@ -19,15 +19,27 @@ const SECRET_KEY =
  * is a leading part left readable, such as "Bearer " or "?password="). Order matters where formats
  * overlap: a JWT after "Bearer " is masked by the JWT entry, and the Bearer entry then sees a mask.
  */
-export const CREDENTIAL_FORMATS: readonly { name: string; pattern: RegExp; keep?: number }[] = [
+// Patterns run over up to 32 KiB of attacker-chosen text: every repetition that could backtrack is
+// bounded, and a match can only start where its first part cannot be extended to the left.
+export const CREDENTIAL_FORMATS: readonly {
+  name: string;
+  pattern: RegExp;
+  keep?: number;
+  /** Masks a match only when this holds for its capture groups. */
+  onlyIf?: (groups: string[]) => boolean;
+}[] = [
   // user:password@ in URLs and connection strings: only the password (group 2) is masked.
-  { name: 'URL password', pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(?=@)/gi, keep: 1 },
+  {
+    name: 'URL password',
+    pattern: /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:)([^\s@/]{1,256})(?=@)/gi,
+    keep: 1,
+  },
   {
     name: 'PEM private key',
     pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
   },
   // Three base64url segments, the first two starting with "eyJ".
-  { name: 'JSON Web Token', pattern: /\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g },
+  { name: 'JSON Web Token', pattern: /(?<![\w-])eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g },
   // OpenAI/Stripe-style sk-/rk- keys, with or without live/test/proj.
   { name: 'sk-/rk- secret key', pattern: /\b(sk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9_-]{6,}/g },
   { name: 'Slack token (xoxb-, xoxp-, …)', pattern: /\bxox[abposr]-[A-Za-z0-9-]{6,}/g },
@@ -51,8 +63,9 @@ export const CREDENTIAL_FORMATS: readonly { name: string; pattern: RegExp; keep?
   // ?password=…, &token=…, ;sig=… in URLs: the value of any secret-looking parameter.
   {
     name: 'secret query parameter',
-    pattern: new RegExp(`([?&;](?:${QUERY_SECRET_NAMES})=)([^&#\\s"'<>]+)`, 'gi'),
+    pattern: /([?&;]([\w.-]{1,64})=)([^&#\s"'<>]+)/g,
     keep: 1,
+    onlyIf: ([, name]) => SECRET_QUERY_NAME.test(name ?? ''),
   },
 ];
 
@@ -63,8 +76,9 @@ export function maskSecret(value: string): string {
 /** Masks every credential in a text, leaving the rest as it is (titles, reasons, context strings). */
 export function maskCredentialsInText(text: string): string {
   let masked = text;
-  for (const { name, pattern, keep } of CREDENTIAL_FORMATS) {
+  for (const { name, pattern, keep, onlyIf } of CREDENTIAL_FORMATS) {
     masked = masked.replace(pattern, (match: string, ...groups: unknown[]) => {
+      if (onlyIf && !onlyIf(groups.filter((g): g is string => typeof g === 'string'))) return match;
       if (keep === undefined) return maskSecret(match);
       const head = typeof groups[keep - 1] === 'string' ? (groups[keep - 1] as string) : '';
       // A password in a URL is short and guessable from its tail: mask it whole.
