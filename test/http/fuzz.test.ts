@@ -530,5 +530,7 @@ describe(`fuzzing the HTTP edge (seed ${SEED}, ${RUNS} runs)`, () => {
     });
     expect(verify.status).toBe(200);
     expect(verify.body).toMatchObject({ intact: true });
-  }, 180_000);
+    // 2,000 cases use about 16 s of CPU; on the shared 2-core machine (load ~25) they took 67 s alone
+    // and 160 s inside the full suite, hence the generous limit.
+  }, 300_000);
 });
