@@ -417,6 +417,9 @@ describe('redactCallbackUrl', () => {
     ['https://ci.example.com/hook?sig', 'https://ci.example.com/hook?sig=••••'],
     ['https://ci.example.com/hook#frag', 'https://ci.example.com/hook#••••'],
     ['http://10.0.0.1:8080/x?a=1', 'http://10.0.0.1:8080/x?a=••••'],
+    // Shown as sent, not as the URL parser would normalise it.
+    ['http://[::ffff:127.0.0.1]/x', 'http://[::ffff:127.0.0.1]/x'],
+    ['HTTPS://Example.COM:443/a/../b?Token=x', 'HTTPS://Example.COM:443/a/../b?Token=••••'],
     [`https://hooks.slack.com/services/${SLACK_WEBHOOK_PATH}`, 'https://hooks.slack.com/services/••••UvWx'],
   ])('%s → %s', (url, shown) => {
     expect(redactCallbackUrl(url)).toBe(shown);

@@ -98,19 +98,21 @@ export function maskFreeText<T extends string | null | undefined>(text: T): T {
  * credential formats in the path. The full URL is kept only where the delivery reads it.
  */
 export function redactCallbackUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return maskCredentialsInText(url);
-  }
-  const query = [...parsed.searchParams.keys()].map((name) => `${encodeURIComponent(name)}=${MASK}`);
-  const base = `${parsed.origin}${parsed.pathname}`;
-  return maskCredentialsInText(
-    base +
-      (query.length > 0 ? `?${query.join('&')}` : parsed.search ? `?${MASK}` : '') +
-      (parsed.hash ? `#${MASK}` : ''),
-  );
+  // Cut as written, not through new URL(): the rest of the URL is shown exactly as it was sent.
+  const fragmentAt = url.indexOf('#');
+  const beforeFragment = fragmentAt < 0 ? url : url.slice(0, fragmentAt);
+  const queryAt = beforeFragment.indexOf('?');
+  const base = queryAt < 0 ? beforeFragment : beforeFragment.slice(0, queryAt);
+  const query =
+    queryAt < 0
+      ? ''
+      : '?' +
+        beforeFragment
+          .slice(queryAt + 1)
+          .split('&')
+          .map((pair) => `${pair.split('=')[0] ?? ''}=${MASK}`)
+          .join('&');
+  return maskCredentialsInText(base) + query + (fragmentAt < 0 ? '' : `#${MASK}`);
 }
 
 export function isSecretKey(key: string): boolean {
