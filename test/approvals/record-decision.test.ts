@@ -90,6 +90,20 @@ describe('self-approval is refused whatever the identity path', () => {
     await expectRefused(request, decide(request.id, email), 'SELF_APPROVAL_FORBIDDEN', 'self_approval');
   });
 
+  it.each(['My-Agent', 'MY-AGENT'])(
+    "the agent's owner, when the request spells the agent %s",
+    async (agentName) => {
+      const request = await createTestRequest(deps, { agent: { name: agentName } });
+      expect(request.agentOwner).toBe('owner@example.com');
+      await expectRefused(
+        request,
+        decide(request.id, 'owner@example.com'),
+        'SELF_APPROVAL_FORBIDDEN',
+        'self_approval',
+      );
+    },
+  );
+
   it('the owner of another agent may decide', async () => {
     const request = await createTestRequest(deps, { agent: { name: 'other-agent' } });
     const result = await decide(request.id, 'owner@example.com');
@@ -216,6 +230,18 @@ describe('deny reasons and expiry at decision time', () => {
       expect(denied.request).toMatchObject({ status: 'denied', decisions: [{ reason: 'would drop prod' }] });
     },
   );
+
+  it('masks a credential quoted in a decision reason, in the decision and in its audit event', async () => {
+    const token = 'ghp_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
+    const request = await createTestRequest(deps);
+    const denied = await decide(request.id, 'bob@example.com', 'deny', `the log shows ${token}`);
+    expect(denied.request.decisions[0]?.reason).toBe('the log shows ••••J3i2');
+    const events = await auditEvents(m.db, request.id);
+    expect(JSON.stringify(events)).not.toContain(token);
+    expect(events.find((e) => e.type === 'decision.recorded')?.payload).toMatchObject({
+      reason: 'the log shows ••••J3i2',
+    });
+  });
 
   it('a rule requiring a deny reason still lets people approve without one', async () => {
     const request = await createTestRequest(deps, { action: 'prod.delete' });

@@ -64,13 +64,15 @@ describe('verdict callback on approval', () => {
 
     const get = await t.call<Approval>('GET', `/v1/approvals/${created.id}`, { key: client.key });
     expect(get.status).toBe(200);
-    expect(get.body).toMatchObject({ id: created.id, status: 'approved', callbackUrl: url });
+    // The full URL went out (call.path above); everywhere it is shown, its query values are masked.
+    const shown = receiver.urlFor('/hooks/approved?pipeline=••••');
+    expect(get.body).toMatchObject({ id: created.id, status: 'approved', callbackUrl: shown });
     expect(get.body.receipt).toEqual(expect.any(String));
     expect(call.body).toEqual({ type: 'approval.decided', approval: get.body });
 
     expect(call.deliveryId).toBe(delivery.id);
     expect(delivery).toMatchObject({
-      url,
+      url: shown,
       verdict: 'approved',
       status: 'succeeded',
       attemptCount: 1,

@@ -20,6 +20,16 @@ const FORBIDDEN_URLS = [
   'http://[::1]/x',
   'http://[::ffff:127.0.0.1]/x',
 ];
+/** Issue 12: these were accepted at creation. */
+const WRAPPED_URLS = [
+  'http://[::127.0.0.1]/x',
+  'http://[::ffff:0:127.0.0.1]/x',
+  'http://[2002:a9fe:a9fe::]/x',
+  'http://[64:ff9b::10.0.0.1]/x',
+  'http://[100::1]/x',
+  'http://168.63.129.16/machine',
+  'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x',
+];
 const ALLOW = '127.0.0.1,10.0.0.0/8,169.254.169.254,::1,evil.example';
 const NO_WORKERS = { COUNTERSIGN_CALLBACK_WORKERS: '0' };
 
@@ -50,14 +60,17 @@ describe('SSRF guard without an allow list', () => {
     await t?.close();
   });
 
-  it.each(FORBIDDEN_URLS)('refuses %s at creation with 422 and stores nothing', async (callbackUrl) => {
-    const before = await snapshotData(t);
-    const body = { action: 'db.export', requester: { email: 'alice@example.com' }, callbackUrl };
-    const response = await t.call('POST', '/v1/approvals', { key, body });
-    const problem = expectProblem(response, 'CALLBACK_URL_FORBIDDEN', ['/callbackUrl']);
-    expect(problem.detail).toMatch(/COUNTERSIGN_CALLBACK_ALLOW/);
-    expect(await snapshotData(t)).toEqual(before);
-  });
+  it.each([...FORBIDDEN_URLS, ...WRAPPED_URLS])(
+    'refuses %s at creation with 422 and stores nothing',
+    async (callbackUrl) => {
+      const before = await snapshotData(t);
+      const body = { action: 'db.export', requester: { email: 'alice@example.com' }, callbackUrl };
+      const response = await t.call('POST', '/v1/approvals', { key, body });
+      const problem = expectProblem(response, 'CALLBACK_URL_FORBIDDEN', ['/callbackUrl']);
+      expect(problem.detail).toMatch(/COUNTERSIGN_CALLBACK_ALLOW/);
+      expect(await snapshotData(t)).toEqual(before);
+    },
+  );
 
   it('refuses a non-http(s) URL: by the API schema, and by the guard in the use case', async () => {
     const before = await snapshotData(t);

@@ -1,4 +1,5 @@
 // Idempotency-Key on POST /v1/approvals: replay, conflict, concurrent duplicates, per-client scope.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectProblem,
@@ -8,6 +9,7 @@ import {
   type Approval,
 } from '../support/api-fixtures.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { hashIdempotencyKey } from '../../apps/server/src/approvals/create-request.ts';
 
 describe('POST /v1/approvals with Idempotency-Key', () => {
   let t: TestServer;
@@ -32,7 +34,7 @@ describe('POST /v1/approvals with Idempotency-Key', () => {
     withPgClient(t.database.url, async (client) => {
       const { rows } = await client.query<{ id: string; client_id: string }>(
         'SELECT id, client_id FROM approval_requests WHERE idempotency_key = $1',
-        [idempotencyKey],
+        [hashIdempotencyKey(idempotencyKey)],
       );
       return rows;
     });
@@ -62,6 +64,19 @@ describe('POST /v1/approvals with Idempotency-Key', () => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+  });
+
+  it('stores only the SHA-256 of the key, and the conflict detail does not echo it', async () => {
+    const secretKey = 'run-token-5f2b9c0e7d1a4b3c';
+    expect((await post(secretKey, specExampleBody())).status).toBe(201);
+    const stored = await withPgClient(t.database.url, async (client) => {
+      const { rows } = await client.query<{ row: string }>('SELECT r::text AS row FROM approval_requests r');
+      return rows.map((r) => r.row).join('\n');
+    });
+    expect(stored).not.toContain(secretKey);
+    expect(stored).toContain(createHash('sha256').update(secretKey).digest('hex'));
+    const conflict = await post(secretKey, { ...specExampleBody(), reason: 'other' });
+    expect(expectProblem(conflict, 'IDEMPOTENCY_CONFLICT').detail).not.toContain(secretKey);
   });
 
   it('refuses the same key with a different body with 409 and changes nothing', async () => {

@@ -160,6 +160,19 @@ const CASES: ErrorCase[] = [
     (t, k) => t.call('GET', '/v1/approvals?cursor=bm90LWEtY3Vyc29y', { key: k.write }),
     ['/cursor'],
   ),
+  errorCase('a path id whose % escapes do not decode', 'MALFORMED_REQUEST', (t, k) =>
+    t.call('GET', '/v1/approvals/%E0%A4%A', { key: k.write }),
+  ),
+  errorCase('a body that does not match its Content-Encoding', 'CONTENT_ENCODING_INVALID', (t, k) =>
+    post(t, {
+      key: k.write,
+      rawBody: JSON.stringify(minimal),
+      headers: { ...json, 'content-encoding': 'gzip' },
+    }),
+  ),
+  errorCase('headers larger than Node accepts', 'HEADERS_TOO_LARGE', (t, k) =>
+    t.call('GET', '/v1/approvals', { key: k.write, headers: { 'x-big': 'a'.repeat(20_000) } }),
+  ),
 ];
 
 /** The codes a client can cause through /v1; NOT_READY is in observability.test.ts. */
@@ -177,6 +190,9 @@ const CLIENT_CAUSED: ErrorCode[] = [
   'IDEMPOTENCY_CONFLICT',
   'ALREADY_DECIDED',
   'INVALID_CURSOR',
+  'MALFORMED_REQUEST',
+  'CONTENT_ENCODING_INVALID',
+  'HEADERS_TOO_LARGE',
 ];
 
 describe('REST errors', () => {

@@ -60,6 +60,14 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
   /** Anything unexpected; details are logged, not returned. */
   INTERNAL: { status: 500, title: 'Internal error' },
+  /** The request line, a header or a path segment cannot be decoded (Node's parser, bad % escapes). */
+  MALFORMED_REQUEST: { status: 400, title: 'Malformed request' },
+  /** The body does not decode with the Content-Encoding it was sent with. */
+  CONTENT_ENCODING_INVALID: { status: 400, title: 'Content-Encoding does not match the body' },
+  /** The request headers are larger than Node's header limit. */
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  /** The client did not send its request (headers or body) within the server's request timeout. */
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -19,6 +19,7 @@ import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
 import { configuredChatPlatforms, createChatIntegrations } from './chat/create-chat-integrations.ts';
 import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
+import { answerClientErrors } from './http/answer-client-error.ts';
 import { createHttpApp } from './http/app.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
@@ -116,6 +117,7 @@ export async function startServer({
     });
 
     const server = app.listen(config.PORT, config.HOST);
+    answerClientErrors(server, log);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;

@@ -6,6 +6,7 @@ import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts'
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
+import { maskFreeText } from './masking.ts';
 
 export interface CancelRequestInput {
   reason?: string | undefined;
@@ -37,7 +38,7 @@ export async function cancelRequest(
         type: 'request.cancelled',
         requestId: id,
         actor: `client:${clientId}`,
-        payload: { clientId, reason: input.reason ?? null },
+        payload: { clientId, reason: maskFreeText(input.reason ?? null) },
       },
       now,
     );

@@ -13,7 +13,7 @@ import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
-import { maskContext } from './masking.ts';
+import { maskContext, maskFreeText } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
 
@@ -42,13 +42,19 @@ function requestHash(input: CreateRequestInput): string {
   return createHash('sha256').update(canonicalJson(input)).digest('hex');
 }
 
+/** Idempotency-Key values are stored as their SHA-256: a key may itself be a secret (a run token). */
+export function hashIdempotencyKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
 export async function createRequest(
   deps: Deps,
   clientId: string,
   input: CreateRequestInput,
-  idempotencyKey?: string,
+  rawIdempotencyKey?: string,
 ): Promise<CreateRequestResult> {
   const hash = requestHash(input);
+  const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
     const earlier = await findIdempotentReplay(deps, clientId, idempotencyKey, hash);
     if (earlier) return { request: earlier, replayed: true };
@@ -72,8 +78,8 @@ export async function createRequest(
   const data = {
     clientId,
     action: input.action,
-    title: input.title ?? null,
-    reason: input.reason ?? null,
+    title: maskFreeText(input.title ?? null),
+    reason: maskFreeText(input.reason ?? null),
     requesterEmail,
     requesterName: input.requester.name ?? null,
     agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
@@ -187,7 +193,7 @@ async function findIdempotentReplay(
   if (!earlier) return undefined;
   if (earlier.requestHash !== hash) {
     throw new AppError('IDEMPOTENCY_CONFLICT', {
-      detail: `Idempotency-Key "${idempotencyKey}" was already used with a different body (request ${earlier.id})`,
+      detail: `this Idempotency-Key was already used with a different body (request ${earlier.id})`,
     });
   }
   return findRequestForClient(deps.db.prisma, clientId, earlier.id);

@@ -1,7 +1,13 @@
 // Masking (spec §3.7): explicit pointers, secret-looking keys and credential-looking values, as a
 // table of inputs and the masked output expected for each.
 import { describe, expect, it } from 'vitest';
-import { MASK, maskContext } from './masking.ts';
+import {
+  CREDENTIAL_FORMATS,
+  MASK,
+  maskContext,
+  maskCredentialsInText,
+  redactCallbackUrl,
+} from './masking.ts';
 
 const M = '••••';
 
@@ -344,5 +350,99 @@ describe('maskContext', () => {
     expect(maskContext(input, [''])).toEqual({ a: M, b: M, n: M });
     expect(maskContext({}, [''])).toEqual({});
     expect(input).toEqual({ a: 'x', b: { c: 1 }, n: null });
+  });
+});
+
+// One sample per credential format, each inside a sentence: [text, masked text].
+const SLACK_WEBHOOK_PATH = 'T0ABCDEF1/B0ABCDEF2/AbCdEfGhIjKlMnOpQrStUvWx';
+const SAMPLES: Record<string, [string, string]> = {
+  'URL password': ['db is postgres://svc:Pa55w0rd@db:5432/prod', 'db is postgres://svc:••••@db:5432/prod'],
+  'PEM private key': [`key ${PEM} end`, `key ${M}---- end`],
+  'JSON Web Token': [`token ${JWT} here`, `token ${M}${JWT.slice(-4)} here`],
+  'sk-/rk- secret key': [`use ${SK_LIVE}.`, `use ${M}${SK_LIVE.slice(-4)}.`],
+  'Slack token (xoxb-, xoxp-, …)': [`bot ${XOXB}`, `bot ${M}${XOXB.slice(-4)}`],
+  'Slack app-level token (xapp-)': [
+    'socket mode xapp-1-A0ABCDEFGH1-1234567890123-abcdef0123456789abcdef0123456789 ok',
+    'socket mode ••••6789 ok',
+  ],
+  'Slack incoming webhook URL': [
+    `post to https://hooks.slack.com/services/${SLACK_WEBHOOK_PATH} now`,
+    'post to https://hooks.slack.com/services/••••UvWx now',
+  ],
+  'GitHub token (ghp_, gho_, …)': [`gh ${GHP}`, `gh ${M}${GHP.slice(-4)}`],
+  'GitHub fine-grained token': [`pat ${GITHUB_PAT}`, `pat ${M}${GITHUB_PAT.slice(-4)}`],
+  'GitLab personal access token': ['gitlab glpat-AbCdEf0123456789xYz_ token', 'gitlab ••••xYz_ token'],
+  'Google API key': ['maps AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q key', 'maps ••••5p6Q key'],
+  'AWS access key id': [`aws ${AWS_KEY} id`, 'aws ••••MPLE id'],
+  'Bearer token': [
+    'curl -H "Authorization: Bearer abc123def456ghi789" https://api',
+    'curl -H "Authorization: Bearer ••••i789" https://api',
+  ],
+  'secret query parameter': [
+    'see https://ci.example.com/hook?build=7&password=hunter2&token=tok_0123456789abcdef#top',
+    'see https://ci.example.com/hook?build=7&password=••••&token=••••cdef#top',
+  ],
+};
+
+describe('CREDENTIAL_FORMATS: one table, one sample per format', () => {
+  it('has a sample for every format and no sample without a format', () => {
+    expect(Object.keys(SAMPLES).sort()).toEqual(CREDENTIAL_FORMATS.map((f) => f.name).sort());
+  });
+
+  it.each(Object.entries(SAMPLES))('%s is masked inside free text', (_name, [text, masked]) => {
+    expect(maskCredentialsInText(text)).toBe(masked);
+  });
+
+  it.each([
+    'Bearer bonds were popular in 1920',
+    'the bearer of bad news',
+    'see https://example.com/path?q=1&page=2',
+    'AIza is not a key on its own',
+    'glpat-short',
+    'https://hooks.slack.com/ is the host',
+  ])('leaves ordinary text alone: %s', (text) => {
+    expect(maskCredentialsInText(text)).toBe(text);
+  });
+
+  it('masks the same formats in context values', () => {
+    const masked = maskContext({ note: SAMPLES['GitLab personal access token']?.[0] ?? '' }, []);
+    expect(masked).toEqual({ note: SAMPLES['GitLab personal access token']?.[1] });
+  });
+});
+
+describe('redactCallbackUrl', () => {
+  it.each([
+    ['https://ci.example.com/hooks/countersign', 'https://ci.example.com/hooks/countersign'],
+    ['https://ci.example.com/hook?token=abc&build=7', 'https://ci.example.com/hook?token=••••&build=••••'],
+    ['https://ci.example.com/hook?sig', 'https://ci.example.com/hook?sig=••••'],
+    ['https://ci.example.com/hook#frag', 'https://ci.example.com/hook#••••'],
+    ['http://10.0.0.1:8080/x?a=1', 'http://10.0.0.1:8080/x?a=••••'],
+    // Shown as sent, not as the URL parser would normalise it.
+    ['http://[::ffff:127.0.0.1]/x', 'http://[::ffff:127.0.0.1]/x'],
+    ['HTTPS://Example.COM:443/a/../b?Token=x', 'HTTPS://Example.COM:443/a/../b?Token=••••'],
+    [`https://hooks.slack.com/services/${SLACK_WEBHOOK_PATH}`, 'https://hooks.slack.com/services/••••UvWx'],
+  ])('%s → %s', (url, shown) => {
+    expect(redactCallbackUrl(url)).toBe(shown);
+  });
+});
+
+describe('masking stays linear on adversarial text (a context string may be 32 KiB)', () => {
+  const n = 32 * 1024;
+  // Each took seconds before the patterns were bounded (URL password and query parameters were
+  // quadratic: a match could start at every word boundary, or backtrack through a nested repeat).
+  it.each([
+    ['dotted words', 'a.'.repeat(n / 2)],
+    ['dashed words before a colon', 'a-'.repeat(n / 2) + ':'],
+    ['a query name that never ends', '?' + 'a-'.repeat(n / 2) + 'secret'],
+    ['a query name of repeated "token"', '?' + 'token'.repeat(n / 5)],
+    ['JWT starts', 'eyJ-'.repeat(n / 4)],
+    ['URL schemes', 'a://b:'.repeat(n / 6)],
+    ['Bearer without a digit', 'Bearer ' + 'a'.repeat(n)],
+    ['Slack token starts', 'xoxb-'.repeat(n / 5)],
+  ])('%s', (_name, text) => {
+    const started = performance.now();
+    maskCredentialsInText(text);
+    maskContext({ [text.slice(0, 4096)]: text }, []);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

@@ -6,36 +6,113 @@ export const MASK = '••••';
 /** Secrets at least this long keep their last 4 characters; shorter ones are masked whole. */
 const KEEP_TAIL_FROM_LENGTH = 12;
 
+/** Query parameter names whose values are secrets (SECRET_KEY's idea, plus signatures and codes). */
+const SECRET_QUERY_NAME =
+  /^(?:[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|signature|credential)[\w.-]*|pass|key|sig|auth|code)$/i;
+
 const SECRET_KEY =
   /^(pass|.*pass(word|wd|phrase)|pwd|secret|.*[_-]?secret|token|.*[_-]?token|api[_-]?key|apikey|.*[_-]api[_-]?key|authorization|auth|bearer|.*private[_-]?key|privatekey|credentials?|cookie|session[_-]?id|.*access[_-]?key([_-]?id)?|signing[_-]?key|client[_-]?secret|connection[_-]?string|dsn)$/i;
 
-const CREDENTIAL_PATTERNS: RegExp[] = [
-  // PEM blocks (private keys, certificates with keys)
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
-  // JSON Web Tokens: three base64url segments, the first two starting with "eyJ"
-  /\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g,
-  // Provider keys: OpenAI/Stripe-style sk-/pk_live, Slack xox?-, GitHub tokens, AWS access key ids
-  /\b(sk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9_-]{6,}/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{6,}/g,
-  /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{16,}/g,
-  /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g,
+/**
+ * Every credential format masked in free text and in context values, in ONE table: each entry
+ * names the format, matches it, and says which part to mask (the whole match by default; `keep`
+ * is a leading part left readable, such as "Bearer " or "?password="). Order matters where formats
+ * overlap: a JWT after "Bearer " is masked by the JWT entry, and the Bearer entry then sees a mask.
+ */
+// Patterns run over up to 32 KiB of attacker-chosen text: every repetition that could backtrack is
+// bounded, and a match can only start where its first part cannot be extended to the left.
+export const CREDENTIAL_FORMATS: readonly {
+  name: string;
+  pattern: RegExp;
+  keep?: number;
+  /** Masks a match only when this holds for its capture groups. */
+  onlyIf?: (groups: string[]) => boolean;
+}[] = [
+  // user:password@ in URLs and connection strings: only the password (group 2) is masked.
+  {
+    name: 'URL password',
+    pattern: /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:)([^\s@/]{1,256})(?=@)/gi,
+    keep: 1,
+  },
+  {
+    name: 'PEM private key',
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  },
+  // Three base64url segments, the first two starting with "eyJ".
+  { name: 'JSON Web Token', pattern: /(?<![\w-])eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*/g },
+  // OpenAI/Stripe-style sk-/rk- keys, with or without live/test/proj.
+  { name: 'sk-/rk- secret key', pattern: /\b(sk|rk)[-_](live|test|proj)?[-_]?[A-Za-z0-9_-]{6,}/g },
+  { name: 'Slack token (xoxb-, xoxp-, …)', pattern: /\bxox[abposr]-[A-Za-z0-9-]{6,}/g },
+  { name: 'Slack app-level token (xapp-)', pattern: /\bxapp-\d+-[A-Za-z0-9-]{10,}/g },
+  {
+    name: 'Slack incoming webhook URL',
+    pattern: /(\bhttps:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9/_-]+)/g,
+    keep: 1,
+  },
+  { name: 'GitHub token (ghp_, gho_, …)', pattern: /\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{16,}/g },
+  { name: 'GitHub fine-grained token', pattern: /\bgithub_pat_[A-Za-z0-9_]{20,}/g },
+  { name: 'GitLab personal access token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
+  { name: 'Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
+  { name: 'AWS access key id', pattern: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  // "Bearer <token>" in prose or a pasted curl line; a token has 12+ characters, one a digit.
+  {
+    name: 'Bearer token',
+    pattern: /(\bBearer\s+)((?=[A-Za-z0-9._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*)/gi,
+    keep: 1,
+  },
+  // ?password=…, &token=…, ;sig=… in URLs: the value of any secret-looking parameter.
+  {
+    name: 'secret query parameter',
+    pattern: /([?&;]([\w.-]{1,64})=)([^&#\s"'<>]+)/g,
+    keep: 1,
+    onlyIf: ([, name]) => SECRET_QUERY_NAME.test(name ?? ''),
+  },
 ];
-
-/** user:password@ in URLs and connection strings: only the password is masked. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)(@)/gi;
 
 export function maskSecret(value: string): string {
   return value.length >= KEEP_TAIL_FROM_LENGTH ? MASK + value.slice(-4) : MASK;
 }
 
+/** Masks every credential in a text, leaving the rest as it is (titles, reasons, context strings). */
 export function maskCredentialsInText(text: string): string {
-  let masked = text.replace(
-    URL_PASSWORD,
-    (_m, head: string, _password: string, at: string) => `${head}${MASK}${at}`,
-  );
-  for (const pattern of CREDENTIAL_PATTERNS) masked = masked.replace(pattern, (match) => maskSecret(match));
+  let masked = text;
+  for (const { name, pattern, keep, onlyIf } of CREDENTIAL_FORMATS) {
+    masked = masked.replace(pattern, (match: string, ...groups: unknown[]) => {
+      if (onlyIf && !onlyIf(groups.filter((g): g is string => typeof g === 'string'))) return match;
+      if (keep === undefined) return maskSecret(match);
+      const head = typeof groups[keep - 1] === 'string' ? (groups[keep - 1] as string) : '';
+      // A password in a URL is short and guessable from its tail: mask it whole.
+      return head + (name === 'URL password' ? MASK : maskSecret(match.slice(head.length)));
+    });
+  }
   return masked;
+}
+
+/** Masks an optional free text (title, reason, decision or cancel reason). */
+export function maskFreeText<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' ? maskCredentialsInText(text) : text) as T;
+}
+
+/**
+ * A callback URL as it may be shown (API, logs): every query value and the fragment masked, and
+ * credential formats in the path. The full URL is kept only where the delivery reads it.
+ */
+export function redactCallbackUrl(url: string): string {
+  // Cut as written, not through new URL(): the rest of the URL is shown exactly as it was sent.
+  const fragmentAt = url.indexOf('#');
+  const beforeFragment = fragmentAt < 0 ? url : url.slice(0, fragmentAt);
+  const queryAt = beforeFragment.indexOf('?');
+  const base = queryAt < 0 ? beforeFragment : beforeFragment.slice(0, queryAt);
+  const query =
+    queryAt < 0
+      ? ''
+      : '?' +
+        beforeFragment
+          .slice(queryAt + 1)
+          .split('&')
+          .map((pair) => `${pair.split('=')[0] ?? ''}=${MASK}`)
+          .join('&');
+  return maskCredentialsInText(base) + query + (fragmentAt < 0 ? '' : `#${MASK}`);
 }
 
 export function isSecretKey(key: string): boolean {

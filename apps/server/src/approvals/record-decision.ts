@@ -10,6 +10,7 @@ import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { refreshCards, type ChatOutboxDeps } from '../chat/card-outbox.ts';
 import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
+import { maskCredentialsInText } from './masking.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -85,7 +86,8 @@ export function canonicalIdentity(email: string): string {
 export async function recordDecision(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
   if (!isUuid(input.requestId))
     throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
-  const reason = input.reason?.trim() ? input.reason.trim() : null;
+  // Stored, audited and shown masked: a reason is free text and may quote a credential.
+  const reason = input.reason?.trim() ? maskCredentialsInText(input.reason.trim()) : null;
   const now = deps.clock.now();
   const email = input.approver.email ? canonicalIdentity(input.approver.email) : null;
   const approver: AuditApprover = {

@@ -45,6 +45,8 @@ export async function attemptDelivery(
   if (!delivery || delivery.status !== 'pending') return 'skipped';
 
   const { client, ...request } = delivery.request;
+  // The full URL lives on the request only; the delivery row holds the redacted form.
+  if (!request.callbackUrl) return 'skipped';
   const body = JSON.stringify({
     type: 'approval.decided',
     approval: await presentWithReceipt(deps, request),
@@ -52,7 +54,7 @@ export async function attemptDelivery(
   const attemptedAt = deps.clock.now();
   const started = performance.now();
   const result = await postCallback({
-    url: delivery.url,
+    url: request.callbackUrl,
     body,
     headers: {
       'content-type': 'application/json',

@@ -2,6 +2,7 @@
 // URL, records the delivery and enqueues its job there and then, so a verdict never commits
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
+import { redactCallbackUrl } from '../approvals/masking.ts';
 import type { Prisma } from '../db/client.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { CALLBACK_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
@@ -19,7 +20,8 @@ export async function enqueueVerdictCallback(
   if (!request.callbackUrl) return null;
   const deliveryId = randomUUID();
   await tx.callbackDelivery.create({
-    data: { id: deliveryId, requestId: request.id, url: request.callbackUrl, verdict },
+    // The request row keeps the one full URL; the delivery records it as it may be shown.
+    data: { id: deliveryId, requestId: request.id, url: redactCallbackUrl(request.callbackUrl), verdict },
   });
   await jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
   return deliveryId;

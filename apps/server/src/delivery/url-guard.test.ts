@@ -1,5 +1,6 @@
 // The SSRF guard's pure parts: which addresses are forbidden, what the allow list lets through, and
 // how a URL is resolved and judged (with an injected resolver: no DNS, no network).
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import {
   CallbackUrlError,
@@ -64,6 +65,55 @@ describe('isForbiddenAddress', () => {
     ['::ffff:808:808'],
   ])('lets public %s through', (address) => {
     expect(isForbiddenAddress(address, nothingAllowed)).toBe(false);
+  });
+});
+
+describe('isForbiddenAddress: IPv6 forms that wrap IPv4, and other gaps (issue 12)', () => {
+  const none = () => [];
+  it.each([
+    ['::7f00:1', 'IPv4-compatible loopback ([::127.0.0.1] as the URL parser writes it)'],
+    ['::127.0.0.1', 'IPv4-compatible loopback, dotted'],
+    ['::a9fe:a9fe', 'IPv4-compatible metadata'],
+    ['::ffff:0:7f00:1', 'IPv4-translated loopback ([::ffff:0:127.0.0.1])'],
+    ['::ffff:0:a00:1', 'IPv4-translated private'],
+    ['2002:7f00:1::', '6to4 wrapping loopback'],
+    ['2002:a00:1::1', '6to4 wrapping 10.0.0.1'],
+    ['2002:c0a8:101::', '6to4 wrapping 192.168.1.1'],
+    ['2002:a9fe:a9fe::', '6to4 wrapping link-local metadata'],
+    ['100::1', 'discard-only 100::/64'],
+    ['100::ffff:ffff:ffff:ffff', 'discard-only, last'],
+    ['168.63.129.16', 'Azure wire server'],
+    ['::ffff:168.63.129.16', 'Azure wire server, IPv4-mapped'],
+    ['64:ff9b::a9fe:a9fe', 'NAT64 of metadata'],
+    ['64:ff9b::c0a8:101', 'NAT64 of 192.168.1.1'],
+    ['64:ff9b:1::a00:1', 'local-use NAT64'],
+    ['2001::1', 'Teredo'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo, a real-looking one'],
+  ])('refuses %s (%s)', (address) => {
+    expect(isForbiddenAddress(address, nothingAllowed, none)).toBe(true);
+  });
+
+  it.each(['2001:4860:4860::8888', '2001:db9::1', '2003::1', '101::1', '168.63.129.17', '168.63.128.16'])(
+    'still lets the public neighbour %s through',
+    (address) => {
+      expect(isForbiddenAddress(address, nothingAllowed, none)).toBe(false);
+    },
+  );
+
+  it("refuses the host's own interface addresses, even public ones", () => {
+    const own = () => ['127.0.0.1', '::1', '8.8.4.4', '2606:4700:4700::1001', 'fe80::1%eth0'];
+    expect(isForbiddenAddress('8.8.4.4', nothingAllowed, own)).toBe(true);
+    expect(isForbiddenAddress('::ffff:8.8.4.4', nothingAllowed, own)).toBe(true);
+    expect(isForbiddenAddress('2606:4700:4700:0::1001', nothingAllowed, own)).toBe(true);
+    expect(isForbiddenAddress('8.8.8.8', nothingAllowed, own)).toBe(false);
+    // The operator's allow list still wins.
+    expect(isForbiddenAddress('8.8.4.4', parseAllowList('8.8.4.4'), own)).toBe(false);
+  });
+
+  it("refuses every address this machine's interfaces have (os.networkInterfaces())", () => {
+    const mine = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+    expect(mine.length).toBeGreaterThan(0);
+    for (const address of mine) expect(isForbiddenAddress(address, nothingAllowed), address).toBe(true);
   });
 });
 
@@ -140,6 +190,29 @@ describe('resolveCallbackTarget', () => {
     const lookupAll = resolver({});
     expect(await refusal(url, lookupAll)).toMatch(/resolves to .*COUNTERSIGN_CALLBACK_ALLOW/);
     expect(lookupAll).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    'http://[::127.0.0.1]/x',
+    'http://[::ffff:0:127.0.0.1]/x',
+    'http://[2002:7f00:1::1]/x',
+    'http://[2002:c0a8:101::]/x',
+    'http://[100::1]/x',
+    'http://168.63.129.16/machine',
+    'http://[64:ff9b::169.254.169.254]/x',
+    'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x',
+  ])('refuses %s (issue 12 gaps)', async (url) => {
+    expect(await refusal(url)).toMatch(/resolves to .*COUNTERSIGN_CALLBACK_ALLOW/);
+  });
+
+  it("refuses a name that resolves to one of the host's own addresses", async () => {
+    const lookupAll = resolver({ 'me.example': ['203.0.113.9'] });
+    await expect(
+      resolveCallbackTarget('https://me.example/x', nothingAllowed, lookupAll, () => ['203.0.113.9']),
+    ).rejects.toThrow(/resolves to 203\.0\.113\.9/);
+    await expect(
+      resolveCallbackTarget('https://me.example/x', nothingAllowed, lookupAll, () => ['203.0.113.10']),
+    ).resolves.toHaveLength(1);
   });
 
   it.each([

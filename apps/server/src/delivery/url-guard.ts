@@ -1,10 +1,12 @@
 // Keeps callback URLs from reaching the service's own network (SSRF): only http(s), and no host
 // that resolves to loopback, private, link-local, CGNAT, multicast, unspecified or cloud-metadata
+// addresses, to an IPv6 form that wraps an IPv4 address, or to one of this host's own interface
 // addresses, unless the operator allow-lists it (COUNTERSIGN_CALLBACK_ALLOW: CIDRs, IPs or host
 // names, comma-separated). Checked when a request is created and again at connect time for every
 // delivery, against the addresses actually dialled (DNS may change in between).
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 const FORBIDDEN = new BlockList();
 for (const [network, prefix] of [
@@ -19,6 +21,7 @@ for (const [network, prefix] of [
   ['198.18.0.0', 15], // benchmarking
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
+  ['168.63.129.16', 32], // Azure wire server (platform metadata, DNS, health)
 ] as const) {
   FORBIDDEN.addSubnet(network, prefix, 'ipv4');
 }
@@ -29,6 +32,14 @@ for (const [network, prefix] of [
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
   ['64:ff9b::', 96], // NAT64 (may embed a private IPv4)
+  // Forms that carry an IPv4 address a gateway or the kernel may unwrap. All are deprecated or
+  // transition-only, so they are refused whole rather than judged by the IPv4 inside:
+  // (::/96 IPv4-compatible and ::ffff:0:0/96 IPv4-translated are in wrapsIPv4: BlockList matches
+  // every IPv4 address against an IPv6 rule for ::/96.)
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
+  ['2002::', 16], // 6to4 (RFC 3056, deprecated by RFC 7526): 2002:7f00:1:: wraps 127.0.0.1
+  ['2001::', 32], // Teredo: the client's IPv4 is inside, obfuscated
+  ['100::', 64], // discard-only (RFC 6666)
 ] as const) {
   FORBIDDEN.addSubnet(network, prefix, 'ipv6');
 }
@@ -69,10 +80,59 @@ function normalise(address: string): { address: string; type: 'ipv4' | 'ipv6' } 
   return { address, type: isIP(address) === 6 ? 'ipv6' : 'ipv4' };
 }
 
-export function isForbiddenAddress(address: string, allow: CallbackAllowList): boolean {
+/** This host's interface addresses (read when asked: interfaces come and go). */
+export type InterfaceAddresses = () => string[];
+
+export const systemInterfaceAddresses: InterfaceAddresses = () =>
+  Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+
+/** With HOST=0.0.0.0 the service (and anything else on the host) answers on every one of them. */
+function ownAddressList(addresses: string[]): BlockList {
+  const own = new BlockList();
+  for (const raw of addresses) {
+    const address = raw.replace(/%.*$/, ''); // link-local zone, e.g. fe80::1%eth0
+    const family = isIP(address);
+    if (family) own.addAddress(address, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return own;
+}
+
+/** The eight 16-bit groups of an IPv6 address (zone removed); undefined if it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = text.slice(0, dotted.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/**
+ * IPv4-compatible (::a.b.c.d, deprecated by RFC 4291) and IPv4-translated (::ffff:0:a.b.c.d, SIIT)
+ * addresses: refused whole, whatever IPv4 they carry (nothing legitimate uses them).
+ */
+function wrapsIPv4(address: string): boolean {
+  const g = ipv6Groups(address);
+  if (!g) return false;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  return zeros(0, 6) || (zeros(0, 4) && g[4] === 0xffff && g[5] === 0);
+}
+
+export function isForbiddenAddress(
+  address: string,
+  allow: CallbackAllowList,
+  interfaceAddresses: InterfaceAddresses = systemInterfaceAddresses,
+): boolean {
   const { address: plain, type } = normalise(address);
   if (allow.blocks.check(plain, type)) return false;
-  return FORBIDDEN.check(plain, type);
+  if (FORBIDDEN.check(plain, type) || (type === 'ipv6' && wrapsIPv4(plain))) return true;
+  return ownAddressList(interfaceAddresses()).check(plain, type);
 }
 
 export class CallbackUrlError extends Error {
@@ -84,6 +144,7 @@ export async function resolveCallbackTarget(
   rawUrl: string,
   allow: CallbackAllowList,
   lookupAll: LookupAll = systemLookup,
+  interfaceAddresses: InterfaceAddresses = systemInterfaceAddresses,
 ): Promise<{ address: string; family: number }[]> {
   let url: URL;
   try {
@@ -103,10 +164,11 @@ export async function resolveCallbackTarget(
   }
   if (addresses.length === 0) throw new CallbackUrlError(`host ${host} does not resolve`);
   if (allow.hosts.has(host)) return addresses;
-  const forbidden = addresses.find((a) => isForbiddenAddress(a.address, allow));
+  const own = interfaceAddresses();
+  const forbidden = addresses.find((a) => isForbiddenAddress(a.address, allow, () => own));
   if (forbidden) {
     throw new CallbackUrlError(
-      `host ${host} resolves to ${forbidden.address}, a loopback, private, link-local or metadata address; ` +
+      `host ${host} resolves to ${forbidden.address}, a loopback, private, link-local, metadata or own address; ` +
         'allow it with COUNTERSIGN_CALLBACK_ALLOW if this is intended',
     );
   }

@@ -3,6 +3,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.ts';
 import type { Problem } from './contracts/problem.ts';
+import { INVALID_UTF8 } from './json-body.ts';
 
 export function problemBody(error: AppError, requestId: string): Problem {
   return {
@@ -25,9 +26,20 @@ function fromBodyParser(error: unknown): AppError | undefined {
     'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body encoding is not supported'],
     'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body charset is not supported'],
     'request.aborted': ['MALFORMED_JSON', 'the request body was cut off'],
+    'request.size.invalid': ['MALFORMED_REQUEST', 'the request body length does not match Content-Length'],
+    [INVALID_UTF8]: ['MALFORMED_JSON', 'the request body is not valid UTF-8'],
   };
   const match = typeof error.type === 'string' ? byType[error.type] : undefined;
   return match ? new AppError(match[0], { detail: match[1], cause: error }) : undefined;
+}
+
+/** The router's 400 for a path segment whose % escapes do not decode (decodeURIComponent). */
+function fromPathDecoding(error: unknown): AppError | undefined {
+  if (!(error instanceof URIError)) return undefined;
+  return new AppError('MALFORMED_REQUEST', {
+    detail: 'a path segment is not valid percent-encoded UTF-8',
+    cause: error,
+  });
 }
 
 function requestIdOf(req: Request): string {
@@ -42,6 +54,7 @@ export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, ne
   const appError =
     (isAppError(error) ? error : undefined) ??
     fromBodyParser(error) ??
+    fromPathDecoding(error) ??
     new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error });
   if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'request failed');
   else req.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');

@@ -1,6 +1,7 @@
 // Turns zod failures at the HTTP edge into VALIDATION_FAILED with a JSON pointer per problem.
 import type { z } from 'zod';
 import { AppError, type FieldError } from '../errors.ts';
+import { refuseHostileInput } from './refuse-hostile-input.ts';
 
 export type InputLocation = 'body' | 'query' | 'header';
 
@@ -21,6 +22,8 @@ export function parseInput<S extends z.ZodType>(
   value: unknown,
   location: InputLocation,
 ): z.output<S> {
+  // Node's parser already refuses NUL and control characters in header values.
+  if (location !== 'header') refuseHostileInput(value, location);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = toFieldErrors(result.error);

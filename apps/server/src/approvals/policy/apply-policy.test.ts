@@ -306,6 +306,45 @@ describe('applyPolicy: narrowing is allowed, widening is refused', () => {
     ).toMatchObject({ agentOwner: null, quorum: 2 });
   });
 
+  it('agent names compare case-insensitively: Deploy-Bot is the agent owned as deploy-bot', () => {
+    const p = policy(
+      [
+        'agents:',
+        '  deploy-bot: { owner: carol@example.com }',
+        'rules:',
+        '  - name: r',
+        '    actions: [x]',
+        '    approvers: [bob@example.com, carol@example.com]',
+      ].join('\n'),
+    );
+    for (const agentName of ['Deploy-Bot', 'DEPLOY-BOT', 'deploy-bot']) {
+      expect(applyPolicy(p, { action: 'x', requesterEmail: alice, agentName }).agentOwner).toBe(
+        'carol@example.com',
+      );
+    }
+  });
+
+  it('agent names like constructor, __proto__ or toString are names, not object lookups', () => {
+    for (const agentName of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(
+        applyPolicy(spec, { action: 'db.export', requesterEmail: alice, agentName }).agentOwner,
+      ).toBeNull();
+    }
+    const p = policy(
+      [
+        'agents:',
+        '  constructor: { owner: carol@example.com }',
+        'rules:',
+        '  - name: r',
+        '    actions: [x]',
+        '    approvers: [bob@example.com, carol@example.com]',
+      ].join('\n'),
+    );
+    expect(applyPolicy(p, { action: 'x', requesterEmail: alice, agentName: 'Constructor' }).agentOwner).toBe(
+      'carol@example.com',
+    );
+  });
+
   it('an autoApprove rule needs no eligible approvers', () => {
     expect(applyPolicy(spec, { action: 'db.users.read', requesterEmail: alice }).autoApprove).toBe(true);
   });

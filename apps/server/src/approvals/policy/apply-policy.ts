@@ -2,7 +2,7 @@
 // narrow the approvers, raise the quorum, shorten the expiry or pick one of the rule's channels;
 // any attempt to widen is refused with the field that tried (spec §3.3).
 import { AppError, type FieldError } from '../../errors.ts';
-import { matchRule, type Policy } from './policy.ts';
+import { agentOwnerOf, matchRule, type Policy } from './policy.ts';
 
 export interface RequestedRules {
   action: string;
@@ -82,7 +82,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
   const anyApprover = rule.approvers === null && !requestedApprovers;
   const approvers = requestedApprovers ?? rule.approvers ?? [];
   const quorum = requested.quorum ?? rule.quorum;
-  const agentOwner = requested.agentName ? (policy.agentOwners[requested.agentName] ?? null) : null;
+  const agentOwner = requested.agentName ? agentOwnerOf(policy, requested.agentName) : null;
   if (!rule.autoApprove && !anyApprover && problems.length === 0) {
     // People who can never decide this request do not count towards what it needs.
     const excluded = new Set([requested.requesterEmail.toLowerCase(), ...(agentOwner ? [agentOwner] : [])]);

@@ -45,7 +45,7 @@ describe('parsePolicy: the spec §4 example', () => {
       'data-owners': ['bob@example.com', 'carol@example.com'],
       security: ['dave@example.com', 'erin@example.com', 'frank@example.com'],
     });
-    expect(policy.agentOwners).toEqual({});
+    expect(policy.agentOwners).toEqual(new Map());
   });
 
   it('expands groups and applies the rule’s own settings', () => {
@@ -170,7 +170,30 @@ describe('parsePolicy: the spec §4 example', () => {
       'dedup.yaml',
     );
     expect(compiled.rules[0]?.approvers).toEqual(['bob@example.com', 'carol@example.com']);
-    expect(compiled.agentOwners).toEqual({ 'analytics-agent': 'olivia@example.com' });
+    expect(compiled.agentOwners).toEqual(new Map([['analytics-agent', 'olivia@example.com']]));
+  });
+
+  it('refuses one agent listed twice in different case with different owners', () => {
+    expect(() =>
+      parsePolicy(
+        [
+          'agents:',
+          '  deploy-bot: { owner: carol@example.com }',
+          '  Deploy-Bot: { owner: dave@example.com }',
+          'rules: []',
+        ].join('\n'),
+        'twice.yaml',
+      ),
+    ).toThrow(/listed twice/);
+  });
+
+  it('refuses group references that are only Object.prototype members', () => {
+    expect(() =>
+      parsePolicy(
+        ['rules:', '  - name: r', '    actions: [x]', '    approvers: [group:constructor]'].join('\n'),
+        'proto.yaml',
+      ),
+    ).toThrow(/unknown group "constructor"/);
   });
 
   it('accepts an empty file as a policy with no rules (every action then matches nothing)', () => {

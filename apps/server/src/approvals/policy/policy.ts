@@ -28,7 +28,13 @@ export interface Policy {
   source: string;
   rules: PolicyRule[];
   groups: Record<string, string[]>;
-  agentOwners: Record<string, string>;
+  /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */
+  agentOwners: ReadonlyMap<string, string>;
+}
+
+/** The owner of an agent, whatever the case of its name; null when the policy names none. */
+export function agentOwnerOf(policy: Policy, agentName: string): string | null {
+  return policy.agentOwners.get(agentName.toLowerCase()) ?? null;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -48,7 +54,7 @@ export function matchRule(policy: Policy, action: string): PolicyRule | undefine
 export const BUILT_IN_POLICY: Policy = {
   source: 'built-in default',
   groups: {},
-  agentOwners: {},
+  agentOwners: new Map(),
   rules: [
     {
       name: 'default',
@@ -82,7 +88,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
   const expand = (refs: string[], path: (string | number)[]): string[] => {
     const emails = refs.flatMap((ref, index) => {
       if (!ref.startsWith('group:')) return [ref];
-      const members = groups[ref.slice('group:'.length)];
+      const name = ref.slice('group:'.length);
+      const members = Object.hasOwn(groups, name) ? groups[name] : undefined;
       if (!members) throw new PolicyCompileError([...path, index], `unknown group "${ref.slice(6)}"`);
       return members;
     });
@@ -133,8 +140,18 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       throw new PolicyCompileError(['rules', index, 'name'], `duplicate rule name "${rule.name}"`);
     names.add(rule.name);
   });
-  const agentOwners = Object.fromEntries(
-    Object.entries(file.agents ?? {}).map(([name, a]) => [name, a.owner]),
-  );
+  // Agent names compare case-insensitively: "Deploy-Bot" is the agent the policy calls "deploy-bot".
+  const agentOwners = new Map<string, string>();
+  for (const [name, agent] of Object.entries(file.agents ?? {})) {
+    const key = name.toLowerCase();
+    const earlier = agentOwners.get(key);
+    if (earlier !== undefined && earlier !== agent.owner) {
+      throw new PolicyCompileError(
+        ['agents', name],
+        `agent "${name}" is listed twice (names compare case-insensitively) with different owners`,
+      );
+    }
+    agentOwners.set(key, agent.owner);
+  }
   return { source, rules, groups, agentOwners };
 }

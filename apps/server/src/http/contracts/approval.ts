@@ -1,6 +1,7 @@
 // The approval request as the API returns it (spec §2), and the presenter that produces it.
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../../approvals/find-request.ts';
+import { redactCallbackUrl } from '../../approvals/masking.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 
@@ -54,7 +55,10 @@ export const approvalSchema = z
     policyRule: z.string().nullable(),
     channel: z.string().nullable().meta({ description: 'the first of `channels`' }),
     channels: z.array(z.string()).meta({ description: 'every channel the request is posted to' }),
-    callbackUrl: z.string().nullable(),
+    callbackUrl: z
+      .string()
+      .nullable()
+      .meta({ description: 'query values and fragment shown as ••••; the full URL is used only to deliver' }),
     decisions: z.array(decisionSchema),
     cards: z
       .array(cardSchema)
@@ -94,7 +98,7 @@ export function presentApproval(
     policyRule: request.policyRule,
     channel: request.channel,
     channels: request.channels,
-    callbackUrl: request.callbackUrl,
+    callbackUrl: request.callbackUrl === null ? null : redactCallbackUrl(request.callbackUrl),
     decisions: request.decisions.map((d) => ({
       approver: {
         email: d.approverEmail,

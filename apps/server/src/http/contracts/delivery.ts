@@ -1,5 +1,6 @@
 // A callback delivery as the API shows it, with every attempt.
 import { z } from 'zod';
+import { redactCallbackUrl } from '../../approvals/masking.ts';
 import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
 import { approvalStatusSchema } from './approval.ts';
 
@@ -31,7 +32,7 @@ export type DeliveryRepresentation = z.infer<typeof deliverySchema>;
 export function presentDelivery(delivery: DeliveryWithAttempts): DeliveryRepresentation {
   return {
     id: delivery.id,
-    url: delivery.url,
+    url: redactCallbackUrl(delivery.url),
     verdict: delivery.verdict,
     status: delivery.status,
     attemptCount: delivery.attemptCount,
