@@ -41,7 +41,8 @@ export async function recordExecution(
   clientId: string,
   input: RecordExecutionInput,
 ): Promise<RequestExecution> {
-  const missing = () => new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+  const missing = () =>
+    new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
   if (!isUuid(input.requestId)) throw missing();
   const now = deps.clock.now();
   const actor = `client:${clientId}`;
