@@ -4,6 +4,7 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerKeysCommands } from './commands/keys.ts';
+import { registerMcpCommand } from './commands/mcp.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRequestCommand } from './commands/request.ts';
@@ -23,6 +24,7 @@ registerKeysCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
 registerRequestCommand(program);
+registerMcpCommand(program);
 
 try {
   await program.parseAsync(process.argv);
