@@ -36,6 +36,11 @@ export interface ApprovalBackend {
   describe(error: unknown): string;
 }
 
+/** A failure of the tool itself (not of the backend), told to the model as it is. */
+export class ToolCallError extends Error {
+  override name = 'ToolCallError';
+}
+
 /** Arguments a model might try in order to choose who it acts for; they are configuration. */
 const IDENTITY_FIELDS = ['requester', 'agent', 'callbackUrl'];
 
@@ -146,7 +151,8 @@ export function createApprovalMcpServer(options: ApprovalMcpServerOptions): McpS
       try {
         return await run(args, extra);
       } catch (error) {
-        return { isError: true, content: [{ type: 'text', text: backend.describe(error) }] };
+        const text = error instanceof ToolCallError ? error.message : backend.describe(error);
+        return { isError: true, content: [{ type: 'text', text }] };
       }
     };
 
@@ -172,18 +178,19 @@ export function createApprovalMcpServer(options: ApprovalMcpServerOptions): McpS
     let failures = 0;
     while (current.status === 'pending' && Date.now() < deadline) {
       if (options.shutdown?.aborted) {
-        throw new Error(
+        throw new ToolCallError(
           `Countersign is shutting down; request ${current.id} is still pending: ` +
             'call get_approval with its id to keep waiting',
         );
       }
-      if (extra.signal.aborted) throw new Error('the tool call was cancelled');
+      if (extra.signal.aborted) throw new ToolCallError('the tool call was cancelled');
       await notifyProgress(extra, Math.round((Date.now() - started) / 1000), seconds, current);
       const chunk = Math.max(1, Math.min(interval, Math.ceil((deadline - Date.now()) / 1000)));
       try {
         current = await backend.get(current.id, chunk, signal);
         failures = 0;
       } catch (error) {
+        if (options.shutdown?.aborted) continue; // the loop's first check answers
         if (!backend.isTransient(error) || signal.aborted) throw error;
         failures += 1;
         await notifyProgress(
