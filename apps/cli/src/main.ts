@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerHookCommands } from './commands/hook.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
@@ -25,6 +26,7 @@ registerPolicyCommands(program);
 registerAuditCommands(program);
 registerRequestCommand(program);
 registerMcpCommand(program);
+registerHookCommands(program);
 
 try {
   await program.parseAsync(process.argv);
