@@ -45,12 +45,12 @@ export async function loadReceiptJwks(source: {
     }
   } catch (error) {
     throw new ReceiptError(
-      `cannot load the receipt key set: ${error instanceof Error ? error.message : error}`,
+      `cannot load the receipt key set: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   const parsed = jwksSchema.safeParse(json);
   if (!parsed.success) throw new ReceiptError('the receipt key set is not a JWKS');
-  return parsed.data as JSONWebKeySet;
+  return parsed.data;
 }
 
 export interface ExpectedRun {
@@ -75,7 +75,7 @@ export async function verifyReceipt(
     payload = verified.payload;
   } catch (error) {
     throw new ReceiptError(
-      `the signature does not verify (${error instanceof Error ? error.message : error})`,
+      `the signature does not verify (${error instanceof Error ? error.message : String(error)})`,
     );
   }
   const claims = receiptPayloadSchema.safeParse(JSON.parse(new TextDecoder().decode(payload)));

@@ -49,7 +49,7 @@ export function parseHookRules(text: string, source: string): HookRule[] {
     document = parseYaml(text);
   } catch (error) {
     throw new HookRulesError(
-      `${source} is not valid YAML: ${error instanceof Error ? error.message : error}`,
+      `${source} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   const parsed = rulesFileSchema.safeParse(document);
