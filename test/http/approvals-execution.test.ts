@@ -6,7 +6,7 @@ import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
 import type { ErrorCode } from '../../apps/server/src/errors.ts';
-import type { ExecutionRepresentation } from '../../apps/server/src/http/routes/approvals.execution.ts';
+import type { ExecutionRepresentation } from '../../apps/server/src/http/contracts/execution.ts';
 import { createApproval, expectProblem, withPgClient, type Approval } from '../support/api-fixtures.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';

@@ -3,10 +3,7 @@
 import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
-import {
-  executionSchema,
-  type recordExecutionBody,
-} from '../../server/src/http/routes/approvals.execution.ts';
+import { executionSchema, type recordExecutionBody } from '../../server/src/http/contracts/execution.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';

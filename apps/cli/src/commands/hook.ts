@@ -33,6 +33,7 @@ interface HookOptions {
 
 const hookEnvSchema = z.object({
   COUNTERSIGN_REQUESTER: optionalString,
+  COUNTERSIGN_REQUESTER_NAME: optionalString,
   COUNTERSIGN_AGENT: optionalString,
 });
 
@@ -95,7 +96,10 @@ export async function runClaudeCodeHook(
       {
         action: rule.action,
         title: titleOf(event),
-        requester: { email: identity.COUNTERSIGN_REQUESTER },
+        requester: {
+          email: identity.COUNTERSIGN_REQUESTER,
+          ...(identity.COUNTERSIGN_REQUESTER_NAME ? { name: identity.COUNTERSIGN_REQUESTER_NAME } : {}),
+        },
         agent: {
           name: identity.COUNTERSIGN_AGENT ?? 'claude-code',
           ...(event.session_id ? { runId: event.session_id.slice(0, 200) } : {}),

@@ -1,15 +1,13 @@
 // countersign mcp — an MCP server over stdio for AI agents (Claude Desktop, Claude Code, any MCP
 // client). It talks to a running Countersign with an API key; who it acts for is its configuration
 // (COUNTERSIGN_REQUESTER, COUNTERSIGN_AGENT), never a tool argument.
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import { optionalString } from '../../../server/src/config.ts';
-import { createApprovalMcpServer, type McpIdentity } from '../../../server/src/mcp/approval-tools.ts';
+import type { McpIdentity } from '../../../server/src/mcp/approval-tools.ts';
 import { createApiClient, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
-import { createRestBackend } from '../mcp/rest-backend.ts';
 
 const identityEnvSchema = z.object({
   COUNTERSIGN_REQUESTER: optionalString,
@@ -47,6 +45,13 @@ export function registerMcpCommand(program: Command): void {
       const connection = resolveConnection(options);
       const identity = identityFromEnv(process.env);
       const client = createApiClient({ ...connection, userAgent: `countersign-mcp/${packageJson.version}` });
+      // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
+      const [{ StdioServerTransport }, { createApprovalMcpServer }, { createRestBackend }] =
+        await Promise.all([
+          import('@modelcontextprotocol/sdk/server/stdio.js'),
+          import('../../../server/src/mcp/approval-tools.ts'),
+          import('../mcp/rest-backend.ts'),
+        ]);
       const server = createApprovalMcpServer({
         backend: createRestBackend(client),
         identity,
