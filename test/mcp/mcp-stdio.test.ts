@@ -8,7 +8,7 @@ import { recordDecision } from '../../apps/server/src/approvals/record-decision.
 import { systemClock } from '../../apps/server/src/deps.ts';
 import type { ApprovalToolResult } from '../../apps/server/src/mcp/approval-tools.ts';
 import { withPgClient } from '../support/api-fixtures.ts';
-import { freePort, killRunningClis } from '../support/cli.ts';
+import { cliEnv, describeRun, freePort, killRunningClis, runCli } from '../support/cli.ts';
 import { callTool, connectStdio, verifyReceipt, type McpConnection } from '../support/mcp-client.ts';
 import { pollUntil } from '../support/poll.ts';
 import { APPROVE, startSlackHarness, TEAM_POLICY_YAML, type SlackHarness } from '../support/slack-harness.ts';
@@ -221,5 +221,24 @@ describe('countersign mcp (stdio) across a server restart', { timeout: 180_000 }
       await t.close();
       await database.drop();
     }
+  });
+});
+
+describe('countersign mcp (stdio) configuration', { timeout: 120_000 }, () => {
+  it.each([
+    ['no requester', {}, 'set COUNTERSIGN_REQUESTER'],
+    [
+      'a requester that is not an email',
+      { COUNTERSIGN_REQUESTER: 'alice' },
+      'COUNTERSIGN_REQUESTER must be an email',
+    ],
+  ])('refuses to start with %s', async (_name, vars, message) => {
+    const result = await runCli(
+      ['mcp'],
+      cliEnv({ COUNTERSIGN_URL: 'http://127.0.0.1:9', COUNTERSIGN_API_KEY: 'cs_x', ...vars }),
+    );
+    expect(result.code, describeRun(result)).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
   });
 });
