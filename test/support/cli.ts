@@ -66,14 +66,19 @@ function parseJsonLines(text: string): Record<string, unknown>[] {
   return lines;
 }
 
-/** Starts `countersign <args>` and returns at once. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+/** Starts `countersign <args>` and returns at once; `input`, if given, is written to its stdin. */
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { input?: string } = {},
+): CliProcess {
   const child = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: REPO_ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start countersign ${args.join(' ')}`);
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();
@@ -129,8 +134,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
 }
 
 /** Runs `countersign <args>` to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return startCli(args, env).exited;
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { input?: string } = {},
+): Promise<CliResult> {
+  return startCli(args, env, options).exited;
 }
 
 /** Kills (SIGKILL) every CLI process started through this module that is still running. */

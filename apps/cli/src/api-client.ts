@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
+import { executionSchema, type recordExecutionBody } from '../../server/src/http/contracts/execution.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';
@@ -126,18 +127,34 @@ export interface ApiClientOptions extends Connection {
 export interface ApiClient {
   createApproval(body: CreateApprovalBody, options: { idempotencyKey: string }): Promise<Approval>;
   /** GET /v1/approvals/{id}; with waitSeconds the server holds the answer until a verdict or then. */
-  getApproval(id: string, options?: { waitSeconds?: number }): Promise<Approval>;
+  getApproval(
+    id: string,
+    options?: { waitSeconds?: number; signal?: AbortSignal | undefined },
+  ): Promise<Approval>;
+  cancelApproval(id: string, reason?: string): Promise<Approval>;
+  /** POST /v1/approvals/{id}/execution: record the start (once) or the outcome of a run. */
+  recordExecution(id: string, body: RecordExecutionBody): Promise<Execution>;
 }
+
+/** The request body of POST /v1/approvals/{id}/execution. */
+export type RecordExecutionBody = z.input<typeof recordExecutionBody>;
+export type Execution = z.infer<typeof executionSchema>;
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
 
-  async function call(
+  async function call<T = Approval>(
     method: 'GET' | 'POST',
     path: string,
-    init: { body?: unknown; headers?: Record<string, string>; extraTimeoutMs?: number } = {},
-  ): Promise<Approval> {
+    init: {
+      body?: unknown;
+      headers?: Record<string, string>;
+      extraTimeoutMs?: number;
+      signal?: AbortSignal | undefined;
+      schema?: z.ZodType<T>;
+    } = {},
+  ): Promise<T> {
     const url = new URL(path.replace(/^\//, ''), base);
     const headers: Record<string, string> = {
       accept: 'application/json, application/problem+json',
@@ -154,7 +171,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         method,
         headers,
         redirect: 'error',
-        signal: AbortSignal.timeout(requestTimeoutMs + (init.extraTimeoutMs ?? 0)),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(requestTimeoutMs + (init.extraTimeoutMs ?? 0)),
+          ...(init.signal ? [init.signal] : []),
+        ]),
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
       status = response.status;
@@ -167,7 +187,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw new ApiResponseError(method, url.pathname, status, problemOf(contentType, text), text);
     }
     const json = parseJson(text);
-    const approval = approvalResponseSchema.safeParse(json);
+    const schema = init.schema ?? (approvalResponseSchema as unknown as z.ZodType<T>);
+    const approval = schema.safeParse(json);
     if (!approval.success) {
       const issue = approval.error.issues[0];
       throw new CliError(
@@ -183,10 +204,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     createApproval(body, { idempotencyKey }) {
       return call('POST', '/v1/approvals', { body, headers: { 'idempotency-key': idempotencyKey } });
     },
-    getApproval(id, { waitSeconds } = {}) {
+    getApproval(id, { waitSeconds, signal } = {}) {
       const query = waitSeconds === undefined ? '' : `?wait=${waitSeconds}`;
       return call('GET', `/v1/approvals/${encodeURIComponent(id)}${query}`, {
         extraTimeoutMs: (waitSeconds ?? 0) * 1000,
+        signal,
+      });
+    },
+    cancelApproval(id, reason) {
+      return call('POST', `/v1/approvals/${encodeURIComponent(id)}/cancel`, {
+        body: reason === undefined ? {} : { reason },
+      });
+    },
+    recordExecution(id, body) {
+      return call('POST', `/v1/approvals/${encodeURIComponent(id)}/execution`, {
+        body,
+        schema: executionSchema,
       });
     },
   };

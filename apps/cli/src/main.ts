@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerHookCommands } from './commands/hook.ts';
 import { registerKeysCommands } from './commands/keys.ts';
+import { registerMcpCommand } from './commands/mcp.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerRequestCommand } from './commands/request.ts';
@@ -25,6 +27,8 @@ registerPolicyCommands(program);
 registerAuditCommands(program);
 registerRequestCommand(program);
 registerTeamsCommands(program);
+registerMcpCommand(program);
+registerHookCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -68,6 +68,16 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   /** The client did not send its request (headers or body) within the server's request timeout. */
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  /** An execution can only be recorded for an approved request. */
+  EXECUTION_NOT_APPROVED: { status: 409, title: 'Not approved' },
+  /** The digest the executor computed is not the approved one: what would run is not what was approved. */
+  PAYLOAD_DIGEST_MISMATCH: { status: 422, title: 'Payload digest mismatch' },
+  /** The request's execution was already started: an approval is used once. */
+  ALREADY_EXECUTED: { status: 409, title: 'Already executed' },
+  /** An outcome was reported for a request whose execution was never started. */
+  EXECUTION_NOT_STARTED: { status: 409, title: 'Execution not started' },
+  /** The execution already has its outcome; it cannot change. */
+  EXECUTION_FINISHED: { status: 409, title: 'Execution finished' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

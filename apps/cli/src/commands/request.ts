@@ -1,7 +1,9 @@
 // countersign request — a pipeline asks for approval; with --wait it blocks until the verdict and
 // exits 0 approved, 1 denied, 2 expired or cancelled, 3 on any error or when --timeout passes.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
@@ -15,9 +17,11 @@ import {
   resolveConnection,
   type ApiClient,
   type Approval,
+  type Connection,
   type CreateApprovalBody,
 } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
+import { loadReceiptJwks, verifyReceipt } from '../verify-receipt.ts';
 
 /** Exit codes (spec §7). A local --timeout is not a verdict, so it is an error (3), not 2. */
 export const REQUEST_EXIT_CODES = {
@@ -51,6 +55,8 @@ interface RequestOptions {
   json?: boolean;
   url?: string;
   apiKey?: string;
+  exec?: boolean;
+  receiptJwks?: string;
 }
 
 function durationArgument(value: string): number {
@@ -107,15 +113,25 @@ export function registerRequestCommand(program: Command): void {
     .option('--json', 'print the approval as JSON (with --wait: the final one)')
     .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
     .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
+    .option(
+      '--exec',
+      'with --wait: once approved and the receipt verifies, record the start, run the command after ' +
+        '--, record its outcome and exit with its exit code',
+    )
+    .option(
+      '--receipt-jwks <file>',
+      "with --exec: verify the receipt against this saved JWKS, not the server's",
+    )
+    .argument('[command...]', 'with --exec: the command to run (after --)')
     // Argument errors are errors too: exit 3 like every other failure of this command. Help and
     // --version keep their 0; the other commands keep commander's own codes.
     .exitOverride((error) => {
       if (error.exitCode === 0) throw error;
       throw new CommanderError(REQUEST_EXIT_CODES.error, error.code, error.message);
     })
-    .action(async (options: RequestOptions) => {
+    .action(async (command: string[], options: RequestOptions) => {
       try {
-        process.exitCode = await runRequest(options);
+        process.exitCode = await runRequest(options, command);
       } catch (error) {
         if (error instanceof CliError) throw error;
         throw new CliError(error instanceof Error ? error.message : String(error), REQUEST_EXIT_CODES.error);
@@ -123,7 +139,25 @@ export function registerRequestCommand(program: Command): void {
     });
 }
 
-async function runRequest(options: RequestOptions): Promise<number> {
+async function runRequest(options: RequestOptions, command: string[] = []): Promise<number> {
+  if (options.exec && command.length === 0) {
+    throw new CliError(
+      '--exec needs the command after --, e.g. --exec -- ./deploy.sh',
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  if (!options.exec && command.length > 0) {
+    throw new CliError(
+      `unexpected arguments ${command.join(' ')}: to run a command once approved, use --wait --exec -- COMMAND`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  if (options.exec && !options.wait) {
+    throw new CliError(
+      '--exec needs --wait: the command runs only after the verdict',
+      REQUEST_EXIT_CODES.error,
+    );
+  }
   const deadline = Date.now() + options.timeout * 1000;
   const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
   const body = await buildBody(options);
@@ -153,7 +187,103 @@ async function runRequest(options: RequestOptions): Promise<number> {
     );
   }
   console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
-  return REQUEST_EXIT_CODES[outcome.status];
+  if (!options.exec) return REQUEST_EXIT_CODES[outcome.status];
+  if (outcome.status !== 'approved') {
+    process.stderr.write(
+      `countersign: request ${outcome.id} is ${outcome.status}; not running ${command.join(' ')}\n`,
+    );
+    return REQUEST_EXIT_CODES[outcome.status];
+  }
+  return executeApproved(client, connection, outcome, body, command, options.receiptJwks);
+}
+
+/**
+ * Runs the command only after the receipt proves this exact {action, context} was approved, and
+ * only if the server accepts the start (an approval is used once); records how it ended.
+ */
+async function executeApproved(
+  client: ApiClient,
+  connection: Connection,
+  approval: Approval,
+  body: CreateApprovalBody,
+  command: string[],
+  receiptJwks: string | undefined,
+): Promise<number> {
+  const jwks = await loadReceiptJwks({ file: receiptJwks, baseUrl: connection.baseUrl });
+  const digest = await verifyReceipt(approval.receipt, jwks, {
+    requestId: approval.id,
+    action: body.action,
+    context: body.context ?? {},
+  });
+  const program = command[0] ?? '';
+  await client.recordExecution(approval.id, {
+    payloadDigest: digest,
+    outcome: 'started',
+    detail: `countersign request --exec: ${command.join(' ')}`.slice(0, 2000),
+  });
+  process.stderr.write(`countersign: receipt verified; running ${command.join(' ')}\n`);
+  const ran = await runCommand(program, command.slice(1));
+  try {
+    await recordOutcome(client, approval.id, {
+      payloadDigest: digest,
+      outcome: ran.exitCode === 0 ? 'succeeded' : 'failed',
+      exitCode: ran.exitCode,
+      detail: ran.detail,
+    });
+  } catch (error) {
+    // The command ran; its exit code is the answer. The missing outcome shows in the audit report.
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    process.stderr.write(
+      `countersign: warning: could not record the outcome of request ${approval.id}: ${reason}\n`,
+    );
+  }
+  return ran.exitCode;
+}
+
+interface CommandResult {
+  exitCode: number;
+  detail: string;
+}
+
+/** Runs the command without a shell, stdio passed through; SIGINT and SIGTERM are passed on. */
+function runCommand(program: string, args: string[]): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt).on('SIGTERM', onTerm);
+    const done = (result: CommandResult) => {
+      process.off('SIGINT', onInt).off('SIGTERM', onTerm);
+      resolve(result);
+    };
+    child.on('error', (error) => {
+      const code = 'code' in error ? String(error.code) : error.message;
+      done({ exitCode: 127, detail: `could not start ${program}: ${code}` });
+    });
+    child.on('exit', (code, signal) => {
+      if (signal) done({ exitCode: 128 + (osConstants.signals[signal] ?? 0), detail: `killed by ${signal}` });
+      else done({ exitCode: code ?? 1, detail: `exit code ${code ?? 1}` });
+    });
+  });
+}
+
+async function recordOutcome(
+  client: ApiClient,
+  id: string,
+  body: Parameters<ApiClient['recordExecution']>[1],
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.recordExecution(id, body);
+      return;
+    } catch (error) {
+      const transient =
+        error instanceof ApiUnreachableError || (error instanceof ApiResponseError && error.isTransient);
+      if (!transient || attempt >= CREATE_RETRIES) throw error;
+      await sleep(backoffMs(attempt));
+    }
+  }
 }
 
 const contextSchema = z.record(z.string(), z.unknown());

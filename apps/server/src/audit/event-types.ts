@@ -127,6 +127,44 @@ export type AuditEventInput =
       requestId?: null;
       actor: string;
       payload: { seq: string; hash: string; at: string; kid: string; jws: string };
+    }
+  | {
+      /** An executor started an approved request, or reported how its run ended. */
+      type: 'request.executed';
+      requestId: string;
+      actor: string;
+      payload: {
+        clientId: string;
+        outcome: ExecutionOutcome;
+        payloadDigest: string;
+        detail: string | null;
+        exitCode: number | null;
+      };
+    }
+  | {
+      /** An execution was refused: not approved, another digest, a second start, … */
+      type: 'execution.refused';
+      requestId: string;
+      actor: string;
+      payload: {
+        clientId: string;
+        reason: ExecutionRefusalReason;
+        outcome: ExecutionOutcome;
+        payloadDigest: string;
+        status: string;
+      };
     };
 
 export type AuditEventType = AuditEventInput['type'];
+
+export const EXECUTION_OUTCOMES = ['started', 'succeeded', 'failed'] as const;
+export type ExecutionOutcome = (typeof EXECUTION_OUTCOMES)[number];
+
+export const EXECUTION_REFUSAL_REASONS = [
+  'not_approved',
+  'digest_mismatch',
+  'already_executed',
+  'not_started',
+  'finished',
+] as const;
+export type ExecutionRefusalReason = (typeof EXECUTION_REFUSAL_REASONS)[number];

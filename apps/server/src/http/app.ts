@@ -17,6 +17,8 @@ import { listDeliveriesRoute } from './routes/deliveries.list.ts';
 import { retryDeliveryRoute } from './routes/deliveries.retry.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
+import { recordExecutionRoute } from './routes/approvals.execution.ts';
+import { createMcpRouter } from '../mcp/mount-mcp.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -30,6 +32,7 @@ export const ROUTES: Route[] = [
   healthRoute,
   readyRoute,
   receiptKeysRoute,
+  recordExecutionRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -66,6 +69,7 @@ export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: 
   app.use(metrics.middleware);
 
   for (const chatRouter of chatRouters) app.use(chatRouter);
+  app.use(createMcpRouter(ctx));
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);
   app.use(router);

@@ -37,6 +37,8 @@ export interface ReportRow {
   chat: { channel: string; messageId: string | null }[];
   /** The newest verdict callback: its status and attempts; null when none was due. */
   callback: { status: string; attempts: number } | null;
+  /** When an executor started the approved request and how it ended; null when never executed. */
+  execution: { executedAt: string; outcome: string } | null;
 }
 
 interface RequestRecord {
@@ -127,12 +129,19 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         ORDER BY request_id, created_at DESC, id`,
     [ids],
   );
+  const executions = await db.query<{ request_id: string; started_at: Date; outcome: string }>(
+    `SELECT request_id, started_at, outcome::text AS outcome
+         FROM request_executions WHERE request_id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const executionOf = new Map(executions.rows.map((e) => [e.request_id, e]));
   const approversOf = groupBy(decisions.rows, (d) => d.request_id);
   const cardsOf = groupBy(cards.rows, (c) => c.request_id);
   const callbackOf = new Map(callbacks.rows.map((c) => [c.request_id, c]));
   return requests.map((r) => {
     const isDecided = r.status === 'approved' || r.status === 'denied';
     const callback = callbackOf.get(r.id);
+    const execution = executionOf.get(r.id);
     return {
       id: r.id,
       createdAt: r.created_at.toISOString(),
@@ -155,6 +164,9 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
       payloadDigest: r.payload_digest,
       chat: (cardsOf.get(r.id) ?? []).map((c) => ({ channel: c.channel, messageId: c.message_id })),
       callback: callback ? { status: callback.status, attempts: callback.attempt_count } : null,
+      execution: execution
+        ? { executedAt: execution.started_at.toISOString(), outcome: execution.outcome }
+        : null,
     };
   });
 }

@@ -25,6 +25,15 @@ export interface ReportSummary {
   /** Over approved and denied requests; nearest-rank percentiles, in seconds. */
   timeToDecision: { decided: number; medianSeconds: number | null; p95Seconds: number | null };
   topActions: { action: string; count: number }[];
+  /** Executions recorded through POST /v1/approvals/{id}/execution. */
+  executions: {
+    /** Approved requests of the period nobody recorded as executed. */
+    approvedNeverExecuted: number;
+    /** Refused execution attempts in the period (not approved, wrong digest, second start, …). */
+    refusedAttempts: number;
+    /** Of those, attempts to start an execution a second time. */
+    secondStartAttempts: number;
+  };
   chain: {
     /** True when no tampering is found in or before the period's events. */
     intact: boolean;
@@ -57,6 +66,7 @@ export class SummaryAccumulator {
   requests = 0;
   readonly byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as ReportSummary['byStatus'];
   readonly byVerdict = { approve: 0, deny: 0, autoApproved: 0 };
+  approvedNeverExecuted = 0;
   private readonly actions = new Map<string, number>();
 
   add(row: ReportRow): void {
@@ -67,6 +77,7 @@ export class SummaryAccumulator {
       if (approver.platform === 'policy') this.byVerdict.autoApproved += 1;
     }
     this.actions.set(row.action, (this.actions.get(row.action) ?? 0) + 1);
+    if (row.status === 'approved' && !row.execution) this.approvedNeverExecuted += 1;
   }
 
   topActions(): ReportSummary['topActions'] {
@@ -128,6 +139,28 @@ async function countRefusals(
   return counts;
 }
 
+/** Refused execution attempts in the period on requests matching the filters, and how many were second starts. */
+async function countExecutionRefusals(
+  db: pg.PoolClient,
+  period: ReportPeriod,
+  filters: ReportFilters,
+): Promise<{ refusedAttempts: number; secondStartAttempts: number }> {
+  const params: unknown[] = [period.from, period.to];
+  const filtered = filters.action || filters.requester;
+  const { rows } = await db.query<{ refused: string; second_starts: string }>(
+    `SELECT count(*)::text AS refused,
+            count(*) FILTER (WHERE e.payload->>'reason' = 'already_executed')::text AS second_starts
+       FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
+      WHERE e.type = 'execution.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
+            ${filtered ? filterClause(filters, params) : ''}`,
+    params,
+  );
+  return {
+    refusedAttempts: Number(rows[0]?.refused ?? 0),
+    secondStartAttempts: Number(rows[0]?.second_starts ?? 0),
+  };
+}
+
 async function periodEdges(
   db: pg.PoolClient,
   period: ReportPeriod,
@@ -158,6 +191,7 @@ export async function completeSummary(
   const refusedByReason = await countRefusals(db, period, filters);
   const decisionTimes = await timeToDecision(db, period, filters);
   const edges = await periodEdges(db, period);
+  const executionRefusals = await countExecutionRefusals(db, period, filters);
   const verification = await verifyChainInSnapshot(db);
   const intact =
     verification.intact ||
@@ -170,6 +204,7 @@ export async function completeSummary(
     expiries: acc.byStatus.expired,
     timeToDecision: decisionTimes,
     topActions: acc.topActions(),
+    executions: { approvedNeverExecuted: acc.approvedNeverExecuted, ...executionRefusals },
     chain: { intact, verification, ...edges },
   };
 }

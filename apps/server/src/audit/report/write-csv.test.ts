@@ -38,6 +38,7 @@ const row = (overrides: Partial<ReportRow>): ReportRow => ({
   payloadDigest: 'abc',
   chat: [],
   callback: null,
+  execution: null,
   ...overrides,
 });
 

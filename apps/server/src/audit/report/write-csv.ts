@@ -21,6 +21,8 @@ export const CSV_COLUMNS = [
   'chat',
   'callback_status',
   'callback_attempts',
+  'executed_at',
+  'execution_outcome',
 ] as const;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -62,6 +64,8 @@ export function csvValues(row: ReportRow): string[] {
     chatCell(row),
     row.callback?.status ?? 'none',
     String(row.callback?.attempts ?? 0),
+    row.execution?.executedAt ?? '',
+    row.execution?.outcome ?? '',
   ];
 }
 

@@ -50,6 +50,9 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
     `| decided requests | ${s.timeToDecision.decided} |`,
     `| median time to decision | ${secondsText(s.timeToDecision.medianSeconds)} |`,
     `| p95 time to decision | ${secondsText(s.timeToDecision.p95Seconds)} |`,
+    `| approved but never executed | ${s.executions.approvedNeverExecuted} |`,
+    `| execution attempts refused | ${s.executions.refusedAttempts} |`,
+    `| of which second starts | ${s.executions.secondStartAttempts} |`,
     '',
     '### Refused attempts by reason',
     '',
@@ -70,8 +73,8 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
 const TABLE_HEAD = [
   '## Requests',
   '',
-  '| id | created | action | title | requester | agent | rule | approvers | time to decision | status | payload digest | chat | callback |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| id | created | action | title | requester | agent | rule | approvers | time to decision | status | payload digest | chat | callback | execution |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   '',
 ].join('\n');
 
@@ -90,6 +93,7 @@ export function rowMarkdown(row: ReportRow): string {
     row.payloadDigest,
     chatCell(row),
     row.callback ? `${row.callback.status} (${row.callback.attempts} attempts)` : 'none',
+    row.execution ? `${row.execution.outcome} at ${row.execution.executedAt}` : 'none',
   ];
   return `| ${cells.map(markdownCell).join(' | ')} |\n`;
 }

@@ -16,7 +16,7 @@ export const channelString = z
   .max(300)
   .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
 
-const MAX_CONTEXT_BYTES = 32 * 1024;
+export const MAX_CONTEXT_BYTES = 32 * 1024;
 const MAX_EXPIRES_IN_SECONDS = 30 * 86_400;
 
 const email = z.email().max(320);
