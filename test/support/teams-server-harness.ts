@@ -105,7 +105,7 @@ export async function startTeamsServer(options: TeamsServerOptions): Promise<Tea
       headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: response.status, body: (await response.json()) };
+    return { status: response.status, body: await response.json() };
   };
   const get = async (id: string) => (await api('GET', `/v1/approvals/${id}`)).body as Approval;
   let stopped = false;

@@ -2,7 +2,10 @@
 // settable clock, a request factory, and readers for what ended up stored.
 import { expect } from 'vitest';
 import { createRequest, type CreateRequestInput } from '../../apps/server/src/approvals/create-request.ts';
-import { DECISIONS_IN_ORDER, type RequestWithDecisions } from '../../apps/server/src/approvals/find-request.ts';
+import {
+  DECISIONS_IN_ORDER,
+  type RequestWithDecisions,
+} from '../../apps/server/src/approvals/find-request.ts';
 import { parsePolicy } from '../../apps/server/src/approvals/policy/load-policy.ts';
 import { BUILT_IN_POLICY, type Policy } from '../../apps/server/src/approvals/policy/policy.ts';
 import type { DecisionApprover } from '../../apps/server/src/approvals/record-decision.ts';
