@@ -21,10 +21,25 @@ export interface CreateDatabaseOptions {
 /** How long a transaction may wait for a pooled connection before it fails. */
 export const TRANSACTION_MAX_WAIT_MS = 10_000;
 
+/** How long opening a new pooled connection may take. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+  // A bounded connect: a database that stops answering fails requests (503) instead of hanging them.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // A checked-out client (a transaction between two statements, /readyz, a read snapshot) has no
+  // listener of the pool's: Postgres ending the connection (57P01 on a restart) made pg emit an
+  // unheard 'error' on it, which ended the process. Its next query fails instead, and the pool
+  // discards it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   // Interactive transactions queue for a pooled connection. Prisma's default wait (2 s) turned a
   // burst of clicks on one request into P2028 errors instead of decisions or polite refusals.
   const prisma = new PrismaClient({
