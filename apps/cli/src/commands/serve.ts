@@ -28,5 +28,8 @@ export function registerServeCommand(program: Command): void {
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
       });
+      // What outlived the grace period (a callback attempt still waiting on its receiver, whose job
+      // was failed for a retry) must not hold the process open until its own timeout.
+      process.exit();
     });
 }
