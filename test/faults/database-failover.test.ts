@@ -95,11 +95,6 @@ describe.skipIf(!bin)('database failover under load (throwaway Postgres cluster)
   });
 
   afterAll(async () => {
-    if (process.env['FAULTS_LOG'])
-      (await import('node:fs')).writeFileSync(
-        process.env['FAULTS_LOG'],
-        `${serve?.stdout()}\n--- stderr\n${serve?.stderr()}`,
-      );
     await killRunningClis();
     await db?.close();
     await receiver?.close();
