@@ -55,15 +55,12 @@ function withinDeadline(work: Promise<void>, deadline: number, log: Logger): Pro
   const timeoutMs = Math.max(0, deadline - performance.now());
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new JobTimedOut(`job ran past its deadline (${timeoutMs} ms)`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      work.catch((error: unknown) => log.warn({ err: error }, 'job handler failed after its deadline'));
+      reject(new JobTimedOut(`job ran past its deadline (${Math.round(timeoutMs)} ms)`));
+    }, timeoutMs);
   });
-  return Promise.race([work, timeout]).finally(() => {
-    clearTimeout(timer);
-    work.catch((error: unknown) => log.debug({ err: error }, 'job handler failed after its deadline'));
-  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function startJobWorker(options: JobWorkerOptions): JobWorker {
