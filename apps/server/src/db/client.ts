@@ -21,16 +21,10 @@ export interface CreateDatabaseOptions {
 /** How long a transaction may wait for a pooled connection before it fails. */
 export const TRANSACTION_MAX_WAIT_MS = 10_000;
 
-/** How long opening a new pooled connection may take. */
-export const CONNECT_TIMEOUT_MS = 5_000;
-
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Database {
-  // A bounded connect: a database that stops answering fails requests (503) instead of hanging them.
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-  });
+  // No connectionTimeoutMillis: pg-pool applies it to waiting for a free client too, and a burst of
+  // clicks queued on a small pool then failed (Prisma's maxWait below is the bound that matters).
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // A checked-out client (a transaction between two statements, /readyz, a read snapshot) has no
