@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, title: 'Not ready' },
   /** The server is shutting down and takes no new work. */
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
+  /** Postgres is away (restart, failover, network); nothing was changed, the client may retry. */
+  DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
   /** Anything unexpected; details are logged, not returned. */
   INTERNAL: { status: 500, title: 'Internal error' },
   /** The request line, a header or a path segment cannot be decoded (Node's parser, bad % escapes). */

@@ -21,6 +21,7 @@ import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
 import { answerClientErrors } from './http/answer-client-error.ts';
 import { createHttpApp } from './http/app.ts';
+import { trackConnections } from './http/track-connections.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
@@ -118,30 +119,41 @@ export async function startServer({
 
     const server = app.listen(config.PORT, config.HOST);
     answerClientErrors(server, log);
+    const connections = trackConnections(server);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
     log.info({ url, embeddedDatabase: database.embedded }, 'countersign is listening');
 
     let closing: Promise<void> | undefined;
+    // The whole shutdown fits in the grace period: HTTP requests in flight get what they need of it,
+    // job handlers in flight the rest (those still running then are failed for a prompt retry).
     const close = async () => {
+      const deadline = performance.now() + config.COUNTERSIGN_SHUTDOWN_GRACE_MS;
+      const remaining = () => Math.max(0, deadline - performance.now());
       log.info('shutting down: no new connections, finishing in-flight requests');
       shutdown.abort();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const graceOver = sleep(config.COUNTERSIGN_SHUTDOWN_GRACE_MS, 'timeout' as const, { ref: false });
+      connections.drain();
+      const graceOver = sleep(remaining(), 'timeout' as const, { ref: false });
       if ((await Promise.race([drained.then(() => 'drained' as const), graceOver])) === 'timeout') {
         log.warn('grace period over: closing remaining connections');
         server.closeAllConnections();
         await drained;
       }
-      await sweeper.stop();
-      await checkpoints.stop();
-      await jobs.stop();
+      const stopJobs = jobs.stop(remaining());
+      await Promise.race([
+        Promise.all([sweeper.stop(), checkpoints.stop()]),
+        sleep(remaining(), undefined, { ref: false }),
+      ]);
+      await stopJobs;
       await feed.close();
       await db.close();
       await database.release();
-      log.info('shut down');
+      log.info(
+        { tookMs: Math.round(config.COUNTERSIGN_SHUTDOWN_GRACE_MS - (deadline - performance.now())) },
+        'shut down',
+      );
     };
     return { url, port, db, close: () => (closing ??= close()) };
   } catch (error) {

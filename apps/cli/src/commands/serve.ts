@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../server/src/config.ts';
 import { startServer } from '../../../server/src/main.ts';
+import { guardUnhandledRejections } from '../../../server/src/observability/guard-unhandled-rejections.ts';
 import { createLogger } from '../../../server/src/observability/logger.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -11,6 +12,7 @@ export function registerServeCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const log = createLogger(config.LOG_LEVEL);
+      guardUnhandledRejections(log);
       const server = await startServer({ config, log });
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
@@ -26,5 +28,8 @@ export function registerServeCommand(program: Command): void {
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
       });
+      // What outlived the grace period (a callback attempt still waiting on its receiver, whose job
+      // was failed for a retry) must not hold the process open until its own timeout.
+      process.exit();
     });
 }

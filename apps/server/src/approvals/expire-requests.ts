@@ -3,6 +3,7 @@
 // decision that won the race stand.
 import type { Deps } from '../deps.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
+import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import { markExpired } from './record-decision.ts';
 
 const BATCH_SIZE = 100;
@@ -53,7 +54,12 @@ export function startExpirySweeper(deps: Deps, intervalMs: number): ExpirySweepe
         (ids) => {
           if (ids.length > 0) deps.log.info({ count: ids.length, ids }, 'expired overdue requests');
         },
-        (error: unknown) => deps.log.error({ err: error }, 'expiry sweep failed'),
+        (error: unknown) => {
+          // An outage is expected now and then; the next sweep catches up on what this one missed.
+          if (isDatabaseUnavailable(error))
+            deps.log.warn({ err: error }, 'expiry sweep: database unavailable');
+          else deps.log.error({ err: error }, 'expiry sweep failed');
+        },
       )
       .finally(() => {
         running = undefined;

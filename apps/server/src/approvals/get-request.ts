@@ -25,12 +25,19 @@ export async function getRequest(
   // the handler after shutdown began): without this it would wait out the whole timeout.
   if (input.signal?.aborted) stop.abort();
   input.signal?.addEventListener('abort', onOuterAbort);
+  const deadline = performance.now() + waitMs;
   try {
-    const changed = feed.waitForChange(input.id, waitMs, stop.signal);
-    const current = await findRequestForClient(deps.db.prisma, clientId, input.id);
-    if (current.status !== 'pending') return current;
-    await changed;
-    return await findRequestForClient(deps.db.prisma, clientId, input.id);
+    // A wake-up is a hint, not a verdict: the feed wakes every waiter after it reconnects (the
+    // notifications of the outage are lost), and such a waiter keeps waiting if still pending.
+    for (;;) {
+      const left = deadline - performance.now();
+      const changed = feed.waitForChange(input.id, Math.max(0, left), stop.signal);
+      const current = await findRequestForClient(deps.db.prisma, clientId, input.id);
+      if (current.status !== 'pending' || left <= 0 || stop.signal.aborted) return current;
+      await changed;
+      if (performance.now() >= deadline || stop.signal.aborted)
+        return await findRequestForClient(deps.db.prisma, clientId, input.id);
+    }
   } finally {
     stop.abort();
     input.signal?.removeEventListener('abort', onOuterAbort);

@@ -9,6 +9,7 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { refreshCards, type ChatOutboxDeps } from '../chat/card-outbox.ts';
+import { mapDatabaseOutage, retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
 import { maskCredentialsInText } from './masking.ts';
 
@@ -39,6 +40,9 @@ export interface RecordDecisionResult {
   /** Set when this decision produced the verdict. */
   verdict: 'approved' | 'denied' | null;
 }
+
+/** How long the read after a committed decision is retried while the database is away. */
+const REREAD_AFTER_COMMIT_MS = 5_000;
 
 const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
   self_approval: 'SELF_APPROVAL_FORBIDDEN',
@@ -83,7 +87,12 @@ export function canonicalIdentity(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export async function recordDecision(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
+/** Throws AppError DATABASE_UNAVAILABLE when Postgres is away, so a chat adapter can tell the clicker. */
+export function recordDecision(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
+  return mapDatabaseOutage(() => decideInTransaction(deps, input));
+}
+
+async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
   if (!isUuid(input.requestId))
     throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
   // Stored, audited and shown masked: a reason is free text and may quote a credential.
@@ -128,10 +137,16 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
   if (outcome.kind === 'refused') {
     throw new AppError(REFUSAL_ERRORS[outcome.reason], { detail: outcome.detail });
   }
-  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
-    where: { id: input.requestId },
-    include: DECISIONS_IN_ORDER,
-  });
+  // The decision is committed: an outage now must not tell the clicker it was lost, so the read
+  // that renders it gets a few seconds to succeed.
+  const request = await retryWhileDatabaseUnavailable(
+    () =>
+      deps.db.prisma.approvalRequest.findUniqueOrThrow({
+        where: { id: input.requestId },
+        include: DECISIONS_IN_ORDER,
+      }),
+    { deadline: performance.now() + REREAD_AFTER_COMMIT_MS },
+  );
   return {
     request,
     recorded: outcome.kind === 'recorded',

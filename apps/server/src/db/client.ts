@@ -22,9 +22,18 @@ export interface CreateDatabaseOptions {
 export const TRANSACTION_MAX_WAIT_MS = 10_000;
 
 export function createDatabase(url: string, options: CreateDatabaseOptions = {}): Database {
+  // No connectionTimeoutMillis: pg-pool applies it to waiting for a free client too, and a burst of
+  // clicks queued on a small pool then failed (Prisma's maxWait below is the bound that matters).
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // A checked-out client (a transaction between two statements, /readyz, a read snapshot) has no
+  // listener of the pool's: Postgres ending the connection (57P01 on a restart) made pg emit an
+  // unheard 'error' on it, which ended the process. Its next query fails instead, and the pool
+  // discards it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   // Interactive transactions queue for a pooled connection. Prisma's default wait (2 s) turned a
   // burst of clicks on one request into P2028 errors instead of decisions or polite refusals.
   const prisma = new PrismaClient({

@@ -7,7 +7,8 @@ import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 
 export const STATUS_CHANNEL = 'countersign_approval_status';
-const RECONNECT_DELAY_MS = 1000;
+const RECONNECT_DELAY_MS = 500;
+const MAX_RECONNECT_DELAY_MS = 4000;
 
 export interface StatusChangeFeed {
   /** Resolves when the request's status changes, the timeout passes, the signal aborts or the feed closes. */
@@ -26,31 +27,56 @@ export async function startStatusChangeFeed(url: string, log: Logger): Promise<S
   };
   const CLOSED = Symbol('closed');
 
+  // Each client is given up once (its 'error' and 'end' both fire when the server goes away), and
+  // at most one reconnect is pending, so an outage never leaves two listeners behind.
+  let reconnectDelayMs = RECONNECT_DELAY_MS;
+  let reconnectPending = false;
+
   const connect = async (): Promise<void> => {
     const client = new pg.Client({ connectionString: url });
-    client.on('notification', onNotification);
-    client.on('error', (error) => {
-      log.warn({ err: error }, 'status listener connection failed; reconnecting');
+    let lost = false;
+    const giveUp = (error?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (listener === client) listener = undefined;
+      if (closed) return;
+      log.warn({ err: error }, 'status listener connection lost; reconnecting');
       void client.end().catch(() => undefined);
       scheduleReconnect();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${STATUS_CHANNEL}`);
+    };
+    client.on('notification', onNotification);
+    client.on('error', giveUp);
+    client.on('end', () => giveUp());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${STATUS_CHANNEL}`);
+    } catch (error) {
+      lost = true; // the caller schedules the next try
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
+    reconnectDelayMs = RECONNECT_DELAY_MS;
     // Notifications sent while disconnected are lost: wake every waiter so each one re-reads.
     for (const name of events.eventNames()) if (typeof name === 'string') events.emit(name);
   };
 
   const scheduleReconnect = () => {
-    listener = undefined;
-    if (closed) return;
+    if (closed || reconnectPending) return;
+    reconnectPending = true;
     setTimeout(() => {
-      if (!closed)
-        connect().catch((error: unknown) => {
-          log.warn({ err: error }, 'status listener reconnect failed');
-          scheduleReconnect();
-        });
-    }, RECONNECT_DELAY_MS).unref();
+      reconnectPending = false;
+      if (closed) return;
+      connect().catch((error: unknown) => {
+        log.warn({ err: error }, 'status listener reconnect failed');
+        reconnectDelayMs = Math.min(reconnectDelayMs * 2, MAX_RECONNECT_DELAY_MS);
+        scheduleReconnect();
+      });
+    }, reconnectDelayMs).unref();
   };
 
   await connect();

@@ -2,6 +2,7 @@
 // (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
+import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
 import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
@@ -24,6 +25,11 @@ export interface AttemptInput {
   deliveryId: string;
   /** True on the queue's last try: a failure then ends the delivery as failed. */
   isLastAttempt: boolean;
+  /**
+   * performance.now() instant until which the attempt's record is retried while the database is
+   * away: the POST already happened, and running the job again would send it a second time.
+   */
+  recordDeadline?: number;
 }
 
 export async function attemptDelivery(
@@ -84,19 +90,28 @@ export async function attemptDelivery(
           ? 'failed'
           : 'retry';
 
-  await deps.db.prisma.$transaction([
-    deps.db.prisma.callbackAttempt.create({
-      data: { deliveryId: delivery.id, attemptedAt, statusCode, error, durationMs },
-    }),
-    deps.db.prisma.callbackDelivery.update({
-      where: { id: delivery.id },
-      data: {
-        attemptCount: { increment: 1 },
-        lastError: error,
-        ...(outcome === 'retry' ? {} : { status: outcome, completedAt: deps.clock.now() }),
-      },
-    }),
-  ]);
+  const record = () =>
+    deps.db.prisma.$transaction([
+      deps.db.prisma.callbackAttempt.create({
+        data: { deliveryId: delivery.id, attemptedAt, statusCode, error, durationMs },
+      }),
+      deps.db.prisma.callbackDelivery.update({
+        where: { id: delivery.id },
+        data: {
+          attemptCount: { increment: 1 },
+          lastError: error,
+          ...(outcome === 'retry' ? {} : { status: outcome, completedAt: deps.clock.now() }),
+        },
+      }),
+    ]);
+  await retryWhileDatabaseUnavailable(record, {
+    deadline: input.recordDeadline ?? performance.now(),
+    onRetry: (_error, delayMs) =>
+      deps.log.warn(
+        { deliveryId: delivery.id, delayMs },
+        'database unavailable: callback attempt not yet recorded',
+      ),
+  });
   deps.log.info(
     { deliveryId: delivery.id, requestId: request.id, statusCode, error, durationMs, outcome },
     'callback attempt',

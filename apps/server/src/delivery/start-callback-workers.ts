@@ -8,7 +8,7 @@ const jobData = z.object({ deliveryId: z.uuid() });
 
 export async function startCallbackWorkers(deps: Deps, concurrency: number): Promise<void> {
   if (concurrency <= 0) return;
-  await deps.jobs.work(CALLBACK_QUEUE, concurrency, async (job) => {
+  await deps.jobs.work(CALLBACK_QUEUE, concurrency, async (job, { deadline }) => {
     const parsed = jobData.safeParse(job.data);
     if (!parsed.success) {
       deps.log.error({ jobId: job.id }, 'callback job without a valid delivery id: dropped');
@@ -17,6 +17,7 @@ export async function startCallbackWorkers(deps: Deps, concurrency: number): Pro
     await attemptDelivery(deps, {
       deliveryId: parsed.data.deliveryId,
       isLastAttempt: job.retryCount >= job.retryLimit,
+      recordDeadline: deadline,
     });
   });
 }

@@ -61,7 +61,8 @@ export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: 
         return id;
       },
       customLogLevel(_req, res, error) {
-        if (error || res.statusCode >= 500) return 'error';
+        // 503 is an outage or a shutdown the problem handler already logged at warn.
+        if (error || (res.statusCode >= 500 && res.statusCode !== 503)) return 'error';
         return res.statusCode >= 400 ? 'warn' : 'info';
       },
     }),

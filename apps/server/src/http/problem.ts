@@ -1,6 +1,7 @@
 // The single error boundary: any thrown error becomes application/problem+json with the request id.
 // Expected errors log at warn, unexpected ones at error with the stack.
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { asDatabaseUnavailable, DATABASE_RETRY_AFTER_SECONDS } from '../db/database-outage.ts';
 import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.ts';
 import type { Problem } from './contracts/problem.ts';
 import { INVALID_UTF8 } from './json-body.ts';
@@ -55,9 +56,12 @@ export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, ne
     (isAppError(error) ? error : undefined) ??
     fromBodyParser(error) ??
     fromPathDecoding(error) ??
+    asDatabaseUnavailable(error) ??
     new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error });
   if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'request failed');
   else req.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');
+  if (appError.code === 'DATABASE_UNAVAILABLE')
+    res.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   res
     .status(appError.status)
     .type('application/problem+json')

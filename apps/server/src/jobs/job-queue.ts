@@ -2,10 +2,13 @@
 // enqueued inside the caller's Prisma transaction, so a job exists exactly when the state change
 // that asked for it committed. pg-boss fetches with SKIP LOCKED: several replicas never run one
 // job at the same time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Prisma } from '../db/client.ts';
+import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Logger } from '../observability/logger.ts';
+import { startJobWorker, type JobHandler, type JobWorker } from './run-job-worker.ts';
 
 export const CALLBACK_QUEUE = 'callback-delivery';
 /** One job per chat channel posts and updates that channel's cards in order ("stately": at most
@@ -44,13 +47,13 @@ export interface JobQueue {
     data: object,
     options?: { startAfterSeconds?: number; singletonKey?: string },
   ): Promise<void>;
-  /** Runs the handler for each job, `concurrency` at a time; a thrown error makes pg-boss retry it. */
-  work(
-    queue: string,
-    concurrency: number,
-    handler: (job: PgBoss.JobWithMetadata<unknown>) => Promise<void>,
-  ): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Runs the handler for each job, `concurrency` at a time; a thrown error makes pg-boss retry it. A
+   * failure because the database is away pauses the job instead (see run-job-worker.ts).
+   */
+  work(queue: string, concurrency: number, handler: JobHandler): Promise<void>;
+  /** Stops taking jobs and waits up to `timeoutMs` for those in hand; the rest are failed for a retry. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** pg-boss runs its SQL through this adapter to take part in a Prisma interactive transaction. */
@@ -73,8 +76,16 @@ export interface StartJobQueueOptions {
 }
 
 export function createJobQueue(options: StartJobQueueOptions): JobQueue {
-  const boss = new PgBoss({ connectionString: options.url, schema: 'pgboss', max: 4 });
-  boss.on('error', (error: unknown) => options.log.error({ err: error }, 'job queue error'));
+  // No cron schedules are used: without the timekeeper pg-boss runs no boss.work() loop of its own.
+  const boss = new PgBoss({ connectionString: options.url, schema: 'pgboss', max: 4, schedule: false });
+  // pg-boss reports its pool's lost connections and failed maintenance runs here; an outage is
+  // expected now and then and pg-boss tries again by itself.
+  boss.on('error', (error: unknown) => {
+    if (isDatabaseUnavailable(error)) options.log.warn({ err: error }, 'job queue: database unavailable');
+    else options.log.error({ err: error }, 'job queue error');
+  });
+  const stopping = new AbortController();
+  const workers: JobWorker[] = [];
   const { retryLimit, retryDelaySeconds, expireInSeconds } = options.callbackRetry;
   const queue = {
     name: CALLBACK_QUEUE,
@@ -118,18 +129,37 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
       if (!id && !sendOptions.singletonKey) throw new Error(`job queue refused a job for ${name}`);
     },
     async work(name, concurrency, handler) {
+      if (stopping.signal.aborted) throw new Error('the job queue is stopped');
       for (let i = 0; i < concurrency; i += 1) {
-        await boss.work<unknown>(
-          name,
-          { includeMetadata: true, batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds },
-          async ([job]) => {
-            if (job) await handler(job);
-          },
+        workers.push(
+          startJobWorker({
+            boss,
+            queue: name,
+            pollingIntervalMs: options.pollingIntervalSeconds * 1000,
+            log: options.log,
+            handler,
+            signal: stopping.signal,
+          }),
         );
       }
+      return Promise.resolve();
     },
-    async stop() {
-      if (started) await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+    async stop(timeoutMs = 15_000) {
+      stopping.abort();
+      const allDone = Promise.all(workers.map((w) => w.done));
+      const late = await Promise.race([allDone.then(() => false), sleep(timeoutMs, true, { ref: false })]);
+      if (late) {
+        // As pg-boss's own graceful stop does: fail what is still running so it is retried soon.
+        const running = workers.flatMap((w) => w.current() ?? []);
+        for (const job of running) {
+          await boss
+            .fail(job.name, job.id, { error: 'the server shut down while this job ran' })
+            .catch((error: unknown) =>
+              options.log.warn({ err: error, jobId: job.id }, 'could not fail a job'),
+            );
+        }
+      }
+      if (started) await boss.stop({ graceful: false, close: true });
     },
   };
 }
