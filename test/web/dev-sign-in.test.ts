@@ -13,6 +13,10 @@ const POLICY = `groups:
   reviewers: [bob@example.com, carol@example.com]
   auditors: [audrey@example.com]
 rules:
+  - name: deletions
+    actions: ["db.drop"]
+    approvers: [group:reviewers]
+    denyReason: required
   - name: everything
     actions: ["*"]
     approvers: [group:reviewers]
@@ -179,6 +183,63 @@ describe('development sign-in', () => {
     const stranger = createCookieAgent();
     const refused = await stranger.request('POST', `${t.url}/requests/${request.id}/deny`, { reason: 'no' });
     expect(refused.status).toBe(403);
+  });
+});
+
+describe('deciding and listing', () => {
+  it('requires a deny reason when the rule says so, then records the denial', async () => {
+    const request = await createApproval(t, key, { action: 'db.drop', title: 'Drop the audit copy' });
+    const agent = await devSignIn('carol@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.text).toContain('required by rule deletions');
+    const token = csrfTokenOf(page.text);
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, { reason: '  ', _csrf: token });
+    const refused = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(refused.text).toContain('Not recorded: a reason is required to deny this request');
+    expect(refused.text).toContain('id="status">pending');
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: 'still needed <b>for</b> the audit',
+      _csrf: csrfTokenOf(refused.text),
+    });
+    const denied = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(denied.text).toContain('the request is denied');
+    expect(denied.text).toContain('still needed &lt;b&gt;for&lt;/b&gt; the audit');
+  });
+
+  it('lists on Waiting on me only what the person may still decide', async () => {
+    const open = await createApproval(t, key, { title: 'Waiting for reviewers' });
+    const carol = await devSignIn('carol@example.com');
+    expect((await carol.request('GET', `${t.url}/`)).text).toContain(`/requests/${open.id}`);
+    const outsider = await devSignIn('erin@example.com');
+    expect((await outsider.request('GET', `${t.url}/`)).text).not.toContain(`/requests/${open.id}`);
+    const page = await carol.request('GET', `${t.url}/requests/${open.id}`);
+    await carol.request('POST', `${t.url}/requests/${open.id}/approve`, {
+      confirm: 'yes',
+      _csrf: csrfTokenOf(page.text),
+    });
+    expect((await carol.request('GET', `${t.url}/`)).text).not.toContain(`/requests/${open.id}`);
+  });
+
+  it('filters the request list and pages through it with a cursor', async () => {
+    const marker = `list.check.${Date.now()}`;
+    const created = [];
+    for (let i = 0; i < 27; i++) created.push(await createApproval(t, key, { action: marker }));
+    const agent = await devSignIn('bob@example.com');
+    const first = await agent.request('GET', `${t.url}/requests?action=${marker}&status=pending`);
+    expect(first.status).toBe(200);
+    const ids = (html: string) => [...html.matchAll(/href="\/requests\/([0-9a-f-]{36})"/g)].map((m) => m[1]);
+    expect(ids(first.text)).toHaveLength(25);
+    const next = /href="(\/requests\?[^"]*cursor=[^"]+)"/.exec(first.text)?.[1]?.replace(/&amp;/g, '&');
+    expect(next).toBeDefined();
+    const second = await agent.request('GET', `${t.url}${next ?? ''}`);
+    expect(ids(second.text)).toHaveLength(2);
+    expect(new Set([...ids(first.text), ...ids(second.text)])).toEqual(new Set(created.map((r) => r.id)));
+    const none = await agent.request('GET', `${t.url}/requests?action=${marker}&status=approved`);
+    expect(ids(none.text)).toHaveLength(0);
+    const byRule = await agent.request('GET', `${t.url}/requests?action=list.check.*&rule=deletions`);
+    expect(ids(byRule.text)).toHaveLength(0);
+    const bad = await agent.request('GET', `${t.url}/requests?status=maybe`);
+    expect(bad.status).toBe(422);
   });
 });
 
