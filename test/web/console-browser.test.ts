@@ -13,6 +13,7 @@ import { createApproval } from '../support/api-fixtures.ts';
 import { hasChromium, launchChromium, screenshot } from '../support/browser.ts';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import {
+  APPROVE,
   blockText,
   CHANNEL,
   hasButtons,
@@ -31,6 +32,10 @@ rules:
     actions: ["db.export"]
     approvers: [group:reviewers]
     denyReason: required
+  - name: two-person
+    actions: ["deploy.production"]
+    approvers: [group:reviewers]
+    quorum: 2
   - name: everything-else
     actions: ["*"]
     approvers: [group:reviewers, alice@example.com]
@@ -152,6 +157,27 @@ describe.skipIf(!hasChromium)('web console in a browser (needs /usr/bin/chromium
         return page.locator('.delivery-status').textContent();
       })
       .toBe('succeeded');
+    await context.close();
+  });
+
+  it('counts a Slack approval and a web approval towards one quorum of two distinct people', async () => {
+    const request = await create({ action: 'deploy.production', title: 'Deploy v2 to production' });
+    const card = await h.waitForCard(request.id);
+    expect((await h.click('U0CAROL', card, APPROVE)).status).toBe(200);
+    await expect.poll(async () => (await h.decisions(request.id)).length).toBe(1);
+    const { context, page } = await signedIn('bob');
+    await page.goto(`${h.t.url}/requests/${request.id}`);
+    expect(await page.locator('#quorum').textContent()).toBe('1 of 2 approvals');
+    await page.getByText('Approve…').click();
+    await page.getByLabel(/I have read the request/).check();
+    await page.getByRole('button', { name: 'Confirm approval' }).click();
+    await page.waitForURL(`${h.t.url}/requests/${request.id}`);
+    expect(await page.locator('#status').textContent()).toBe('approved');
+    expect((await h.decisions(request.id)).map((d) => [d.approverEmail, d.platform])).toEqual([
+      ['carol@example.com', 'slack'],
+      ['bob@example.com', 'web'],
+    ]);
+    await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the card to show the verdict');
     await context.close();
   });
 
