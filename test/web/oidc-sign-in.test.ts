@@ -172,6 +172,15 @@ describe('OpenID Connect sign-in', () => {
     expect((await attacker.request('GET', `${t.url}/`)).location).toBe(`${t.url}/signin`);
   });
 
+  it('refuses a sign-in left at the provider for more than ten minutes', async () => {
+    const agent = createCookieAgent();
+    const callback = await callbackUrlFor(agent, 'bob');
+    clock.advance(11 * 60_000);
+    const late = await agent.request('GET', callback);
+    expect(late.status).toBe(401);
+    expect(late.text).toContain('data-code="SIGN_IN_FAILED"');
+  });
+
   it('refuses a callback without a sign-in started in this browser', async () => {
     const agent = createCookieAgent();
     const stranger = createCookieAgent();

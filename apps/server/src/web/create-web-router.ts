@@ -79,7 +79,6 @@ export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router 
         res,
         {
           devSignin: settings.devSignin,
-          oidc: settings.oidc !== undefined,
           csrfToken: (r) => csrf.tokenFor(r),
         },
         view,

@@ -12,7 +12,6 @@ export const eta = new Eta({ views: VIEWS, cache: true, autoEscape: true });
 
 export interface PageSettings {
   devSignin: boolean;
-  oidc: boolean;
 }
 
 export interface Flash {

@@ -26,9 +26,6 @@ export interface WebContext {
   ): void;
 }
 
-/** Express 5 passes rejected promises to the error handler; this keeps handlers typed as async. */
-export type AsyncHandler = (req: Request, res: Response) => Promise<void>;
-
 export function isSignInConfigured(settings: WebSettings): boolean {
   return settings.devSignin || settings.oidc !== undefined;
 }

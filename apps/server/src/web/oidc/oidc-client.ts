@@ -25,8 +25,11 @@ export interface OidcIdentity {
 
 export interface OidcClient {
   start(redirectUri: string, now: Date): Promise<{ url: string; flow: OidcFlow }>;
-  finish(callbackUrl: URL, redirectUri: string, flow: OidcFlow | undefined): Promise<OidcIdentity>;
+  finish(callbackUrl: URL, redirectUri: string, flow: OidcFlow | undefined, now: Date): Promise<OidcIdentity>;
 }
+
+/** A sign-in left at the provider for longer than this must start again. */
+const FLOW_MAX_AGE_MS = 10 * 60_000;
 
 const claimsSchema = z.looseObject({
   sub: z.string(),
@@ -81,8 +84,8 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
       return { url: url.href, flow };
     },
 
-    async finish(callbackUrl, redirectUri, flow) {
-      if (!flow) {
+    async finish(callbackUrl, redirectUri, flow, now) {
+      if (!flow || now.getTime() - Date.parse(flow.startedAt) > FLOW_MAX_AGE_MS) {
         throw new AppError('SIGN_IN_FAILED', {
           detail: 'this sign-in was not started in this browser session (or it timed out); sign in again',
         });

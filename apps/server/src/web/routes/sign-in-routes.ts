@@ -48,7 +48,7 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
     const flow = req.session.oidcFlow;
     delete req.session.oidcFlow; // one use, whatever happens next
     const callbackUrl = new URL(req.originalUrl, 'http://callback.invalid');
-    const identity = await oidc.finish(callbackUrl, redirectUri(ctx, req), flow);
+    const identity = await oidc.finish(callbackUrl, redirectUri(ctx, req), flow, ctx.deps.clock.now());
     if (!identity.email || !identity.emailVerified) {
       const detail = identity.email ? 'email_not_verified' : 'email_missing';
       await ctx.deps.db.prisma.$transaction((tx) =>
