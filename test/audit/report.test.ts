@@ -238,6 +238,7 @@ function expectedSummary(): Partial<ReportSummary> {
       identity_unresolved: 1,
       already_decided: 1,
       expired: 1,
+      foreign_tenant: 0,
     },
     expiries: 2,
     timeToDecision: { decided: 3, medianSeconds: 90, p95Seconds: 300 },

@@ -5,7 +5,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderApprovalCard } from '../../apps/server/src/chat/slack/cards.ts';
-import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/flush-slack-channel.ts';
+import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/slack-transport.ts';
 import { withPgClient } from '../support/api-fixtures.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import {

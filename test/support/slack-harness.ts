@@ -3,7 +3,7 @@
 // the server's /slack/events, and readers for what the server stored.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/flush-slack-channel.ts';
+import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/slack-transport.ts';
 import { createApproval, withPgClient, type Approval } from './api-fixtures.ts';
 import {
   findButtons,
@@ -22,6 +22,7 @@ import {
   type SlackSendOptions,
 } from './slack-driver.ts';
 import type { TestDatabase } from './test-database.ts';
+import type { Logger } from '../../apps/server/src/observability/logger.ts';
 import { startTestServer, type TestServer } from './test-server.ts';
 
 export const CHANNEL = 'C0APPROVALS';
@@ -79,6 +80,8 @@ export interface SlackHarnessOptions {
   env?: Record<string, string>;
   /** Reuse an API key made by an earlier server on the same database (requests are per client). */
   apiKey?: { key: string; clientId: string };
+  /** The server's logger (silent unless given), e.g. a capturing one. */
+  log?: Logger;
 }
 
 export interface CardRow {
@@ -192,6 +195,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
         ...options.env,
       },
       ...(options.database ? { database: options.database } : {}),
+      ...(options.log ? { log: options.log } : {}),
     });
     apiKey = options.apiKey ?? (await t.createKey());
   } catch (error) {

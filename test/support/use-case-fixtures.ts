@@ -2,7 +2,7 @@
 // settable clock, a request factory, and readers for what ended up stored.
 import { expect } from 'vitest';
 import { createRequest, type CreateRequestInput } from '../../apps/server/src/approvals/create-request.ts';
-import type { RequestWithDecisions } from '../../apps/server/src/approvals/find-request.ts';
+import { DECISIONS_IN_ORDER, type RequestWithDecisions } from '../../apps/server/src/approvals/find-request.ts';
 import { parsePolicy } from '../../apps/server/src/approvals/policy/load-policy.ts';
 import { BUILT_IN_POLICY, type Policy } from '../../apps/server/src/approvals/policy/policy.ts';
 import type { DecisionApprover } from '../../apps/server/src/approvals/record-decision.ts';
@@ -126,6 +126,6 @@ export async function auditEvents(db: Database, requestId?: string): Promise<Sto
 export async function storedRequest(db: Database, id: string): Promise<RequestWithDecisions> {
   return db.prisma.approvalRequest.findUniqueOrThrow({
     where: { id },
-    include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+    include: DECISIONS_IN_ORDER,
   });
 }

@@ -8,6 +8,10 @@ export const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+/** A whole number of milliseconds that may be absent (blank counts as absent). */
+const optionalMs = (min: number) =>
+  optionalString.pipe(z.coerce.number<string | undefined>().int().min(min).optional());
+
 const envSchema = z
   .object({
     DATABASE_URL: optionalString.pipe(
@@ -25,13 +29,21 @@ const envSchema = z
     SLACK_BOT_TOKEN: optionalString,
     SLACK_SIGNING_SECRET: optionalString,
     SLACK_API_URL: optionalString.pipe(z.url().optional()),
-    /** Least time between two new messages in one Slack channel (Slack allows about one a second). */
-    SLACK_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+    /** Least time between two new cards in one chat channel (Slack allows about one a second). */
+    COUNTERSIGN_CHAT_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
     /**
-     * How long one flush job works a Slack channel before handing over to a fresh job. Short jobs
+     * How long one flush job works a chat channel before handing over to a fresh job. Short jobs
      * let pg-boss notice a crashed worker soon (a job expires after this plus a minute).
      */
-    SLACK_FLUSH_BUDGET_MS: z.coerce.number().int().min(100).default(60_000),
+    COUNTERSIGN_CHAT_FLUSH_BUDGET_MS: z.coerce.number().int().min(100).default(60_000),
+    /** Slack's overrides of the two chat settings above. */
+    SLACK_POST_INTERVAL_MS: optionalMs(0),
+    SLACK_FLUSH_BUDGET_MS: optionalMs(100),
+    /** Teams' overrides of the two chat settings above. */
+    TEAMS_POST_INTERVAL_MS: optionalMs(0),
+    TEAMS_FLUSH_BUDGET_MS: optionalMs(100),
+    /** Slack workspaces (team ids, comma-separated) whose members may decide, besides the installing one. */
+    SLACK_ALLOWED_TEAMS: optionalString,
     /** Channels whose cards this process posts and updates at once; 0 leaves it to other replicas. */
     COUNTERSIGN_CHAT_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
     MICROSOFT_APP_ID: optionalString,
@@ -39,6 +51,21 @@ const envSchema = z
     MICROSOFT_APP_TENANT_ID: optionalString,
     MICROSOFT_APP_TYPE: optionalString.pipe(
       z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+    ),
+    /** Which Microsoft cloud's Bot Framework endpoints the Teams bot uses; each can be overridden below. */
+    MICROSOFT_CLOUD: optionalString.pipe(z.enum(['public', 'usgov', 'usgovdod', 'china']).default('public')),
+    BOTFRAMEWORK_LOGIN_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_OAUTH_SCOPE: optionalString,
+    BOTFRAMEWORK_TOKEN_ISSUER: optionalString,
+    BOTFRAMEWORK_OPENID_METADATA_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_EMULATOR_OPENID_METADATA_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_OAUTH_URL: optionalString.pipe(z.url().optional()),
+    BOTFRAMEWORK_CALLER_ID: optionalString,
+    BOTFRAMEWORK_VALIDATE_AUTHORITY: optionalString.pipe(
+      z
+        .enum(['true', 'false'])
+        .transform((v) => v === 'true')
+        .optional(),
     ),
     COUNTERSIGN_CALLBACK_ALLOW: optionalString,
     /** Time one callback attempt may take. */
@@ -90,6 +117,13 @@ const envSchema = z
         code: 'custom',
         path: [env.MICROSOFT_APP_ID ? 'MICROSOFT_APP_PASSWORD' : 'MICROSOFT_APP_ID'],
         message: 'MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together',
+      });
+    }
+    if (env.MICROSOFT_APP_TYPE === 'SingleTenant' && !env.MICROSOFT_APP_TENANT_ID) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MICROSOFT_APP_TENANT_ID'],
+        message: 'MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE is SingleTenant',
       });
     }
     if (Boolean(env.COUNTERSIGN_OIDC_ISSUER) !== Boolean(env.COUNTERSIGN_OIDC_CLIENT_ID)) {

@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   IDENTITY_UNRESOLVED: { status: 403, title: 'Identity unresolved' },
   /** The request passed its expiry before the decision arrived. */
   REQUEST_EXPIRED: { status: 409, title: 'Request expired' },
+  /** The chat clicker's account belongs to another workspace or tenant than the app's own. */
+  FOREIGN_TENANT: { status: 403, title: 'Foreign workspace or tenant' },
+  /** A chat button was clicked on a message that is not the card stored for its request. */
+  CARD_MISMATCH: { status: 409, title: 'Card mismatch' },
   /** The rule requires a reason to deny, and none was given. */
   DENY_REASON_REQUIRED: { status: 422, title: 'Deny reason required' },
   /** The callback URL points at a loopback, private, link-local or metadata address (SSRF guard). */
@@ -46,6 +50,8 @@ export const ERROR_CODES = {
   DELIVERY_NOT_RETRYABLE: { status: 409, title: 'Delivery not retryable' },
   /** The pagination cursor was not issued by this server. */
   INVALID_CURSOR: { status: 422, title: 'Invalid cursor' },
+  /** A Bot Framework request without a valid channel token (missing, forged, expired, wrong audience…). */
+  BOT_AUTH_FAILED: { status: 401, title: 'Bot Framework authentication failed' },
   /** Database unreachable or migrations not applied. */
   NOT_READY: { status: 503, title: 'Not ready' },
   /** The server is shutting down and takes no new work. */

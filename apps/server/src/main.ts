@@ -11,10 +11,11 @@ import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
-import { systemClock, type Clock, type Deps } from './deps.ts';
+import { systemClock, type Clock } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
 import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
-import { createSlackIntegration, type SlackIntegration } from './chat/slack/slack-app.ts';
+import { configuredChatPlatforms, createChatIntegrations } from './chat/create-chat-integrations.ts';
+import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
 import { createHttpApp } from './http/app.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
@@ -63,9 +64,7 @@ export async function startServer({
       url: database.url,
       log,
       pollingIntervalSeconds: config.COUNTERSIGN_JOB_POLL_S,
-      // A flush job stops taking new cards at its budget; the call in flight and the post slot may follow.
-      chatFlushExpireSeconds:
-        Math.ceil((config.SLACK_FLUSH_BUDGET_MS + config.SLACK_POST_INTERVAL_MS) / 1000) + 60,
+      chatFlushExpireSeconds: chatFlushExpireSeconds(config, configuredChatPlatforms(config)),
       callbackRetry: {
         retryLimit: config.COUNTERSIGN_CALLBACK_RETRY_LIMIT,
         retryDelaySeconds: config.COUNTERSIGN_CALLBACK_RETRY_DELAY_S,
@@ -78,7 +77,7 @@ export async function startServer({
       lookupAll: systemLookup,
       timeoutMs: config.COUNTERSIGN_CALLBACK_TIMEOUT_MS,
     };
-    const chatPlatforms = new Set(config.SLACK_BOT_TOKEN ? ['slack'] : []);
+    const chatPlatforms = new Set<string>();
     const deps = {
       db,
       clock,
@@ -90,10 +89,11 @@ export async function startServer({
       receipts: createReceiptSigner(receiptKey),
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
-    const slack = createSlackFromConfig(config, deps);
+    const chats = createChatIntegrations(config, deps);
+    for (const chat of chats) chatPlatforms.add(chat.platform);
     await startChatWorkers(
-      deps,
-      new Map(slack ? [['slack', slack.flush] as const] : []),
+      { ...deps, publicUrl: config.COUNTERSIGN_PUBLIC_URL },
+      chats,
       config.COUNTERSIGN_CHAT_WORKERS,
     );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
@@ -102,7 +102,7 @@ export async function startServer({
       metrics,
       log,
       version: packageJson.version,
-      chatRouters: slack ? [slack.router] : [],
+      chatRouters: chats.map((chat) => chat.router),
       webRouter: await createWebConsole(config, deps),
     });
 
@@ -136,16 +136,4 @@ export async function startServer({
     await database.release();
     throw error;
   }
-}
-
-function createSlackFromConfig(config: Config, deps: Deps): SlackIntegration | undefined {
-  if (!config.SLACK_BOT_TOKEN || !config.SLACK_SIGNING_SECRET) return undefined;
-  deps.log.info({ apiUrl: config.SLACK_API_URL ?? 'https://slack.com/api/' }, 'Slack enabled');
-  return createSlackIntegration(deps, {
-    botToken: config.SLACK_BOT_TOKEN,
-    signingSecret: config.SLACK_SIGNING_SECRET,
-    apiUrl: config.SLACK_API_URL,
-    postIntervalMs: config.SLACK_POST_INTERVAL_MS,
-    flushBudgetMs: config.SLACK_FLUSH_BUDGET_MS,
-  });
 }

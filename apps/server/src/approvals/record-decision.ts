@@ -17,6 +17,11 @@ export interface DecisionApprover {
   platform: string;
   platformUserId?: string | null | undefined;
   displayName?: string | null | undefined;
+  /**
+   * Set by a chat adapter when the clicker's workspace or tenant is not one the app serves: such a
+   * click never counts, whatever email it resolves to.
+   */
+  fromForeignTenant?: boolean | undefined;
 }
 
 export interface RecordDecisionInput {
@@ -42,6 +47,7 @@ const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
   identity_unresolved: 'IDENTITY_UNRESOLVED',
   already_decided: 'ALREADY_DECIDED',
   expired: 'REQUEST_EXPIRED',
+  foreign_tenant: 'FOREIGN_TENANT',
 };
 
 interface LockedRequest {
@@ -66,6 +72,7 @@ interface DecisionContext {
   verdict: 'approve' | 'deny';
   reason: string | null;
   now: Date;
+  foreignTenant: boolean;
   session: WebSessionRef | undefined;
 }
 
@@ -104,7 +111,17 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
     const decided = await decide(
       tx,
       request,
-      { outbox: deps, email, approver, actor, verdict: input.verdict, reason, now, session: input.session },
+      {
+        outbox: deps,
+        email,
+        approver,
+        actor,
+        verdict: input.verdict,
+        reason,
+        now,
+        foreignTenant: input.approver.fromForeignTenant === true,
+        session: input.session,
+      },
       events,
     );
     await appendAuditEvents(tx, events, now);
@@ -155,6 +172,9 @@ async function decide(
       ),
     );
     return refuse('expired', 'this request expired before your decision arrived');
+  }
+  if (context.foreignTenant) {
+    return refuse('foreign_tenant', 'your account belongs to another organisation than this app serves');
   }
   if (!email) {
     return refuse(

@@ -6,11 +6,23 @@ export const REFUSAL_REASONS = [
   'identity_unresolved',
   'already_decided',
   'expired',
+  'foreign_tenant',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Where a chat command came from: the platform's user and the channel it was typed in. */
-export type ChatOrigin = { platform: 'slack'; userId: string; channelId: string };
+export type ChatOrigin = { platform: 'slack' | 'teams'; userId: string; channelId: string };
+
+/** A Teams conversation as its install and removal events record it. */
+export type TeamsConversationAudit = {
+  conversationId: string;
+  conversationType: string | null;
+  tenantId: string | null;
+  teamId: string | null;
+  name: string | null;
+  /** What told us: "conversationUpdate" (bot in membersAdded/membersRemoved) or "installationUpdate". */
+  via: 'conversationUpdate' | 'installationUpdate';
+};
 
 export type AuditApprover = {
   email: string | null;
@@ -112,6 +124,13 @@ export type AuditEventInput =
         /** The command's text as typed, e.g. "report 7d". */
         text: string;
       };
+    }
+  | {
+      /** The Teams bot was added to a team channel, group chat or personal chat (cards can go there). */
+      type: 'teams.installed' | 'teams.removed';
+      requestId?: null;
+      actor: string;
+      payload: TeamsConversationAudit;
     }
   | {
       /** Someone signed in to the web console (OpenID Connect, or the development sign-in). */

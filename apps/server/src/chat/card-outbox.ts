@@ -3,6 +3,7 @@
 // the Slack and Teams adapters do the posting.
 import type { Prisma } from '../db/client.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
+import { platformOf } from './channels.ts';
 
 export interface ChatOutboxDeps {
   jobs: JobQueue;
@@ -12,10 +13,6 @@ export interface ChatOutboxDeps {
 
 export interface ChatFlushJobData {
   channel: string;
-}
-
-export function platformOf(channel: string): string {
-  return channel.slice(0, Math.max(0, channel.indexOf(':')));
 }
 
 /** Queues the channel's flush job; one already queued covers it (queue policy `stately`). */

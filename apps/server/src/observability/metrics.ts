@@ -2,6 +2,7 @@
 // from the database at scrape time (so every replica reports the same truth).
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CHAT_PLATFORMS } from '../chat/channels.ts';
 import type { PrismaClient } from '../db/client.ts';
 
 export interface Metrics {
@@ -10,6 +11,7 @@ export interface Metrics {
 }
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+const CARD_STATES = ['pending', 'posted', 'failed'] as const;
 
 export function createMetrics(db: PrismaClient): Metrics {
   const registry = new Registry();
@@ -37,6 +39,28 @@ export function createMetrics(db: PrismaClient): Metrics {
       const groups = await db.approvalRequest.groupBy({ by: ['status'], _count: { _all: true } });
       for (const status of STATUSES) {
         this.set({ status }, groups.find((g) => g.status === status)?._count._all ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'countersign_chat_cards',
+    help: 'Chat cards stored, by platform and state (pending, posted, failed: refused by the platform for good)',
+    labelNames: ['platform', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.$queryRaw<{ platform: string; status: string; count: bigint }[]>`
+        SELECT split_part(channel, ':', 1) AS platform,
+               CASE WHEN failed_at IS NOT NULL THEN 'failed'
+                    WHEN message_id IS NOT NULL THEN 'posted' ELSE 'pending' END AS status,
+               count(*) AS count
+          FROM chat_cards GROUP BY 1, 2`;
+      this.reset();
+      for (const platform of CHAT_PLATFORMS) {
+        for (const status of CARD_STATES) {
+          const row = rows.find((r) => r.platform === platform && r.status === status);
+          this.set({ platform, status }, Number(row?.count ?? 0));
+        }
       }
     },
   });

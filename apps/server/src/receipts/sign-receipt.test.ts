@@ -33,6 +33,7 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
     createdAt,
     expiresAt: new Date('2026-11-21T11:00:00.000Z'),
     decidedAt: new Date('2026-11-21T10:00:03.000Z'),
+    chatCards: [],
     decisions: [
       {
         id: '7c1e2d3f-0000-4000-8000-000000000002',

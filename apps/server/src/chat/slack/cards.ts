@@ -1,7 +1,8 @@
-// Block Kit for Slack: the approval card, the deny-reason modal and the clicker's refusal sentences.
-// Pure functions of the API representation, so posting, updates and tests render the same card.
+// Block Kit for Slack: the approval card (rendered from the platform-neutral card view) and the
+// deny-reason modal. Pure functions, so posting, updates and tests render the same card.
 import type { ActionsBlock, Button, KnownBlock, SectionBlock, View } from '@slack/types';
 import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import { buildCardView, buttonsHint, deciderPlain, type CardOutcome, type CardView } from '../card-view.ts';
 
 export const APPROVE_ACTION_ID = 'countersign_approve';
 export const DENY_ACTION_ID = 'countersign_deny';
@@ -75,103 +76,39 @@ function slackDate(iso: string): string {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback}>`;
 }
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+type Decider = CardView['decisions'][number]['decider'];
+
+/** Who decided, as mrkdwn: "*Bob Smith (bob@example.com)*", or the policy rule that auto-approved. */
+function deciderLabel(decider: Decider): string {
+  if (decider.kind === 'policy') return `policy rule ${code(decider.rule, 100)}`;
+  return `*${escapeClipped(oneLine(deciderPlain(decider)), PERSON_LABEL_LIMIT)}*`;
 }
 
-type Decision = ApprovalRepresentation['decisions'][number];
-
-function approvals(approval: ApprovalRepresentation): Decision[] {
-  return approval.decisions.filter((d) => d.verdict === 'approve');
-}
-
-function denials(approval: ApprovalRepresentation): Decision[] {
-  return approval.decisions.filter((d) => d.verdict === 'deny');
-}
-
-/** "1 of 2 approvals", plus the denials when there are any. */
-export function quorumProgress(approval: ApprovalRepresentation): string {
-  const approved = approvals(approval).length;
-  const denied = denials(approval).length;
-  const progress = `${approved} of ${plural(approval.quorum, 'approval')}`;
-  return denied > 0 ? `${progress}, ${plural(denied, 'denial')}` : progress;
-}
-
-/** Who decided, as mrkdwn: "Bob Smith (bob@example.com)", or the policy rule that auto-approved. */
-function deciderLabel(decision: Decision): string {
-  const { approver } = decision;
-  if (approver.platform === 'policy') {
-    const rule = approver.email.replace(/^policy:/, '');
-    return `policy rule ${code(rule, 100)}`;
-  }
-  const label = approver.displayName ? `${approver.displayName} (${approver.email})` : approver.email;
-  return `*${escapeClipped(oneLine(label), PERSON_LABEL_LIMIT)}*`;
-}
-
-function deciderPlain(decision: Decision): string {
-  const { approver } = decision;
-  if (approver.platform === 'policy') return `policy rule ${approver.email.replace(/^policy:/, '')}`;
-  return approver.displayName ? `${approver.displayName} (${approver.email})` : approver.email;
-}
-
-/** Names the first few deciders and counts the rest, so a quorum of 100 stays readable. */
-function listDeciders(decisions: Decision[]): string {
-  const shown = decisions.slice(0, 5).map(deciderLabel);
-  const rest = decisions.length - shown.length;
-  return rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
+function listDeciders(outcome: CardOutcome): string {
+  const shown = outcome.deciders.map(deciderLabel).join(', ');
+  return outcome.moreDeciders > 0 ? `${shown} and ${outcome.moreDeciders} more` : shown;
 }
 
 /** The verdict line of a decided card; null while the request is pending. */
-function outcomeText(approval: ApprovalRepresentation): string | null {
-  const decidedAt = approval.decidedAt ? `\nDecided ${slackDate(approval.decidedAt)}` : '';
-  switch (approval.status) {
-    case 'pending':
-      return null;
-    case 'approved': {
-      const by = approvals(approval);
-      return `*✅ Approved*${by.length > 0 ? ` by ${listDeciders(by)}` : ''}${decidedAt}`;
-    }
+function outcomeText(view: CardView): string | null {
+  const { outcome } = view;
+  if (!outcome) return null;
+  const decidedAt = outcome.decidedAt ? `\nDecided ${slackDate(outcome.decidedAt)}` : '';
+  const by = outcome.deciders.length > 0 ? ` by ${listDeciders(outcome)}` : '';
+  switch (outcome.status) {
+    case 'approved':
+      return `*✅ Approved*${by}${decidedAt}`;
     case 'denied': {
-      const by = denials(approval);
-      const reasons = by
-        .slice(0, 5)
-        .filter((d) => d.reason)
-        .map((d) => escapeClipped(oneLine(d.reason ?? ''), DECISION_REASON_LIMIT));
+      const reasons = outcome.reasons.map((r) => escapeClipped(oneLine(r), DECISION_REASON_LIMIT));
       const because = reasons.length > 0 ? ` — ${reasons.join('; ')}` : '';
-      return `*⛔ Denied*${by.length > 0 ? ` by ${listDeciders(by)}` : ''}${because}${decidedAt}`;
+      return `*⛔ Denied*${by}${because}${decidedAt}`;
     }
     case 'expired':
-      return approval.decisions.length === 0
-        ? `*⌛ Expired unanswered*${decidedAt}`
-        : `*⌛ Expired* with ${quorumProgress(approval)}${decidedAt}`;
+      return outcome.hadDecisions
+        ? `*⌛ Expired* with ${view.quorumProgress}${decidedAt}`
+        : `*⌛ Expired unanswered*${decidedAt}`;
     case 'cancelled':
       return `*🚫 Cancelled by the requester's client*${decidedAt}`;
-  }
-}
-
-function outcomePlain(approval: ApprovalRepresentation): string {
-  const subject = approval.title ?? approval.action;
-  switch (approval.status) {
-    case 'pending':
-      return (
-        `Approval needed: ${subject} (${approval.action}) requested by ${approval.requester.email}` +
-        ` — ${quorumProgress(approval)}, expires ${approval.expiresAt}`
-      );
-    case 'approved': {
-      const by = approvals(approval).map(deciderPlain);
-      return `✅ Approved: ${subject}${by.length > 0 ? ` — by ${by.join(', ')}` : ''}`;
-    }
-    case 'denied': {
-      const by = denials(approval);
-      const reason = by.find((d) => d.reason)?.reason;
-      return `⛔ Denied: ${subject} — by ${by.map(deciderPlain).join(', ')}${reason ? `: ${reason}` : ''}`;
-    }
-    case 'expired':
-      return approval.decisions.length === 0
-        ? `⌛ Expired unanswered: ${subject}`
-        : `⌛ Expired: ${subject} (${quorumProgress(approval)})`;
-    case 'cancelled':
-      return `🚫 Cancelled by the requester's client: ${subject}`;
   }
 }
 
@@ -190,32 +127,10 @@ function boundedLines(heading: string, lines: string[], noun: string): string {
     shown += 1;
   }
   const hidden = lines.length - shown;
-  return hidden > 0 ? `${text}\n… ${plural(hidden, `more ${noun}`)}` : text;
+  return hidden > 0 ? `${text}\n… ${hidden} more ${noun}${hidden === 1 ? '' : 's'}` : text;
 }
 
-function formatLeaf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === null || typeof value !== 'object') return String(value);
-  return JSON.stringify(value);
-}
-
-/** Flattens the masked context into [dotted key, display value] pairs, in the context's order. */
-function flattenContext(value: unknown, prefix: string, out: [string, string][]): void {
-  if (Array.isArray(value)) {
-    out.push([prefix, value.length === 0 ? '[]' : value.map(formatLeaf).join(', ')]);
-  } else if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value);
-    if (entries.length === 0 && prefix !== '') out.push([prefix, '{}']);
-    for (const [key, member] of entries)
-      flattenContext(member, prefix === '' ? key : `${prefix}.${key}`, out);
-  } else {
-    out.push([prefix, formatLeaf(value)]);
-  }
-}
-
-function contextText(context: Record<string, unknown>): string | null {
-  const pairs: [string, string][] = [];
-  flattenContext(context, '', pairs);
+function contextText(pairs: CardView['context']): string | null {
   if (pairs.length === 0) return null;
   const lines = pairs.map(
     ([key, value]) =>
@@ -224,12 +139,12 @@ function contextText(context: Record<string, unknown>): string | null {
   return boundedLines('*Context* (secrets masked)', lines, 'field');
 }
 
-function decisionsText(decisions: Decision[]): string | null {
+function decisionsText(decisions: CardView['decisions']): string | null {
   if (decisions.length === 0) return null;
   const lines = decisions.map((d) => {
     const verdict = d.verdict === 'approve' ? '✅ approved' : '⛔ denied';
     const reason = d.reason ? ` — ${escapeClipped(oneLine(d.reason), DECISION_REASON_LIMIT)}` : '';
-    return `• ${deciderLabel(d)} ${verdict} ${slackDate(d.at)}${reason}`;
+    return `• ${deciderLabel(d.decider)} ${verdict} ${slackDate(d.at)}${reason}`;
   });
   return boundedLines('*Decisions*', lines, 'decision');
 }
@@ -242,21 +157,21 @@ function field(label: string, value: string): { type: 'mrkdwn'; text: string } {
   return { type: 'mrkdwn', text: `*${label}*\n${value}` };
 }
 
-function agentText(agent: NonNullable<ApprovalRepresentation['agent']>): string {
+function agentText(agent: NonNullable<CardView['agent']>): string {
   const parts = [escapeClipped(oneLine(agent.name), 200)];
   if (agent.model) parts.push(escapeClipped(oneLine(agent.model), 200));
   if (agent.runId) parts.push(`run ${code(agent.runId, 200)}`);
   return parts.join(' · ');
 }
 
-function actionsBlock(approval: ApprovalRepresentation): ActionsBlock {
-  const subject = approval.title ? `${approval.action} (${approval.title})` : approval.action;
+function actionsBlock(view: CardView): ActionsBlock {
+  const subject = view.title ? `${view.action} (${view.title})` : view.action;
   const approve: Button = {
     type: 'button',
     action_id: APPROVE_ACTION_ID,
     text: { type: 'plain_text', text: 'Approve', emoji: true },
     style: 'primary',
-    value: approval.id,
+    value: view.requestId,
     confirm: {
       title: { type: 'plain_text', text: 'Approve this request?' },
       text: {
@@ -277,14 +192,16 @@ function actionsBlock(approval: ApprovalRepresentation): ActionsBlock {
     action_id: DENY_ACTION_ID,
     text: { type: 'plain_text', text: 'Deny', emoji: true },
     style: 'danger',
-    value: approval.id,
+    value: view.requestId,
   };
-  return { type: 'actions', block_id: cardBlockId(approval.id), elements: [approve, deny] };
+  return { type: 'actions', block_id: cardBlockId(view.requestId), elements: [approve, deny] };
 }
 
 export interface RenderApprovalCardOptions {
   /** Whether the request's policy rule requires a reason to deny (shown under the buttons). */
   denyReasonRequired: boolean;
+  /** COUNTERSIGN_PUBLIC_URL: the card then links to the request in the web console. */
+  publicUrl?: string | undefined;
 }
 
 /** The card for a request in any state; the buttons exist only while it is pending. */
@@ -292,65 +209,58 @@ export function renderApprovalCard(
   approval: ApprovalRepresentation,
   options: RenderApprovalCardOptions,
 ): { text: string; blocks: KnownBlock[] } {
-  const isPending = approval.status === 'pending';
+  return renderSlackCard(buildCardView(approval, options));
+}
+
+/** Block Kit for a card view. */
+export function renderSlackCard(view: CardView): { text: string; blocks: KnownBlock[] } {
   const blocks: KnownBlock[] = [
     {
       type: 'header',
       text: {
         type: 'plain_text',
-        text: escapeClipped(oneLine(approval.title ?? approval.action), HEADER_TEXT_LIMIT, '…'),
+        text: escapeClipped(oneLine(view.heading), HEADER_TEXT_LIMIT, '…'),
         emoji: true,
       },
     },
   ];
 
-  const outcome = outcomeText(approval);
+  const outcome = outcomeText(view);
   if (outcome) blocks.push(mrkdwnSection(outcome));
 
-  const requester = approval.requester.name
-    ? `${approval.requester.email} (${approval.requester.name})`
-    : approval.requester.email;
+  const requester = view.requester.name
+    ? `${view.requester.email} (${view.requester.name})`
+    : view.requester.email;
   const fields = [
-    field('Action', code(approval.action, 300)),
+    field('Action', code(view.action, 300)),
     field('Requester', escapeClipped(oneLine(requester), FIELD_TEXT_BUDGET)),
   ];
-  if (approval.agent) fields.push(field('Agent', agentText(approval.agent)));
-  if (approval.policyRule) fields.push(field('Policy rule', code(approval.policyRule, 300)));
+  if (view.agent) fields.push(field('Agent', agentText(view.agent)));
+  if (view.policyRule) fields.push(field('Policy rule', code(view.policyRule, 300)));
   fields.push(
-    field('Quorum', quorumProgress(approval)),
-    field(isPending ? 'Expires' : 'Expiry', slackDate(approval.expiresAt)),
-    field('Request id', code(approval.id, 100)),
+    field('Quorum', view.quorumProgress),
+    field(view.showButtons ? 'Expires' : 'Expiry', slackDate(view.expiresAt)),
+    field('Request id', code(view.requestId, 100)),
   );
   blocks.push({ type: 'section', fields });
 
-  if (approval.reason) {
-    blocks.push(mrkdwnSection(`*Reason*\n${escapeClipped(approval.reason, SECTION_TEXT_BUDGET - 20)}`));
+  if (view.reason) {
+    blocks.push(mrkdwnSection(`*Reason*\n${escapeClipped(view.reason, SECTION_TEXT_BUDGET - 20)}`));
   }
-  const context = contextText(approval.context);
+  const context = contextText(view.context);
   if (context) blocks.push(mrkdwnSection(context));
-  const decisions = decisionsText(approval.decisions);
+  const decisions = decisionsText(view.decisions);
   if (decisions) blocks.push(mrkdwnSection(decisions));
 
-  if (isPending) {
-    blocks.push(actionsBlock(approval));
-    blocks.push({
-      type: 'context',
-      elements: [
-        {
-          type: 'mrkdwn',
-          text: options.denyReasonRequired
-            ? 'Denying asks for a reason (required by policy). The requester cannot decide their own request.'
-            : 'Denying asks for an optional reason. The requester cannot decide their own request.',
-        },
-      ],
-    });
+  if (view.showButtons) {
+    blocks.push(actionsBlock(view));
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: buttonsHint(view) }] });
   }
-  blocks.push({
-    type: 'context',
-    elements: [{ type: 'mrkdwn', text: `Payload digest ${code(approval.payloadDigest, 200)}` }],
-  });
+  const footer = [`Payload digest ${code(view.payloadDigest, 200)}`];
+  if (view.consoleUrl) footer.push(`<${view.consoleUrl}|Open in Countersign>`);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: footer.join(' · ') }] });
 
-  return { text: escapeClipped(outcomePlain(approval), FALLBACK_TEXT_LIMIT, '…'), blocks };
+  return { text: escapeClipped(view.summary, FALLBACK_TEXT_LIMIT, '…'), blocks };
 }
 
 export interface RenderDenyModalInput {
@@ -393,25 +303,4 @@ export function renderDenyModal(input: RenderDenyModalInput): View {
       },
     ],
   };
-}
-
-const REFUSALS: Record<string, string> = {
-  SELF_APPROVAL_FORBIDDEN:
-    'You asked for this action, or you own the agent that asked for it, so you cannot approve or deny it.',
-  NOT_ELIGIBLE:
-    "You are not one of the approvers this request's policy allows, so your decision was not recorded.",
-  IDENTITY_UNRESOLVED:
-    'Countersign could not read your email from your Slack profile, so it cannot tell whether you may decide; ask a Slack admin to let apps see member emails.',
-  ALREADY_DECIDED: 'This request already has its verdict, so your decision changed nothing.',
-  REQUEST_EXPIRED: 'This request expired before your decision arrived, so it can no longer be decided.',
-  DENY_REASON_REQUIRED: "This request's policy requires a reason to deny it; please give one.",
-  NOT_FOUND: 'Countersign has no such request, so nothing was recorded.',
-  BUTTON_MISMATCH: 'This button does not belong to this message, so the click was ignored.',
-};
-
-const GENERIC_REFUSAL = 'Countersign could not record your decision just now; please try again in a moment.';
-
-/** The one sentence the clicker sees (privately) when a decision is refused. */
-export function refusalMessage(code: string): string {
-  return Object.hasOwn(REFUSALS, code) ? (REFUSALS[code] ?? GENERIC_REFUSAL) : GENERIC_REFUSAL;
 }

@@ -1,13 +1,18 @@
 // Slack interactivity: Approve and Deny clicks and the deny-reason modal. The handlers only
-// translate: ack, check the button belongs to the card it came from, resolve the clicker's email,
-// call recordDecision, and tell the clicker privately when it refused.
+// translate: ack, parse the Bolt payload, hand the click to the chat core, and render what it
+// says (the deny modal, the clicker's private refusal).
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import { recordDecision } from '../../approvals/record-decision.ts';
-import { isUuid } from '../../approvals/find-request.ts';
-import type { Deps } from '../../deps.ts';
-import { isAppError } from '../../errors.ts';
+import { guardChatHandler } from '../guard-chat-handler.ts';
+import {
+  decideFromCard,
+  isDenyReasonMissing,
+  promptDeny,
+  type CardClick,
+  type ChatDeps,
+} from '../handle-card-action.ts';
+import { refusalText } from '../refusal-text.ts';
 import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,
@@ -15,140 +20,157 @@ import {
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
   parseCardBlockId,
-  refusalMessage,
   renderDenyModal,
 } from './cards.ts';
-import type { SlackIdentityResolver } from './identity.ts';
+import { lookUpSlackUser } from './identity.ts';
+import type { SlackWorkspaces } from './workspace.ts';
 
-export interface SlackHandlerDeps extends Deps {
-  identity: SlackIdentityResolver;
+export interface SlackHandlerDeps extends ChatDeps {
+  workspaces: SlackWorkspaces;
 }
 
-interface Click {
-  requestId: string;
-  channelId: string;
-  messageTs: string;
-  userId: string;
-}
+const userSchema = z.object({ id: z.string().min(1), team_id: z.string().optional() });
+const teamSchema = z.object({ id: z.string() }).nullish();
+const enterpriseSchema = z.object({ id: z.string() }).nullish();
 
 const clickSchema = z.object({
-  user: z.object({ id: z.string() }),
-  container: z.object({ channel_id: z.string(), message_ts: z.string() }),
+  user: userSchema,
+  team: teamSchema,
+  enterprise: enterpriseSchema,
+  container: z.object({ channel_id: z.string().min(1), message_ts: z.string().min(1) }),
   actions: z
     .array(z.object({ action_id: z.string(), block_id: z.string(), value: z.string().optional() }))
     .min(1),
   trigger_id: z.string(),
 });
 
+const submissionSchema = z.object({ user: userSchema, team: teamSchema, enterprise: enterpriseSchema });
+
+/** Carried through the modal: which card the Deny came from. */
 const modalMetadata = z.object({ requestId: z.uuid(), channelId: z.string(), messageTs: z.string() });
 
-/** The button must carry this request's id and sit on the card posted for it in this channel. */
-async function isButtonOfItsCard(deps: Deps, click: Click, blockId: string): Promise<boolean> {
-  if (!isUuid(click.requestId) || parseCardBlockId(blockId) !== click.requestId) return false;
-  const card = await deps.db.prisma.chatCard.findUnique({
-    where: { requestId_channel: { requestId: click.requestId, channel: `slack:${click.channelId}` } },
-    select: { messageId: true },
-  });
-  return card?.messageId === click.messageTs;
+interface SlackClicker {
+  user: z.infer<typeof userSchema>;
+  team?: z.infer<typeof teamSchema>;
+  enterprise?: z.infer<typeof enterpriseSchema>;
 }
 
-async function tellClicker(
-  client: WebClient,
-  click: Pick<Click, 'channelId' | 'userId'>,
-  code: string,
-): Promise<void> {
-  await client.chat.postEphemeral({
-    channel: click.channelId,
-    user: click.userId,
-    text: refusalMessage(code),
-  });
-}
-
-async function decide(
+async function toCardClick(
   deps: SlackHandlerDeps,
   client: WebClient,
-  click: Click,
-  verdict: 'approve' | 'deny',
-  reason?: string,
-): Promise<void> {
-  const who = await deps.identity.resolve(click.userId);
-  try {
-    await recordDecision(deps, {
-      requestId: click.requestId,
-      verdict,
-      reason,
-      approver: {
-        email: who.email,
-        platform: 'slack',
-        platformUserId: click.userId,
-        displayName: who.displayName,
-      },
-    });
-  } catch (error) {
-    if (!isAppError(error)) throw error;
-    deps.log.info(
-      { code: error.code, requestId: click.requestId, userId: click.userId },
-      'Slack decision refused',
-    );
-    await tellClicker(client, click, error.code);
-  }
-}
-
-function parseClick(body: unknown): (Click & { blockId: string; triggerId: string }) | undefined {
-  const parsed = clickSchema.safeParse(body);
-  const action = parsed.data?.actions[0];
-  if (!parsed.success || !action) return undefined;
+  who: SlackClicker,
+  card: { requestId: string; boundRequestId: string | null; channelId: string; messageTs: string },
+): Promise<CardClick> {
+  const teamId = who.user.team_id ?? who.team?.id;
   return {
-    requestId: action.value ?? '',
-    channelId: parsed.data.container.channel_id,
-    messageTs: parsed.data.container.message_ts,
-    userId: parsed.data.user.id,
-    blockId: action.block_id,
-    triggerId: parsed.data.trigger_id,
+    platform: 'slack',
+    channel: `slack:${card.channelId}`,
+    messageId: card.messageTs,
+    requestId: card.requestId,
+    boundRequestId: card.boundRequestId,
+    clicker: {
+      userId: who.user.id,
+      identityKey: who.user.id,
+      isOwnTenant: await deps.workspaces.isOwn(teamId, who.enterprise?.id),
+      lookup: lookUpSlackUser(client, who.user.id),
+    },
   };
 }
 
-/** The click, if it is well-formed and its button belongs to its card; otherwise the clicker is told. */
-async function acceptedClick(
+function tellClicker(client: WebClient, channelId: string, userId: string) {
+  return async (text: string): Promise<void> => {
+    await client.chat.postEphemeral({ channel: channelId, user: userId, text });
+  };
+}
+
+async function clickFrom(
   deps: SlackHandlerDeps,
   client: WebClient,
   body: unknown,
-): Promise<ReturnType<typeof parseClick>> {
-  const click = parseClick(body);
-  if (!click) return undefined;
-  if (await isButtonOfItsCard(deps, click, click.blockId)) return click;
-  await tellClicker(client, click, 'BUTTON_MISMATCH');
-  return undefined;
+): Promise<{ click: CardClick; triggerId: string } | undefined> {
+  const parsed = clickSchema.safeParse(body);
+  const action = parsed.data?.actions[0];
+  if (!parsed.success || !action) {
+    deps.log.warn(
+      { issues: parsed.error?.issues.length },
+      'Slack interaction without user, card or action: ignored',
+    );
+    return undefined;
+  }
+  const click = await toCardClick(deps, client, parsed.data, {
+    requestId: action.value ?? '',
+    boundRequestId: parseCardBlockId(action.block_id),
+    channelId: parsed.data.container.channel_id,
+    messageTs: parsed.data.container.message_ts,
+  });
+  return { click, triggerId: parsed.data.trigger_id };
+}
+
+function channelAndUser(body: unknown): { channelId: string; userId: string } | undefined {
+  const parsed = clickSchema.safeParse(body);
+  return parsed.success
+    ? { channelId: parsed.data.container.channel_id, userId: parsed.data.user.id }
+    : undefined;
+}
+
+/** Runs a click handler inside the chat error boundary; the clicker hears of any failure. */
+function guarded(
+  deps: SlackHandlerDeps,
+  client: WebClient,
+  body: unknown,
+  handling: string,
+  run: () => Promise<void>,
+) {
+  const where = channelAndUser(body);
+  return guardChatHandler(
+    deps.log,
+    { platform: 'slack', handling, userId: where?.userId },
+    run,
+    where ? tellClicker(client, where.channelId, where.userId) : () => Promise.resolve(),
+  );
 }
 
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
   app.action(APPROVE_ACTION_ID, async ({ ack, body, client }) => {
     await ack();
-    const click = await acceptedClick(deps, client, body);
-    if (click) await decide(deps, client, click, 'approve');
+    await guarded(deps, client, body, 'approve click', async () => {
+      const accepted = await clickFrom(deps, client, body);
+      if (!accepted) return;
+      const outcome = await decideFromCard(deps, accepted.click, { verdict: 'approve' });
+      if (outcome.kind === 'refused') {
+        await tellClicker(
+          client,
+          accepted.click.channel.slice('slack:'.length),
+          accepted.click.clicker.userId,
+        )(outcome.text);
+      }
+    });
   });
 
   app.action(DENY_ACTION_ID, async ({ ack, body, client }) => {
     await ack();
-    const click = await acceptedClick(deps, client, body);
-    if (!click) return;
-    const request = await deps.db.prisma.approvalRequest.findUnique({
-      where: { id: click.requestId },
-      select: { title: true, action: true, denyReasonRequired: true },
-    });
-    if (!request) return;
-    await client.views.open({
-      trigger_id: click.triggerId,
-      view: renderDenyModal({
-        requestId: click.requestId,
-        title: request.title ?? request.action,
-        reasonRequired: request.denyReasonRequired,
-        privateMetadata: JSON.stringify({
+    await guarded(deps, client, body, 'deny click', async () => {
+      const accepted = await clickFrom(deps, client, body);
+      if (!accepted) return;
+      const { click } = accepted;
+      const prompt = await promptDeny(deps, click);
+      if ('kind' in prompt) {
+        await tellClicker(client, click.channel.slice('slack:'.length), click.clicker.userId)(prompt.text);
+        return;
+      }
+      await client.views.open({
+        trigger_id: accepted.triggerId,
+        view: renderDenyModal({
           requestId: click.requestId,
-          channelId: click.channelId,
-          messageTs: click.messageTs,
-        } satisfies z.infer<typeof modalMetadata>),
-      }),
+          title: prompt.title,
+          reasonRequired: prompt.reasonRequired,
+          privateMetadata: JSON.stringify({
+            requestId: click.requestId,
+            channelId: click.channel.slice('slack:'.length),
+            messageTs: click.messageId,
+          } satisfies z.infer<typeof modalMetadata>),
+        }),
+      });
     });
   });
 
@@ -160,23 +182,39 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
         return undefined;
       }
     })();
-    if (!meta) {
+    const who = submissionSchema.safeParse(body);
+    if (!meta || !who.success) {
       await ack();
+      deps.log.warn('Slack deny submission without its card or user: ignored');
       return;
     }
     const reason = view.state.values[DENY_REASON_BLOCK_ID]?.[DENY_REASON_ACTION_ID]?.value?.trim() ?? '';
-    const request = await deps.db.prisma.approvalRequest.findUnique({
-      where: { id: meta.requestId },
-      select: { denyReasonRequired: true },
-    });
-    if (request?.denyReasonRequired && !reason) {
+    const tell = tellClicker(client, meta.channelId, who.data.user.id);
+    // If the database cannot say, the decision below fails too and the clicker is told there.
+    const reasonMissing = await isDenyReasonMissing(deps, meta.requestId, reason).catch(() => false);
+    if (reasonMissing) {
       await ack({
         response_action: 'errors',
-        errors: { [DENY_REASON_BLOCK_ID]: refusalMessage('DENY_REASON_REQUIRED') },
+        errors: { [DENY_REASON_BLOCK_ID]: refusalText('DENY_REASON_REQUIRED', 'slack') },
       });
       return;
     }
     await ack();
-    await decide(deps, client, { ...meta, userId: body.user.id }, 'deny', reason || undefined);
+    await guardChatHandler(
+      deps.log,
+      { platform: 'slack', handling: 'deny submission', userId: who.data.user.id },
+      async () => {
+        // The modal's card is checked like a button: the submission must name a card that exists.
+        const click = await toCardClick(deps, client, who.data, {
+          requestId: meta.requestId,
+          boundRequestId: meta.requestId,
+          channelId: meta.channelId,
+          messageTs: meta.messageTs,
+        });
+        const outcome = await decideFromCard(deps, click, { verdict: 'deny', reason: reason || undefined });
+        if (outcome.kind === 'refused') await tell(outcome.text);
+      },
+      tell,
+    );
   });
 }

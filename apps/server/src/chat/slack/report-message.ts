@@ -1,13 +1,9 @@
 // What /countersign report answers in Slack: the report's summary as a private Block Kit message
-// (the chain result first, as in the Markdown report), plus the usage and refusal sentences.
+// (rendered from the chat core's summary view), plus the usage sentence.
 import type { KnownBlock } from '@slack/types';
 import type { ReportPeriod } from '../../audit/report/report-period.ts';
-import {
-  chainEventText,
-  chainFailureText,
-  secondsText,
-  type ReportSummary,
-} from '../../audit/report/report-summary.ts';
+import type { ReportSummary } from '../../audit/report/report-summary.ts';
+import { buildReportSummaryView, type ReportSummaryView } from '../report-summary-view.ts';
 import { escapeMrkdwn } from './cards.ts';
 
 export const REPORT_USAGE =
@@ -15,52 +11,16 @@ export const REPORT_USAGE =
   '`/countersign report 2030-01-01..2030-01-31`. Without a period: the last 30 days. ' +
   'Only members of the policy group `auditors` may run it.';
 
-export const REPORT_REFUSALS = {
-  not_auditor:
-    'Only members of the policy group `auditors` may run `/countersign report`. Your attempt was recorded in the audit trail.',
-  identity_unresolved:
-    'Countersign could not read an email address on your Slack profile, so it cannot check that you are an auditor. Your attempt was recorded in the audit trail.',
-} as const;
-
-const day = (d: Date) => d.toISOString().replace('.000Z', 'Z');
-
-export function periodLabel(period: ReportPeriod): string {
-  return `${day(period.from)} to ${day(period.to)}`;
-}
-
-function chainText(chain: ReportSummary['chain']): string {
+function chainText(chain: ReportSummaryView['chain']): string {
   const verdict = chain.intact
-    ? `:white_check_mark: *Audit chain intact* (${chain.verification.events} events verified)`
-    : `:warning: *AUDIT CHAIN NOT INTACT*: ${chainFailureText(chain)}`;
-  return [
-    verdict,
-    `First event: ${chainEventText(chain.firstEvent)}`,
-    `Last event: ${chainEventText(chain.lastEvent)}`,
-  ].join('\n');
+    ? `:white_check_mark: *${chain.headline}* ${chain.detail}`
+    : `:warning: *${chain.headline}*${chain.detail}`;
+  return [verdict, `First event: ${chain.firstEvent}`, `Last event: ${chain.lastEvent}`].join('\n');
 }
 
-function countsText(s: ReportSummary): string {
-  const statuses = Object.entries(s.byStatus)
-    .map(([status, n]) => `${status} ${n}`)
-    .join(', ');
-  const refused = Object.entries(s.refusedByReason)
-    .filter(([, n]) => n > 0)
-    .map(([reason, n]) => `${reason} ${n}`)
-    .join(', ');
-  return [
-    `*Requests:* ${s.requests} (${statuses})`,
-    `*Decisions:* approve ${s.byVerdict.approve}, deny ${s.byVerdict.deny}, auto-approved by policy ${s.byVerdict.autoApproved}`,
-    `*Refused attempts:* ${refused || 'none'}`,
-    `*Expiries:* ${s.expiries}`,
-    `*Time to decision:* median ${secondsText(s.timeToDecision.medianSeconds)}, p95 ${secondsText(
-      s.timeToDecision.p95Seconds,
-    )} over ${s.timeToDecision.decided} decided`,
-  ].join('\n');
-}
-
-function topActionsText(s: ReportSummary): string {
-  if (s.topActions.length === 0) return '*Top actions:* none';
-  return `*Top actions:* ${s.topActions.map((a) => `\`${escapeMrkdwn(a.action)}\` ${a.count}`).join(', ')}`;
+function topActionsText(view: ReportSummaryView): string {
+  if (view.topActions.length === 0) return '*Top actions:* none';
+  return `*Top actions:* ${view.topActions.map((a) => `\`${escapeMrkdwn(a.action)}\` ${a.count}`).join(', ')}`;
 }
 
 /** The private summary message; `fileNote` says where the CSV went (or why it did not). */
@@ -69,18 +29,16 @@ export function reportSummaryMessage(
   summary: ReportSummary,
   fileNote: string,
 ): { text: string; blocks: KnownBlock[] } {
-  const title = `Countersign audit report, ${periodLabel(period)}`;
+  const view = buildReportSummaryView(period, summary);
   const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
   return {
-    text: `${title}: ${summary.requests} requests; ${
-      summary.chain.intact ? 'audit chain intact' : 'AUDIT CHAIN NOT INTACT'
-    }`,
+    text: view.summary,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: 'Countersign audit report' } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `${periodLabel(period)} (end excluded)` }] },
-      section(chainText(summary.chain)),
-      section(countsText(summary)),
-      section(topActionsText(summary)),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: view.period }] },
+      section(chainText(view.chain)),
+      section(view.counts.map(([label, value]) => `*${label}:* ${value}`).join('\n')),
+      section(topActionsText(view)),
       { type: 'context', elements: [{ type: 'mrkdwn', text: fileNote }] },
     ],
   };

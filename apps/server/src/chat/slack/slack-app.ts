@@ -1,16 +1,18 @@
 // The Slack integration: a Bolt app on POST /slack/events (events, interactivity and slash
-// commands on one URL), signature verification always on, plus the card flusher that posts and
+// commands on one URL), signature verification always on, plus the card transport that posts and
 // updates cards through the Web API at SLACK_API_URL.
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import express, { type Router } from 'express';
+import express from 'express';
 import type { Deps } from '../../deps.ts';
-import type { ChannelFlusher } from '../start-chat-workers.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { flushSlackChannel } from './flush-slack-channel.ts';
+import type { ChatIntegration } from '../chat-integration.ts';
+import type { FlushSettings } from '../flush-channel.ts';
+import { createIdentityCache } from '../identity-cache.ts';
 import { registerSlackHandlers } from './handlers.ts';
-import { createSlackIdentityResolver } from './identity.ts';
 import { registerReportCommand } from './report-command.ts';
+import { createSlackTransport } from './slack-transport.ts';
 import { slackTimestampGuard } from './timestamp-guard.ts';
+import { createSlackWorkspaces } from './workspace.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -18,14 +20,9 @@ export interface SlackSettings {
   botToken: string;
   signingSecret: string;
   apiUrl: string | undefined;
-  postIntervalMs: number;
-  flushBudgetMs: number;
-}
-
-export interface SlackIntegration {
-  router: Router;
-  /** Posts and updates the pending cards of one `slack:<channel id>` channel, within the budget. */
-  flush: ChannelFlusher;
+  /** Workspaces besides the installing one whose members may decide (SLACK_ALLOWED_TEAMS). */
+  allowedTeams: readonly string[];
+  flush: FlushSettings;
 }
 
 /** Bolt logs through pino, so its lines carry the same format and redaction as ours. */
@@ -44,7 +41,7 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-export function createSlackIntegration(deps: Deps, settings: SlackSettings): SlackIntegration {
+export function createSlackIntegration(deps: Deps, settings: SlackSettings): ChatIntegration {
   const logger = boltLogger(deps.log);
   const receiver = new ExpressReceiver({
     signingSecret: settings.signingSecret,
@@ -57,31 +54,31 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Sla
     logger,
     clientOptions: {
       ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
-      // Rate limits are handled by the flusher (it waits out Retry-After per channel); the
+      // Rate limits are handled by the flush loop (it waits out Retry-After per channel); the
       // client's own retry would pause every call for up to half an hour.
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: 10_000,
     },
   });
-  const handlerDeps = { ...deps, identity: createSlackIdentityResolver(app.client, deps.clock) };
+  const identity = createIdentityCache(deps.clock, (userId, error) =>
+    deps.log.warn({ err: error, userId }, 'Slack users.info failed: the clicker stays unresolved'),
+  );
+  const handlerDeps = {
+    ...deps,
+    identity,
+    workspaces: createSlackWorkspaces(app.client, settings.allowedTeams),
+  };
   registerSlackHandlers(app, handlerDeps);
   registerReportCommand(app, handlerDeps);
+  app.error((error) => {
+    // Only reached by failures outside our handlers' own boundary (Bolt's middleware).
+    deps.log.error({ err: error }, 'Slack request failed');
+    return Promise.resolve();
+  });
 
   const router = express.Router();
   router.use(SLACK_EVENTS_PATH, slackTimestampGuard(deps.clock));
   router.use(receiver.router);
-  return {
-    router,
-    flush: (channel) =>
-      flushSlackChannel(
-        {
-          ...deps,
-          client: app.client,
-          postIntervalMs: settings.postIntervalMs,
-          budgetMs: settings.flushBudgetMs,
-        },
-        channel,
-      ),
-  };
+  return { platform: 'slack', router, transport: createSlackTransport(app.client), flush: settings.flush };
 }

@@ -18,6 +18,18 @@ const decisionSchema = z
   })
   .meta({ id: 'Decision' });
 
+const cardSchema = z
+  .object({
+    channel: z.string(),
+    status: z.enum(['pending', 'posted', 'failed']).meta({
+      description:
+        'pending: not shown yet; posted: on the platform and kept in step; failed: the platform refused it for good (see error)',
+    }),
+    error: z.string().nullable().meta({ description: "the platform's error for a failed card" }),
+    postedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'ChatCard' });
+
 const jsonObjectSchema = z.record(z.string(), z.unknown());
 
 export const approvalSchema = z
@@ -43,6 +55,9 @@ export const approvalSchema = z
     channel: z.string().nullable(),
     callbackUrl: z.string().nullable(),
     decisions: z.array(decisionSchema),
+    cards: z
+      .array(cardSchema)
+      .meta({ description: 'one chat card per channel the request was posted to, with its state' }),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     decidedAt: z.iso.datetime().nullable(),
@@ -88,6 +103,12 @@ export function presentApproval(
       verdict: d.verdict,
       reason: d.reason,
       at: d.createdAt.toISOString(),
+    })),
+    cards: request.chatCards.map((card) => ({
+      channel: card.channel,
+      status: card.failedAt ? 'failed' : card.messageId ? 'posted' : 'pending',
+      error: card.failedAt ? card.error : null,
+      postedAt: card.postedAt?.toISOString() ?? null,
     })),
     createdAt: request.createdAt.toISOString(),
     expiresAt: request.expiresAt.toISOString(),

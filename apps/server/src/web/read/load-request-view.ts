@@ -7,7 +7,7 @@ import { AppError } from '../../errors.ts';
 import type { AuditEvent, ChatCard } from '../../generated/prisma/client.ts';
 import type { RequestSummary } from './list-waiting-requests.ts';
 
-export type CardState = 'not posted yet' | 'updating' | 'up to date';
+export type CardState = 'not posted yet' | 'updating' | 'up to date' | `failed: ${string}`;
 
 export interface RequestView {
   request: RequestSummary;
@@ -16,7 +16,11 @@ export interface RequestView {
   cards: (ChatCard & { state: CardState })[];
 }
 
-export function cardState(card: Pick<ChatCard, 'messageId' | 'version' | 'shownVersion'>): CardState {
+export function cardState(
+  card: Pick<ChatCard, 'messageId' | 'version' | 'shownVersion' | 'failedAt' | 'error'>,
+): CardState {
+  // Same reading as the API's card status (http/contracts/approval.ts), in words.
+  if (card.failedAt) return `failed: ${card.error ?? 'refused by the platform'}`;
   if (!card.messageId) return 'not posted yet';
   return card.shownVersion < card.version ? 'updating' : 'up to date';
 }

@@ -1,0 +1,207 @@
+// The approval card's content, independent of any platform: what a reviewer must see (title,
+// fields, masked context, decisions, quorum progress, outcome) and whether the buttons show.
+// Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
+import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
+
+type Decision = ApprovalRepresentation['decisions'][number];
+type Status = ApprovalRepresentation['status'];
+
+/** Who decided: a person, or the policy rule that auto-approved. */
+export type Decider =
+  { kind: 'person'; email: string; name: string | null } | { kind: 'policy'; rule: string };
+
+export interface CardDecision {
+  decider: Decider;
+  verdict: 'approve' | 'deny';
+  reason: string | null;
+  at: string;
+}
+
+/** How many deciders an outcome line names before it counts the rest. */
+export const DECIDERS_NAMED = 5;
+
+export interface CardOutcome {
+  status: Exclude<Status, 'pending'>;
+  /** Approvers of an approved request, deniers of a denied one (the first DECIDERS_NAMED). */
+  deciders: Decider[];
+  /** Deciders beyond those named. */
+  moreDeciders: number;
+  /** Reasons of the named deniers that gave one. */
+  reasons: string[];
+  /** Whether anyone had decided (an expired request may have partial progress). */
+  hadDecisions: boolean;
+  decidedAt: string | null;
+}
+
+export interface CardView {
+  requestId: string;
+  status: Status;
+  title: string | null;
+  /** The title, or the action when the request has none. */
+  heading: string;
+  action: string;
+  requester: { email: string; name: string | null };
+  agent: { name: string; model: string | null; runId: string | null } | null;
+  policyRule: string | null;
+  /** "1 of 2 approvals", plus the denials when there are any. */
+  quorumProgress: string;
+  expiresAt: string;
+  reason: string | null;
+  /** The masked context flattened to [dotted key, display value] pairs, in the context's order. */
+  context: [string, string][];
+  decisions: CardDecision[];
+  outcome: CardOutcome | null;
+  /** Approve and Deny show only while the request is pending. */
+  showButtons: boolean;
+  denyReasonRequired: boolean;
+  payloadDigest: string;
+  /** One plain line for notifications and clients that cannot render the card. */
+  summary: string;
+  /** The request's page in the web console, when the public URL is configured. */
+  consoleUrl: string | null;
+}
+
+export interface CardViewOptions {
+  denyReasonRequired: boolean;
+  /** COUNTERSIGN_PUBLIC_URL; with it the card links to the request's page. */
+  publicUrl?: string | undefined;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+export function deciderOf(decision: Decision): Decider {
+  const { approver } = decision;
+  if (approver.platform === 'policy') return { kind: 'policy', rule: approver.email.replace(/^policy:/, '') };
+  return { kind: 'person', email: approver.email, name: approver.displayName };
+}
+
+/** "Bob Smith (bob@example.com)", "bob@example.com", or "policy rule read-only". */
+export function deciderPlain(decider: Decider): string {
+  if (decider.kind === 'policy') return `policy rule ${decider.rule}`;
+  return decider.name ? `${decider.name} (${decider.email})` : decider.email;
+}
+
+export function quorumProgress(approval: ApprovalRepresentation): string {
+  const approved = approval.decisions.filter((d) => d.verdict === 'approve').length;
+  const denied = approval.decisions.filter((d) => d.verdict === 'deny').length;
+  const progress = `${approved} of ${plural(approval.quorum, 'approval')}`;
+  return denied > 0 ? `${progress}, ${plural(denied, 'denial')}` : progress;
+}
+
+function formatLeaf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value !== 'object') return String(value);
+  return JSON.stringify(value);
+}
+
+function flattenContext(value: unknown, prefix: string, out: [string, string][]): void {
+  if (Array.isArray(value)) {
+    out.push([prefix, value.length === 0 ? '[]' : value.map(formatLeaf).join(', ')]);
+  } else if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0 && prefix !== '') out.push([prefix, '{}']);
+    for (const [key, member] of entries)
+      flattenContext(member, prefix === '' ? key : `${prefix}.${key}`, out);
+  } else {
+    out.push([prefix, formatLeaf(value)]);
+  }
+}
+
+export function contextLines(context: Record<string, unknown>): [string, string][] {
+  const pairs: [string, string][] = [];
+  flattenContext(context, '', pairs);
+  return pairs;
+}
+
+function outcomeOf(approval: ApprovalRepresentation): CardOutcome | null {
+  if (approval.status === 'pending') return null;
+  const verdict = approval.status === 'approved' ? 'approve' : approval.status === 'denied' ? 'deny' : null;
+  const by = verdict ? approval.decisions.filter((d) => d.verdict === verdict) : [];
+  const named = by.slice(0, DECIDERS_NAMED);
+  return {
+    status: approval.status,
+    deciders: named.map(deciderOf),
+    moreDeciders: by.length - named.length,
+    reasons: approval.status === 'denied' ? named.flatMap((d) => (d.reason ? [d.reason] : [])) : [],
+    hadDecisions: approval.decisions.length > 0,
+    decidedAt: approval.decidedAt,
+  };
+}
+
+function summaryOf(approval: ApprovalRepresentation): string {
+  const subject = approval.title ?? approval.action;
+  const by = (verdict: 'approve' | 'deny') =>
+    approval.decisions.filter((d) => d.verdict === verdict).map((d) => deciderPlain(deciderOf(d)));
+  switch (approval.status) {
+    case 'pending':
+      return (
+        `Approval needed: ${subject} (${approval.action}) requested by ${approval.requester.email}` +
+        ` — ${quorumProgress(approval)}, expires ${approval.expiresAt}`
+      );
+    case 'approved': {
+      const approvers = by('approve');
+      return `✅ Approved: ${subject}${approvers.length > 0 ? ` — by ${approvers.join(', ')}` : ''}`;
+    }
+    case 'denied': {
+      const reason = approval.decisions.find((d) => d.verdict === 'deny' && d.reason)?.reason;
+      return `⛔ Denied: ${subject} — by ${by('deny').join(', ')}${reason ? `: ${reason}` : ''}`;
+    }
+    case 'expired':
+      return approval.decisions.length === 0
+        ? `⌛ Expired unanswered: ${subject}`
+        : `⌛ Expired: ${subject} (${quorumProgress(approval)})`;
+    case 'cancelled':
+      return `🚫 Cancelled by the requester's client: ${subject}`;
+  }
+}
+
+/** The sentence under the buttons. */
+export function buttonsHint(view: CardView): string {
+  return view.denyReasonRequired
+    ? 'Denying asks for a reason (required by policy). The requester cannot decide their own request.'
+    : 'Denying asks for an optional reason. The requester cannot decide their own request.';
+}
+
+export function consoleRequestUrl(publicUrl: string, requestId: string): string {
+  return new URL(
+    `requests/${encodeURIComponent(requestId)}`,
+    publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`,
+  ).href;
+}
+
+export function buildCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
+  return {
+    requestId: approval.id,
+    status: approval.status,
+    title: approval.title,
+    heading: approval.title ?? approval.action,
+    action: approval.action,
+    requester: approval.requester,
+    agent: approval.agent
+      ? {
+          name: approval.agent.name,
+          model: approval.agent.model ?? null,
+          runId: approval.agent.runId ?? null,
+        }
+      : null,
+    policyRule: approval.policyRule,
+    quorumProgress: quorumProgress(approval),
+    expiresAt: approval.expiresAt,
+    reason: approval.reason,
+    context: contextLines(approval.context),
+    decisions: approval.decisions.map((d) => ({
+      decider: deciderOf(d),
+      verdict: d.verdict,
+      reason: d.reason,
+      at: d.at,
+    })),
+    outcome: outcomeOf(approval),
+    showButtons: approval.status === 'pending',
+    denyReasonRequired: options.denyReasonRequired,
+    payloadDigest: approval.payloadDigest,
+    summary: summaryOf(approval),
+    consoleUrl: options.publicUrl ? consoleRequestUrl(options.publicUrl, approval.id) : null,
+  };
+}

@@ -1,0 +1,174 @@
+// Posts and updates the cards of one channel, oldest first, one call at a time, through the
+// platform's transport: at most one new message per post interval, Retry-After waited out, a card
+// the platform refuses for good recorded as failed (and the next card goes on), a card whose post
+// may have reached the platform before a crash looked up before it is posted again. A job works
+// the channel for at most its budget, so a crashed worker's job expires soon; the rest goes to a
+// fresh job.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
+import type { Deps } from '../deps.ts';
+import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
+import { parseChannel, type ChatPlatform } from './channels.ts';
+import { buildCardView, type CardView } from './card-view.ts';
+import type { FlushOutcome } from './start-chat-workers.ts';
+
+/** How a platform call failed, as far as the loop cares. */
+export type TransportFailure =
+  /** Throttled: try the same card again after this many seconds. */
+  | { kind: 'rate_limited'; retryAfterSeconds: number }
+  /** Refused for good (channel gone, bot removed, app uninstalled): the card is marked failed. */
+  | { kind: 'refused'; error: string }
+  /** Anything else (network, 5xx): the job is retried later with the card still first in line. */
+  | { kind: 'transient' };
+
+/** What a platform adapter gives the loop: calls that translate a card view into the platform's API. */
+export interface ChatTransport {
+  platform: ChatPlatform;
+  /** Posts a new card into the channel; returns the platform's message id. */
+  post(channelId: string, view: CardView): Promise<string>;
+  update(channelId: string, messageId: string, view: CardView): Promise<void>;
+  /** After a crash between post and commit: the message id of the card if it is already there. */
+  findPosted(channelId: string, requestId: string, attemptedAt: Date): Promise<string | null>;
+  classify(error: unknown): TransportFailure;
+}
+
+export interface FlushSettings {
+  /** Least time between two new messages in one channel. */
+  postIntervalMs: number;
+  /** Wall time after which no new card is started (and no Retry-After waited out) in this job. */
+  budgetMs: number;
+}
+
+export interface FlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts'> {
+  /** COUNTERSIGN_PUBLIC_URL, for the card's link to the web console. */
+  publicUrl?: string | undefined;
+}
+
+interface PendingCard {
+  id: bigint;
+  request_id: string;
+  message_id: string | null;
+  version: number;
+  post_attempted_at: Date | null;
+}
+
+export async function flushChannel(
+  deps: FlushDeps,
+  transport: ChatTransport,
+  settings: FlushSettings,
+  channel: string,
+): Promise<FlushOutcome> {
+  const parsed = parseChannel(channel);
+  // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
+  const deadline = performance.now() + settings.budgetMs;
+  for (;;) {
+    const [card] = await deps.db.prisma.$queryRaw<PendingCard[]>`
+      SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
+       WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
+    if (!card) return { done: true };
+    if (!parsed || parsed.platform !== transport.platform) {
+      await markFailed(deps, card, `not a ${transport.platform} channel: ${channel}`);
+      continue;
+    }
+    if (performance.now() >= deadline) return { done: false, resumeAfterSeconds: 0 };
+    try {
+      await showCard(deps, transport, settings, { channel, channelId: parsed.id }, card);
+    } catch (error) {
+      const failure = transport.classify(error);
+      if (failure.kind === 'rate_limited') {
+        const retryAfter = Math.max(1, failure.retryAfterSeconds);
+        deps.log.warn({ channel, retryAfter }, 'chat rate limit: waiting');
+        if (performance.now() + retryAfter * 1000 > deadline)
+          return { done: false, resumeAfterSeconds: retryAfter };
+        await sleep(retryAfter * 1000);
+        continue;
+      }
+      if (failure.kind === 'refused') {
+        // Refused for good: record it where the requester can see it, and move on, so one bad
+        // card does not hold up the channel.
+        deps.log.error(
+          { channel, requestId: card.request_id, platformError: failure.error },
+          'chat platform refused the card',
+        );
+        await markFailed(deps, card, failure.error);
+        continue;
+      }
+      throw error; // the job is retried later, this card still first in line
+    }
+  }
+}
+
+async function markFailed(deps: FlushDeps, card: PendingCard, error: string): Promise<void> {
+  await deps.db.prisma.chatCard.update({
+    where: { id: card.id },
+    data: { shownVersion: card.version, failedAt: deps.clock.now(), error: error.slice(0, 500) },
+  });
+}
+
+async function showCard(
+  deps: FlushDeps,
+  transport: ChatTransport,
+  settings: FlushSettings,
+  where: { channel: string; channelId: string },
+  card: PendingCard,
+): Promise<void> {
+  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
+    where: { id: card.request_id },
+    include: DECISIONS_IN_ORDER,
+  });
+  const view = buildCardView(await presentWithReceipt(deps, request), {
+    denyReasonRequired: request.denyReasonRequired,
+    publicUrl: deps.publicUrl,
+  });
+  let messageId =
+    card.message_id ??
+    (card.post_attempted_at ? await findPosted(deps, transport, where.channelId, card) : null);
+
+  if (!messageId) {
+    await waitForPostSlot(deps, settings, where.channel);
+    await deps.db.prisma.chatCard.update({
+      where: { id: card.id },
+      data: { postAttemptedAt: deps.clock.now() },
+    });
+    messageId = await transport.post(where.channelId, view);
+    await deps.db.prisma.chatCard.update({
+      where: { id: card.id },
+      data: {
+        messageId,
+        postedAt: deps.clock.now(),
+        shownVersion: card.version,
+        failedAt: null,
+        error: null,
+      },
+    });
+    return;
+  }
+  // Also when the message was found after a crash: it shows the version posted then, and the
+  // request may have changed since (cancelled, expired), so it is brought up to date too.
+  await transport.update(where.channelId, messageId, view);
+  await deps.db.prisma.chatCard.update({
+    where: { id: card.id },
+    data: { messageId, shownVersion: card.version, failedAt: null, error: null },
+  });
+}
+
+async function findPosted(
+  deps: FlushDeps,
+  transport: ChatTransport,
+  channelId: string,
+  card: PendingCard,
+): Promise<string | null> {
+  try {
+    return await transport.findPosted(channelId, card.request_id, card.post_attempted_at ?? new Date(0));
+  } catch (error) {
+    deps.log.warn({ err: error, channelId }, 'could not look for an already-posted card; posting it');
+    return null;
+  }
+}
+
+async function waitForPostSlot(deps: FlushDeps, settings: FlushSettings, channel: string): Promise<void> {
+  const [last] = await deps.db.prisma.$queryRaw<{ posted_at: Date | null }[]>`
+    SELECT max(posted_at) AS posted_at FROM chat_cards WHERE channel = ${channel}`;
+  const wait = (last?.posted_at?.getTime() ?? 0) + settings.postIntervalMs - deps.clock.now().getTime();
+  if (wait > 0) await sleep(wait);
+}

@@ -1,0 +1,120 @@
+// A click on a card's Approve or Deny, whatever the platform: the button must belong to the card
+// stored for that message, the clicker is resolved to their corporate email (fail closed), and
+// recordDecision decides. The outcome says what the adapter shows; refusals come with the
+// clicker's private sentence.
+import { isUuid } from '../approvals/find-request.ts';
+import { recordDecision, type RecordDecisionResult } from '../approvals/record-decision.ts';
+import type { Deps } from '../deps.ts';
+import { isAppError, type ErrorCode } from '../errors.ts';
+import type { ChatPlatform } from './channels.ts';
+import type { ChatIdentity, IdentityCache } from './identity-cache.ts';
+import { refusalText } from './refusal-text.ts';
+
+export interface ChatDeps extends Deps {
+  identity: IdentityCache;
+}
+
+export interface CardClick {
+  platform: ChatPlatform;
+  /** The stored channel string of the card's conversation, e.g. `slack:C0DATA`. */
+  channel: string;
+  /** The platform's id of the message the click came from (Slack ts, Teams activity id). */
+  messageId: string;
+  /** The request id the button carries. */
+  requestId: string;
+  /** The request id the button's container was rendered for; must equal `requestId`. */
+  boundRequestId: string | null;
+  clicker: {
+    userId: string;
+    /** Cache key: unique per person on the platform (Teams: tenant and object id). */
+    identityKey: string;
+    /** False when the clicker's workspace or tenant is not one the app serves. */
+    isOwnTenant: boolean;
+    lookup: () => Promise<ChatIdentity>;
+  };
+}
+
+export interface ChatRefusal {
+  kind: 'refused';
+  code: ErrorCode;
+  /** The clicker's private sentence. */
+  text: string;
+}
+
+export type CardActionOutcome = { kind: 'recorded'; result: RecordDecisionResult } | ChatRefusal;
+
+export function refused(code: ErrorCode, platform: ChatPlatform): ChatRefusal {
+  return { kind: 'refused', code, text: refusalText(code, platform) };
+}
+
+/** The button carries the id of the request its card was rendered for, on the message stored for it. */
+export async function isCardOfItsMessage(deps: Deps, click: CardClick): Promise<boolean> {
+  if (!isUuid(click.requestId) || click.boundRequestId !== click.requestId) return false;
+  const card = await deps.db.prisma.chatCard.findUnique({
+    where: { requestId_channel: { requestId: click.requestId, channel: click.channel } },
+    select: { messageId: true },
+  });
+  return card?.messageId === click.messageId;
+}
+
+export interface DenyPrompt {
+  title: string;
+  reasonRequired: boolean;
+}
+
+/** What the deny step asks (the request's title, whether a reason is required), or a refusal. */
+export async function promptDeny(deps: Deps, click: CardClick): Promise<DenyPrompt | ChatRefusal> {
+  if (!(await isCardOfItsMessage(deps, click))) return refused('CARD_MISMATCH', click.platform);
+  const request = await deps.db.prisma.approvalRequest.findUnique({
+    where: { id: click.requestId },
+    select: { title: true, action: true, denyReasonRequired: true },
+  });
+  if (!request) return refused('NOT_FOUND', click.platform);
+  return { title: request.title ?? request.action, reasonRequired: request.denyReasonRequired };
+}
+
+/** A deny whose rule requires a reason and has none is sent back before anything is recorded. */
+export async function isDenyReasonMissing(deps: Deps, requestId: string, reason: string): Promise<boolean> {
+  if (reason.trim() !== '' || !isUuid(requestId)) return false;
+  const request = await deps.db.prisma.approvalRequest.findUnique({
+    where: { id: requestId },
+    select: { denyReasonRequired: true },
+  });
+  return request?.denyReasonRequired === true;
+}
+
+export async function decideFromCard(
+  deps: ChatDeps,
+  click: CardClick,
+  decision: { verdict: 'approve' | 'deny'; reason?: string | undefined },
+): Promise<CardActionOutcome> {
+  if (!(await isCardOfItsMessage(deps, click))) return refused('CARD_MISMATCH', click.platform);
+  const who = await deps.identity.resolve(click.clicker.identityKey, click.clicker.lookup);
+  try {
+    const result = await recordDecision(deps, {
+      requestId: click.requestId,
+      verdict: decision.verdict,
+      reason: decision.reason,
+      approver: {
+        email: who.email,
+        platform: click.platform,
+        platformUserId: click.clicker.userId,
+        displayName: who.displayName,
+        fromForeignTenant: !click.clicker.isOwnTenant,
+      },
+    });
+    return { kind: 'recorded', result };
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    deps.log.info(
+      {
+        code: error.code,
+        requestId: click.requestId,
+        platform: click.platform,
+        userId: click.clicker.userId,
+      },
+      'chat decision refused',
+    );
+    return refused(error.code, click.platform);
+  }
+}

@@ -1,0 +1,49 @@
+// The Slack side of the card flush loop: Block Kit through chat.postMessage / chat.update, the
+// crash look-up by message metadata in the channel's history, and Slack's errors classified.
+import { WebAPIPlatformError, WebAPIRateLimitedError, type WebClient } from '@slack/web-api';
+import type { ChatTransport, TransportFailure } from '../flush-channel.ts';
+import { renderSlackCard } from './cards.ts';
+
+export const CARD_METADATA_EVENT = 'countersign_card';
+
+export function createSlackTransport(client: WebClient): ChatTransport {
+  return {
+    platform: 'slack',
+    async post(channelId, view) {
+      const { text, blocks } = renderSlackCard(view);
+      const posted = await client.chat.postMessage({
+        channel: channelId,
+        text,
+        blocks,
+        metadata: { event_type: CARD_METADATA_EVENT, event_payload: { request_id: view.requestId } },
+      });
+      if (!posted.ts) throw new Error('chat.postMessage answered without a message ts');
+      return posted.ts;
+    },
+    async update(channelId, messageId, view) {
+      const { text, blocks } = renderSlackCard(view);
+      await client.chat.update({ channel: channelId, ts: messageId, text, blocks });
+    },
+    async findPosted(channelId, requestId, attemptedAt) {
+      const since = attemptedAt.getTime() / 1000 - 60;
+      const history = await client.conversations.history({
+        channel: channelId,
+        oldest: since.toFixed(6),
+        include_all_metadata: true,
+        limit: 200,
+      });
+      const found = history.messages?.find((m) => {
+        const payload: Record<string, unknown> = { ...m.metadata?.event_payload };
+        return m.metadata?.event_type === CARD_METADATA_EVENT && payload['request_id'] === requestId;
+      });
+      return found?.ts ?? null;
+    },
+    classify(error): TransportFailure {
+      if (error instanceof WebAPIRateLimitedError)
+        return { kind: 'rate_limited', retryAfterSeconds: error.retryAfter };
+      // channel_not_found, not_in_channel, account_inactive, …: Slack will not take this card.
+      if (error instanceof WebAPIPlatformError) return { kind: 'refused', error: error.data.error };
+      return { kind: 'transient' };
+    },
+  };
+}

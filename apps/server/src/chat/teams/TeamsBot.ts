@@ -1,0 +1,233 @@
+// The Teams bot: translates activities into platform-neutral calls and nothing else.
+// - Installs and removals (conversationUpdate with the bot in membersAdded/membersRemoved,
+//   installationUpdate add/remove) are stored with their conversation reference and audited.
+// - `adaptiveCard/action` invokes, messages and file consent answers go to the injected handlers
+//   (the chat core) as parsed TeamsCardAction / TeamsMessage / TeamsFileConsentResult.
+// An error thrown by a handler propagates: the endpoint answers 500 and logs it with its stack.
+import {
+  ActivityHandler,
+  CardFactory,
+  MessageFactory,
+  TurnContext,
+  type Activity,
+  type InvokeResponse,
+} from 'botbuilder';
+import type { Database } from '../../db/client.ts';
+import type { Clock } from '../../deps.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { answerWithError } from './answer-invoke.ts';
+import { normalizeConversationId } from './normalize-conversation-id.ts';
+import { answerFileOffer, createFileOffer } from './offer-teams-file.ts';
+import {
+  recordTeamsInstallation,
+  recordTeamsRemoval,
+  type TeamsInstallationSource,
+} from './record-teams-installation.ts';
+import { resolveTeamsIdentity } from './resolve-teams-identity.ts';
+import {
+  cardActionValueSchema,
+  channelAccountSchema,
+  conversationSchema,
+  fileConsentValueSchema,
+  teamsChannelDataSchema,
+  toTeamsUser,
+  type TeamsBotHandlers,
+  type TeamsTurnTools,
+} from './teams-turn.ts';
+
+export interface TeamsBotDeps {
+  db: Pick<Database, 'prisma'>;
+  clock: Clock;
+  log: Logger;
+}
+
+interface Where {
+  conversationId: string;
+  rawConversationId: string;
+  conversationType: string | null;
+  tenantId: string | null;
+  teamId: string | null;
+}
+
+function whereOf(activity: Activity): Where {
+  const conversation = conversationSchema.parse(activity.conversation);
+  const channelData = teamsChannelDataSchema.parse(activity.channelData);
+  return {
+    conversationId: normalizeConversationId(conversation.id),
+    rawConversationId: conversation.id,
+    conversationType: conversation.conversationType ?? null,
+    tenantId: conversation.tenantId ?? channelData?.tenant?.id ?? null,
+    teamId: channelData?.team?.id ?? null,
+  };
+}
+
+/** Who did it, for the audit trail: the Entra object id when Teams sends it. */
+function actorOf(activity: Activity): string {
+  const from = channelAccountSchema.safeParse(activity.from);
+  if (!from.success) return 'teams:unknown';
+  return `teams:${from.data.aadObjectId ?? from.data.id}`;
+}
+
+export class TeamsBot extends ActivityHandler {
+  constructor(
+    private readonly deps: TeamsBotDeps,
+    private readonly teamsHandlers: TeamsBotHandlers,
+  ) {
+    super();
+    this.onMembersAdded(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      if (context.activity.membersAdded?.some((m) => m.id === botId)) {
+        await this.recordInstall(context, 'conversationUpdate');
+      }
+      await next();
+    });
+    this.onMembersRemoved(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      if (context.activity.membersRemoved?.some((m) => m.id === botId)) {
+        await this.recordRemoval(context, 'conversationUpdate');
+      }
+      await next();
+    });
+    this.onInstallationUpdate(async (context, next) => {
+      const action = context.activity.action ?? '';
+      if (action.startsWith('add')) await this.recordInstall(context, 'installationUpdate');
+      else if (action.startsWith('remove')) await this.recordRemoval(context, 'installationUpdate');
+      await next();
+    });
+    this.onMessage(async (context, next) => {
+      if (this.teamsHandlers.onMessage) {
+        const from = channelAccountSchema.parse(context.activity.from);
+        const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '';
+        await this.teamsHandlers.onMessage(
+          {
+            ...whereOf(context.activity),
+            text: text.trim(),
+            from: toTeamsUser(from),
+            activityId: context.activity.id ?? null,
+          },
+          this.toolsFor(context),
+        );
+      }
+      await next();
+    });
+  }
+
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    switch (context.activity.name) {
+      case 'adaptiveCard/action':
+        return this.cardAction(context);
+      case 'fileConsent/invoke':
+        return this.fileConsent(context);
+      default:
+        return super.onInvokeActivity(context);
+    }
+  }
+
+  private async cardAction(context: TurnContext): Promise<InvokeResponse> {
+    const value = cardActionValueSchema.safeParse(context.activity.value);
+    const from = channelAccountSchema.safeParse(context.activity.from);
+    if (!value.success || !from.success) {
+      return { status: 200, body: answerWithError(400, 'not an Action.Execute from a Teams user') };
+    }
+    const answer = await this.teamsHandlers.onCardAction(
+      {
+        ...whereOf(context.activity),
+        verb: value.data.action.verb,
+        data: value.data.action.data ?? {},
+        clicker: toTeamsUser(from.data),
+        cardActivityId: context.activity.replyToId ?? null,
+        activityId: context.activity.id ?? null,
+      },
+      this.toolsFor(context),
+    );
+    return { status: 200, body: answer };
+  }
+
+  private async fileConsent(context: TurnContext): Promise<InvokeResponse> {
+    const value = fileConsentValueSchema.safeParse(context.activity.value);
+    const from = channelAccountSchema.safeParse(context.activity.from);
+    if (!value.success || !from.success) return { status: 400 };
+    const uploadUrl = value.data.uploadInfo?.uploadUrl;
+    const result = await answerFileOffer(this.deps, {
+      offerId: value.data.context?.offerId,
+      action: value.data.action,
+      userId: from.data.id,
+      uploadInfo: uploadUrl ? { ...value.data.uploadInfo, uploadUrl } : undefined,
+    });
+    if (result.outcome === 'uploaded') {
+      await context.sendActivity({ type: 'message', attachments: [result.fileInfo] });
+    }
+    await this.teamsHandlers.onFileConsent?.(
+      {
+        ...whereOf(context.activity),
+        action: value.data.action,
+        outcome: result.outcome,
+        fileName: result.fileName,
+        from: toTeamsUser(from.data),
+      },
+      this.toolsFor(context),
+    );
+    return { status: 200 };
+  }
+
+  private toolsFor(context: TurnContext): TeamsTurnTools {
+    return {
+      reply: async (text) => (await context.sendActivity(MessageFactory.text(text)))?.id,
+      replyWithCard: async (card) =>
+        (await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id,
+      resolveSender: () => {
+        const from = channelAccountSchema.safeParse(context.activity.from);
+        return from.success
+          ? resolveTeamsIdentity(context, from.data.id, this.deps.log)
+          : Promise.resolve(null);
+      },
+      offerFile: async (file) => {
+        const where = whereOf(context.activity);
+        if (where.conversationType !== 'personal') {
+          throw new Error('files can only be offered in a personal chat');
+        }
+        const from = channelAccountSchema.parse(context.activity.from);
+        const attachment = await createFileOffer(this.deps.db, {
+          conversationId: where.conversationId,
+          userId: from.id,
+          ...file,
+        });
+        await context.sendActivity({ type: 'message', attachments: [attachment] });
+      },
+    };
+  }
+
+  private async recordInstall(context: TurnContext, via: TeamsInstallationSource): Promise<void> {
+    const activity = context.activity;
+    const where = whereOf(activity);
+    const conversation = conversationSchema.parse(activity.conversation);
+    const channelData = teamsChannelDataSchema.parse(activity.channelData);
+    const reference = TurnContext.getConversationReference(activity);
+    // Proactive posts go to the channel itself, not into the thread or after the install message.
+    delete reference.activityId;
+    const stored = {
+      ...reference,
+      conversation: { ...conversation, id: where.conversationId },
+    };
+    const change = await recordTeamsInstallation(
+      this.deps,
+      {
+        conversationId: where.conversationId,
+        reference: JSON.parse(JSON.stringify(stored)) as Record<string, never>,
+        tenantId: where.tenantId,
+        teamId: where.teamId,
+        conversationType: where.conversationType,
+        name: conversation.name ?? channelData?.channel?.name ?? channelData?.team?.name ?? null,
+      },
+      actorOf(activity),
+      via,
+    );
+    this.deps.log.info({ conversationId: where.conversationId, change, via }, 'Teams bot installed');
+  }
+
+  private async recordRemoval(context: TurnContext, via: TeamsInstallationSource): Promise<void> {
+    const where = whereOf(context.activity);
+    const removed = await recordTeamsRemoval(this.deps, where.conversationId, actorOf(context.activity), via);
+    this.deps.log.info({ conversationId: where.conversationId, removed, via }, 'Teams bot removed');
+  }
+}

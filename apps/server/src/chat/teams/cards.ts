@@ -1,0 +1,191 @@
+// Adaptive Cards 1.5 for Teams, rendered from the platform-neutral card view: the approval card
+// with Action.Execute verbs `approve` (behind a confirmation step) and `deny` (with a reason
+// input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
+// Teams shows as plain text (no markdown, no links), so it stays inert.
+import { deciderPlain, buttonsHint, type CardOutcome, type CardView } from '../card-view.ts';
+
+export const APPROVE_VERB = 'approve';
+export const DENY_VERB = 'deny';
+/** The reason input's id; Teams merges the inputs into the Action.Execute data. */
+export const DENY_REASON_INPUT = 'denyReason';
+export const DENY_REASON_MAX_LENGTH = 2000;
+
+const SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
+const CONTEXT_LINES_SHOWN = 40;
+const DECISIONS_SHOWN = 20;
+const VALUE_LIMIT = 300;
+const TEXT_LIMIT = 2000;
+
+export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard'; version: '1.5' };
+type Element = Record<string, unknown>;
+
+function clip(text: string, limit: number): string {
+  const chars = Array.from(text);
+  return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join('')}…`;
+}
+
+function run(text: string, style: { bold?: boolean; subtle?: boolean } = {}): Element {
+  return {
+    type: 'TextRun',
+    text,
+    ...(style.bold ? { weight: 'Bolder' } : {}),
+    ...(style.subtle ? { isSubtle: true } : {}),
+  };
+}
+
+/** One line "Label: value", the value as plain text. */
+function fact(label: string, value: string): Element {
+  return {
+    type: 'RichTextBlock',
+    inlines: [run(`${label}: `, { bold: true }), run(clip(value, VALUE_LIMIT))],
+  };
+}
+
+function plainBlock(
+  text: string,
+  options: { bold?: boolean; subtle?: boolean; size?: string } = {},
+): Element {
+  return {
+    type: 'RichTextBlock',
+    inlines: [{ ...run(clip(text, TEXT_LIMIT), options), ...(options.size ? { size: options.size } : {}) }],
+  };
+}
+
+function when(iso: string): string {
+  return iso
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC')
+    .replace(/Z$/, ' UTC');
+}
+
+function outcomeLine(view: CardView, outcome: CardOutcome): string {
+  const named = outcome.deciders.map(deciderPlain).join(', ');
+  const by = named
+    ? ` by ${named}${outcome.moreDeciders > 0 ? ` and ${outcome.moreDeciders} more` : ''}`
+    : '';
+  const decided = outcome.decidedAt ? ` (${when(outcome.decidedAt)})` : '';
+  switch (outcome.status) {
+    case 'approved':
+      return `✅ Approved${by}${decided}`;
+    case 'denied':
+      return `⛔ Denied${by}${outcome.reasons.length > 0 ? ` — ${outcome.reasons.join('; ')}` : ''}${decided}`;
+    case 'expired':
+      return outcome.hadDecisions
+        ? `⌛ Expired with ${view.quorumProgress}${decided}`
+        : `⌛ Expired unanswered${decided}`;
+    case 'cancelled':
+      return `🚫 Cancelled by the requester's client${decided}`;
+  }
+}
+
+function agentText(agent: NonNullable<CardView['agent']>): string {
+  return [agent.name, agent.model, agent.runId ? `run ${agent.runId}` : null].filter(Boolean).join(' · ');
+}
+
+function approveStep(view: CardView): Element {
+  const subject = view.title ? `${view.action} (${view.title})` : view.action;
+  return {
+    type: 'Action.ShowCard',
+    title: 'Approve',
+    style: 'positive',
+    card: {
+      type: 'AdaptiveCard',
+      body: [
+        plainBlock(
+          clip(`You are approving ${subject}. Your name and email are recorded with the verdict.`, 300),
+        ),
+      ],
+      actions: [
+        {
+          type: 'Action.Execute',
+          verb: APPROVE_VERB,
+          title: 'Confirm approval',
+          style: 'positive',
+          data: { requestId: view.requestId },
+        },
+      ],
+    },
+  };
+}
+
+function denyStep(view: CardView): Element {
+  return {
+    type: 'Action.ShowCard',
+    title: 'Deny',
+    style: 'destructive',
+    card: {
+      type: 'AdaptiveCard',
+      body: [
+        {
+          type: 'Input.Text',
+          id: DENY_REASON_INPUT,
+          label: view.denyReasonRequired ? 'Reason (required)' : 'Reason',
+          isMultiline: true,
+          maxLength: DENY_REASON_MAX_LENGTH,
+          placeholder: 'Why should this not happen?',
+          isRequired: view.denyReasonRequired,
+          ...(view.denyReasonRequired ? { errorMessage: 'A reason is required to deny this request.' } : {}),
+        },
+      ],
+      actions: [
+        {
+          type: 'Action.Execute',
+          verb: DENY_VERB,
+          title: 'Deny',
+          style: 'destructive',
+          data: { requestId: view.requestId },
+        },
+      ],
+    },
+  };
+}
+
+/** The approval card for a request in any state; the buttons exist only while it is pending. */
+export function renderTeamsCard(view: CardView): AdaptiveCard {
+  const body: Element[] = [plainBlock(view.heading, { bold: true, size: 'Large' })];
+  if (view.outcome) body.push(plainBlock(outcomeLine(view, view.outcome), { bold: true }));
+  const requester = view.requester.name
+    ? `${view.requester.email} (${view.requester.name})`
+    : view.requester.email;
+  body.push(fact('Action', view.action), fact('Requester', requester));
+  if (view.agent) body.push(fact('Agent', agentText(view.agent)));
+  if (view.policyRule) body.push(fact('Policy rule', view.policyRule));
+  body.push(
+    fact('Quorum', view.quorumProgress),
+    fact(view.showButtons ? 'Expires' : 'Expiry', when(view.expiresAt)),
+    fact('Request id', view.requestId),
+  );
+  if (view.reason) body.push(plainBlock('Reason', { bold: true }), plainBlock(view.reason));
+  if (view.context.length > 0) {
+    body.push(plainBlock('Context (secrets masked)', { bold: true }));
+    for (const [key, value] of view.context.slice(0, CONTEXT_LINES_SHOWN)) body.push(fact(key, value));
+    const hidden = view.context.length - CONTEXT_LINES_SHOWN;
+    if (hidden > 0)
+      body.push(plainBlock(`… ${hidden} more field${hidden === 1 ? '' : 's'}`, { subtle: true }));
+  }
+  if (view.decisions.length > 0) {
+    body.push(plainBlock('Decisions', { bold: true }));
+    for (const d of view.decisions.slice(0, DECISIONS_SHOWN)) {
+      const verdict = d.verdict === 'approve' ? '✅ approved' : '⛔ denied';
+      const reason = d.reason ? ` — ${d.reason}` : '';
+      body.push(plainBlock(`• ${deciderPlain(d.decider)} ${verdict} ${when(d.at)}${reason}`));
+    }
+    const hidden = view.decisions.length - DECISIONS_SHOWN;
+    if (hidden > 0)
+      body.push(plainBlock(`… ${hidden} more decision${hidden === 1 ? '' : 's'}`, { subtle: true }));
+  }
+  if (view.showButtons) body.push(plainBlock(buttonsHint(view), { subtle: true }));
+  body.push(plainBlock(`Payload digest ${view.payloadDigest}`, { subtle: true }));
+
+  const actions: Element[] = view.showButtons ? [approveStep(view), denyStep(view)] : [];
+  if (view.consoleUrl)
+    actions.push({ type: 'Action.OpenUrl', title: 'Open in Countersign', url: view.consoleUrl });
+  return {
+    type: 'AdaptiveCard',
+    $schema: SCHEMA,
+    version: '1.5',
+    fallbackText: view.summary,
+    body,
+    ...(actions.length > 0 ? { actions } : {}),
+  };
+}

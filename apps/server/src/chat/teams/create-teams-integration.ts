@@ -1,0 +1,42 @@
+// Wires the Teams pieces from settings: adapter, bot (with the chat core's handlers), the
+// POST /api/messages router and the card transport. main.ts mounts `router` beside Slack's.
+import type { Router } from 'express';
+import type { Database } from '../../db/client.ts';
+import type { Clock } from '../../deps.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { createTeamsAdapter, type TeamsAdapter } from './create-teams-adapter.ts';
+import { createTeamsCardTransport, type TeamsCardTransport } from './create-teams-card-transport.ts';
+import { createTeamsEndpoint } from './create-teams-endpoint.ts';
+import { createEndorsementCheck } from './require-teams-endorsement.ts';
+import type { TeamsSettings } from './resolve-teams-settings.ts';
+import { TeamsBot } from './TeamsBot.ts';
+import type { TeamsBotHandlers } from './teams-turn.ts';
+
+export interface TeamsIntegration {
+  router: Router;
+  transport: TeamsCardTransport;
+  teams: TeamsAdapter;
+  bot: TeamsBot;
+  settings: TeamsSettings;
+}
+
+export function createTeamsIntegration(
+  deps: { db: Pick<Database, 'prisma'>; clock: Clock; log: Logger },
+  settings: TeamsSettings,
+  handlers: TeamsBotHandlers,
+): TeamsIntegration {
+  const teams = createTeamsAdapter(settings);
+  const bot = new TeamsBot(deps, handlers);
+  return {
+    router: createTeamsEndpoint({
+      teams,
+      bot,
+      requireEndorsement: createEndorsementCheck(settings.openIdMetadataUrl),
+      log: deps.log,
+    }),
+    transport: createTeamsCardTransport({ db: deps.db, teams, log: deps.log }),
+    teams,
+    bot,
+    settings,
+  };
+}

@@ -1,0 +1,168 @@
+// Teams activities into the chat core and back: an Action.Execute on a card becomes a CardClick
+// (answered with the refreshed card, or the clicker's private refusal), a personal-chat message
+// `report …` / `help` becomes the report command (summary card, CSV through file consent).
+import { DECISIONS_IN_ORDER } from '../../approvals/find-request.ts';
+import type { RecordDecisionResult } from '../../approvals/record-decision.ts';
+import type { ChatOrigin } from '../../audit/event-types.ts';
+import { parseReportPeriod, ReportPeriodError } from '../../audit/report/report-period.ts';
+import { presentWithReceipt } from '../../http/contracts/present-with-receipt.ts';
+import { buildCardView } from '../card-view.ts';
+import { guardChatHandler } from '../guard-chat-handler.ts';
+import { decideFromCard, isDenyReasonMissing, type CardClick, type ChatDeps } from '../handle-card-action.ts';
+import type { ChatIdentity } from '../identity-cache.ts';
+import { refusalText } from '../refusal-text.ts';
+import { checkAuditor, parseCommandText, reportRefusalText, withReportFile } from '../report-command.ts';
+import { readFile } from 'node:fs/promises';
+import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
+import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, renderTeamsCard } from './cards.ts';
+import { renderReportSummaryCard } from './report-card.ts';
+import type { TeamsBotHandlers, TeamsCardAction, TeamsMessage, TeamsTurnTools } from './teams-turn.ts';
+
+export const TEAMS_REPORT_USAGE =
+  'Usage: write `report`, `report 7d` or `report 2030-01-01..2030-01-31` to me in a personal chat. ' +
+  'Without a period: the last 30 days. Only members of the policy group `auditors` may run it.';
+
+export interface TeamsHandlerSettings {
+  /** MICROSOFT_APP_TENANT_ID: when set, only its users may decide. */
+  tenantId: string | undefined;
+  publicUrl: string | undefined;
+}
+
+function lookUpSender(turn: TeamsTurnTools): () => Promise<ChatIdentity> {
+  return async () => {
+    const who = await turn.resolveSender();
+    // Teams would not vouch for this member (not in the roster, bot removed): ask again next time.
+    if (!who) throw new Error('Teams member lookup gave no member');
+    return { email: who.email, displayName: who.displayName };
+  };
+}
+
+function stringField(data: Record<string, unknown>, name: string): string | undefined {
+  const value = data[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+async function refreshedCard(deps: ChatDeps, settings: TeamsHandlerSettings, requestId: string) {
+  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
+    where: { id: requestId },
+    include: DECISIONS_IN_ORDER,
+  });
+  const view = buildCardView(await presentWithReceipt(deps, request), {
+    denyReasonRequired: request.denyReasonRequired,
+    publicUrl: settings.publicUrl,
+  });
+  return renderTeamsCard(view);
+}
+
+async function onCardAction(
+  deps: ChatDeps,
+  settings: TeamsHandlerSettings,
+  action: TeamsCardAction,
+  turn: TeamsTurnTools,
+): Promise<InvokeAnswer> {
+  if (action.verb !== APPROVE_VERB && action.verb !== DENY_VERB) {
+    return answerWithMessage(refusalText('CARD_MISMATCH', 'teams'));
+  }
+  const requestId = stringField(action.data, 'requestId') ?? '';
+  const click: CardClick = {
+    platform: 'teams',
+    channel: `teams:${action.conversationId}`,
+    messageId: action.cardActivityId ?? '',
+    requestId,
+    boundRequestId: requestId,
+    clicker: {
+      userId: action.clicker.aadObjectId ?? action.clicker.id,
+      identityKey: `${action.tenantId ?? ''}:${action.clicker.aadObjectId ?? action.clicker.id}`,
+      isOwnTenant: settings.tenantId === undefined || action.tenantId === settings.tenantId,
+      lookup: lookUpSender(turn),
+    },
+  };
+  const reason = stringField(action.data, DENY_REASON_INPUT)?.trim() ?? '';
+  if (action.verb === DENY_VERB && (await isDenyReasonMissing(deps, requestId, reason))) {
+    return answerWithMessage(refusalText('DENY_REASON_REQUIRED', 'teams'));
+  }
+  const outcome = await decideFromCard(deps, click, {
+    verdict: action.verb === APPROVE_VERB ? 'approve' : 'deny',
+    reason: reason || undefined,
+  });
+  if (outcome.kind === 'refused') return answerWithMessage(outcome.text);
+  return answerWithCard(await cardAfter(deps, settings, outcome.result));
+}
+
+function cardAfter(deps: ChatDeps, settings: TeamsHandlerSettings, result: RecordDecisionResult) {
+  return refreshedCard(deps, settings, result.request.id);
+}
+
+async function onMessage(deps: ChatDeps, message: TeamsMessage, turn: TeamsTurnTools): Promise<void> {
+  const parsed = parseCommandText(message.text);
+  if (parsed.kind === 'help') {
+    await turn.reply(TEAMS_REPORT_USAGE);
+    return;
+  }
+  if (parsed.kind === 'invalid') {
+    await turn.reply(`${parsed.message}\n\n${TEAMS_REPORT_USAGE}`);
+    return;
+  }
+  if (message.conversationType !== 'personal') {
+    await turn.reply('Reports are sent in a personal chat: write `report` to me there.');
+    return;
+  }
+  const origin: ChatOrigin = {
+    platform: 'teams',
+    userId: message.from.aadObjectId ?? message.from.id,
+    channelId: message.conversationId,
+  };
+  const who = await deps.identity.resolve(
+    `${message.tenantId ?? ''}:${message.from.aadObjectId ?? message.from.id}`,
+    lookUpSender(turn),
+  );
+  const auditor = await checkAuditor(deps, { who, origin, text: message.text });
+  if (!auditor.allowed) {
+    await turn.reply(reportRefusalText(auditor.reason, origin, 'report'));
+    return;
+  }
+  let period;
+  try {
+    period = parseReportPeriod({ from: parsed.from, to: parsed.to }, deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ReportPeriodError)) throw error;
+    await turn.reply(`${error.message}.\n\n${TEAMS_REPORT_USAGE}`);
+    return;
+  }
+  await withReportFile(deps, { period, email: auditor.email, origin }, async (file) => {
+    await turn.replyWithCard(
+      renderReportSummaryCard(period, file.summary, `The CSV (${file.rows} rows) follows: accept the file to receive it.`),
+    );
+    await turn.offerFile({
+      name: file.filename,
+      content: await readFile(file.path),
+      description: `Countersign audit report (${file.rows} requests)`,
+    });
+  });
+}
+
+export function createTeamsHandlers(deps: ChatDeps, settings: TeamsHandlerSettings): TeamsBotHandlers {
+  return {
+    onCardAction: async (action, turn) =>
+      (await guardChatHandler(
+        deps.log,
+        { platform: 'teams', handling: `${action.verb} click`, userId: action.clicker.aadObjectId ?? action.clicker.id },
+        () => onCardAction(deps, settings, action, turn),
+        (text) => Promise.resolve(answerWithMessage(text)),
+      )) ?? answerWithMessage(refusalText('INTERNAL', 'teams')),
+    onMessage: async (message, turn) => {
+      await guardChatHandler(
+        deps.log,
+        { platform: 'teams', handling: 'message', userId: message.from.aadObjectId ?? message.from.id },
+        () => onMessage(deps, message, turn),
+        async () => {
+          await turn.reply('That could not be done; the server log has the details.');
+        },
+      );
+    },
+    onFileConsent: async (result, turn) => {
+      if (result.outcome === 'upload_failed') await turn.reply('The report file could not be uploaded; please try again.');
+      if (result.outcome === 'unknown_offer') await turn.reply('That file offer is no longer available; write `report` again.');
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// Stores where the Teams bot is installed: one row per conversation (team channel, group chat,
+// personal chat) with the reference proactive posts need, so every replica can post there and it
+// survives restarts. An install or removal and its audit event commit together. Teams announces
+// one install twice (conversationUpdate and installationUpdate): only a change is audited.
+import type { Prisma } from '../../db/client.ts';
+import { appendAuditEvent } from '../../audit/append-event.ts';
+import type { TeamsConversationAudit } from '../../audit/event-types.ts';
+import type { Database } from '../../db/client.ts';
+import type { Clock } from '../../deps.ts';
+import { normalizeConversationId } from './normalize-conversation-id.ts';
+
+export interface TeamsConversationInfo {
+  /** Any form of the id; stored without its ";messageid=" suffix. */
+  conversationId: string;
+  /** The conversation reference (JSON), already pointing at the normalized conversation id. */
+  reference: Prisma.InputJsonObject;
+  tenantId: string | null;
+  teamId: string | null;
+  conversationType: string | null;
+  name: string | null;
+}
+
+export interface TeamsInstallationDeps {
+  db: Pick<Database, 'prisma'>;
+  clock: Clock;
+}
+
+export type TeamsInstallationSource = TeamsConversationAudit['via'];
+
+export type InstallationChange = 'installed' | 'reinstalled' | 'refreshed';
+
+/** Per-conversation lock, so concurrent announcements of one install audit it once. */
+async function lockConversation(tx: Prisma.TransactionClient, conversationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`teams-conversation:${conversationId}`}))`;
+}
+
+function auditPayload(
+  conversationId: string,
+  info: Pick<TeamsConversationInfo, 'conversationType' | 'tenantId' | 'teamId' | 'name'>,
+  via: TeamsInstallationSource,
+): TeamsConversationAudit {
+  return {
+    conversationId,
+    conversationType: info.conversationType,
+    tenantId: info.tenantId,
+    teamId: info.teamId,
+    name: info.name,
+    via,
+  };
+}
+
+/** Upserts the conversation; writes `teams.installed` when it is new or had been removed. */
+export async function recordTeamsInstallation(
+  deps: TeamsInstallationDeps,
+  info: TeamsConversationInfo,
+  actor: string,
+  via: TeamsInstallationSource,
+): Promise<InstallationChange> {
+  const conversationId = normalizeConversationId(info.conversationId);
+  const now = deps.clock.now();
+  return deps.db.prisma.$transaction(async (tx) => {
+    await lockConversation(tx, conversationId);
+    const before = await tx.teamsConversation.findUnique({ where: { conversationId } });
+    const fields = {
+      reference: info.reference,
+      tenantId: info.tenantId ?? before?.tenantId ?? null,
+      teamId: info.teamId ?? before?.teamId ?? null,
+      conversationType: info.conversationType ?? before?.conversationType ?? null,
+      name: info.name ?? before?.name ?? null,
+    };
+    const active = before !== null && before.removedAt === null;
+    await tx.teamsConversation.upsert({
+      where: { conversationId },
+      create: { conversationId, ...fields, installedAt: now },
+      update: active ? fields : { ...fields, installedAt: now, removedAt: null },
+    });
+    if (active) return 'refreshed';
+    await appendAuditEvent(
+      tx,
+      { type: 'teams.installed', actor, payload: auditPayload(conversationId, fields, via) },
+      now,
+    );
+    return before ? 'reinstalled' : 'installed';
+  });
+}
+
+/** Marks the conversation removed; writes `teams.removed` when it was installed. */
+export async function recordTeamsRemoval(
+  deps: TeamsInstallationDeps,
+  rawConversationId: string,
+  actor: string,
+  via: TeamsInstallationSource,
+): Promise<boolean> {
+  const conversationId = normalizeConversationId(rawConversationId);
+  const now = deps.clock.now();
+  return deps.db.prisma.$transaction(async (tx) => {
+    await lockConversation(tx, conversationId);
+    const before = await tx.teamsConversation.findUnique({ where: { conversationId } });
+    if (!before || before.removedAt !== null) return false;
+    await tx.teamsConversation.update({ where: { conversationId }, data: { removedAt: now } });
+    await appendAuditEvent(
+      tx,
+      { type: 'teams.removed', actor, payload: auditPayload(conversationId, before, via) },
+      now,
+    );
+    return true;
+  });
+}
