@@ -102,6 +102,26 @@ const envSchema = z
     ),
     /** Minutes between signed checkpoints of the audit chain head; 0 turns them off. */
     COUNTERSIGN_CHECKPOINT_INTERVAL_MIN: z.coerce.number().min(0).default(60),
+    /** Web console sign-in: the OpenID provider (https, or http on loopback for local tests). */
+    COUNTERSIGN_OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+    COUNTERSIGN_OIDC_CLIENT_ID: optionalString,
+    /** Absent for a public client (PKCE only). */
+    COUNTERSIGN_OIDC_CLIENT_SECRET: optionalString,
+    /** Type any email on the sign-in page: for trying Countersign locally, loopback only. */
+    COUNTERSIGN_DEV_SIGNIN: optionalString.pipe(
+      z
+        .enum(['true', 'false', '1', '0'])
+        .optional()
+        .transform((v) => v === 'true' || v === '1'),
+    ),
+    /** Signs web session cookies; generated and stored in the database when unset. */
+    COUNTERSIGN_SESSION_SECRET: optionalString.pipe(z.string().min(32).optional()),
+    /** A web session ends after this many seconds without a request. */
+    COUNTERSIGN_SESSION_IDLE_S: z.coerce.number().int().min(60).default(1800),
+    /** A web session ends this many seconds after sign-in, however active. */
+    COUNTERSIGN_SESSION_MAX_S: z.coerce.number().int().min(60).default(43_200),
+    /** Sign-in attempts allowed per client address and minute. */
+    COUNTERSIGN_SIGNIN_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
@@ -125,7 +145,30 @@ const envSchema = z
         message: 'MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE is SingleTenant',
       });
     }
+    if (Boolean(env.COUNTERSIGN_OIDC_ISSUER) !== Boolean(env.COUNTERSIGN_OIDC_CLIENT_ID)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.COUNTERSIGN_OIDC_ISSUER ? 'COUNTERSIGN_OIDC_CLIENT_ID' : 'COUNTERSIGN_OIDC_ISSUER'],
+        message: 'COUNTERSIGN_OIDC_ISSUER and COUNTERSIGN_OIDC_CLIENT_ID must be set together',
+      });
+    }
+    if (env.COUNTERSIGN_OIDC_ISSUER) {
+      const issuer = new URL(env.COUNTERSIGN_OIDC_ISSUER);
+      if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['COUNTERSIGN_OIDC_ISSUER'],
+          message: 'must be an https:// URL (http:// only on a loopback address)',
+        });
+      }
+    }
   });
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts the development sign-in may listen on. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
 
 export type Config = z.infer<typeof envSchema>;
 
@@ -142,5 +185,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
-  return result.data;
+  return withDevSignInHost(result.data, env['HOST']);
+}
+
+/**
+ * The development sign-in lets anyone be anyone, so it only runs on loopback: HOST defaults to
+ * 127.0.0.1 with it, and any other HOST stops start-up.
+ */
+function withDevSignInHost(config: Config, hostSetting: string | undefined): Config {
+  if (!config.COUNTERSIGN_DEV_SIGNIN) return config;
+  if (!hostSetting?.trim()) return { ...config, HOST: '127.0.0.1' };
+  if (!isLoopbackHost(config.HOST)) {
+    throw new ConfigError([
+      `COUNTERSIGN_DEV_SIGNIN: the development sign-in lets anyone be anyone, so the server must listen on loopback (HOST is ${config.HOST})`,
+    ]);
+  }
+  return config;
 }

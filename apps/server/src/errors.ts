@@ -60,6 +60,16 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: { status: 503, title: 'Shutting down' },
   /** Postgres is away (restart, failover, network); nothing was changed, the client may retry. */
   DATABASE_UNAVAILABLE: { status: 503, title: 'Database unavailable' },
+  /** A console page or form needs a signed-in person (none, or the session ended). */
+  SIGN_IN_REQUIRED: { status: 401, title: 'Sign-in required' },
+  /** The OpenID sign-in did not complete: state or PKCE mismatch, or the provider refused. */
+  SIGN_IN_FAILED: { status: 401, title: 'Sign-in failed' },
+  /** A console form arrived without this session's CSRF token (a cross-site post, or a stale page). */
+  CSRF_TOKEN_INVALID: { status: 403, title: 'CSRF token invalid' },
+  /** Only the policy group `auditors` may open the console's Audit page and reports. */
+  NOT_AUDITOR: { status: 403, title: 'Not an auditor' },
+  /** Too many sign-in attempts from one address within a minute. */
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
   /** Anything unexpected; details are logged, not returned. */
   INTERNAL: { status: 500, title: 'Internal error' },
   /** The request line, a header or a path segment cannot be decoded (Node's parser, bad % escapes). */

@@ -28,6 +28,7 @@ import { redactUrl } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { loadReceiptKey } from './receipts/load-receipt-key.ts';
 import { createReceiptSigner } from './receipts/sign-receipt.ts';
+import { createWebConsole } from './web/create-web-console.ts';
 
 export interface StartServerOptions {
   config: Config;
@@ -115,6 +116,7 @@ export async function startServer({
       log,
       version: packageJson.version,
       chatRouters: chats.map((chat) => chat.router),
+      webRouter: await createWebConsole(config, deps),
     });
 
     const server = app.listen(config.PORT, config.HOST);

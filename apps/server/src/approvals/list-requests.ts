@@ -21,13 +21,13 @@ export interface ListRequestsResult {
 
 const cursorSchema = z.strictObject({ c: z.iso.datetime(), i: z.uuid() });
 
-function encodeCursor(request: { createdAt: Date; id: string }): string {
+export function encodeCursor(request: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify({ c: request.createdAt.toISOString(), i: request.id })).toString(
     'base64url',
   );
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const parsed = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { createdAt: new Date(parsed.c), id: parsed.i };

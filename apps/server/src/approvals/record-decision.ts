@@ -4,7 +4,7 @@
 // Chat adapters call this and nothing else: platform-neutral by design.
 import type { Prisma } from '../db/client.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
-import type { AuditApprover, AuditEventInput, RefusalReason } from '../audit/event-types.ts';
+import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
@@ -31,6 +31,8 @@ export interface RecordDecisionInput {
   verdict: 'approve' | 'deny';
   reason?: string | null | undefined;
   approver: DecisionApprover;
+  /** The web console session it came through (platform `web`); recorded in the audit trail. */
+  session?: WebSessionRef | undefined;
 }
 
 export interface RecordDecisionResult {
@@ -76,6 +78,7 @@ interface DecisionContext {
   reason: string | null;
   now: Date;
   foreignTenant: boolean;
+  session: WebSessionRef | undefined;
 }
 
 type Outcome =
@@ -128,6 +131,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
         reason,
         now,
         foreignTenant: input.approver.fromForeignTenant === true,
+        session: input.session,
       },
       events,
     );
@@ -160,13 +164,14 @@ async function decide(
   context: DecisionContext,
   events: AuditEventInput[],
 ): Promise<Outcome> {
-  const { email, approver, actor, verdict, reason, now } = context;
+  const { email, approver, actor, verdict, reason, now, session } = context;
+  const withSession = session ? { session } : {};
   const refuse = (why: RefusalReason, detail: string): Outcome => {
     events.push({
       type: 'decision.refused',
       requestId: request.id,
       actor,
-      payload: { reason: why, approver, verdict, status: request.status },
+      payload: { reason: why, approver, verdict, status: request.status, ...withSession },
     });
     return { kind: 'refused', reason: why, detail };
   };
@@ -225,13 +230,14 @@ async function decide(
       verdict,
       reason,
       createdAt: now,
+      devSignin: session?.devSignin ?? false,
     },
   });
   events.push({
     type: 'decision.recorded',
     requestId: request.id,
     actor: email,
-    payload: { approver, verdict, reason },
+    payload: { approver, verdict, reason, ...withSession },
   });
   const settled = await settleVerdict(tx, context.outbox.jobs, request, now);
   await refreshCards(tx, context.outbox, request.id);

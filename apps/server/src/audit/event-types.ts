@@ -31,6 +31,12 @@ export type AuditApprover = {
   displayName: string | null;
 };
 
+/**
+ * The web console session a decision came through: its public reference (never the cookie's
+ * session id) and whether it was a development sign-in, where anyone can be anyone.
+ */
+export type WebSessionRef = { ref: string; devSignin: boolean };
+
 export type AuditEventInput =
   | {
       type: 'request.created';
@@ -58,7 +64,13 @@ export type AuditEventInput =
       type: 'decision.recorded';
       requestId: string;
       actor: string;
-      payload: { approver: AuditApprover; verdict: 'approve' | 'deny'; reason: string | null };
+      payload: {
+        approver: AuditApprover;
+        verdict: 'approve' | 'deny';
+        reason: string | null;
+        /** Set for decisions made in the web console. */
+        session?: WebSessionRef;
+      };
     }
   | {
       type: 'decision.refused';
@@ -69,6 +81,8 @@ export type AuditEventInput =
         approver: AuditApprover;
         verdict: 'approve' | 'deny';
         status: string;
+        /** Set for attempts made in the web console. */
+        session?: WebSessionRef;
       };
     }
   | {
@@ -152,6 +166,38 @@ export type AuditEventInput =
         outcome: ExecutionOutcome;
         payloadDigest: string;
         status: string;
+      };
+    }
+  | {
+      /** Someone signed in to the web console (OpenID Connect, or the development sign-in). */
+      type: 'session.signed_in';
+      requestId?: null;
+      actor: string;
+      payload: {
+        session: WebSessionRef;
+        method: 'oidc' | 'dev';
+        issuer: string | null;
+        subject: string | null;
+      };
+    }
+  | {
+      /** A web console session was ended by its owner. */
+      type: 'session.signed_out';
+      requestId?: null;
+      actor: string;
+      payload: { session: WebSessionRef };
+    }
+  | {
+      /** An OpenID sign-in without a verified email: refused, like an unresolved chat identity. */
+      type: 'session.refused';
+      requestId?: null;
+      actor: string;
+      payload: {
+        reason: 'identity_unresolved';
+        detail: 'email_missing' | 'email_not_verified';
+        issuer: string;
+        subject: string;
+        email: string | null;
       };
     };
 

@@ -44,9 +44,18 @@ export interface HttpAppOptions {
   version: string;
   /** Chat platform endpoints (Slack's /slack/events), mounted before the API routes. */
   chatRouters?: Router[];
+  /** The web console (apps/server/src/web); it only takes its own paths. */
+  webRouter?: Router;
 }
 
-export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: HttpAppOptions): Express {
+export function createHttpApp({
+  ctx,
+  metrics,
+  log,
+  version,
+  chatRouters = [],
+  webRouter,
+}: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -71,6 +80,7 @@ export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: 
 
   for (const chatRouter of chatRouters) app.use(chatRouter);
   app.use(createMcpRouter(ctx));
+  if (webRouter) app.use(webRouter);
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);
   app.use(router);

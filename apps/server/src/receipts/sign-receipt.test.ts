@@ -54,6 +54,7 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
         verdict: 'approve',
         reason: null,
         createdAt: new Date('2026-11-21T10:00:03.000Z'),
+        devSignin: false,
       },
     ],
     ...overrides,

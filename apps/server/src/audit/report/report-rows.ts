@@ -18,6 +18,8 @@ export interface ReportApprover {
   verdict: 'approve' | 'deny';
   reason: string | null;
   at: string;
+  /** Present (true) when made through the web console's development sign-in. */
+  devSignin?: true;
 }
 
 export interface ReportRow {
@@ -114,8 +116,9 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     verdict: 'approve' | 'deny';
     reason: string | null;
     created_at: Date;
+    dev_signin: boolean;
   }>(
-    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at
+    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
     [ids],
   );
@@ -156,6 +159,7 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         verdict: d.verdict,
         reason: d.reason,
         at: d.created_at.toISOString(),
+        ...(d.dev_signin ? { devSignin: true as const } : {}),
       })),
       timeToDecisionSeconds:
         isDecided && r.decided_at ? (r.decided_at.getTime() - r.created_at.getTime()) / 1000 : null,

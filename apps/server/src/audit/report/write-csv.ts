@@ -36,10 +36,16 @@ function csvRecord(values: readonly string[]): string {
   return stringify([values.map(escapeFormula)], { record_delimiter: 'windows' });
 }
 
-/** Approvers in one cell: `email verdict at (reason)`, separated by `; `. */
+/**
+ * Approvers in one cell: `email verdict at (reason)`, separated by `; `; a decision made through
+ * the development sign-in ends in `[development sign-in]`.
+ */
 export function approversCell(row: ReportRow): string {
   return row.approvers
-    .map((a) => `${a.email} ${a.verdict} ${a.at}${a.reason ? ` (${a.reason})` : ''}`)
+    .map(
+      (a) =>
+        `${a.email} ${a.verdict} ${a.at}${a.reason ? ` (${a.reason})` : ''}${a.devSignin ? ' [development sign-in]' : ''}`,
+    )
     .join('; ');
 }
 

@@ -1,0 +1,47 @@
+// Everything the request page shows: the request and its decisions, its audit events (the
+// timeline), its callback deliveries with their attempts, and its chat cards with their state.
+import { isUuid } from '../../approvals/find-request.ts';
+import type { Deps } from '../../deps.ts';
+import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
+import { AppError } from '../../errors.ts';
+import type { AuditEvent, ChatCard } from '../../generated/prisma/client.ts';
+import type { RequestSummary } from './list-waiting-requests.ts';
+
+export type CardState = 'not posted yet' | 'updating' | 'up to date' | `failed: ${string}`;
+
+export interface RequestView {
+  request: RequestSummary;
+  events: AuditEvent[];
+  deliveries: DeliveryWithAttempts[];
+  cards: (ChatCard & { state: CardState })[];
+}
+
+export function cardState(
+  card: Pick<ChatCard, 'messageId' | 'version' | 'shownVersion' | 'failedAt' | 'error'>,
+): CardState {
+  // Same reading as the API's card status (http/contracts/approval.ts), in words.
+  if (card.failedAt) return `failed: ${card.error ?? 'refused by the platform'}`;
+  if (!card.messageId) return 'not posted yet';
+  return card.shownVersion < card.version ? 'updating' : 'up to date';
+}
+
+export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promise<RequestView> {
+  const prisma = deps.db.prisma;
+  const request = isUuid(id)
+    ? await prisma.approvalRequest.findUnique({
+        where: { id },
+        include: { decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      })
+    : null;
+  if (!request) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
+  const [events, deliveries, cards] = await Promise.all([
+    prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { seq: 'asc' }, take: 500 }),
+    prisma.callbackDelivery.findMany({
+      where: { requestId: id },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: { attempts: { orderBy: [{ attemptedAt: 'asc' }, { id: 'asc' }] } },
+    }),
+    prisma.chatCard.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } }),
+  ]);
+  return { request, events, deliveries, cards: cards.map((card) => ({ ...card, state: cardState(card) })) };
+}

@@ -1,0 +1,142 @@
+// Waiting on me (/), the request list (/requests) and the request page (/requests/{id}) with its
+// Approve and Deny forms. Decisions go through recordDecision like chat clicks, as platform `web`.
+import type { Request, Router } from 'express';
+import { z } from 'zod';
+import { recordDecision } from '../../approvals/record-decision.ts';
+import { AppError, isAppError } from '../../errors.ts';
+import { listConsoleRequests, requestFiltersSchema } from '../read/list-console-requests.ts';
+import { listWaitingRequests } from '../read/list-waiting-requests.ts';
+import { loadRequestView } from '../read/load-request-view.ts';
+import { sessionRefOf, userOf } from '../sessions/web-user.ts';
+import { isSignInConfigured, type WebContext } from '../web-context.ts';
+import { describeTimeline } from '../describe-timeline.ts';
+
+const approveForm = z.object({ confirm: z.literal('yes'), _csrf: z.string().optional() });
+const denyForm = z.object({ reason: z.string().max(2000).optional(), _csrf: z.string().optional() });
+
+function requestIdOf(req: Request): string {
+  return String(req.params['id']);
+}
+
+export function mountRequestRoutes(router: Router, ctx: WebContext): void {
+  router.get('/', async (req, res) => {
+    if (!isSignInConfigured(ctx.settings)) {
+      ctx.page(req, res, 'setup', { title: 'Set up sign-in' });
+      return;
+    }
+    const user = userOf(req);
+    const items = await listWaitingRequests(ctx.deps, user.email);
+    ctx.page(req, res, 'waiting', {
+      title: 'Waiting on me',
+      nav: 'waiting',
+      items,
+      now: ctx.deps.clock.now(),
+    });
+  });
+
+  router.get('/requests', async (req, res) => {
+    userOf(req);
+    const parsed = requestFiltersSchema.safeParse(req.query);
+    if (!parsed.success) {
+      throw new AppError('VALIDATION_FAILED', {
+        detail: `bad filter: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+      });
+    }
+    const filters = parsed.data;
+    const page = await listConsoleRequests(ctx.deps, filters);
+    const next = page.nextCursor
+      ? `/requests?${new URLSearchParams({
+          ...Object.fromEntries(
+            Object.entries(filters).filter(([k, v]) => k !== 'cursor' && v !== undefined),
+          ),
+          cursor: page.nextCursor,
+        }).toString()}`
+      : null;
+    ctx.page(req, res, 'requests', {
+      title: 'Requests',
+      nav: 'requests',
+      items: page.items,
+      filters,
+      next,
+      rules: ctx.deps.policy.rules.map((r) => r.name),
+      now: ctx.deps.clock.now(),
+    });
+  });
+
+  router.get('/requests/:id', async (req, res) => {
+    const user = userOf(req);
+    const view = await loadRequestView(ctx.deps, requestIdOf(req));
+    const { request } = view;
+    const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
+    const now = ctx.deps.clock.now();
+    ctx.page(req, res, 'request', {
+      title: request.title ?? request.action,
+      nav: 'requests',
+      view,
+      approvals,
+      now,
+      timeline: describeTimeline(view.events),
+      context: JSON.stringify(request.context, null, 2),
+      agent: request.agent === null ? null : JSON.stringify(request.agent),
+      canTryToDecide: request.status === 'pending' && request.expiresAt > now,
+      myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
+    });
+  });
+
+  router.post('/requests/:id/approve', ctx.csrf.require, async (req, res) => {
+    userOf(req);
+    const id = requestIdOf(req);
+    if (!approveForm.safeParse(req.body).success) {
+      req.session.flash = { kind: 'error', text: 'Tick the confirmation to approve.' };
+      res.redirect(303, `/requests/${encodeURIComponent(id)}`);
+      return;
+    }
+    await decide(ctx, req, id, 'approve', null);
+    res.redirect(303, `/requests/${encodeURIComponent(id)}`);
+  });
+
+  router.post('/requests/:id/deny', ctx.csrf.require, async (req, res) => {
+    userOf(req);
+    const id = requestIdOf(req);
+    const form = denyForm.safeParse(req.body);
+    await decide(ctx, req, id, 'deny', form.success ? (form.data.reason ?? null) : null);
+    res.redirect(303, `/requests/${encodeURIComponent(id)}`);
+  });
+}
+
+/** Records the decision; a refusal (self-approval, not eligible, decided, …) becomes the page's message. */
+async function decide(
+  ctx: WebContext,
+  req: Request,
+  requestId: string,
+  verdict: 'approve' | 'deny',
+  reason: string | null,
+): Promise<void> {
+  const user = userOf(req);
+  try {
+    const result = await recordDecision(ctx.deps, {
+      requestId,
+      verdict,
+      reason,
+      approver: {
+        email: user.email,
+        platform: 'web',
+        platformUserId: user.subject,
+        displayName: user.name,
+      },
+      session: sessionRefOf(user),
+    });
+    req.session.flash = {
+      kind: 'ok',
+      text: result.verdict
+        ? `Your ${verdict === 'approve' ? 'approval' : 'denial'} is recorded: the request is ${result.verdict}.`
+        : result.recorded
+          ? `Your ${verdict === 'approve' ? 'approval' : 'denial'} is recorded.`
+          : 'You had already decided this request; nothing changed.',
+    };
+  } catch (error) {
+    if (!isAppError(error) || error.code === 'NOT_FOUND' || error.code === 'INTERNAL') throw error;
+    ctx.deps.log.info({ code: error.code, requestId, email: user.email }, 'web decision refused');
+    req.session.flash = { kind: 'error', text: `Not recorded: ${error.detail}.` };
+  }
+}

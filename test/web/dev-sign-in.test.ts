@@ -1,0 +1,335 @@
+// The development sign-in and the console's web defences, without a browser: loopback only, the
+// banner on every page, CSRF on every form, decisions marked in the audit trail and the report,
+// the sign-in rate limit, the security headers, Secure cookies behind https, the Audit page for
+// auditors only, and the page shown when no sign-in is configured.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
+import { createApproval, withPgClient } from '../support/api-fixtures.ts';
+import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
+import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
+import { startTestServer, type TestServer } from '../support/test-server.ts';
+
+const POLICY = `groups:
+  reviewers: [bob@example.com, carol@example.com]
+  auditors: [audrey@example.com]
+rules:
+  - name: deletions
+    actions: ["db.drop"]
+    approvers: [group:reviewers]
+    denyReason: required
+  - name: everything
+    actions: ["*"]
+    approvers: [group:reviewers]
+`;
+
+let policy: TempPolicyFile;
+let t: TestServer;
+let key: string;
+
+async function devSignIn(email: string, server: TestServer = t): Promise<CookieAgent> {
+  const agent = createCookieAgent();
+  const page = await agent.request('GET', `${server.url}/signin`);
+  const done = await agent.request('POST', `${server.url}/auth/dev`, {
+    email,
+    _csrf: csrfTokenOf(page.text),
+  });
+  expect(done.status, done.text).toBe(303);
+  return agent;
+}
+
+beforeAll(async () => {
+  policy = await writeTempPolicy(POLICY);
+  t = await startTestServer({
+    env: {
+      COUNTERSIGN_DEV_SIGNIN: 'true',
+      COUNTERSIGN_POLICY: policy.path,
+      COUNTERSIGN_SIGNIN_RATE_LIMIT: '100',
+    },
+  });
+  key = (await t.createKey()).key;
+});
+
+afterAll(async () => {
+  await t?.close();
+  await policy?.remove();
+});
+
+describe('development sign-in configuration', () => {
+  it('listens on loopback by default and refuses any other HOST', () => {
+    expect(loadConfig({ COUNTERSIGN_DEV_SIGNIN: 'true' }).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ COUNTERSIGN_DEV_SIGNIN: 'true', HOST: '::1' }).HOST).toBe('::1');
+    expect(() => loadConfig({ COUNTERSIGN_DEV_SIGNIN: 'true', HOST: '0.0.0.0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ COUNTERSIGN_DEV_SIGNIN: 'true', HOST: '10.1.2.3' })).toThrow(/loopback/);
+    expect(loadConfig({}).HOST).toBe('0.0.0.0');
+  });
+
+  it('refuses an http issuer that is not on loopback, and an issuer without a client id', () => {
+    expect(() =>
+      loadConfig({ COUNTERSIGN_OIDC_ISSUER: 'http://idp.example.com', COUNTERSIGN_OIDC_CLIENT_ID: 'c' }),
+    ).toThrow(/COUNTERSIGN_OIDC_ISSUER/);
+    expect(() => loadConfig({ COUNTERSIGN_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(
+      /COUNTERSIGN_OIDC_CLIENT_ID/,
+    );
+  });
+});
+
+describe('development sign-in', () => {
+  it('shows the banner and the email form on the sign-in page', async () => {
+    const page = await createCookieAgent().request('GET', `${t.url}/signin`);
+    expect(page.text).toContain('Development sign-in: anyone can be anyone');
+    expect(page.text).toContain('action="/auth/dev"');
+    expect(page.text).not.toContain('href="/auth/login"');
+  });
+
+  it('refuses the sign-in form without its CSRF token', async () => {
+    const agent = createCookieAgent();
+    await agent.request('GET', `${t.url}/signin`);
+    const refused = await agent.request('POST', `${t.url}/auth/dev`, { email: 'bob@example.com' });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('data-code="CSRF_TOKEN_INVALID"');
+    expect((await agent.request('GET', `${t.url}/`)).location).toBe(`${t.url}/signin`);
+  });
+
+  it('signs in as the typed email with the banner on every page, audited as a dev sign-in', async () => {
+    const agent = await devSignIn('Carol@Example.com');
+    for (const path of ['/', '/requests']) {
+      const page = await agent.request('GET', `${t.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Development sign-in: anyone can be anyone');
+      expect(page.text).toContain('carol@example.com (development sign-in)');
+    }
+    const events = await withPgClient(
+      t.database.url,
+      async (client) =>
+        (
+          await client.query<{ actor: string; payload: unknown }>(
+            "SELECT actor, payload FROM audit_events WHERE type = 'session.signed_in'",
+          )
+        ).rows,
+    );
+    expect(events.at(-1)).toMatchObject({
+      actor: 'carol@example.com',
+      payload: { method: 'dev', session: { devSignin: true } },
+    });
+  });
+
+  it('marks a decision made this way in the decision, the audit trail and the report', async () => {
+    const request = await createApproval(t, key, { title: 'Rotate the key' });
+    const agent = await devSignIn('bob@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    const approved = await agent.request('POST', `${t.url}/requests/${request.id}/approve`, {
+      confirm: 'yes',
+      _csrf: csrfTokenOf(page.text),
+    });
+    expect(approved.status).toBe(303);
+    const after = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(after.text).toContain('the request is approved');
+    const { decision, event } = await withPgClient(t.database.url, async (client) => ({
+      decision: (
+        await client.query('SELECT platform, dev_signin FROM decisions WHERE request_id = $1', [request.id])
+      ).rows[0] as unknown,
+      event: (
+        await client.query(
+          "SELECT payload FROM audit_events WHERE request_id = $1 AND type = 'decision.recorded'",
+          [request.id],
+        )
+      ).rows[0] as unknown,
+    }));
+    expect(decision).toEqual({ platform: 'web', dev_signin: true });
+    expect(event).toMatchObject({
+      payload: { approver: { platform: 'web', email: 'bob@example.com' }, session: { devSignin: true } },
+    });
+    const auditor = await devSignIn('audrey@example.com');
+    const csv = await auditor.request('GET', `${t.url}/audit/report?format=csv&from=1d`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.text).toMatch(/bob@example\.com approve \S+ \[development sign-in\]/);
+  });
+
+  it('refuses the requester approving their own request, and says why on the page', async () => {
+    const request = await createApproval(t, key, { requester: { email: 'carol@example.com' } });
+    const agent = await devSignIn('carol@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    await agent.request('POST', `${t.url}/requests/${request.id}/approve`, {
+      confirm: 'yes',
+      _csrf: csrfTokenOf(page.text),
+    });
+    const after = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(after.text).toContain('Not recorded: you asked for this action, so you cannot decide it');
+    expect(after.text).toContain('id="status">pending');
+  });
+
+  it('refuses a decision without the CSRF token, and nothing is recorded', async () => {
+    const request = await createApproval(t, key);
+    const agent = await devSignIn('bob@example.com');
+    const refused = await agent.request('POST', `${t.url}/requests/${request.id}/approve`, {
+      confirm: 'yes',
+    });
+    expect(refused.status).toBe(403);
+    const count = await withPgClient(t.database.url, async (client) =>
+      Number(
+        (
+          await client.query<{ count: string }>('SELECT count(*) FROM decisions WHERE request_id = $1', [
+            request.id,
+          ])
+        ).rows[0]?.count,
+      ),
+    );
+    expect(count).toBe(0);
+  });
+
+  it('refuses a form post without a session', async () => {
+    const request = await createApproval(t, key);
+    const stranger = createCookieAgent();
+    const refused = await stranger.request('POST', `${t.url}/requests/${request.id}/deny`, { reason: 'no' });
+    expect(refused.status).toBe(403);
+  });
+});
+
+describe('deciding and listing', () => {
+  it('requires a deny reason when the rule says so, then records the denial', async () => {
+    const request = await createApproval(t, key, { action: 'db.drop', title: 'Drop the audit copy' });
+    const agent = await devSignIn('carol@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.text).toContain('required by rule deletions');
+    const token = csrfTokenOf(page.text);
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, { reason: '  ', _csrf: token });
+    const refused = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(refused.text).toContain('Not recorded: a reason is required to deny this request');
+    expect(refused.text).toContain('id="status">pending');
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: 'still needed <b>for</b> the audit',
+      _csrf: csrfTokenOf(refused.text),
+    });
+    const denied = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(denied.text).toContain('the request is denied');
+    expect(denied.text).toContain('still needed &lt;b&gt;for&lt;/b&gt; the audit');
+  });
+
+  it('lists on Waiting on me only what the person may still decide', async () => {
+    const open = await createApproval(t, key, { title: 'Waiting for reviewers' });
+    const carol = await devSignIn('carol@example.com');
+    expect((await carol.request('GET', `${t.url}/`)).text).toContain(`/requests/${open.id}`);
+    const outsider = await devSignIn('erin@example.com');
+    expect((await outsider.request('GET', `${t.url}/`)).text).not.toContain(`/requests/${open.id}`);
+    const page = await carol.request('GET', `${t.url}/requests/${open.id}`);
+    await carol.request('POST', `${t.url}/requests/${open.id}/approve`, {
+      confirm: 'yes',
+      _csrf: csrfTokenOf(page.text),
+    });
+    expect((await carol.request('GET', `${t.url}/`)).text).not.toContain(`/requests/${open.id}`);
+  });
+
+  it('filters the request list and pages through it with a cursor', async () => {
+    const marker = `list.check.${Date.now()}`;
+    const created = [];
+    for (let i = 0; i < 27; i++) created.push(await createApproval(t, key, { action: marker }));
+    const agent = await devSignIn('bob@example.com');
+    const first = await agent.request('GET', `${t.url}/requests?action=${marker}&status=pending`);
+    expect(first.status).toBe(200);
+    const ids = (html: string) => [...html.matchAll(/href="\/requests\/([0-9a-f-]{36})"/g)].map((m) => m[1]);
+    expect(ids(first.text)).toHaveLength(25);
+    const next = /href="(\/requests\?[^"]*cursor=[^"]+)"/.exec(first.text)?.[1]?.replace(/&amp;/g, '&');
+    expect(next).toBeDefined();
+    const second = await agent.request('GET', `${t.url}${next ?? ''}`);
+    expect(ids(second.text)).toHaveLength(2);
+    expect(new Set([...ids(first.text), ...ids(second.text)])).toEqual(new Set(created.map((r) => r.id)));
+    const none = await agent.request('GET', `${t.url}/requests?action=${marker}&status=approved`);
+    expect(ids(none.text)).toHaveLength(0);
+    const byRule = await agent.request('GET', `${t.url}/requests?action=list.check.*&rule=deletions`);
+    expect(ids(byRule.text)).toHaveLength(0);
+    const bad = await agent.request('GET', `${t.url}/requests?status=maybe`);
+    expect(bad.status).toBe(422);
+  });
+});
+
+describe('console pages', () => {
+  it('sends a strict Content-Security-Policy and no framing on console pages, and leaves the API alone', async () => {
+    const page = await createCookieAgent().request('GET', `${t.url}/signin`);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|script-src/);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    const api = await fetch(`${t.url}/healthz`);
+    expect(api.headers.get('content-security-policy')).toBeNull();
+    expect(api.headers.get('set-cookie')).toBeNull();
+    const missing = await fetch(`${t.url}/v1/nothing-here`);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('lets only the auditors group open Audit', async () => {
+    const reviewer = await devSignIn('bob@example.com');
+    const refused = await reviewer.request('GET', `${t.url}/audit`);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('data-code="NOT_AUDITOR"');
+    expect((await reviewer.request('GET', `${t.url}/audit/report?format=csv`)).status).toBe(403);
+    const auditor = await devSignIn('audrey@example.com');
+    const page = await auditor.request('GET', `${t.url}/audit`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Audit chain intact');
+    expect(page.text).toMatch(/<svg class="chart"/);
+  });
+
+  it('shows a 404 page for an unknown request id', async () => {
+    const agent = await devSignIn('bob@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/7d0f3a52-5f7e-4c55-9e55-3d4d1c1b2a10`);
+    expect(page.status).toBe(404);
+    expect(page.text).toContain('data-code="NOT_FOUND"');
+  });
+});
+
+describe('servers configured otherwise', () => {
+  it('shows how to configure sign-in when there is none', async () => {
+    const bare = await startTestServer();
+    try {
+      for (const path of ['/', '/signin']) {
+        const page = await createCookieAgent().request('GET', `${bare.url}${path}`);
+        expect(page.status).toBe(200);
+        expect(page.text).toContain('Sign-in is not configured');
+        expect(page.text).toContain('COUNTERSIGN_OIDC_ISSUER');
+      }
+      const dev = await createCookieAgent().request('POST', `${bare.url}/auth/dev`, {
+        email: 'x@example.com',
+      });
+      expect(dev.status).toBe(403);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('rate-limits sign-in attempts per address', async () => {
+    const limited = await startTestServer({
+      env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_SIGNIN_RATE_LIMIT: '3' },
+    });
+    try {
+      const agent = createCookieAgent();
+      const page = await agent.request('GET', `${limited.url}/signin`);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const attempt = await agent.request('POST', `${limited.url}/auth/dev`, {
+          email: `user${i}@example.com`,
+          _csrf: i === 0 ? csrfTokenOf(page.text) : 'stale',
+        });
+        statuses.push(attempt.status);
+        if (i === 3) expect(attempt.headers.get('retry-after')).toBe('60');
+      }
+      expect(statuses).toEqual([303, 403, 403, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('marks the session cookie Secure when the public URL is https (behind a TLS proxy)', async () => {
+    const behindProxy = await startTestServer({
+      env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com' },
+    });
+    try {
+      const page = await fetch(`${behindProxy.url}/signin`, { headers: { 'x-forwarded-proto': 'https' } });
+      expect(page.headers.get('set-cookie')).toMatch(/countersign_session=.*; Secure/i);
+    } finally {
+      await behindProxy.close();
+    }
+  });
+});
