@@ -26,6 +26,10 @@ describe('decideFromCard', () => {
     const base = { ...testDeps(m.db), chatPlatforms: new Set(['teams']) };
     deps = { ...base, identity: createIdentityCache(base.clock, () => undefined) };
     await deps.jobs.start();
+    // The bot was added to the conversation (requests for other Teams conversations are refused).
+    await m.db.prisma.teamsConversation.create({
+      data: { conversationId: CHANNEL.slice('teams:'.length), reference: {}, installedAt: new Date() },
+    });
   });
   afterAll(async () => {
     await deps.jobs.stop();
