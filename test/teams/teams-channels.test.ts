@@ -130,6 +130,15 @@ describe('Slack and Teams together', () => {
     );
   });
 
+  it('warns at start-up about policy channels the bot is not in', () => {
+    const warnings = s.serve
+      .logLines()
+      .filter((l) => String(l['msg']).startsWith('the policy names a Teams conversation'));
+    expect(warnings.map((l) => l['channel']).sort()).toEqual(
+      [`teams:${CHANNEL}`, 'teams:19:never-added@thread.tacv2', 'teams:19:removed@thread.tacv2'].sort(),
+    );
+  });
+
   it('refuses a request for a Teams conversation the bot was never added to (422, nothing stored)', async () => {
     const response = await fetch(`${s.url}/v1/approvals`, {
       method: 'POST',

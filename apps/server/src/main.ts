@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../../package.json' with { type: 'json' };
+import { warnAboutUnconnectedPolicyChannels } from './approvals/check-channels.ts';
 import { startExpirySweeper } from './approvals/expire-requests.ts';
 import { startCheckpointTimer } from './audit/create-checkpoint.ts';
 import { loadPolicy } from './approvals/policy/load-policy.ts';
@@ -103,6 +104,7 @@ export async function startServer({
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
     const chats = createChatIntegrations(config, deps);
     for (const chat of chats) chatPlatforms.add(chat.platform);
+    await warnAboutUnconnectedPolicyChannels(deps);
     await startChatWorkers(
       { ...deps, publicUrl: config.COUNTERSIGN_PUBLIC_URL },
       chats,

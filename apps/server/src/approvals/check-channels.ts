@@ -39,3 +39,25 @@ export async function assertChannelsConnected(
     });
   }
 }
+
+/** At start-up: says which Teams conversations the policy names that the bot was never added to. */
+export async function warnAboutUnconnectedPolicyChannels(
+  deps: Pick<Deps, 'db' | 'chatPlatforms' | 'policy' | 'log'>,
+): Promise<void> {
+  if (!deps.chatPlatforms.has('teams')) return;
+  const named = new Set(deps.policy.rules.flatMap((rule) => [...rule.channels, ...rule.defaultChannels]));
+  for (const channel of named) {
+    const parsed = parseChannel(channel);
+    if (parsed?.platform !== 'teams') continue;
+    const conversation = await deps.db.prisma.teamsConversation.findUnique({
+      where: { conversationId: parsed.id },
+      select: { removedAt: true },
+    });
+    if (!conversation || conversation.removedAt) {
+      deps.log.warn(
+        { channel, rules: deps.policy.rules.filter((r) => r.channels.includes(channel)).map((r) => r.name) },
+        'the policy names a Teams conversation the bot is not in: requests for it are refused until the bot is added there',
+      );
+    }
+  }
+}

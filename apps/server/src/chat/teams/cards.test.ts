@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import { buildCardView } from '../card-view.ts';
+import { renderSlackCard } from '../slack/cards.ts';
+import { renderTeamsCard } from './cards.ts';
+
+const ID = '0b6f3c1e-8d2a-4f7b-9c3e-5a1d2e3f4a5b';
+
+function approval(overrides: Partial<ApprovalRepresentation> = {}): ApprovalRepresentation {
+  return {
+    id: ID,
+    status: 'pending',
+    action: 'db.export',
+    title: 'Export [users](https://evil.example) **now**',
+    reason: 'Quarterly churn analysis',
+    requester: { email: 'alice@example.com', name: 'Alice' },
+    agent: { name: 'analytics-agent', model: 'gpt-x', runId: 'run-42' },
+    context: { table: 'users', token: '••••c123' },
+    payloadDigest: 'sha256:' + 'ab'.repeat(32),
+    approvers: ['bob@example.com'],
+    quorum: 2,
+    policyRule: 'data-exports',
+    channel: 'teams:19:sec@thread.tacv2',
+    channels: ['teams:19:sec@thread.tacv2'],
+    callbackUrl: null,
+    decisions: [],
+    cards: [],
+    createdAt: '2026-11-21T10:00:00.000Z',
+    expiresAt: '2026-11-21T11:00:00.000Z',
+    decidedAt: null,
+    ...overrides,
+  };
+}
+
+function find(node: unknown, match: (n: Record<string, unknown>) => boolean): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      if (match(record)) found.push(record);
+      Object.values(record).forEach(visit);
+    }
+  };
+  visit(node);
+  return found;
+}
+
+describe('the Teams approval card', () => {
+  it('is an Adaptive Card 1.5 with approve behind a confirmation step and deny with a reason input', () => {
+    const card = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: true }));
+    expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
+    const executes = find(card, (n) => n['type'] === 'Action.Execute');
+    expect(executes.map((e) => [e['verb'], e['data']])).toEqual([
+      ['approve', { requestId: ID }],
+      ['deny', { requestId: ID }],
+    ]);
+    const steps = find(card, (n) => n['type'] === 'Action.ShowCard').map((s) => s['title']);
+    expect(steps).toEqual(['Approve', 'Deny']);
+    expect(find(card, (n) => n['type'] === 'Input.Text')[0]).toMatchObject({
+      id: 'denyReason',
+      isRequired: true,
+    });
+    expect(JSON.stringify(card)).toContain('0 of 2 approvals');
+  });
+
+  it('shows requester text only as plain TextRuns, never as markdown TextBlocks', () => {
+    const card = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: false }));
+    expect(find(card, (n) => n['type'] === 'TextBlock')).toEqual([]);
+    const runs = find(card, (n) => n['type'] === 'TextRun').map((r) => r['text']);
+    expect(runs).toContain('Export [users](https://evil.example) **now**');
+  });
+
+  it('drops the buttons and shows the outcome once decided', () => {
+    const decided = approval({
+      status: 'denied',
+      decidedAt: '2026-11-21T10:05:00.000Z',
+      decisions: [
+        {
+          approver: {
+            email: 'bob@example.com',
+            platform: 'teams',
+            platformUserId: 'aad-bob',
+            displayName: 'Bob',
+          },
+          verdict: 'deny',
+          reason: 'not now',
+          at: '2026-11-21T10:05:00.000Z',
+        },
+      ],
+    });
+    const card = renderTeamsCard(buildCardView(decided, { denyReasonRequired: false }));
+    expect(find(card, (n) => n['type'] === 'Action.Execute')).toEqual([]);
+    expect(JSON.stringify(card)).toContain('⛔ Denied by Bob (bob@example.com) — not now');
+  });
+
+  it('links to the request in the web console on both platforms when the public URL is set', () => {
+    const view = buildCardView(approval(), {
+      denyReasonRequired: false,
+      publicUrl: 'https://cs.example.com/base',
+    });
+    expect(view.consoleUrl).toBe(`https://cs.example.com/base/requests/${ID}`);
+    expect(find(renderTeamsCard(view), (n) => n['type'] === 'Action.OpenUrl')[0]).toMatchObject({
+      title: 'Open in Countersign',
+      url: `https://cs.example.com/base/requests/${ID}`,
+    });
+    expect(JSON.stringify(renderSlackCard(view).blocks)).toContain(
+      `<https://cs.example.com/base/requests/${ID}|Open in Countersign>`,
+    );
+    const without = buildCardView(approval(), { denyReasonRequired: false });
+    expect(JSON.stringify(renderSlackCard(without).blocks)).not.toContain('Open in Countersign');
+  });
+});
