@@ -61,7 +61,9 @@ beforeEach(async () => {
     await sql(`UPDATE audit_chain_head SET seq = 0, hash = repeat('0', 64)`);
   });
   // The requests of earlier tests have no events left; verification checks requests against the chain.
-  await sql('TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, approval_requests');
+  await sql(
+    'TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, request_executions, approval_requests',
+  );
   const approved = await createTestRequest(deps); // 1 request.created
   await recordDecision(deps, { requestId: approved.id, verdict: 'approve', approver: approver('bob@x.org') }); // 2, 3
   const denied = await createTestRequest(deps, { action: 'prod.drop' }); // 4 request.created
