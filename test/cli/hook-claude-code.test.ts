@@ -18,6 +18,7 @@ import {
   startCli,
   type CliResult,
 } from '../support/cli.ts';
+import { hashIdempotencyKey } from '../../apps/server/src/approvals/create-request.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';
@@ -89,7 +90,8 @@ describe('countersign hook claude-code', { timeout: 120_000 }, () => {
         withPgClient(t.database.url, async (c) => {
           const { rows } = await c.query<{ id: string }>(
             'SELECT id::text AS id FROM approval_requests WHERE idempotency_key = $1',
-            [`claude-code-${toolUseId}`],
+            // Stored as its SHA-256, never as sent.
+            [hashIdempotencyKey(`claude-code-${toolUseId}`)],
           );
           return rows[0]?.id;
         }),
