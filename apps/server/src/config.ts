@@ -56,6 +56,8 @@ const envSchema = z
     COUNTERSIGN_EXPIRY_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
     /** How long SIGTERM waits for in-flight requests before closing connections. */
     COUNTERSIGN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+    /** How long start-up keeps retrying a database that does not answer before it gives up. */
+    COUNTERSIGN_DB_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {

@@ -11,6 +11,7 @@ import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { systemClock, type Clock, type Deps } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
 import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
@@ -48,6 +49,8 @@ export async function startServer({
   const database = await resolveDatabaseUrl(config, log);
   try {
     log.info({ database: redactUrl(database.url), embedded: database.embedded }, 'connecting to Postgres');
+    if (!database.embedded)
+      await waitForDatabase({ url: database.url, timeoutMs: config.COUNTERSIGN_DB_WAIT_MS, log });
     await migrate(database.url, log);
     const receiptKey = await loadReceiptKey({
       setting: config.COUNTERSIGN_RECEIPT_KEY,
