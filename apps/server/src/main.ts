@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { startExpirySweeper } from './approvals/expire-requests.ts';
 import { loadPolicy } from './approvals/policy/load-policy.ts';
+import { recordPolicyLoaded } from './approvals/policy/record-policy-loaded.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
@@ -58,6 +59,7 @@ export async function startServer({
       log,
     });
     const db = createDatabase(database.url);
+    await recordPolicyLoaded(db.prisma, policy, clock.now());
     const feed = await startStatusChangeFeed(database.url, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);

@@ -3,7 +3,6 @@
 // It reads the database (DATABASE_URL), or with --url downloads the report from a server.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import packageJson from '../../../../package.json' with { type: 'json' };
@@ -16,18 +15,12 @@ import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
 import { ConfigError } from '../../../server/src/config.ts';
 import { API_ERROR_EXIT_CODE, resolveConnection } from '../api-client.ts';
+import { cliActor } from '../cli-actor.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
 import { downloadReport, type ReportChainStatus } from '../report-download.ts';
 
 /** The OS user running the command, as recorded in the audit log. */
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid-${process.getuid?.() ?? 'unknown'}`;
-  }
-}
 
 interface ReportOptions {
   from?: string;
@@ -182,7 +175,7 @@ export function registerAuditCommands(program: Command): void {
           format: options.format,
           filters: { action: options.action, requester: options.requester },
           out,
-          actor: `cli:${osUser()}`,
+          actor: cliActor(),
           now: () => new Date(),
           onProgress: showProgress ? (n) => process.stderr.write(`\rreport: ${n} rows…`) : undefined,
         });

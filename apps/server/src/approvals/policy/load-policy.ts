@@ -1,5 +1,6 @@
 // Reads and validates a policy file. Every problem names the line, column and field, so an
 // operator can fix the file without guessing.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { BUILT_IN_POLICY, compilePolicy, PolicyCompileError, type Policy } from './policy.ts';
@@ -102,7 +103,8 @@ export function parsePolicy(text: string, source: string): Policy {
     );
   }
   try {
-    return compilePolicy(parsed.data, source);
+    const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    return { ...compilePolicy(parsed.data, source), digest };
   } catch (error) {
     if (error instanceof PolicyCompileError) {
       throw new PolicyError(source, [

@@ -24,6 +24,8 @@ export interface PolicyRule {
 export interface Policy {
   /** Where the policy came from, for logs and errors: a file path or "built-in default". */
   source: string;
+  /** `sha256:` + hex of the file's bytes, when loaded from a file. */
+  digest?: string;
   rules: PolicyRule[];
   groups: Record<string, string[]>;
   agentOwners: Record<string, string>;
