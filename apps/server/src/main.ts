@@ -92,6 +92,7 @@ export async function startServer({
       callbacks,
       chatPlatforms,
       receipts: createReceiptSigner(receiptKey),
+      metrics: { chatApiCalls: metrics.chatApiCalls },
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
     const slack = createSlackFromConfig(config, deps);
