@@ -14,13 +14,12 @@ import {
 import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/report/report-period.ts';
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
 import { ConfigError } from '../../../server/src/config.ts';
-import { API_ERROR_EXIT_CODE, resolveConnection } from '../api-client.ts';
+import { resolveConnection } from '../api-client.ts';
 import { cliActor } from '../cli-actor.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
-import { downloadReport, type ReportChainStatus } from '../report-download.ts';
-
-/** The OS user running the command, as recorded in the audit log. */
+import { reportFromServer, reportSummaryLine } from '../report-from-server.ts';
+import { verificationLines, verifyOnServer } from '../verify-on-server.ts';
 
 interface ReportOptions {
   from?: string;
@@ -31,58 +30,6 @@ interface ReportOptions {
   requester?: string;
   url?: string;
   apiKey?: string;
-}
-
-/** The last stderr line of a report run, the same in both modes. */
-function reportSummaryLine(status: ReportChainStatus): string {
-  if (status.intact) return `report: ${status.rows} rows; audit chain intact\n`;
-  const where =
-    status.firstBadSeq === undefined ? '' : ` at seq ${status.firstBadSeq} (${status.problem ?? '?'})`;
-  return `report: ${status.rows} rows; AUDIT CHAIN NOT INTACT${where}\n`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-}
-
-const PROGRESS_STEP_BYTES = 64 * 1024;
-
-/** Server mode: GET /v1/audit/report, streamed to --out or stdout; the status comes in trailers. */
-async function reportFromServer(options: ReportOptions & { url: string }): Promise<ReportChainStatus> {
-  if (options.url.trim() === '') throw new CliError('--url must be an http(s) URL', API_ERROR_EXIT_CODE);
-  const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
-  // On a TTY: bytes received on stderr, redrawn every PROGRESS_STEP_BYTES, then the total.
-  const showProgress = process.stderr.isTTY;
-  let shownStep: number | undefined;
-  const showBytes = (bytes: number, final = false) => {
-    const step = Math.floor(bytes / PROGRESS_STEP_BYTES);
-    if (step === shownStep && !final) return;
-    shownStep = step;
-    process.stderr.write(`\rreport: ${formatBytes(bytes)} received${final ? ' ' : '…'}`);
-  };
-  const { out } = options;
-  try {
-    const result = await downloadReport(
-      { ...connection, userAgent: `countersign-cli/${packageJson.version}` },
-      {
-        from: options.from,
-        to: options.to,
-        format: options.format,
-        action: options.action,
-        requester: options.requester,
-      },
-      out
-        ? { open: () => createWriteStream(out), end: true, name: out }
-        : { open: () => process.stdout, end: false, name: 'stdout' },
-      showProgress ? showBytes : undefined,
-    );
-    if (showProgress) showBytes(result.bytes, true);
-    return result;
-  } finally {
-    if (shownStep !== undefined) process.stderr.write('\n');
-  }
 }
 
 /** Opens --out before any work, so a path that cannot be written fails at once (exit 2). */
@@ -102,9 +49,27 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('verify')
-    .description('check the audit hash chain; exit 0 when intact, 1 when tampered')
+    .description(
+      'check the audit hash chain (the database, or with --url a server); exit 0 when intact, 1 when ' +
+        'tampered, 3 when the server fails',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .option(
+      '--url <url>',
+      'ask this server (GET /v1/audit/verify, a key with audit:read) instead of DATABASE_URL',
+    )
+    .option('--api-key <key>', 'with --url: API key (default: COUNTERSIGN_API_KEY)')
+    .action(async (options: { json?: boolean; url?: string; apiKey?: string }) => {
+      if (options.url !== undefined) {
+        const result = await verifyOnServer({
+          ...resolveConnection({ url: options.url, apiKey: options.apiKey }),
+          userAgent: `countersign-cli/${packageJson.version}`,
+        });
+        console.log(options.json ? JSON.stringify(result, null, 2) : verificationLines(result).join('\n'));
+        process.exitCode = result.intact ? 0 : 1;
+        return;
+      }
+      if (options.apiKey !== undefined) throw new CliError('--api-key needs --url', 2);
       const showProgress = process.stderr.isTTY && !options.json;
       const result = await withDatabase((db) =>
         verifyChain(db.pool, {

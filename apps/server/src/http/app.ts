@@ -17,6 +17,7 @@ import { listDeliveriesRoute } from './routes/deliveries.list.ts';
 import { retryDeliveryRoute } from './routes/deliveries.retry.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
+import { clientScriptRoute } from './routes/cli.client.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -30,6 +31,7 @@ export const ROUTES: Route[] = [
   healthRoute,
   readyRoute,
   receiptKeysRoute,
+  clientScriptRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
