@@ -64,8 +64,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Bad options are exit 2 everywhere in this command line.
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    // Commander's own exit 1 (unknown option, bad choice) is a bad option: 2, as documented;
+    // `request` maps its own to 3 before it gets here.
+    process.exitCode = error.exitCode === 1 ? 2 : error.exitCode;
   } else if (error instanceof CliError) {
     console.error(`countersign: ${error.message}`);
     process.exitCode = error.exitCode;

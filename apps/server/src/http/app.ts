@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from '../observability/logger.ts';
+import { redactQueryObject, redactQueryString, type Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { problemHandler, routeNotFound } from './problem.ts';
@@ -58,6 +58,12 @@ export function createHttpApp({ ctx, metrics, log, version, chatRouters = [] }: 
           typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
+      },
+      serializers: {
+        // Tokens in query strings (?token=xoxb-…&api_key=cs_…) never reach the log.
+        req(req: { url?: string; query?: unknown }) {
+          return { ...req, url: req.url && redactQueryString(req.url), query: redactQueryObject(req.query) };
+        },
       },
       customLogLevel(_req, res, error) {
         if (error || res.statusCode >= 500) return 'error';
