@@ -14,11 +14,13 @@ RUN npm ci --omit=dev --ignore-scripts \
   && npm cache clean --force
 
 COPY apps/ ./apps/
+# Tests are not needed at run time.
+RUN find apps -name '*.test.ts' -delete
 # Default COUNTERSIGN_DATA_DIR (generated receipt key, embedded database); compose mounts a volume here.
 RUN mkdir -p .countersign && chown node:node .countersign
 
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "apps/cli/bin/countersign.js", "serve"]

@@ -68,7 +68,7 @@ async function run(db: Database, mode: Mode): Promise<Pick<Measurement, 'items' 
         return all;
       });
       const writer = new CsvReportWriter(sink.out);
-      await writer.begin();
+      await writer.begin(PERIOD);
       for (const row of rows) await writer.row(row);
       return { items: rows.length, bytes: sink.bytes(), intact: null };
     }

@@ -37,7 +37,7 @@ it('stops the report and records no run when the client goes away mid-report', a
       );
       req.on('error', reject);
     });
-    expect(firstChunk.toString('utf8')).toMatch(/^id,/);
+    expect(firstChunk.toString('utf8')).toMatch(/^# Countersign audit report: period .*\r\nid,/);
 
     await pollUntil(
       () => captured.lines(),

@@ -123,7 +123,11 @@ describe('countersign audit report --url', { timeout: 120_000 }, () => {
     expectExit(result, 0);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('report: 2 rows; audit chain intact\n');
-    const records = parse<Record<string, string>>(await readFile(file, 'utf8'), { columns: true });
+    const records = parse<Record<string, string>>(await readFile(file, 'utf8'), {
+      columns: true,
+      comment: '#',
+      comment_no_infix: true,
+    });
     expect(records.map((r) => r['id'])).toEqual(created.map((c) => c.id));
     expect(records[0]).toMatchObject({ action: 'db.export', title: `'=cmd|calc`, status: 'pending' });
     expect(records[1]).toMatchObject({ action: 'prod.deploy', title: 'Deploy v2' });
@@ -264,7 +268,7 @@ describe('countersign audit report --url', { timeout: 120_000 }, () => {
     expect(response.headers['trailer']).toBe(
       'Countersign-Report-Rows, Countersign-Chain-Intact, Countersign-Chain-First-Bad-Seq, Countersign-Chain-Problem',
     );
-    expect(parse(response.body, { columns: true })).toHaveLength(2);
+    expect(parse(response.body, { columns: true, comment: '#', comment_no_infix: true })).toHaveLength(2);
     expect(response.trailers).toEqual({
       'countersign-report-rows': '2',
       'countersign-chain-intact': 'true',
@@ -312,7 +316,9 @@ describe('countersign audit report --url', { timeout: 120_000 }, () => {
     );
     expectExit(csv, 1);
     expect(csv.stderr).toContain('AUDIT CHAIN NOT INTACT');
-    expect(parse(await readFile(file, 'utf8'), { columns: true })).toHaveLength(2);
+    expect(
+      parse(await readFile(file, 'utf8'), { columns: true, comment: '#', comment_no_infix: true }),
+    ).toHaveLength(2);
     expect(await lastRun()).toMatchObject({ payload: { chainIntact: false } });
 
     const direct = await rawGet(`${t.url}/v1/audit/report?from=1d`, auditor.key);

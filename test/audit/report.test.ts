@@ -273,7 +273,11 @@ describe('generateReport', () => {
   it('CSV: RFC 4180 that parses back, with the formula in the title escaped', async () => {
     const { text } = await report('csv');
     expect(text).toContain('\r\n');
-    const records = parse<Record<string, string>>(text, { columns: true });
+    const records = parse<Record<string, string>>(text, {
+      columns: true,
+      comment: '#',
+      comment_no_infix: true,
+    });
     expect(records.map((r) => r['id'])).toEqual(Object.values(ids));
     const first = records[0] ?? {};
     expect(first['title']).toBe(`'${INJECTION}`);
@@ -418,7 +422,11 @@ describe('GET /v1/audit/report', () => {
       });
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-      const records = parse<Record<string, string>>(await csv.text(), { columns: true });
+      const records = parse<Record<string, string>>(await csv.text(), {
+        columns: true,
+        comment: '#',
+        comment_no_infix: true,
+      });
       expect(records).toMatchObject([{ id: created.id, title: `'+cmd` }]);
 
       const json = await t.call<{ rows: ReportRow[]; summary: ReportSummary }>(
@@ -485,6 +493,6 @@ describe('a tampered chain', () => {
     );
     expect(result.code, describeRun(result)).toBe(1);
     expect(result.stderr).toContain('AUDIT CHAIN NOT INTACT at seq 5 (hash_mismatch)');
-    expect(parse(result.stdout, { columns: true })).toHaveLength(7);
+    expect(parse(result.stdout, { columns: true, comment: '#', comment_no_infix: true })).toHaveLength(7);
   });
 });

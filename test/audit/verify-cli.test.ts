@@ -123,11 +123,12 @@ describe('GET /v1/audit/verify', () => {
 
       const verified = await t.call('GET', '/v1/audit/verify', { key: auditor.key });
       expect(verified.status).toBe(200);
+      // policy.loaded at start-up, two key.created, request.created.
       expect(verified.body).toEqual({
         intact: true,
-        events: 1,
+        events: 4,
         firstSeq: '1',
-        lastSeq: '1',
+        lastSeq: '4',
         lastHash: expect.stringMatching(/^[0-9a-f]{64}$/) as string,
       });
       expectProblem(await t.call('GET', '/v1/audit/verify', { key: approvals.key }), 'INSUFFICIENT_SCOPE');

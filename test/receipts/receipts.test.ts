@@ -283,7 +283,8 @@ describe('receipts signed with the generated key', () => {
     const { body } = await t.call<OpenApiDocument>('GET', '/openapi.json');
     const keysPath = body.paths['/v1/keys/receipt']?.['get'];
     expect(keysPath).toBeDefined();
-    expect(keysPath).not.toHaveProperty('security');
+    // Public: the document requires a key globally, and this operation opts out with `security: []`.
+    expect(keysPath).toHaveProperty('security', []);
     expect(body.components.schemas['ReceiptJwks']).toBeDefined();
     expect(body.components.schemas['Approval']?.properties).toHaveProperty('receipt');
     expect(body.components.schemas['Approval']?.required).not.toContain('receipt');

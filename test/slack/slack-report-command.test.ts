@@ -105,7 +105,11 @@ describe('Slack /countersign report', () => {
     expect(file).toMatchObject({ completed: true, channelId: dm });
     expect(file?.filename).toMatch(/^countersign-report-.+\.csv$/);
     expect(file?.bytes?.length).toBe(file?.length);
-    const rows = parse<Record<string, string>>(file?.bytes?.toString('utf8') ?? '', { columns: true });
+    const rows = parse<Record<string, string>>(file?.bytes?.toString('utf8') ?? '', {
+      columns: true,
+      comment: '#',
+      comment_no_infix: true,
+    });
     expect(rows.map((r) => r['id'])).toEqual(created.map((c) => c.id));
     expect(rows.map((r) => r['status'])).toEqual(['approved', 'cancelled', 'pending']);
     expect(rows[1]?.['title']).toBe("'=cmd|calc");

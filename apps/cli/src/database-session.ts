@@ -5,6 +5,8 @@ import { loadConfig } from '../../server/src/config.ts';
 import { createDatabase, type Database } from '../../server/src/db/client.ts';
 import { migrate } from '../../server/src/db/migrate.ts';
 import { resolveDatabaseUrl } from '../../server/src/db/resolve-database-url.ts';
+import { describeDatabase } from '../../server/src/db/wait-for-database.ts';
+import { resolve } from 'node:path';
 import { createLogger, type Logger } from '../../server/src/observability/logger.ts';
 import { pino } from 'pino';
 
@@ -18,6 +20,12 @@ export async function withDatabase<T>(work: (db: Database, log: Logger) => Promi
   const config = loadConfig();
   const log = cliLogger();
   const resolved = await resolveDatabaseUrl(config, log);
+  // One line on stderr, so a key made in the wrong database is noticed at once.
+  process.stderr.write(
+    resolved.embedded
+      ? `countersign: using the embedded database in ${resolve(config.COUNTERSIGN_DATA_DIR)} (DATABASE_URL is unset)\n`
+      : `countersign: using the database ${describeDatabase(resolved.url)} (DATABASE_URL)\n`,
+  );
   try {
     await migrate(resolved.url, log);
     const db = createDatabase(resolved.url, { maxConnections: 2 });

@@ -122,6 +122,8 @@ const envSchema = z
     COUNTERSIGN_SESSION_MAX_S: z.coerce.number().int().min(60).default(43_200),
     /** Sign-in attempts allowed per client address and minute. */
     COUNTERSIGN_SIGNIN_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
+    /** How long start-up keeps retrying a database that does not answer before it gives up. */
+    COUNTERSIGN_DB_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {

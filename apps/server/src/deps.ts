@@ -4,6 +4,7 @@ import type { Policy } from './approvals/policy/policy.ts';
 import type { CallbackSettings } from './delivery/deliver-callback.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
+import type { ChatApiCallCounter } from './observability/metrics.ts';
 import type { ReceiptSigner } from './receipts/sign-receipt.ts';
 
 export interface Clock {
@@ -23,4 +24,6 @@ export interface Deps {
   callbacks: CallbackSettings;
   /** Signs verdict receipts; holds the private key out of reach of anything that logs. */
   receipts: ReceiptSigner;
+  /** Counters adapters increment; absent in tests that do not scrape. */
+  metrics?: { chatApiCalls: ChatApiCallCounter };
 }

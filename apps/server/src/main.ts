@@ -8,12 +8,14 @@ import { warnAboutUnconnectedPolicyChannels } from './approvals/check-channels.t
 import { startExpirySweeper } from './approvals/expire-requests.ts';
 import { startCheckpointTimer } from './audit/create-checkpoint.ts';
 import { loadPolicy } from './approvals/policy/load-policy.ts';
+import { recordPolicyLoaded } from './approvals/policy/record-policy-loaded.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { resolveSessionUrl } from './db/runtime-role.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { systemClock, type Clock } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
 import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
@@ -55,6 +57,8 @@ export async function startServer({
   const database = await resolveDatabaseUrl(config, log);
   try {
     log.info({ database: redactUrl(database.url), embedded: database.embedded }, 'connecting to Postgres');
+    if (!database.embedded)
+      await waitForDatabase({ url: database.url, timeoutMs: config.COUNTERSIGN_DB_WAIT_MS, log });
     await migrate(database.url, log);
     const receiptKey = await loadReceiptKey({
       setting: config.COUNTERSIGN_RECEIPT_KEY,
@@ -70,6 +74,7 @@ export async function startServer({
       log,
     });
     const db = createDatabase(sessionUrl);
+    await recordPolicyLoaded(db.prisma, policy, clock.now());
     const feed = await startStatusChangeFeed(sessionUrl, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
@@ -100,6 +105,7 @@ export async function startServer({
       callbacks,
       chatPlatforms,
       receipts: createReceiptSigner(receiptKey),
+      metrics: { chatApiCalls: metrics.chatApiCalls },
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
     const chats = createChatIntegrations(config, deps);

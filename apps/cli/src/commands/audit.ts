@@ -6,7 +6,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import type { JSONWebKeySet } from 'jose';
@@ -30,19 +29,12 @@ import { systemClock } from '../../../server/src/deps.ts';
 import { loadReceiptKey } from '../../../server/src/receipts/load-receipt-key.ts';
 import { loadReceiptPublicKeys } from '../../../server/src/receipts/load-receipt-public-keys.ts';
 import { createReceiptSigner } from '../../../server/src/receipts/sign-receipt.ts';
-import { API_ERROR_EXIT_CODE, resolveConnection } from '../api-client.ts';
+import { resolveConnection } from '../api-client.ts';
+import { cliActor } from '../cli-actor.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
-import { downloadReport, type ReportChainStatus } from '../report-download.ts';
-
-/** The OS user running the command, as recorded in the audit log. */
-function osUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid-${process.getuid?.() ?? 'unknown'}`;
-  }
-}
+import { reportFromServer, reportSummaryLine } from '../report-from-server.ts';
+import { verificationLines, verifyOnServer } from '../verify-on-server.ts';
 
 interface ReportOptions {
   from?: string;
@@ -53,58 +45,6 @@ interface ReportOptions {
   requester?: string;
   url?: string;
   apiKey?: string;
-}
-
-/** The last stderr line of a report run, the same in both modes. */
-function reportSummaryLine(status: ReportChainStatus): string {
-  if (status.intact) return `report: ${status.rows} rows; audit chain intact\n`;
-  const where =
-    status.firstBadSeq === undefined ? '' : ` at seq ${status.firstBadSeq} (${status.problem ?? '?'})`;
-  return `report: ${status.rows} rows; AUDIT CHAIN NOT INTACT${where}\n`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-}
-
-const PROGRESS_STEP_BYTES = 64 * 1024;
-
-/** Server mode: GET /v1/audit/report, streamed to --out or stdout; the status comes in trailers. */
-async function reportFromServer(options: ReportOptions & { url: string }): Promise<ReportChainStatus> {
-  if (options.url.trim() === '') throw new CliError('--url must be an http(s) URL', API_ERROR_EXIT_CODE);
-  const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
-  // On a TTY: bytes received on stderr, redrawn every PROGRESS_STEP_BYTES, then the total.
-  const showProgress = process.stderr.isTTY;
-  let shownStep: number | undefined;
-  const showBytes = (bytes: number, final = false) => {
-    const step = Math.floor(bytes / PROGRESS_STEP_BYTES);
-    if (step === shownStep && !final) return;
-    shownStep = step;
-    process.stderr.write(`\rreport: ${formatBytes(bytes)} received${final ? ' ' : '…'}`);
-  };
-  const { out } = options;
-  try {
-    const result = await downloadReport(
-      { ...connection, userAgent: `countersign-cli/${packageJson.version}` },
-      {
-        from: options.from,
-        to: options.to,
-        format: options.format,
-        action: options.action,
-        requester: options.requester,
-      },
-      out
-        ? { open: () => createWriteStream(out), end: true, name: out }
-        : { open: () => process.stdout, end: false, name: 'stdout' },
-      showProgress ? showBytes : undefined,
-    );
-    if (showProgress) showBytes(result.bytes, true);
-    return result;
-  } finally {
-    if (shownStep !== undefined) process.stderr.write('\n');
-  }
 }
 
 /** Opens --out before any work, so a path that cannot be written fails at once (exit 2). */
@@ -150,7 +90,7 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description(
-      'check the audit hash chain from seq 1, and the requests against it; exit 0 when intact, 1 when tampered',
+      'check the audit hash chain from seq 1, and the requests against it (the database, or with --url a server); exit 0 when intact, 1 when tampered, 3 when the server fails',
     )
     .option('--json', 'print JSON')
     .option(
@@ -161,39 +101,64 @@ export function registerAuditCommands(program: Command): void {
       '--jwks <file>',
       'with --checkpoints: the receipt public keys (as GET /v1/keys/receipt serves them) instead of the configured or stored key',
     )
-    .action(async (options: { json?: boolean; checkpoints?: string; jwks?: string }) => {
-      const showProgress = process.stderr.isTTY && !options.json;
-      const checkpointText = options.checkpoints
-        ? await readInput(options.checkpoints, '--checkpoints')
-        : undefined;
-      const jwksText = options.jwks ? await readInput(options.jwks, '--jwks') : undefined;
-      const { result, checkpoints } = await withDatabase(async (db) => {
-        const chain = await verifyChain(db.pool, {
-          onProgress: showProgress ? (n) => process.stderr.write(`\rverified ${n} events…`) : undefined,
+    .option(
+      '--url <url>',
+      'ask this server (GET /v1/audit/verify, a key with audit:read) instead of DATABASE_URL',
+    )
+    .option('--api-key <key>', 'with --url: API key (default: COUNTERSIGN_API_KEY)')
+    .action(
+      async (options: {
+        json?: boolean;
+        checkpoints?: string;
+        jwks?: string;
+        url?: string;
+        apiKey?: string;
+      }) => {
+        if (options.url !== undefined) {
+          if (options.checkpoints !== undefined)
+            throw new CliError('--checkpoints checks the database: leave out --url', 2);
+          const result = await verifyOnServer({
+            ...resolveConnection({ url: options.url, apiKey: options.apiKey }),
+            userAgent: `countersign-cli/${packageJson.version}`,
+          });
+          console.log(options.json ? JSON.stringify(result, null, 2) : verificationLines(result).join('\n'));
+          process.exitCode = result.intact ? 0 : 1;
+          return;
+        }
+        if (options.apiKey !== undefined) throw new CliError('--api-key needs --url', 2);
+        const showProgress = process.stderr.isTTY && !options.json;
+        const checkpointText = options.checkpoints
+          ? await readInput(options.checkpoints, '--checkpoints')
+          : undefined;
+        const jwksText = options.jwks ? await readInput(options.jwks, '--jwks') : undefined;
+        const { result, checkpoints } = await withDatabase(async (db) => {
+          const chain = await verifyChain(db.pool, {
+            onProgress: showProgress ? (n) => process.stderr.write(`\rverified ${n} events…`) : undefined,
+          });
+          if (checkpointText === undefined) return { result: chain, checkpoints: undefined };
+          const jwks = jwksText
+            ? parseJwks(jwksText)
+            : await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool);
+          return { result: chain, checkpoints: await verifyCheckpoints(db.pool, checkpointText, jwks) };
         });
-        if (checkpointText === undefined) return { result: chain, checkpoints: undefined };
-        const jwks = jwksText
-          ? parseJwks(jwksText)
-          : await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool);
-        return { result: chain, checkpoints: await verifyCheckpoints(db.pool, checkpointText, jwks) };
-      });
-      if (showProgress) process.stderr.write('\n');
-      const checkpointsOk = checkpoints === undefined || checkpoints.ok;
-      process.exitCode = result.intact && checkpointsOk ? 0 : 1;
-      if (options.json) {
-        console.log(JSON.stringify(checkpoints ? { ...result, checkpoints } : result, null, 2));
-        return;
-      }
-      if (checkpoints) console.log(checkpointLine(checkpoints));
-      if (result.intact) {
-        console.log(
-          `intact: ${result.events} events, last seq ${result.lastSeq ?? '-'}, last hash ${result.lastHash}`,
-        );
-      } else {
-        console.log(`TAMPERED at seq ${result.firstBadSeq} (${result.problem}): ${result.detail}`);
-        console.log(`${result.events} events before it verified`);
-      }
-    });
+        if (showProgress) process.stderr.write('\n');
+        const checkpointsOk = checkpoints === undefined || checkpoints.ok;
+        process.exitCode = result.intact && checkpointsOk ? 0 : 1;
+        if (options.json) {
+          console.log(JSON.stringify(checkpoints ? { ...result, checkpoints } : result, null, 2));
+          return;
+        }
+        if (checkpoints) console.log(checkpointLine(checkpoints));
+        if (result.intact) {
+          console.log(
+            `intact: ${result.events} events, last seq ${result.lastSeq ?? '-'}, last hash ${result.lastHash}`,
+          );
+        } else {
+          console.log(`TAMPERED at seq ${result.firstBadSeq} (${result.problem}): ${result.detail}`);
+          console.log(`${result.events} events before it verified`);
+        }
+      },
+    );
 
   const checkpoint = audit
     .command('checkpoint')
@@ -211,7 +176,7 @@ export function registerAuditCommands(program: Command): void {
         });
         return createCheckpoint(
           { db, clock: systemClock, receipts: createReceiptSigner(key) },
-          { actor: `cli:${osUser()}` },
+          { actor: cliActor() },
         );
       });
       if (!created) throw new CliError('no checkpoint was written', 1);
@@ -287,7 +252,7 @@ export function registerAuditCommands(program: Command): void {
           format: options.format,
           filters: { action: options.action, requester: options.requester },
           out,
-          actor: `cli:${osUser()}`,
+          actor: cliActor(),
           now: () => new Date(),
           onProgress: showProgress ? (n) => process.stderr.write(`\rreport: ${n} rows…`) : undefined,
         });

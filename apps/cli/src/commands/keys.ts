@@ -5,6 +5,7 @@ import { listApiKeys } from '../../../server/src/keys/list-api-keys.ts';
 import { revokeApiKey } from '../../../server/src/keys/revoke-api-key.ts';
 import { SCOPES, scopeSchema, type Scope } from '../../../server/src/keys/scopes.ts';
 import { isAppError } from '../../../server/src/errors.ts';
+import { cliActor } from '../cli-actor.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
 
@@ -38,7 +39,9 @@ export function registerKeysCommands(program: Command): void {
       const name = options.name.trim();
       if (!name) throw new CliError('--name must not be empty');
       const scopes = parseScopes(options.scopes);
-      const created = await withDatabase((db) => createApiKey(db.prisma, { name, scopes }));
+      const created = await withDatabase((db) =>
+        createApiKey(db.prisma, { name, scopes, actor: cliActor() }),
+      );
       if (options.json) {
         console.log(JSON.stringify(created, null, 2));
         return;
@@ -80,7 +83,7 @@ export function registerKeysCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, options: { json?: boolean }) => {
       try {
-        const revoked = await withDatabase((db) => revokeApiKey(db.prisma, id));
+        const revoked = await withDatabase((db) => revokeApiKey(db.prisma, id, new Date(), cliActor()));
         if (options.json) console.log(JSON.stringify(revoked, null, 2));
         else console.log(revoked.changed ? `revoked ${id}` : `${id} was already revoked`);
       } catch (error) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../server/src/config.ts';
 import { loadPolicyFile, PolicyError } from '../../../server/src/approvals/policy/load-policy.ts';
-import { BUILT_IN_POLICY } from '../../../server/src/approvals/policy/policy.ts';
+import { BUILT_IN_POLICY, shadowedRules } from '../../../server/src/approvals/policy/policy.ts';
 import { CliError } from '../cli-error.ts';
 
 export function registerPolicyCommands(program: Command): void {
@@ -29,6 +29,13 @@ export function registerPolicyCommands(program: Command): void {
             : `${rule.quorum} of ${rule.approvers?.length ?? 'any'} approver(s)`;
           console.log(
             `  ${rule.name}: ${rule.actions.join(', ')} → ${who}, expires in ${rule.expiresInSeconds}s`,
+          );
+        }
+        // Valid, but probably not what was meant: say so on stderr without failing the check.
+        for (const shadowed of shadowedRules(loaded)) {
+          console.error(
+            `warning: rule "${shadowed.rule}" (rules[${shadowed.index}]) can never match: ` +
+              `an earlier rule ("${shadowed.by}") catches every action it names`,
           );
         }
       } catch (error) {

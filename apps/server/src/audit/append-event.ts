@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
-import type { AuditEventInput } from './event-types.ts';
+import type { ChainEventInput } from './event-types.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -39,7 +39,7 @@ export function chainHash(prevHash: string, event: ChainedEventFields): string {
  */
 export async function appendAuditEvents(
   tx: Prisma.TransactionClient,
-  events: readonly AuditEventInput[],
+  events: readonly ChainEventInput[],
   now: Date,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -60,7 +60,7 @@ export async function appendAuditEvents(
 
 export function appendAuditEvent(
   tx: Prisma.TransactionClient,
-  event: AuditEventInput,
+  event: ChainEventInput,
   now: Date,
 ): Promise<void> {
   return appendAuditEvents(tx, [event], now);

@@ -214,3 +214,36 @@ export const EXECUTION_REFUSAL_REASONS = [
   'finished',
 ] as const;
 export type ExecutionRefusalReason = (typeof EXECUTION_REFUSAL_REASONS)[number];
+/** Administrative changes: not about one request's life, but audited like one (spec §3.10). */
+export type AdminAuditEventInput =
+  | {
+      type: 'key.created';
+      requestId?: null;
+      actor: string;
+      payload: { keyId: string; clientId: string; name: string; prefix: string; scopes: string[] };
+    }
+  | {
+      type: 'key.revoked';
+      requestId?: null;
+      actor: string;
+      payload: { keyId: string; clientId: string; prefix: string };
+    }
+  | {
+      /** A failed-for-good callback queued again by its client. */
+      type: 'delivery.resent';
+      requestId: string;
+      actor: string;
+      payload: { deliveryId: string; previousStatus: string };
+    }
+  | {
+      /** A server started with this policy; the digest tells which file version was in force. */
+      type: 'policy.loaded';
+      requestId?: null;
+      actor: string;
+      payload: { source: string; digest: string; rules: string[] };
+    };
+
+export const ADMIN_EVENT_TYPES = ['key.created', 'key.revoked', 'delivery.resent', 'policy.loaded'] as const;
+
+/** Every event the chain accepts. */
+export type ChainEventInput = AuditEventInput | AdminAuditEventInput;

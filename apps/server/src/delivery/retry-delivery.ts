@@ -1,5 +1,6 @@
 // Sends a delivery that ended as failed (or gone) again: back to pending with a fresh job; its
-// id, and so the Countersign-Delivery header, stays the same.
+// id, and so the Countersign-Delivery header, stays the same. The re-send is audited with it.
+import { appendAuditEvent } from '../audit/append-event.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
@@ -8,7 +9,7 @@ import type { CallbackJobData } from './enqueue-verdict-callback.ts';
 import type { DeliveryWithAttempts } from './list-deliveries.ts';
 
 export async function retryDelivery(
-  deps: Pick<Deps, 'db' | 'jobs'>,
+  deps: Pick<Deps, 'db' | 'jobs' | 'clock'>,
   clientId: string,
   requestId: string,
   deliveryId: string,
@@ -19,6 +20,10 @@ export async function retryDelivery(
   });
   if (!isUuid(deliveryId)) throw notFound;
   await deps.db.prisma.$transaction(async (tx) => {
+    // Locked first, so the status the audit event names is the one this retry replaced.
+    const before = await tx.$queryRaw<{ status: string }[]>`
+      SELECT status::text AS status FROM callback_deliveries
+       WHERE id = ${deliveryId}::uuid AND request_id = ${requestId}::uuid FOR UPDATE`;
     const { count } = await tx.callbackDelivery.updateMany({
       where: { id: deliveryId, requestId, status: { in: ['failed', 'gone'] } },
       data: { status: 'pending', completedAt: null },
@@ -34,6 +39,16 @@ export async function retryDelivery(
       });
     }
     await deps.jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
+    await appendAuditEvent(
+      tx,
+      {
+        type: 'delivery.resent',
+        requestId,
+        actor: `client:${clientId}`,
+        payload: { deliveryId, previousStatus: before[0]?.status ?? 'unknown' },
+      },
+      deps.clock.now(),
+    );
   });
   return deps.db.prisma.callbackDelivery.findUniqueOrThrow({
     where: { id: deliveryId },

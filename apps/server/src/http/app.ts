@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from '../observability/logger.ts';
+import { redactQueryObject, redactQueryString, type Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { problemHandler, routeNotFound } from './problem.ts';
@@ -19,6 +19,7 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
+import { clientScriptRoute } from './routes/cli.client.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -33,6 +34,7 @@ export const ROUTES: Route[] = [
   readyRoute,
   receiptKeysRoute,
   recordExecutionRoute,
+  clientScriptRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -68,6 +70,12 @@ export function createHttpApp({
           typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
+      },
+      serializers: {
+        // Tokens in query strings (?token=xoxb-…&api_key=cs_…) never reach the log.
+        req(req: { url?: string; query?: unknown }) {
+          return { ...req, url: req.url && redactQueryString(req.url), query: redactQueryObject(req.query) };
+        },
       },
       customLogLevel(_req, res, error) {
         // 503 is an outage or a shutdown the problem handler already logged at warn.

@@ -19,6 +19,11 @@ export function buildOpenApiDocument(
       title: 'Countersign API',
       version,
       description: 'Approval requests for privileged actions, decided by people in Slack or Teams.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
+    // Relative: the document is served by the server it describes, wherever that is.
+    servers: [{ url: '/', description: 'the server that serves this document' }],
+    // Every operation needs a key unless it says `security: []` (health, readiness, receipt keys).
+    security: [{ apiKey: [] }],
   });
 }

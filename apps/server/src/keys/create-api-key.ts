@@ -1,5 +1,6 @@
 // Creates a client with its first API key. The key and the callback secret are returned once
-// and never again: only the key's hash is stored.
+// and never again: only the key's hash is stored. The creation is audited in the same transaction.
+import { appendAuditEvent } from '../audit/append-event.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { displayPrefix, generateApiKey, generateCallbackSecret, hashApiKey } from './key-material.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
@@ -7,6 +8,9 @@ import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 export interface CreateApiKeyInput {
   name: string;
   scopes?: Scope[];
+  /** Who creates it, for the audit log: `cli:<os user>`, `client:<id>`; `system` when unsaid. */
+  actor?: string;
+  now?: Date;
 }
 
 export interface CreatedApiKey {
@@ -26,16 +30,29 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
   const key = generateApiKey();
   const callbackSecret = generateCallbackSecret();
   const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)];
-  const client = await db.client.create({
-    data: {
-      name: input.name,
-      callbackSecret,
-      apiKeys: { create: { name: input.name, prefix: displayPrefix(key), hash: hashApiKey(key), scopes } },
-    },
-    include: { apiKeys: true },
+  const now = input.now ?? new Date();
+  const { client, apiKey } = await db.$transaction(async (tx) => {
+    const client = await tx.client.create({
+      data: {
+        name: input.name,
+        callbackSecret,
+        apiKeys: { create: { name: input.name, prefix: displayPrefix(key), hash: hashApiKey(key), scopes } },
+      },
+      include: { apiKeys: true },
+    });
+    const apiKey = client.apiKeys[0];
+    if (!apiKey) throw new Error('API key was not created with its client');
+    await appendAuditEvent(
+      tx,
+      {
+        type: 'key.created',
+        actor: input.actor ?? 'system',
+        payload: { keyId: apiKey.id, clientId: client.id, name: apiKey.name, prefix: apiKey.prefix, scopes },
+      },
+      now,
+    );
+    return { client, apiKey };
   });
-  const apiKey = client.apiKeys[0];
-  if (!apiKey) throw new Error('API key was not created with its client');
   return {
     id: apiKey.id,
     clientId: client.id,

@@ -46,3 +46,34 @@ export function redactUrl(url: string): string {
     return '[unparseable url]';
   }
 }
+
+const SECRET_QUERY_KEY = /token|key|secret|password|passwd|auth|sig|session|credential|code/i;
+const SECRET_QUERY_VALUE = /^(xox[a-z]-|xapp-|cs_|sk-|ghp_|eyJ)/;
+
+/** A URL path with the values of secret-looking query parameters replaced, for logs. */
+export function redactQueryString(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const params = new URLSearchParams(url.slice(at + 1));
+  let changed = false;
+  for (const [name, value] of [...params.entries()]) {
+    if (SECRET_QUERY_KEY.test(name) || SECRET_QUERY_VALUE.test(value)) {
+      params.set(name, '[redacted]');
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, at)}?${params.toString()}` : url;
+}
+
+/** The parsed query object with the same values replaced. */
+export function redactQueryObject(query: unknown): unknown {
+  if (!query || typeof query !== 'object') return query;
+  return Object.fromEntries(
+    Object.entries(query as Record<string, unknown>).map(([name, value]) => [
+      name,
+      SECRET_QUERY_KEY.test(name) || (typeof value === 'string' && SECRET_QUERY_VALUE.test(value))
+        ? '[redacted]'
+        : value,
+    ]),
+  );
+}

@@ -1,21 +1,42 @@
-// Prometheus metrics: HTTP request counts and latencies by route, and requests by status read
-// from the database at scrape time (so every replica reports the same truth).
+// Prometheus metrics. HTTP requests and latencies and chat API calls are counted in this process;
+// requests by status, verdicts, decisions, refusals, callback attempts and queue depth are read
+// from the database at scrape time, so every replica reports the same installation-wide truth
+// (aggregate those with max(), not sum()).
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CHAT_PLATFORMS } from '../chat/channels.ts';
 import type { PrismaClient } from '../db/client.ts';
+import { REFUSAL_REASONS } from '../audit/event-types.ts';
+import { createAuditEventTally } from './tally-audit-events.ts';
+
+/** What chat adapters count: one call to a platform's API, by its outcome. */
+export interface ChatApiCallCounter {
+  inc(labels: { platform: string; method: string; result: 'ok' | 'rate_limited' | 'error' }): void;
+}
 
 export interface Metrics {
   registry: Registry;
   middleware: RequestHandler;
+  chatApiCalls: ChatApiCallCounter;
 }
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
 const CARD_STATES = ['pending', 'posted', 'failed'] as const;
+const OUTCOMES = ['approved', 'denied', 'expired', 'cancelled'] as const;
+const CALLBACK_RESULTS = ['success', 'gone', 'http_error', 'error'] as const;
+
+// prom-client names these gauges `…_total`, a suffix promtool reserves for counters; the same
+// values are also exported without the suffix.
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export function createMetrics(db: PrismaClient): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  dropMisnamedDefaults(registry);
 
   const requests = new Counter({
     name: 'countersign_http_requests_total',
@@ -28,6 +49,12 @@ export function createMetrics(db: PrismaClient): Metrics {
     help: 'HTTP request latency in seconds, by method, route and status code',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const chatApiCalls = new Counter({
+    name: 'countersign_chat_api_calls_total',
+    help: 'Calls this process made to a chat platform API, by platform, method and result',
+    labelNames: ['platform', 'method', 'result'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -64,6 +91,78 @@ export function createMetrics(db: PrismaClient): Metrics {
       }
     },
   });
+  const tally = createAuditEventTally(db);
+  new Counter({
+    name: 'countersign_verdicts_total',
+    help: 'Requests that reached a verdict, by outcome (from the audit log)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await tally.read();
+      this.reset();
+      for (const outcome of OUTCOMES) this.inc({ outcome }, counts.verdicts[outcome] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'countersign_decisions_total',
+    help: 'Decisions recorded by people or by policy, by verdict (from the audit log)',
+    labelNames: ['verdict'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await tally.read();
+      this.reset();
+      for (const verdict of ['approve', 'deny'] as const)
+        this.inc({ verdict }, counts.decisions[verdict] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'countersign_refusals_total',
+    help: 'Decision attempts refused, by reason (from the audit log)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await tally.read();
+      this.reset();
+      for (const reason of REFUSAL_REASONS) this.inc({ reason }, counts.refusals[reason] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'countersign_callback_attempts_total',
+    help: 'Verdict callback attempts, by result: success (2xx), gone (410), http_error, error (no answer)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.$queryRaw<{ result: string; count: bigint }[]>`
+        SELECT CASE WHEN status_code BETWEEN 200 AND 299 THEN 'success'
+                    WHEN status_code = 410 THEN 'gone'
+                    WHEN status_code IS NOT NULL THEN 'http_error'
+                    ELSE 'error' END AS result,
+               count(*) AS count
+          FROM callback_attempts GROUP BY 1`;
+      this.reset();
+      for (const result of CALLBACK_RESULTS) {
+        this.inc({ result }, Number(rows.find((r) => r.result === result)?.count ?? 0));
+      }
+    },
+  });
+  new Gauge({
+    name: 'countersign_queue_depth',
+    help: 'Background jobs waiting to run (created or waiting for a retry), by queue',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      let rows: { queue: string; count: bigint }[];
+      try {
+        rows = await db.$queryRaw<{ queue: string; count: bigint }[]>`
+          SELECT name AS queue, count(*) AS count FROM pgboss.job
+           WHERE state IN ('created', 'retry') GROUP BY name`;
+      } catch {
+        return; // the queue's schema is not there yet (before the first start)
+      }
+      for (const row of rows) this.set({ queue: row.queue }, Number(row.count));
+    },
+  });
 
   const middleware: RequestHandler = (req, res, next) => {
     const stop = duration.startTimer();
@@ -78,5 +177,10 @@ export function createMetrics(db: PrismaClient): Metrics {
     });
     next();
   };
-  return { registry, middleware };
+  return { registry, middleware, chatApiCalls };
+}
+
+function dropMisnamedDefaults(registry: Registry): void {
+  // prom-client also exports the same values as nodejs_active_handles, …_requests, …_resources.
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
 }

@@ -1,8 +1,10 @@
 // Reads and validates a policy file. Every problem names the line, column and field, so an
 // operator can fix the file without guessing.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { BUILT_IN_POLICY, compilePolicy, PolicyCompileError, type Policy } from './policy.ts';
+import type { z } from 'zod';
 import { policySchema } from './policy-schema.ts';
 
 export interface PolicyProblem {
@@ -69,45 +71,59 @@ function locateKey(
   return locate(doc, lines, path);
 }
 
+function schemaProblems(
+  doc: Document,
+  lines: LineCounter,
+  issues: readonly z.core.$ZodIssue[],
+): PolicyProblem[] {
+  return issues.flatMap((issue) => {
+    const paths =
+      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    return paths.map((path) => ({
+      ...(issue.code === 'unrecognized_keys' ? locateKey(doc, lines, path) : locate(doc, lines, path)),
+      field: fieldName(path),
+      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
+    }));
+  });
+}
+
 export function parsePolicy(text: string, source: string): Policy {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new PolicyError(
-      source,
-      doc.errors.map((error) => {
-        const pos = lines.linePos(error.pos[0]);
-        return {
-          line: pos.line,
-          column: pos.col,
-          field: '(yaml)',
-          message: error.message.split('\n')[0] ?? error.message,
-        };
-      }),
-    );
+  const yamlProblems: PolicyProblem[] = doc.errors.map((error) => {
+    const pos = lines.linePos(error.pos[0]);
+    return {
+      line: pos.line,
+      column: pos.col,
+      field: '(yaml)',
+      message: error.message.split('\n')[0] ?? error.message,
+    };
+  });
+  if (yamlProblems.length > 0) {
+    // The rest of the document is still checked, so one run shows every kind of problem.
+    let rest: PolicyProblem[] = [];
+    try {
+      rest = schemaProblems(doc, lines, policySchema.safeParse(doc.toJS() ?? {}).error?.issues ?? []);
+    } catch {
+      rest = [];
+    }
+    throw new PolicyError(source, [...yamlProblems, ...rest]);
   }
   const parsed = policySchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    throw new PolicyError(
-      source,
-      parsed.error.issues.flatMap((issue) => {
-        const paths =
-          issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
-        return paths.map((path) => ({
-          ...(issue.code === 'unrecognized_keys' ? locateKey(doc, lines, path) : locate(doc, lines, path)),
-          field: fieldName(path),
-          message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
-        }));
-      }),
-    );
-  }
+  if (!parsed.success) throw new PolicyError(source, schemaProblems(doc, lines, parsed.error.issues));
   try {
-    return compilePolicy(parsed.data, source);
+    const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    return { ...compilePolicy(parsed.data, source), digest };
   } catch (error) {
     if (error instanceof PolicyCompileError) {
-      throw new PolicyError(source, [
-        { ...locate(doc, lines, error.path), field: fieldName(error.path), message: error.message },
-      ]);
+      throw new PolicyError(
+        source,
+        error.all.map((p) => ({
+          ...locate(doc, lines, p.path),
+          field: fieldName(p.path),
+          message: p.message,
+        })),
+      );
     }
     throw error;
   }

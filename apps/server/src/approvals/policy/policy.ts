@@ -26,6 +26,8 @@ export interface PolicyRule {
 export interface Policy {
   /** Where the policy came from, for logs and errors: a file path or "built-in default". */
   source: string;
+  /** `sha256:` + hex of the file's bytes, when loaded from a file. */
+  digest?: string;
   rules: PolicyRule[];
   groups: Record<string, string[]>;
   /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */
@@ -76,10 +78,31 @@ export class PolicyCompileError extends Error {
   constructor(
     readonly path: (string | number)[],
     message: string,
+    /** Every problem found, this one first: the file is checked to the end, not to the first. */
+    readonly all: { path: (string | number)[]; message: string }[] = [{ path, message }],
   ) {
     super(message);
     this.name = 'PolicyCompileError';
   }
+}
+
+/**
+ * Rules that can never match: each of their action globs is covered by an earlier rule's glob
+ * (first match wins). A glob covers another when it matches it read literally, `*` included.
+ */
+export function shadowedRules(policy: Pick<Policy, 'rules'>): { rule: string; index: number; by: string }[] {
+  const found: { rule: string; index: number; by: string }[] = [];
+  policy.rules.forEach((rule, index) => {
+    const earlier = policy.rules.slice(0, index);
+    const coveredBy = rule.actions.map((glob) =>
+      earlier.find((e) => e.actions.some((g) => globToRegExp(g).test(glob))),
+    );
+    if (coveredBy.every(Boolean)) {
+      const names = [...new Set(coveredBy.map((r) => r?.name))].join('", "');
+      found.push({ rule: rule.name, index, by: names });
+    }
+  });
+  return found;
 }
 
 /** Expands groups and applies defaults; refuses rules that could never be decided. */
@@ -96,7 +119,18 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     return [...new Set(emails)];
   };
   const defaults = file.defaults ?? {};
-  const rules = file.rules.map((rule, index): PolicyRule => {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const collect = <T>(work: () => T): T | undefined => {
+    try {
+      return work();
+    } catch (error) {
+      if (!(error instanceof PolicyCompileError)) throw error;
+      problems.push(...error.all);
+      return undefined;
+    }
+  };
+  const compiled = file.rules.map((rule, index) => collect(() => compileRule(rule, index)));
+  function compileRule(rule: (typeof file.rules)[number], index: number): PolicyRule {
     const path = ['rules', index];
     const refs = rule.approvers ?? defaults.approvers;
     const autoApprove = rule.autoApprove ?? false;
@@ -133,13 +167,17 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
     };
-  });
+  }
   const names = new Set<string>();
-  rules.forEach((rule, index) => {
-    if (names.has(rule.name))
-      throw new PolicyCompileError(['rules', index, 'name'], `duplicate rule name "${rule.name}"`);
+  file.rules.forEach((rule, index) => {
+    if (names.has(rule.name)) {
+      problems.push({ path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}"` });
+    }
     names.add(rule.name);
   });
+  const first = problems[0];
+  if (first) throw new PolicyCompileError(first.path, first.message, problems);
+  const rules = compiled.filter((r): r is PolicyRule => r !== undefined);
   // Agent names compare case-insensitively: "Deploy-Bot" is the agent the policy calls "deploy-bot".
   const agentOwners = new Map<string, string>();
   for (const [name, agent] of Object.entries(file.agents ?? {})) {

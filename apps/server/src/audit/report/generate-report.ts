@@ -95,12 +95,14 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
     return { rows, summary };
   }
   const writer = new CsvReportWriter(out);
-  await writer.begin();
+  await writer.begin(period);
   const rows = await stream(async (row) => {
     acc.add(row);
     await writer.row(row);
   });
-  return { rows, summary: await completeSummary(db, period, filters, acc) };
+  const summary = await completeSummary(db, period, filters, acc);
+  await writer.end(summary);
+  return { rows, summary };
 }
 
 async function recordReportRun(

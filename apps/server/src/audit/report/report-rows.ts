@@ -31,6 +31,11 @@ export interface ReportRow {
   agent: string | null;
   policyRule: string | null;
   approvers: ReportApprover[];
+  /** Who was asked to decide (lower-cased emails); null when anyone but the requester may. */
+  askedApprovers: string[] | null;
+  /** Who cancelled the request (`client:<id>` for the API) and why; null unless cancelled. */
+  cancelledBy: string | null;
+  cancelReason: string | null;
   /** Seconds from creation to the verdict, for approved and denied requests only. */
   timeToDecisionSeconds: number | null;
   status: string;
@@ -54,6 +59,8 @@ interface RequestRecord {
   status: string;
   decided_at: Date | null;
   payload_digest: string;
+  approvers: string[];
+  any_approver: boolean;
 }
 
 /** SQL LIKE pattern for an action glob, with LIKE's own wildcards escaped. */
@@ -88,7 +95,8 @@ export async function* reportRows(
   for (;;) {
     const params: unknown[] = [period.from, period.to];
     let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.agent->>'name' AS agent_name,
-                      r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest
+                      r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest,
+                      r.approvers, r.any_approver
                  FROM approval_requests r
                 WHERE r.created_at >= $1 AND r.created_at < $2${filterClause(filters, params)}`;
     if (after) {
@@ -138,6 +146,12 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     [ids],
   );
   const executionOf = new Map(executions.rows.map((e) => [e.request_id, e]));
+  const cancellations = await db.query<{ request_id: string; actor: string; reason: string | null }>(
+    `SELECT request_id, actor, payload->>'reason' AS reason
+         FROM audit_events WHERE type = 'request.cancelled' AND request_id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const cancellationOf = new Map(cancellations.rows.map((c) => [c.request_id, c]));
   const approversOf = groupBy(decisions.rows, (d) => d.request_id);
   const cardsOf = groupBy(cards.rows, (c) => c.request_id);
   const callbackOf = new Map(callbacks.rows.map((c) => [c.request_id, c]));
@@ -145,6 +159,7 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     const isDecided = r.status === 'approved' || r.status === 'denied';
     const callback = callbackOf.get(r.id);
     const execution = executionOf.get(r.id);
+    const cancellation = r.status === 'cancelled' ? cancellationOf.get(r.id) : undefined;
     return {
       id: r.id,
       createdAt: r.created_at.toISOString(),
@@ -161,6 +176,9 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         at: d.created_at.toISOString(),
         ...(d.dev_signin ? { devSignin: true as const } : {}),
       })),
+      askedApprovers: r.any_approver ? null : r.approvers,
+      cancelledBy: cancellation?.actor ?? null,
+      cancelReason: cancellation?.reason ?? null,
       timeToDecisionSeconds:
         isDecided && r.decided_at ? (r.decided_at.getTime() - r.created_at.getTime()) / 1000 : null,
       status: r.status,

@@ -1,7 +1,7 @@
 // The report's summary: counts accumulated while the rows stream past, refused attempts counted
 // from the audit log, and the chain verification with the period's first and last event.
 import type pg from 'pg';
-import { REFUSAL_REASONS, type RefusalReason } from '../event-types.ts';
+import { ADMIN_EVENT_TYPES, REFUSAL_REASONS, type RefusalReason } from '../event-types.ts';
 import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
 import type { ReportPeriod } from './report-period.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
@@ -33,6 +33,12 @@ export interface ReportSummary {
     refusedAttempts: number;
     /** Of those, attempts to start an execution a second time. */
     secondStartAttempts: number;
+  };
+  /** Administrative events in the period (not filtered by action or requester): keys, re-sends, policies. */
+  adminActions: {
+    counts: Record<(typeof ADMIN_EVENT_TYPES)[number], number>;
+    /** Each distinct policy loaded at start-up in the period, in the order first seen. */
+    policies: { source: string; digest: string; firstLoadedAt: string }[];
   };
   chain: {
     /** True when no tampering is found in or before the period's events. */
@@ -161,6 +167,34 @@ async function countExecutionRefusals(
   };
 }
 
+async function adminActions(db: pg.PoolClient, period: ReportPeriod): Promise<ReportSummary['adminActions']> {
+  const counts = await db.query<{ type: string; count: string }>(
+    `SELECT type, count(*)::text AS count FROM audit_events
+      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
+    [period.from, period.to, ADMIN_EVENT_TYPES],
+  );
+  const policies = await db.query<{ source: string; digest: string; first: Date }>(
+    `SELECT payload->>'source' AS source, payload->>'digest' AS digest, min(occurred_at) AS first
+       FROM audit_events WHERE type = 'policy.loaded' AND occurred_at >= $1 AND occurred_at < $2
+      GROUP BY 1, 2 ORDER BY 3, 2`,
+    [period.from, period.to],
+  );
+  const byType = Object.fromEntries(
+    ADMIN_EVENT_TYPES.map((t) => [t, 0]),
+  ) as ReportSummary['adminActions']['counts'];
+  for (const row of counts.rows) {
+    if (row.type in byType) byType[row.type as keyof typeof byType] = Number(row.count);
+  }
+  return {
+    counts: byType,
+    policies: policies.rows.map((p) => ({
+      source: p.source,
+      digest: p.digest,
+      firstLoadedAt: p.first.toISOString(),
+    })),
+  };
+}
+
 async function periodEdges(
   db: pg.PoolClient,
   period: ReportPeriod,
@@ -192,6 +226,7 @@ export async function completeSummary(
   const decisionTimes = await timeToDecision(db, period, filters);
   const edges = await periodEdges(db, period);
   const executionRefusals = await countExecutionRefusals(db, period, filters);
+  const admin = await adminActions(db, period);
   const verification = await verifyChainInSnapshot(db);
   const intact =
     verification.intact ||
@@ -205,6 +240,7 @@ export async function completeSummary(
     timeToDecision: decisionTimes,
     topActions: acc.topActions(),
     executions: { approvedNeverExecuted: acc.approvedNeverExecuted, ...executionRefusals },
+    adminActions: admin,
     chain: { intact, verification, ...edges },
   };
 }

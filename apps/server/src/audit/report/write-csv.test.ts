@@ -32,6 +32,9 @@ const row = (overrides: Partial<ReportRow>): ReportRow => ({
   agent: null,
   policyRule: 'ops',
   approvers: [],
+  askedApprovers: ['bob@example.com'],
+  cancelledBy: null,
+  cancelReason: null,
   timeToDecisionSeconds: null,
   status: 'pending',
   decidedAt: null,
@@ -47,7 +50,7 @@ async function csvOf(rows: ReportRow[]): Promise<string> {
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   const writer = new CsvReportWriter(out);
-  await writer.begin();
+  await writer.begin({ from: new Date('2030-01-01T00:00:00Z'), to: new Date('2030-02-01T00:00:00Z') });
   for (const r of rows) await writer.row(r);
   return text;
 }
@@ -56,9 +59,16 @@ describe('CsvReportWriter', () => {
   it('writes RFC 4180 records (CRLF, quoted commas, quotes and line breaks) that parse back', async () => {
     const title = 'a, "quoted"\nmulti-line title';
     const text = await csvOf([row({ title }), row({ title: '-1', agent: '@bot' })]);
-    expect(text.split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
+    expect(text.split('\r\n')[0]).toBe(
+      '# Countersign audit report: period 2030-01-01T00:00:00.000Z to 2030-02-01T00:00:00.000Z (end excluded)',
+    );
+    expect(text.split('\r\n')[1]).toBe(CSV_COLUMNS.join(','));
     expect(text).toContain('"a, ""quoted""\nmulti-line title"');
-    const records = parse<Record<string, string>>(text, { columns: true });
+    const records = parse<Record<string, string>>(text, {
+      columns: true,
+      comment: '#',
+      comment_no_infix: true,
+    });
     expect(records.map((r) => [r['title'], r['agent'], r['callback_status']])).toEqual([
       [title, '', 'none'],
       ["'-1", "'@bot", 'none'],

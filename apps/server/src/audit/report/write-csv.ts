@@ -1,8 +1,11 @@
-// CSV rows (RFC 4180 through csv-stringify, CRLF records, header first), safe to open in a
-// spreadsheet: a cell that would start a formula gets a leading apostrophe.
+// CSV rows (RFC 4180 through csv-stringify, CRLF records), safe to open in a spreadsheet: a cell
+// that would start a formula gets a leading apostrophe. A `#` comment line before the header names
+// the period; one after the last row gives the chain status (known only once the rows are out).
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
+import type { ReportPeriod } from './report-period.ts';
 import type { ReportRow } from './report-rows.ts';
+import type { ReportSummary } from './report-summary.ts';
 import { writeChunk } from './write-stream.ts';
 
 export const CSV_COLUMNS = [
@@ -23,7 +26,31 @@ export const CSV_COLUMNS = [
   'callback_attempts',
   'executed_at',
   'execution_outcome',
+  'asked_approvers',
+  'cancelled_by',
+  'cancel_reason',
 ] as const;
+
+/** The comment line before the header. No commas, so a spreadsheet keeps it in one cell. */
+export function csvPeriodComment(period: ReportPeriod): string {
+  return `# Countersign audit report: period ${period.from.toISOString()} to ${period.to.toISOString()} (end excluded)\r\n`;
+}
+
+/** The comment line after the last row. */
+export function csvChainComment(summary: ReportSummary): string {
+  const chain = summary.chain;
+  const v = chain.verification;
+  const status = chain.intact
+    ? `intact (${v.events} events verified)`
+    : v.intact
+      ? 'NOT INTACT (no events in the period to verify)'
+      : `NOT INTACT (first bad seq ${v.firstBadSeq}: ${v.problem})`;
+  const edges =
+    chain.firstEvent && chain.lastEvent
+      ? `; period events seq ${chain.firstEvent.seq} to ${chain.lastEvent.seq}`
+      : '';
+  return `# chain ${status}${edges}\r\n`;
+}
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -72,14 +99,21 @@ export function csvValues(row: ReportRow): string[] {
     String(row.callback?.attempts ?? 0),
     row.execution?.executedAt ?? '',
     row.execution?.outcome ?? '',
+    row.askedApprovers === null ? 'anyone but the requester' : row.askedApprovers.join('; '),
+    row.cancelledBy ?? '',
+    row.cancelReason ?? '',
   ];
 }
 
 export class CsvReportWriter {
   constructor(private readonly out: Writable) {}
 
-  begin(): Promise<void> {
-    return writeChunk(this.out, csvRecord(CSV_COLUMNS));
+  begin(period: ReportPeriod): Promise<void> {
+    return writeChunk(this.out, csvPeriodComment(period) + csvRecord(CSV_COLUMNS));
+  }
+
+  end(summary: ReportSummary): Promise<void> {
+    return writeChunk(this.out, csvChainComment(summary));
   }
 
   row(row: ReportRow): Promise<void> {

@@ -66,6 +66,22 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
     '| --- | --- |',
     ...s.topActions.map((a) => `| ${markdownCell(a.action)} | ${a.count} |`),
     '',
+    '### Administrative actions',
+    '',
+    '| event | count |',
+    '| --- | --- |',
+    ...Object.entries(s.adminActions.counts).map(([type, n]) => `| ${type} | ${n} |`),
+    '',
+    ...(s.adminActions.policies.length > 0
+      ? [
+          'Policies loaded at start-up:',
+          '',
+          ...s.adminActions.policies.map(
+            (p) => `- ${markdownCell(p.source)}: \`${p.digest}\` (first at ${p.firstLoadedAt})`,
+          ),
+          '',
+        ]
+      : []),
   );
   return `${lines.join('\n')}\n`;
 }

@@ -14,6 +14,7 @@ const body = z.strictObject({ reason: z.string().max(2000).optional() }).meta({ 
 
 export const cancelApprovalRoute: Route = {
   openapi: {
+    operationId: 'cancelApproval',
     method: 'post',
     path: '/v1/approvals/{id}/cancel',
     summary: 'Cancel a pending approval request',

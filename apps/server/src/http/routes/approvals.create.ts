@@ -93,6 +93,7 @@ const idempotencyHeaders = z.object({
 
 export const createApprovalRoute: Route = {
   openapi: {
+    operationId: 'createApproval',
     method: 'post',
     path: '/v1/approvals',
     summary: 'Create an approval request',

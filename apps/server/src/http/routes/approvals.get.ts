@@ -23,6 +23,7 @@ const query = z.strictObject({
 
 export const getApprovalRoute: Route = {
   openapi: {
+    operationId: 'getApproval',
     method: 'get',
     path: '/v1/approvals/{id}',
     summary: 'Read an approval request, optionally waiting for its verdict',

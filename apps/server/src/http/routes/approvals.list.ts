@@ -28,6 +28,7 @@ const listSchema = z
 
 export const listApprovalsRoute: Route = {
   openapi: {
+    operationId: 'listApprovals',
     method: 'get',
     path: '/v1/approvals',
     summary: "List the client's approval requests",

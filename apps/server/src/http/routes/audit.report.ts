@@ -41,6 +41,7 @@ const TRAILER_LIST = Object.values(REPORT_TRAILERS).join(', ');
 
 export const reportAuditRoute: Route = {
   openapi: {
+    operationId: 'getAuditReport',
     method: 'get',
     path: '/v1/audit/report',
     summary: 'The compliance report for a period, streamed',

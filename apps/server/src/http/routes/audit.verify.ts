@@ -29,6 +29,7 @@ const verifySchema = z
 
 export const verifyAuditRoute: Route = {
   openapi: {
+    operationId: 'verifyAuditChain',
     method: 'get',
     path: '/v1/audit/verify',
     summary: 'Verify the tamper-evident audit chain',

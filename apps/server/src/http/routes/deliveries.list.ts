@@ -11,6 +11,7 @@ const listSchema = z.object({ items: z.array(deliverySchema) }).meta({ id: 'Call
 
 export const listDeliveriesRoute: Route = {
   openapi: {
+    operationId: 'listDeliveries',
     method: 'get',
     path: '/v1/approvals/{id}/deliveries',
     summary: 'List the verdict callbacks of a request with every attempt',

@@ -10,6 +10,7 @@ const params = z.object({ id: z.string(), deliveryId: z.string() });
 
 export const retryDeliveryRoute: Route = {
   openapi: {
+    operationId: 'retryDelivery',
     method: 'post',
     path: '/v1/approvals/{id}/deliveries/{deliveryId}/retry',
     summary: 'Send a failed (or gone) callback delivery again',

@@ -12,8 +12,13 @@ export const healthRoute: Route = {
   openapi: {
     method: 'get',
     path: '/healthz',
+    operationId: 'getHealth',
+    security: [],
     summary: 'Liveness: the process is up',
-    responses: { 200: { description: 'Up', content: { 'application/json': { schema: healthSchema } } } },
+    responses: {
+      200: { description: 'Up', content: { 'application/json': { schema: healthSchema } } },
+      '4XX': problemResponse('Any client error, as problem+json'),
+    },
   },
   mount(router) {
     router.get('/healthz', (_req, res) => {
@@ -26,9 +31,12 @@ export const readyRoute: Route = {
   openapi: {
     method: 'get',
     path: '/readyz',
+    operationId: 'getReadiness',
+    security: [],
     summary: 'Readiness: database reachable and all migrations applied',
     responses: {
       200: { description: 'Ready', content: { 'application/json': { schema: readySchema } } },
+      '4XX': problemResponse('Any client error, as problem+json'),
       503: problemResponse('Not ready, or shutting down'),
     },
   },

@@ -1,5 +1,6 @@
 // GET /v1/keys/receipt — the public JWKS that verifies receipts. No auth: it is a public key.
 import { z } from 'zod';
+import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
 
 // z.object strips unknown members, so even a key carrying `d` could not leave through here.
@@ -18,6 +19,8 @@ const receiptJwksSchema = z.object({ keys: z.array(receiptJwkSchema) }).meta({ i
 
 export const receiptKeysRoute: Route = {
   openapi: {
+    operationId: 'getReceiptKeys',
+    security: [],
     method: 'get',
     path: '/v1/keys/receipt',
     summary: 'The public key set (JWKS) that verifies verdict receipts',
@@ -26,6 +29,7 @@ export const receiptKeysRoute: Route = {
         description: 'JWKS; save it to verify receipts offline',
         content: { 'application/json': { schema: receiptJwksSchema } },
       },
+      '4XX': problemResponse('Any client error, as problem+json'),
     },
   },
   mount(router, ctx) {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The Countersign GitHub Action's step (action.yml): downloads the client from the server, asks for
+# the approval, waits for the verdict, writes the job summary and the step outputs, and exits 0
+# only for an approval. Also runs outside GitHub: every GITHUB_* file is optional.
+set -uo pipefail
+
+: "${COUNTERSIGN_URL:?set the url input}" "${COUNTERSIGN_API_KEY:?set the api-key input}"
+: "${CS_ACTION:?set the action input}" "${CS_REQUESTER:?set the requester input}"
+
+work=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/countersign.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+client="$work/countersign.mjs"
+summary_file=${GITHUB_STEP_SUMMARY:-/dev/null}
+output_file=${GITHUB_OUTPUT:-/dev/null}
+
+if ! curl --silent --show-error --fail --location --max-time 120 --retry 3 \
+  -o "$client" "${COUNTERSIGN_URL%/}/cli/countersign.mjs"; then
+  echo "countersign: could not download the client from ${COUNTERSIGN_URL%/}/cli/countersign.mjs" >&2
+  printf '### Countersign: error\n\nCould not download the client from the server.\n' >> "$summary_file"
+  echo "status=error" >> "$output_file"
+  exit 3
+fi
+
+args=(request --action "$CS_ACTION" --requester "$CS_REQUESTER" --expires-in "${CS_EXPIRES_IN:-1h}"
+  --wait --timeout "${CS_TIMEOUT:-65m}" --json)
+[ -n "${CS_TITLE:-}" ] && args+=(--title "$CS_TITLE")
+[ -n "${CS_REASON:-}" ] && args+=(--reason "$CS_REASON")
+[ -n "${CS_CONTEXT:-}" ] && args+=(--context "$CS_CONTEXT")
+[ -n "${CS_APPROVERS:-}" ] && args+=(--approvers "$CS_APPROVERS")
+[ -n "${CS_CHANNEL:-}" ] && args+=(--channel "$CS_CHANNEL")
+# Re-runs of the same job attempt reuse the request instead of asking twice.
+if [ -n "${GITHUB_RUN_ID:-}" ]; then
+  args+=(--idempotency-key "github-${GITHUB_REPOSITORY:-repo}-${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT:-1}-${GITHUB_JOB:-job}-${CS_ACTION}")
+fi
+
+node "$client" "${args[@]}" > "$work/verdict.json"
+verdict=$?
+
+# The summary and outputs come from the final request as the API returned it.
+node - "$work/verdict.json" "$verdict" "$summary_file" "$output_file" "${COUNTERSIGN_URL%/}" <<'JS'
+const fs = require('node:fs');
+const [file, code, summaryFile, outputFile, server] = process.argv.slice(2);
+let approval;
+try { approval = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { approval = undefined; }
+const status = approval?.status ?? 'error';
+const icon = { approved: '✅', denied: '⛔', expired: '⌛', cancelled: '🚫' }[status] ?? '⚠️';
+const cell = (v) => String(v ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const lines = [`### Countersign: ${status} ${icon}`, ''];
+if (approval) {
+  lines.push('| | |', '| --- | --- |',
+    `| request | \`${cell(approval.id)}\` |`,
+    `| action | \`${cell(approval.action)}\` |`,
+    `| requester | ${cell(approval.requester?.email)} |`,
+    `| server | ${cell(server)} |`);
+  for (const d of approval.decisions ?? []) {
+    lines.push(`| ${cell(d.verdict)} | ${cell(d.approver?.email ?? d.approver)} at ${cell(d.decidedAt ?? d.at)}${d.reason ? `: ${cell(d.reason)}` : ''} |`);
+  }
+  lines.push(`| payload digest | \`${cell(approval.payloadDigest)}\` |`);
+} else {
+  lines.push(`No verdict (exit ${code}): see the step log for the error.`);
+}
+fs.appendFileSync(summaryFile, lines.join('\n') + '\n');
+fs.appendFileSync(outputFile, `status=${status}\nrequest-id=${approval?.id ?? ''}\n`);
+JS
+
+case $verdict in
+  0) echo "Countersign: approved" ;;
+  1) echo "::error title=Countersign::the request was denied" ;;
+  2) echo "::error title=Countersign::the request expired or was cancelled" ;;
+  *) echo "::error title=Countersign::no verdict (exit $verdict); see the log above" ;;
+esac
+exit "$verdict"

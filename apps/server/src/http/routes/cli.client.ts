@@ -1,0 +1,34 @@
+// GET /cli/countersign.mjs — the single-file client for pipelines (`request`, `audit report --url`,
+// `audit verify --url`), runnable with plain Node and no node_modules. Public: it is code, no data.
+import { z } from 'zod';
+import { clientBundle } from '../../cli-bundle/bundle-client.ts';
+import { problemResponse } from '../contracts/problem.ts';
+import type { Route } from '../route.ts';
+
+export const clientScriptRoute: Route = {
+  openapi: {
+    operationId: 'getClientScript',
+    method: 'get',
+    path: '/cli/countersign.mjs',
+    summary: 'The single-file Countersign client (an ES module for Node ≥ 20.19)',
+    security: [],
+    responses: {
+      200: {
+        description: 'JavaScript; save it and run `node countersign.mjs request … --wait`',
+        content: { 'text/javascript': { schema: z.string() } },
+      },
+      '4XX': problemResponse('Any client error, as problem+json'),
+    },
+  },
+  mount(router) {
+    router.get('/cli/countersign.mjs', async (req, res) => {
+      const bundle = await clientBundle();
+      res.set({ 'Cache-Control': 'public, max-age=300', ETag: bundle.etag });
+      if (req.headers['if-none-match'] === bundle.etag) {
+        res.status(304).end();
+        return;
+      }
+      res.type('text/javascript; charset=utf-8').send(bundle.code);
+    });
+  },
+};
