@@ -198,7 +198,12 @@ describe('POST /v1/approvals/{id}/execution', { timeout: 60_000 }, () => {
     const query = `requester=${encodeURIComponent(requester)}`;
     const csv = await t.call<string>('GET', `/v1/audit/report?format=csv&${query}`, { key: auditor.key });
     expect(csv.status).toBe(200);
-    const records = parse<Record<string, string>>(csv.body, { columns: true });
+    // The CSV opens and closes with a `#` line (the period, the chain status).
+    const records = parse<Record<string, string>>(csv.body, {
+      columns: true,
+      comment: '#',
+      comment_no_infix: true,
+    });
     const byId = new Map(records.map((r) => [r['id'], r]));
     expect(byId.get(ran.id)).toMatchObject({ execution_outcome: 'failed' });
     expect(Date.parse(byId.get(ran.id)?.['executed_at'] ?? '')).not.toBeNaN();

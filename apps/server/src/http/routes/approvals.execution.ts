@@ -13,6 +13,7 @@ const params = z.object({ id: z.string().meta({ description: 'approval request i
 
 export const recordExecutionRoute: Route = {
   openapi: {
+    operationId: 'recordApprovalExecution',
     method: 'post',
     path: '/v1/approvals/{id}/execution',
     summary: 'Record that an approved request is being executed (once), or how its execution ended',
