@@ -192,8 +192,14 @@ describe.skipIf(!hasChromium)('web console in a browser (needs /usr/bin/chromium
     await page.goto(`${h.t.url}/requests/${request.id}`);
     await page.getByText('Approve…').click();
     await page.getByLabel(/I have read the request/).check();
-    await page.getByRole('button', { name: 'Confirm approval' }).click();
+    // The form posts to …/approve and redirects back to this same URL, so wait for the answer page
+    // itself (its status message), not for the URL, which already matches before the post.
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/requests/${request.id}/approve`)),
+      page.getByRole('button', { name: 'Confirm approval' }).click(),
+    ]);
     await page.waitForURL(`${h.t.url}/requests/${request.id}`);
+    await page.waitForSelector('[role=status]');
     expect(await page.getByRole('status').textContent()).toContain(
       'you asked for this action, so you cannot decide it',
     );
