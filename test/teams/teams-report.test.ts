@@ -90,7 +90,10 @@ describe('the report command in Teams', () => {
       what: 'the upload',
     });
     const csv = upload?.bytes.toString('utf8') ?? '';
-    expect(csv.split('\n')[0]).toMatch(/^id,created_at,action,/);
+    // The report CSV opens with a `#` line naming the period, then the header.
+    const [periodLine, header] = csv.split('\n');
+    expect(periodLine).toMatch(/^# Countersign audit report: period /);
+    expect(header).toMatch(/^id,created_at,action,/);
     expect(csv).toContain('db.export');
     const generated = await reportEvents('report.generated');
     expect(generated.at(-1)).toMatchObject({ actor: 'erin@example.com' });
