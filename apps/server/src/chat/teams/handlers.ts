@@ -1,7 +1,6 @@
 // Teams activities into the chat core and back: an Action.Execute on a card becomes a CardClick
 // (answered with the refreshed card, or the clicker's private refusal), a personal-chat message
 // `report …` / `help` becomes the report command (summary card, CSV through file consent).
-import { DECISIONS_IN_ORDER } from '../../approvals/find-request.ts';
 import type { RecordDecisionResult } from '../../approvals/record-decision.ts';
 import type { ChatOrigin } from '../../audit/event-types.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../audit/report/report-period.ts';
@@ -42,13 +41,10 @@ function stringField(data: Record<string, unknown>, name: string): string | unde
   return typeof value === 'string' ? value : undefined;
 }
 
-async function refreshedCard(deps: ChatDeps, settings: TeamsHandlerSettings, requestId: string) {
-  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
-    where: { id: requestId },
-    include: DECISIONS_IN_ORDER,
-  });
-  const view = buildCardView(await presentWithReceipt(deps, request), {
-    denyReasonRequired: request.denyReasonRequired,
+/** The card as it now stands, from the request recordDecision returned (no second read). */
+async function cardAfter(deps: ChatDeps, settings: TeamsHandlerSettings, result: RecordDecisionResult) {
+  const view = buildCardView(await presentWithReceipt(deps, result.request), {
+    denyReasonRequired: result.request.denyReasonRequired,
     publicUrl: settings.publicUrl,
   });
   return renderTeamsCard(view);
@@ -87,10 +83,6 @@ async function onCardAction(
   });
   if (outcome.kind === 'refused') return answerWithMessage(outcome.text);
   return answerWithCard(await cardAfter(deps, settings, outcome.result));
-}
-
-function cardAfter(deps: ChatDeps, settings: TeamsHandlerSettings, result: RecordDecisionResult) {
-  return refreshedCard(deps, settings, result.request.id);
 }
 
 async function onMessage(deps: ChatDeps, message: TeamsMessage, turn: TeamsTurnTools): Promise<void> {
