@@ -1,18 +1,40 @@
-// npm run bench [append|report …]: each benchmark prints its figures beside a baseline measured in
-// the same run; names pick benchmarks (all by default).
+// npm run bench [-- --quick] [name …]: runs the benchmarks (all by default, or those named), each
+// beside a baseline measured in the same run, and ends with one table; the same rows go to
+// bench/results/latest.json. A name selects a benchmark and every row it reports (intake gives
+// intake@1, intake@8, intake).
 import { benchAuditAppend } from './audit-append.bench.ts';
+import type { Benchmark, BenchRow } from './lib/bench-row.ts';
+import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
+import { benchIntake } from './intake.bench.ts';
 import { benchReportMemory } from './report-memory.bench.ts';
 
-const benchmarks: Record<string, () => Promise<void>> = {
-  append: benchAuditAppend,
-  report: benchReportMemory,
+const benchmarks: Record<string, Benchmark> = {
+  intake: benchIntake,
+  append: async () => (await benchAuditAppend(), []),
+  report: async () => (await benchReportMemory(), []),
 };
 
-const selected = process.argv.slice(2);
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const selected = args.filter((arg) => arg !== '--quick');
 const unknown = selected.filter((name) => !(name in benchmarks));
-if (unknown.length > 0)
-  throw new Error(`unknown benchmark ${unknown.join(', ')}: pick from ${Object.keys(benchmarks).join(', ')}`);
-
-for (const [name, run] of Object.entries(benchmarks)) {
-  if (selected.length === 0 || selected.includes(name)) await run();
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}: pick from ${Object.keys(benchmarks).join(', ')}`);
+  process.exit(2);
 }
+
+const rows: BenchRow[] = [];
+for (const [name, run] of Object.entries(benchmarks)) {
+  if (selected.length > 0 && !selected.includes(name)) continue;
+  console.log(`\n== ${name}${quick ? ' (quick)' : ''}`);
+  const started = performance.now();
+  const produced = await run({ quick });
+  rows.push(...produced);
+  console.log(`   ${name} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  for (const line of tableLines(produced)) console.log(`   ${line}`);
+}
+
+console.log('');
+for (const line of tableLines(rows)) console.log(line);
+writeResults(rows);
+console.log(`\nwritten to ${RESULTS_FILE}`);
