@@ -2,7 +2,7 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import type { Prisma } from '../db/client.ts';
+import { isSqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 
@@ -38,7 +38,7 @@ export function chainHash(prevHash: string, event: ChainedEventFields): string {
  * Sequence numbers are gapless, so a missing number is itself evidence.
  */
 export async function appendAuditEvents(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   events: readonly ChainEventInput[],
   now: Date,
 ): Promise<void> {
@@ -55,13 +55,11 @@ export async function appendAuditEvents(
     };
     return { ...fields, occurredAt: occurredAt.toISOString(), canonical: eventDigestInput(fields) };
   });
-  await tx.$queryRaw`SELECT countersign_append_audit_events(${JSON.stringify(batch)}::jsonb)`;
+  if (isSqlExecutor(tx))
+    await tx.query('SELECT countersign_append_audit_events($1::jsonb)', [JSON.stringify(batch)]);
+  else await tx.$queryRaw`SELECT countersign_append_audit_events(${JSON.stringify(batch)}::jsonb)`;
 }
 
-export function appendAuditEvent(
-  tx: Prisma.TransactionClient,
-  event: ChainEventInput,
-  now: Date,
-): Promise<void> {
+export function appendAuditEvent(tx: TransactionDb, event: ChainEventInput, now: Date): Promise<void> {
   return appendAuditEvents(tx, [event], now);
 }

@@ -1,11 +1,11 @@
 // The durable job queue: pg-boss in its own `pgboss` schema of the same database. Jobs are
-// enqueued inside the caller's Prisma transaction, so a job exists exactly when the state change
+// enqueued inside the caller's transaction, so a job exists exactly when the state change
 // that asked for it committed. pg-boss fetches with SKIP LOCKED: several replicas never run one
 // job at the same time.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import type { Prisma } from '../db/client.ts';
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startJobWorker, type JobHandler, type JobWorker } from './run-job-worker.ts';
@@ -42,7 +42,7 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Enqueues inside the given transaction. */
   send(
-    tx: Prisma.TransactionClient,
+    tx: TransactionDb,
     queue: string,
     data: object,
     options?: { startAfterSeconds?: number; singletonKey?: string },
@@ -56,12 +56,11 @@ export interface JobQueue {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** pg-boss runs its SQL through this adapter to take part in a Prisma interactive transaction. */
-function transactionAdapter(tx: Prisma.TransactionClient): PgBoss.Db {
+/** pg-boss runs its SQL through this adapter to take part in the caller's transaction. */
+function transactionAdapter(tx: TransactionDb): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[]) {
-      const rows = await tx.$queryRawUnsafe<unknown[]>(text, ...values);
-      return { rows };
+      return { rows: await runSql<unknown>(tx, text, values) };
     },
   };
 }
