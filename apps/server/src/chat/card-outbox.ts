@@ -46,6 +46,11 @@ async function insertCardRow(tx: TransactionDb, requestId: string, channel: stri
   return { ...row, id: BigInt(row.id) };
 }
 
+/** Whether cards are kept for this channel: its platform has credentials configured. */
+export function hasCardPlatform(deps: Pick<ChatOutboxDeps, 'chatPlatforms'>, channel: string): boolean {
+  return deps.chatPlatforms.has(platformOf(channel));
+}
+
 /** A new request's card, in the channel the policy chose; null when its platform is not configured. */
 export async function addCard(
   tx: TransactionDb,
@@ -53,7 +58,7 @@ export async function addCard(
   requestId: string,
   channel: string | null,
 ): Promise<ChatCard | null> {
-  if (!channel || !deps.chatPlatforms.has(platformOf(channel))) return null;
+  if (!channel || !hasCardPlatform(deps, channel)) return null;
   const card = await insertCardRow(tx, requestId, channel);
   await queueFlush(tx, deps.jobs, channel);
   return card;
