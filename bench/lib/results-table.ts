@@ -1,6 +1,7 @@
 // Prints the rows as one table and writes them to bench/results/latest.json (git-ignored) so runs
 // can be compared.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRow } from './bench-row.ts';
 
@@ -41,7 +42,7 @@ export function tableLines(rows: readonly BenchRow[]): string[] {
 }
 
 export function writeResults(rows: readonly BenchRow[], file = RESULTS_FILE): void {
-  mkdirSync(new URL('.', `file://${file}`), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   const json = rows.map(({ name, figure, unit, baseline, ratio, goal, pass }) => ({
     name,
     figure,
