@@ -143,6 +143,38 @@ describe('Slack over Socket Mode', () => {
     expect(await h.decisions(created.id)).toEqual([]);
   });
 
+  it('refuses a click from another workspace over the socket, as over HTTP', async () => {
+    const created = await h.create({ action: 'db.export' });
+    const card = await h.waitForCard(created.id);
+    const before = h.fake.ephemerals().length;
+    const click = h.driver.blockAction({
+      userId: 'U0BOB',
+      teamId: 'T0STRANGER',
+      channelId: card.channel,
+      messageTs: card.ts,
+      actionId: APPROVE,
+      message: card,
+    });
+    await socket().send('interactive', click.payload);
+    const [told] = (await h.fake.waitForEphemerals(before + 1)).slice(before);
+    expect(told?.text).toContain('belongs to another organisation');
+    const [refusal] = await h.waitForRefusals(created.id, 1);
+    expect(refusal).toMatchObject({ actor: 'bob@example.com', payload: { reason: 'foreign_tenant' } });
+    expect(await h.decisions(created.id)).toEqual([]);
+  });
+
+  it('answers a slash_commands envelope in its ack payload (accepts_response_payload)', async () => {
+    const command = h.driver.slashCommand({
+      userId: 'U0BOB',
+      channelId: CHANNEL,
+      command: '/countersign',
+      text: 'help',
+    });
+    const ack = await socket().send('slash_commands', command.payload, { acceptsResponsePayload: true });
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
+    expect(ack.payload?.['text']).toContain('Usage: `/countersign report [7d|30d|<from>..<to>]`');
+  });
+
   it('reconnects with a fresh ticket when Slack sends disconnect, and keeps taking clicks', async () => {
     const opens = h.fake.calls('apps.connections.open').length;
     socket().disconnect('refresh_requested');

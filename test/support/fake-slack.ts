@@ -204,7 +204,7 @@ export interface FakeSlack {
   failNext(method: string, fault: FakeSlackFault, count?: number): void;
   /**
    * Socket Mode: apps.connections.open answers `{ ok: true, url: issue() }` (a fresh ticket URL of
-   * the fake socket server); without it, it answers like Slack for an app without Socket Mode.
+   * the fake socket server); without it, `not_allowed_token_type`.
    */
   setConnectionsOpen(issue: (() => string) | undefined): void;
   /** The app was uninstalled / its bot token revoked: every bot-token call answers `token_revoked`. */
@@ -1074,6 +1074,7 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
       responses = [];
       callLog = [];
       faults = new Map();
+      botTokenRevoked = false;
     },
     async close() {
       closing.abort();
