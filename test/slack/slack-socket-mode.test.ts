@@ -214,9 +214,9 @@ describe('Slack over Socket Mode', () => {
     ]);
     expect((await waitForFailedCard(h, posted.id))[0]?.error).toBe('app_uninstalled');
     expect(chatCallsSince(h, from)).toEqual([]);
-    // Logged at warn (pino level 40), once.
-    const warnings = captured.lines().filter((l) => l['level'] === 40 && l['reason'] === 'app_uninstalled');
-    expect(warnings).toHaveLength(1);
+    // Logged at warn (pino level 40), once, naming the event.
+    const warnings = captured.lines().filter((l) => l['level'] === 40 && l['platform'] === 'slack');
+    expect(warnings).toEqual([expect.objectContaining({ reason: 'app_uninstalled' })]);
   });
 
   it('never logs the app or bot token, even at debug', () => {

@@ -38,6 +38,8 @@ export function createChatIntegrations(config: Config, deps: Deps): ChatIntegrat
       },
       'Slack enabled',
     );
+    if (config.SLACK_APP_TOKEN && config.SLACK_SIGNING_SECRET)
+      deps.log.info('SLACK_SIGNING_SECRET is not used in Socket Mode (nothing is signed there)');
     integrations.push(
       createSlackIntegration(deps, {
         botToken: config.SLACK_BOT_TOKEN,

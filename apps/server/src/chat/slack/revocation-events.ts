@@ -46,7 +46,8 @@ export function registerRevocationHandlers(app: App, deps: RevocationDeps): void
       deps.log.info({ teamId }, 'Slack app_uninstalled for another workspace: ignored');
       return;
     }
-    deps.log.warn({ teamId }, 'Slack app_uninstalled: the app was removed from the workspace');
+    // link.revoke logs it at warn, once.
+    deps.log.info({ teamId }, 'Slack app_uninstalled: the app was removed from the workspace');
     deps.link.revoke('app_uninstalled');
   });
 
@@ -62,7 +63,7 @@ export function registerRevocationHandlers(app: App, deps: RevocationDeps): void
       deps.log.info({ teamId }, 'Slack tokens_revoked for another workspace: ignored');
       return;
     }
-    deps.log.warn({ teamId, botUsers: tokens.bot }, 'Slack tokens_revoked: the bot token no longer works');
+    deps.log.info({ teamId, botUsers: tokens.bot }, 'Slack tokens_revoked: the bot token no longer works');
     deps.link.revoke('tokens_revoked');
   });
 }
