@@ -4,7 +4,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'apps/server/src/generated/', '.countersign/', 'coverage/'] },
+  {
+    ignores: ['node_modules/', 'apps/server/src/generated/', 'apps/cli/dist/', '.countersign/', 'coverage/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -33,6 +33,7 @@ class RefusedForGood extends Error {
 /** An in-memory platform: messages by id, every call recorded, failures queued per call. */
 class FakeTransport implements ChatTransport {
   readonly platform = 'slack' as const;
+  readonly methodNames = { post: 'post', update: 'update', findPosted: 'find' };
   readonly calls: {
     method: 'post' | 'update' | 'find';
     channelId: string;

@@ -268,6 +268,38 @@ describe('fake Slack Web API through the real WebClient', () => {
     expect(fake.calls('chat.postMessage')[0]?.token).toBe('xoxb-not-the-right-one');
   });
 
+  it('opens a Socket Mode connection for the app token only; the bot token is refused there', async () => {
+    const app = client(fake, { token: fake.appToken });
+    await expect(app.apps.connections.open({})).rejects.toMatchObject({
+      data: { error: 'not_allowed_token_type' },
+    });
+    fake.setConnectionsOpen(() => 'ws://127.0.0.1:1/link/?ticket=t1');
+    try {
+      await expect(app.apps.connections.open({})).resolves.toMatchObject({
+        ok: true,
+        url: 'ws://127.0.0.1:1/link/?ticket=t1',
+      });
+      await expect(web.apps.connections.open({})).rejects.toMatchObject({
+        data: { error: 'not_allowed_token_type' },
+      });
+      await expect(app.chat.postMessage({ channel: CHANNEL, text: 'x' })).rejects.toMatchObject({
+        data: { error: 'not_allowed_token_type' },
+      });
+    } finally {
+      fake.setConnectionsOpen(undefined);
+    }
+  });
+
+  it('answers token_revoked to every bot call once the bot token is revoked', async () => {
+    fake.revokeBotToken();
+    await expect(web.chat.postMessage({ channel: CHANNEL, text: 'x' })).rejects.toMatchObject({
+      code: ErrorCode.PlatformError,
+      data: { error: 'token_revoked' },
+    });
+    await expect(web.auth.test()).rejects.toMatchObject({ data: { error: 'token_revoked' } });
+    expect(fake.messages(CHANNEL)).toEqual([]);
+  });
+
   it('takes a file through getUploadURLExternal, the upload URL and completeUploadExternal', async () => {
     const content = 'id,verdict\nreq_1,approved\n';
     const result = await web.filesUploadV2({

@@ -70,9 +70,9 @@ function parseJsonLines(text: string): Record<string, unknown>[] {
 export function startCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string } = {},
+  options: { input?: string; /** Another entry point, e.g. the bundled server. */ bin?: string } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+  const child = spawn(process.execPath, [options.bin ?? CLI_BIN, ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

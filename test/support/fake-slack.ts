@@ -10,6 +10,8 @@ import { pollUntil, type PollOptions } from './poll.ts';
 /** Identity of the fake workspace and its bot; the driver uses the same defaults. */
 export const FAKE_SLACK_DEFAULTS = {
   botToken: 'xoxb-fake-countersign-token',
+  /** The app-level token (Socket Mode): the only token apps.connections.open accepts. */
+  appToken: 'xapp-1-A0CSAPP001-fake-countersign-app-token',
   teamId: 'T0CSTEST01',
   teamName: 'Countersign Test',
   teamDomain: 'countersign-test',
@@ -168,6 +170,8 @@ export interface FakeSlackUserSpec {
 export interface StartFakeSlackOptions {
   /** The bot token every call must carry (FAKE_SLACK_DEFAULTS.botToken unless given). */
   botToken?: string;
+  /** The app-level token apps.connections.open takes (FAKE_SLACK_DEFAULTS.appToken unless given). */
+  appToken?: string;
   /** User id → profile, served by users.info. */
   users?: Record<string, FakeSlackUserSpec>;
   /** When given, chat.* and conversations.history refuse other channels with `channel_not_found`. */
@@ -191,12 +195,20 @@ export interface FakeSlack {
   /** http://127.0.0.1:41234 */
   origin: string;
   botToken: string;
+  appToken: string;
   teamId: string;
   botUserId: string;
   botId: string;
   appId: string;
   /** Answers the next `count` calls of `method` ('*' = any method) with `fault`; queued after earlier faults. */
   failNext(method: string, fault: FakeSlackFault, count?: number): void;
+  /**
+   * Socket Mode: apps.connections.open answers `{ ok: true, url: issue() }` (a fresh ticket URL of
+   * the fake socket server); without it, `not_allowed_token_type`.
+   */
+  setConnectionsOpen(issue: (() => string) | undefined): void;
+  /** The app was uninstalled / its bot token revoked: every bot-token call answers `token_revoked`. */
+  revokeBotToken(): void;
   /** Faults still waiting to be used, per method. */
   pendingFaults(): Record<string, number>;
   /** The call log (copies), optionally for one method, in arrival order. */
@@ -456,6 +468,7 @@ function sendJson(
 export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promise<FakeSlack> {
   const config = {
     botToken: options.botToken ?? FAKE_SLACK_DEFAULTS.botToken,
+    appToken: options.appToken ?? FAKE_SLACK_DEFAULTS.appToken,
     teamId: options.teamId ?? FAKE_SLACK_DEFAULTS.teamId,
     teamName: options.teamName ?? FAKE_SLACK_DEFAULTS.teamName,
     teamDomain: options.teamDomain ?? FAKE_SLACK_DEFAULTS.teamDomain,
@@ -481,6 +494,8 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
   let faults = new Map<string, FakeSlackFault[]>();
   let seq = 0;
   let counter = 0;
+  let issueSocketUrl: (() => string) | undefined;
+  let botTokenRevoked = false;
   let lastSec = 0;
   let lastMicro = 0;
   const closing = new AbortController();
@@ -899,7 +914,16 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
     }
 
     if (call.token === undefined || call.token === '') return answer(200, fail('not_authed'));
+    // An app-level token is good for apps.connections.open only, and only an app-level token is.
+    if (method === 'apps.connections.open') {
+      if (call.token === config.botToken) return answer(200, fail('not_allowed_token_type'));
+      if (call.token !== config.appToken) return answer(200, fail('invalid_auth'));
+      if (!issueSocketUrl) return answer(200, fail('not_allowed_token_type'));
+      return answer(200, ok({ url: issueSocketUrl() }));
+    }
+    if (call.token === config.appToken) return answer(200, fail('not_allowed_token_type'));
     if (call.token !== config.botToken) return answer(200, fail('invalid_auth'));
+    if (botTokenRevoked) return answer(200, fail('token_revoked'));
     const handler = methods[method];
     if (!handler) return answer(200, fail('unknown_method'));
     const needed = REQUIRED_SCOPES[method];
@@ -966,10 +990,17 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
     url: `${origin}/api/`,
     origin,
     botToken: config.botToken,
+    appToken: config.appToken,
     teamId: config.teamId,
     botUserId: config.botUserId,
     botId: config.botId,
     appId: config.appId,
+    setConnectionsOpen(issue) {
+      issueSocketUrl = issue;
+    },
+    revokeBotToken() {
+      botTokenRevoked = true;
+    },
     failNext(method, fault, count = 1) {
       const queue = faults.get(method) ?? [];
       for (let i = 0; i < count; i++) queue.push(fault);
@@ -1043,6 +1074,7 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
       responses = [];
       callLog = [];
       faults = new Map();
+      botTokenRevoked = false;
     },
     async close() {
       closing.abort();

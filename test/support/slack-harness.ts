@@ -1,6 +1,7 @@
 // The whole Slack loop for integration tests: a fake Slack Web API, the real server wired to it
 // (signature verification on, cards flushed by the durable queue), a signing driver pointed at
-// the server's /slack/events, and readers for what the server stored.
+// the server's /slack/events (or, in Socket Mode, a fake socket endpoint the server connects to),
+// and readers for what the server stored.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { CARD_METADATA_EVENT } from '../../apps/server/src/chat/slack/slack-transport.ts';
@@ -13,11 +14,13 @@ import {
   type FakeSlackUserSpec,
   type SlackBlock,
 } from './fake-slack.ts';
+import { startFakeSlackSocket, type FakeSlackSocket } from './fake-slack-socket.ts';
 import { pollUntil, type PollOptions } from './poll.ts';
 import { writeTempPolicy, type TempPolicyFile } from './policy-files.ts';
 import {
   createSlackDriver,
   type BlockActionOptions,
+  type BlockActionsPayload,
   type SlackDriver,
   type SlackSendOptions,
 } from './slack-driver.ts';
@@ -82,6 +85,8 @@ export interface SlackHarnessOptions {
   apiKey?: { key: string; clientId: string };
   /** The server's logger (silent unless given), e.g. a capturing one. */
   log?: Logger;
+  /** Socket Mode: SLACK_APP_TOKEN instead of SLACK_SIGNING_SECRET; waits for the server's socket. */
+  socketMode?: boolean;
 }
 
 export interface CardRow {
@@ -117,6 +122,8 @@ export interface SlackHarness {
   fake: FakeSlack;
   t: TestServer;
   driver: SlackDriver;
+  /** Socket Mode only: the socket endpoint the server connected to. */
+  socket: FakeSlackSocket | undefined;
   signingSecret: string;
   key: string;
   clientId: string;
@@ -132,6 +139,8 @@ export interface SlackHarness {
     what: string,
     channel?: string,
   ): Promise<FakeSlackMessage>;
+  /** The block_actions payload of a click on a button of `message`, as Slack builds it. */
+  clickPayload(userId: string, message: FakeSlackMessage, actionId: string): BlockActionsPayload;
   /** Sends a signed click on a button of `message` (the button's own block id and value). */
   click(
     userId: string,
@@ -181,13 +190,15 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
   const signingSecret = options.signingSecret ?? randomBytes(16).toString('hex');
   let policy: TempPolicyFile | undefined;
   let t: TestServer | undefined;
+  let socket: FakeSlackSocket | undefined;
   let apiKey: { key: string; clientId: string };
   try {
     if (options.policyYaml !== undefined) policy = await writeTempPolicy(options.policyYaml);
+    if (options.socketMode) socket = await startFakeSlackSocket(fake);
     t = await startTestServer({
       env: {
         SLACK_BOT_TOKEN: fake.botToken,
-        SLACK_SIGNING_SECRET: signingSecret,
+        ...(socket ? { SLACK_APP_TOKEN: fake.appToken } : { SLACK_SIGNING_SECRET: signingSecret }),
         SLACK_API_URL: fake.url,
         COUNTERSIGN_JOB_POLL_S: '0.5',
         SLACK_POST_INTERVAL_MS: '200',
@@ -198,8 +209,10 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
       ...(options.log ? { log: options.log } : {}),
     });
     apiKey = options.apiKey ?? (await t.createKey());
+    await socket?.waitForHellos(1);
   } catch (error) {
     await t?.close();
+    await socket?.close();
     await policy?.remove();
     if (!options.fake) await fake.close();
     throw error;
@@ -241,6 +254,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
     fake,
     t: server,
     driver,
+    socket,
     signingSecret,
     key,
     clientId,
@@ -262,6 +276,9 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
         (message): message is FakeSlackMessage => message !== undefined && done(message),
         { what },
       ) as Promise<FakeSlackMessage>,
+    clickPayload: (userId, message, actionId) =>
+      driver.blockAction({ userId, channelId: message.channel, messageTs: message.ts, actionId, message })
+        .payload,
     click: (userId, message, actionId, clickOptions = {}) => {
       const { send, ...overrides } = clickOptions;
       return driver.send(
@@ -299,6 +316,7 @@ export async function startSlackHarness(options: SlackHarnessOptions = {}): Prom
       ),
     async close() {
       await server.close();
+      await socket?.close();
       await policy?.remove();
       if (!options.fake) await fake.close();
     },

@@ -28,6 +28,16 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SLACK_BOT_TOKEN: optionalString,
     SLACK_SIGNING_SECRET: optionalString,
+    /** An app-level token (xapp-…, scope connections:write): Slack Socket Mode instead of a request URL. */
+    SLACK_APP_TOKEN: optionalString.pipe(
+      z
+        .string()
+        .startsWith(
+          'xapp-',
+          'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens)',
+        )
+        .optional(),
+    ),
     SLACK_API_URL: optionalString.pipe(z.url().optional()),
     /** Least time between two new cards in one chat channel (Slack allows about one a second). */
     COUNTERSIGN_CHAT_POST_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
@@ -126,11 +136,21 @@ const envSchema = z
     COUNTERSIGN_DB_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   })
   .superRefine((env, ctx) => {
-    if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
+    if (env.SLACK_APP_TOKEN) {
+      // Socket Mode: events arrive over a socket we open with the app token, nothing is signed.
+      if (!env.SLACK_BOT_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SLACK_BOT_TOKEN'],
+          message: 'SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN too (xoxb-…, to post cards)',
+        });
+      }
+    } else if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
       ctx.addIssue({
         code: 'custom',
         path: [env.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'],
-        message: 'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together',
+        message:
+          'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together (or SLACK_BOT_TOKEN with SLACK_APP_TOKEN for Socket Mode)',
       });
     }
     if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD)) {

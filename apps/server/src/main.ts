@@ -119,7 +119,7 @@ export async function startServer({
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
     const checkpoints = startCheckpointTimer(deps, config.COUNTERSIGN_CHECKPOINT_INTERVAL_MIN);
     const app = createHttpApp({
-      ctx: { deps, feed, shutdown: shutdown.signal },
+      ctx: { deps, feed, shutdown: shutdown.signal, chatLinks: chats.map((chat) => chat.link) },
       metrics,
       log,
       version: packageJson.version,
@@ -134,6 +134,7 @@ export async function startServer({
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
     log.info({ url, embeddedDatabase: database.embedded }, 'countersign is listening');
+    for (const chat of chats) chat.start?.();
 
     let closing: Promise<void> | undefined;
     // The whole shutdown fits in the grace period: HTTP requests in flight get what they need of it,
@@ -151,6 +152,10 @@ export async function startServer({
         server.closeAllConnections();
         await drained;
       }
+      await Promise.race([
+        Promise.all(chats.map((chat) => chat.stop?.() ?? Promise.resolve())),
+        sleep(remaining(), undefined, { ref: false }),
+      ]);
       const stopJobs = jobs.stop(remaining());
       await Promise.race([
         Promise.all([sweeper.stop(), checkpoints.stop()]),

@@ -1,16 +1,22 @@
-// One chat platform as the server wires it: its HTTP router, its card transport and the flush
-// settings that apply to it. main.ts builds the list once from the configuration; adding a
-// platform adds one entry.
+// One chat platform as the server wires it: its HTTP router, its card transport, the flush
+// settings that apply to it, and its link state (connected, revoked). main.ts builds the list once
+// from the configuration; adding a platform adds one entry.
 import type { Router } from 'express';
 import type { Config } from '../config.ts';
 import { CHAT_PLATFORMS, type ChatPlatform } from './channels.ts';
 import type { ChatTransport, FlushSettings } from './flush-channel.ts';
+import type { PlatformLink } from './platform-link.ts';
 
 export interface ChatIntegration {
   platform: ChatPlatform;
   router: Router;
   transport: ChatTransport;
   flush: FlushSettings;
+  link: PlatformLink;
+  /** Opens what the platform needs opened from our side (Slack Socket Mode); returns at once. */
+  start?(): void;
+  /** Closes it again, on shutdown. */
+  stop?(): Promise<void>;
 }
 
 /** Each platform's flush settings: its own override where given, else the platform-neutral one. */

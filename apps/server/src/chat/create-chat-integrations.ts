@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { ChatPlatform } from './channels.ts';
 import { flushSettingsFor, type ChatIntegration } from './chat-integration.ts';
 import { createIdentityCache } from './identity-cache.ts';
+import { createPlatformLink } from './platform-link.ts';
 import { createSlackIntegration } from './slack/slack-app.ts';
 import { createTeamsIntegration } from './teams/create-teams-integration.ts';
 import { createTeamsHandlers } from './teams/handlers.ts';
@@ -21,19 +22,29 @@ function commaList(value: string | undefined): string[] {
 /** The platforms whose credentials are configured. */
 export function configuredChatPlatforms(config: Config): ChatPlatform[] {
   const platforms: ChatPlatform[] = [];
-  if (config.SLACK_BOT_TOKEN && config.SLACK_SIGNING_SECRET) platforms.push('slack');
+  if (config.SLACK_BOT_TOKEN && (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN))
+    platforms.push('slack');
   if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_PASSWORD) platforms.push('teams');
   return platforms;
 }
 
 export function createChatIntegrations(config: Config, deps: Deps): ChatIntegration[] {
   const integrations: ChatIntegration[] = [];
-  if (config.SLACK_BOT_TOKEN && config.SLACK_SIGNING_SECRET) {
-    deps.log.info({ apiUrl: config.SLACK_API_URL ?? 'https://slack.com/api/' }, 'Slack enabled');
+  if (config.SLACK_BOT_TOKEN && (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN)) {
+    deps.log.info(
+      {
+        apiUrl: config.SLACK_API_URL ?? 'https://slack.com/api/',
+        mode: config.SLACK_APP_TOKEN ? 'socket' : 'http',
+      },
+      'Slack enabled',
+    );
+    if (config.SLACK_APP_TOKEN && config.SLACK_SIGNING_SECRET)
+      deps.log.info('SLACK_SIGNING_SECRET is not used in Socket Mode (nothing is signed there)');
     integrations.push(
       createSlackIntegration(deps, {
         botToken: config.SLACK_BOT_TOKEN,
         signingSecret: config.SLACK_SIGNING_SECRET,
+        appToken: config.SLACK_APP_TOKEN,
         apiUrl: config.SLACK_API_URL,
         allowedTeams: commaList(config.SLACK_ALLOWED_TEAMS),
         flush: flushSettingsFor(config, 'slack'),
@@ -62,6 +73,7 @@ export function createChatIntegrations(config: Config, deps: Deps): ChatIntegrat
       router: integration.router,
       transport: createTeamsChatTransport(integration.transport),
       flush: flushSettingsFor(config, 'teams'),
+      link: createPlatformLink('teams', 'http', deps),
     });
   }
   return integrations;

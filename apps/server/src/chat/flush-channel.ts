@@ -3,13 +3,16 @@
 // the platform refuses for good recorded as failed (and the next card goes on), a card whose post
 // may have reached the platform before a crash looked up before it is posted again. A job works
 // the channel for at most its budget, so a crashed worker's job expires soon; the rest goes to a
-// fresh job.
+// fresh job. Every platform call is counted (countersign_chat_api_calls_total) here, once for all
+// platforms; once the platform has revoked the app, cards are marked failed without a call.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import type { Deps } from '../deps.ts';
+import type { ChatApiCallCounter } from '../observability/metrics.ts';
 import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from './channels.ts';
 import { buildCardView, type CardView } from './card-view.ts';
+import type { PlatformLink } from './platform-link.ts';
 import type { FlushOutcome } from './start-chat-workers.ts';
 
 /** How a platform call failed, as far as the loop cares. */
@@ -18,12 +21,19 @@ export type TransportFailure =
   | { kind: 'rate_limited'; retryAfterSeconds: number }
   /** Refused for good (channel gone, bot removed, app uninstalled): the card is marked failed. */
   | { kind: 'refused'; error: string }
+  /** The platform refuses our credentials (app uninstalled, token revoked): no card can be shown. */
+  | { kind: 'revoked'; error: string }
   /** Anything else (network, 5xx): the job is retried later with the card still first in line. */
   | { kind: 'transient' };
 
 /** What a platform adapter gives the loop: calls that translate a card view into the platform's API. */
 export interface ChatTransport {
   platform: ChatPlatform;
+  /**
+   * The platform's own names of the three calls below, as the call counter labels them; null for a
+   * call that never reaches the platform.
+   */
+  methodNames: { post: string; update: string; findPosted: string | null };
   /** Posts a new card into the channel; returns the platform's message id. */
   post(channelId: string, view: CardView): Promise<string>;
   update(channelId: string, messageId: string, view: CardView): Promise<void>;
@@ -39,7 +49,7 @@ export interface FlushSettings {
   budgetMs: number;
 }
 
-export interface FlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts'> {
+export interface FlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts' | 'metrics'> {
   /** COUNTERSIGN_PUBLIC_URL, for the card's link to the web console. */
   publicUrl?: string | undefined;
 }
@@ -57,8 +67,10 @@ export async function flushChannel(
   transport: ChatTransport,
   settings: FlushSettings,
   channel: string,
+  link?: PlatformLink,
 ): Promise<FlushOutcome> {
   const parsed = parseChannel(channel);
+  const platform = countCalls(transport, deps.metrics?.chatApiCalls);
   // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
   const deadline = performance.now() + settings.budgetMs;
   for (;;) {
@@ -70,9 +82,16 @@ export async function flushChannel(
       await markFailed(deps, card, `not a ${transport.platform} channel: ${channel}`);
       continue;
     }
+    const revoked = link?.revoked();
+    if (revoked) {
+      // Pending cards fail at once with the reason, where the requester sees it (GET
+      // /v1/approvals/{id} cards[]), instead of waiting for credentials that may never come back.
+      await markFailed(deps, card, revoked.reason);
+      continue;
+    }
     if (performance.now() >= deadline) return { done: false, resumeAfterSeconds: 0 };
     try {
-      await showCard(deps, transport, settings, { channel, channelId: parsed.id }, card);
+      await showCard(deps, platform, settings, { channel, channelId: parsed.id }, card);
     } catch (error) {
       const failure = transport.classify(error);
       if (failure.kind === 'rate_limited') {
@@ -83,7 +102,11 @@ export async function flushChannel(
         await sleep(retryAfter * 1000);
         continue;
       }
-      if (failure.kind === 'refused') {
+      if (failure.kind === 'revoked' && link) {
+        link.revoke(failure.error);
+        continue; // this card and the rest are marked failed above, without calling the platform
+      }
+      if (failure.kind === 'refused' || failure.kind === 'revoked') {
         // Refused for good: record it where the requester can see it, and move on, so one bad
         // card does not hold up the channel.
         deps.log.error(
@@ -96,6 +119,33 @@ export async function flushChannel(
       throw error; // the job is retried later, this card still first in line
     }
   }
+}
+
+/** The transport with each call counted by platform, method and result. */
+function countCalls(transport: ChatTransport, counter: ChatApiCallCounter | undefined): ChatTransport {
+  if (!counter) return transport;
+  const counted = async <T>(method: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await call();
+      counter.inc({ platform: transport.platform, method, result: 'ok' });
+      return result;
+    } catch (error) {
+      const rateLimited = transport.classify(error).kind === 'rate_limited';
+      counter.inc({ platform: transport.platform, method, result: rateLimited ? 'rate_limited' : 'error' });
+      throw error;
+    }
+  };
+  const names = transport.methodNames;
+  return {
+    ...transport,
+    post: (channelId, view) => counted(names.post, () => transport.post(channelId, view)),
+    update: (channelId, messageId, view) =>
+      counted(names.update, () => transport.update(channelId, messageId, view)),
+    findPosted: (channelId, requestId, attemptedAt) =>
+      names.findPosted === null
+        ? transport.findPosted(channelId, requestId, attemptedAt)
+        : counted(names.findPosted, () => transport.findPosted(channelId, requestId, attemptedAt)),
+  };
 }
 
 async function markFailed(deps: FlushDeps, card: PendingCard, error: string): Promise<void> {

@@ -32,7 +32,13 @@ export async function startChatWorkers(
       deps.log.warn({ channel: parsed.data.channel }, 'no chat adapter configured for this channel');
       return;
     }
-    const outcome = await flushChannel(deps, integration.transport, integration.flush, parsed.data.channel);
+    const outcome = await flushChannel(
+      deps,
+      integration.transport,
+      integration.flush,
+      parsed.data.channel,
+      integration.link,
+    );
     if (!outcome.done) {
       await deps.db.prisma.$transaction((tx) =>
         queueFlush(tx, deps.jobs, parsed.data.channel, outcome.resumeAfterSeconds),

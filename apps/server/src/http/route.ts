@@ -3,6 +3,7 @@
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { Router } from 'express';
 import type { StatusChangeFeed } from '../db/status-change-feed.ts';
+import type { PlatformLink } from '../chat/platform-link.ts';
 import type { Deps } from '../deps.ts';
 
 export interface HttpContext {
@@ -10,6 +11,8 @@ export interface HttpContext {
   feed: StatusChangeFeed;
   /** Aborted when the server starts shutting down; long-polls answer at once. */
   shutdown: AbortSignal;
+  /** The configured chat platforms' link states, for /readyz. */
+  chatLinks?: readonly PlatformLink[];
 }
 
 export interface Route {

@@ -1,14 +1,17 @@
 // The Slack integration: a Bolt app on POST /slack/events (events, interactivity and slash
-// commands on one URL), signature verification always on, plus the card transport that posts and
-// updates cards through the Web API at SLACK_API_URL.
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+// commands on one URL, signature verification always on) or, with an app-level token, over Socket
+// Mode; the same handlers either way, plus the card transport that posts and updates cards through
+// the Web API at SLACK_API_URL (which also answers apps.connections.open).
+import { App, ExpressReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import express from 'express';
 import type { Deps } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ChatIntegration } from '../chat-integration.ts';
 import type { FlushSettings } from '../flush-channel.ts';
 import { createIdentityCache } from '../identity-cache.ts';
+import { createPlatformLink, type PlatformLink } from '../platform-link.ts';
 import { registerSlackHandlers } from './handlers.ts';
+import { registerRevocationHandlers } from './revocation-events.ts';
 import { registerReportCommand } from './report-command.ts';
 import { createSlackTransport } from './slack-transport.ts';
 import { slackTimestampGuard } from './timestamp-guard.ts';
@@ -18,7 +21,10 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 export interface SlackSettings {
   botToken: string;
-  signingSecret: string;
+  /** HTTP mode: requests to /slack/events, signed with this secret. */
+  signingSecret: string | undefined;
+  /** Socket Mode (xapp-…): Slack's events come over a socket opened with this token. */
+  appToken: string | undefined;
   apiUrl: string | undefined;
   /** Workspaces besides the installing one whose members may decide (SLACK_ALLOWED_TEAMS). */
   allowedTeams: readonly string[];
@@ -41,13 +47,41 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-export function createSlackIntegration(deps: Deps, settings: SlackSettings): ChatIntegration {
-  const logger = boltLogger(deps.log);
+/** Socket Mode or HTTP: how Slack's events reach Bolt. */
+function createReceiver(
+  deps: Deps,
+  settings: SlackSettings,
+  logger: BoltLogger,
+): { receiver: SocketModeReceiver; link: PlatformLink } | { receiver: ExpressReceiver; link: PlatformLink } {
+  if (settings.appToken) {
+    const receiver = new SocketModeReceiver({
+      appToken: settings.appToken,
+      logger,
+      // The socket-mode client's own WebClient calls apps.connections.open with the app token.
+      installerOptions: { clientOptions: settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {} },
+    });
+    const link = createPlatformLink('slack', 'socket', deps);
+    receiver.client.on('connected', () => {
+      link.setConnected(true);
+      deps.log.info('Slack Socket Mode connected');
+    });
+    for (const down of ['close', 'disconnected', 'reconnecting'] as const) {
+      receiver.client.on(down, () => link.setConnected(false));
+    }
+    return { receiver, link };
+  }
+  if (!settings.signingSecret) throw new Error('Slack over HTTP needs a signing secret');
   const receiver = new ExpressReceiver({
     signingSecret: settings.signingSecret,
     endpoints: SLACK_EVENTS_PATH,
     logger,
   });
+  return { receiver, link: createPlatformLink('slack', 'http', deps) };
+}
+
+export function createSlackIntegration(deps: Deps, settings: SlackSettings): ChatIntegration {
+  const logger = boltLogger(deps.log);
+  const { receiver, link } = createReceiver(deps, settings, logger);
   const app = new App({
     token: settings.botToken,
     receiver,
@@ -71,14 +105,39 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Cha
   };
   registerSlackHandlers(app, handlerDeps);
   registerReportCommand(app, handlerDeps);
+  registerRevocationHandlers(app, { ...handlerDeps, link });
   app.error((error) => {
     // Only reached by failures outside our handlers' own boundary (Bolt's middleware).
     deps.log.error({ err: error }, 'Slack request failed');
     return Promise.resolve();
   });
 
+  const transport = createSlackTransport(app.client);
   const router = express.Router();
-  router.use(SLACK_EVENTS_PATH, slackTimestampGuard(deps.clock));
-  router.use(receiver.router);
-  return { platform: 'slack', router, transport: createSlackTransport(app.client), flush: settings.flush };
+  if (receiver instanceof ExpressReceiver) {
+    router.use(SLACK_EVENTS_PATH, slackTimestampGuard(deps.clock));
+    router.use(receiver.router);
+    return { platform: 'slack', router, transport, flush: settings.flush, link };
+  }
+  // Socket Mode: no request URL. The socket is opened in the background, so a Slack outage does
+  // not hold up start-up; the client reconnects by itself and /readyz shows whether it is up.
+  let stopping = false;
+  return {
+    platform: 'slack',
+    router,
+    transport,
+    flush: settings.flush,
+    link,
+    start() {
+      void app.start().then(
+        () => (stopping ? app.stop() : undefined),
+        (error: unknown) =>
+          deps.log.error({ err: error }, 'Slack Socket Mode could not connect: no Slack events arrive'),
+      );
+    },
+    async stop() {
+      stopping = true; // a connection still being set up is closed once it opens
+      await app.stop();
+    },
+  };
 }

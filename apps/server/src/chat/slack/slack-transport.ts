@@ -6,9 +6,19 @@ import { renderSlackCard } from './cards.ts';
 
 export const CARD_METADATA_EVENT = 'countersign_card';
 
+/** Slack's answers for a token that no longer works: the app was uninstalled or its token revoked. */
+export const REVOKED_TOKEN_ERRORS: ReadonlySet<string> = new Set([
+  'token_revoked',
+  'token_expired',
+  'invalid_auth',
+  'account_inactive',
+  'not_authed',
+]);
+
 export function createSlackTransport(client: WebClient): ChatTransport {
   return {
     platform: 'slack',
+    methodNames: { post: 'chat.postMessage', update: 'chat.update', findPosted: 'conversations.history' },
     async post(channelId, view) {
       const { text, blocks } = renderSlackCard(view);
       const posted = await client.chat.postMessage({
@@ -41,8 +51,12 @@ export function createSlackTransport(client: WebClient): ChatTransport {
     classify(error): TransportFailure {
       if (error instanceof WebAPIRateLimitedError)
         return { kind: 'rate_limited', retryAfterSeconds: error.retryAfter };
-      // channel_not_found, not_in_channel, account_inactive, …: Slack will not take this card.
-      if (error instanceof WebAPIPlatformError) return { kind: 'refused', error: error.data.error };
+      if (error instanceof WebAPIPlatformError) {
+        // Not this card but every card: the token is dead.
+        if (REVOKED_TOKEN_ERRORS.has(error.data.error)) return { kind: 'revoked', error: error.data.error };
+        // channel_not_found, not_in_channel, …: Slack will not take this card.
+        return { kind: 'refused', error: error.data.error };
+      }
       return { kind: 'transient' };
     },
   };

@@ -5,6 +5,8 @@ import type { WebClient } from '@slack/web-api';
 export interface SlackWorkspaces {
   /** Whether a clicker from `teamId` (and `enterpriseId`, on Enterprise Grid) is one of ours. */
   isOwn(teamId: string | undefined, enterpriseId: string | undefined): Promise<boolean>;
+  /** Whether `teamId` (or `enterpriseId`) is the workspace the bot token is installed in. */
+  isInstallation(teamId: string | undefined, enterpriseId: string | undefined): Promise<boolean>;
 }
 
 export function createSlackWorkspaces(client: WebClient, allowedTeams: readonly string[]): SlackWorkspaces {
@@ -17,12 +19,16 @@ export function createSlackWorkspaces(client: WebClient, allowedTeams: readonly 
         throw error;
       },
     ));
+  const isInstallation = async (teamId: string | undefined, enterpriseId: string | undefined) => {
+    const ours = await own();
+    if (teamId !== undefined && teamId === ours.teamId) return true;
+    return enterpriseId !== undefined && enterpriseId === ours.enterpriseId;
+  };
   return {
     async isOwn(teamId, enterpriseId) {
       if (teamId !== undefined && allowedTeams.includes(teamId)) return true;
-      const ours = await own();
-      if (teamId !== undefined && teamId === ours.teamId) return true;
-      return enterpriseId !== undefined && enterpriseId === ours.enterpriseId;
+      return isInstallation(teamId, enterpriseId);
     },
+    isInstallation,
   };
 }

@@ -11,6 +11,7 @@ import type { TeamsCardTransport } from './create-teams-card-transport.ts';
 export function createTeamsChatTransport(cards: TeamsCardTransport): ChatTransport {
   return {
     platform: 'teams',
+    methodNames: { post: 'sendToConversation', update: 'updateActivity', findPosted: null },
     post: (conversationId, view) => cards.postCard(conversationId, renderTeamsCard(view)),
     update: (conversationId, activityId, view) =>
       cards.updateCard(conversationId, activityId, renderTeamsCard(view)),

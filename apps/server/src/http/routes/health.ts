@@ -1,4 +1,5 @@
-// GET /healthz (the process answers) and GET /readyz (database reachable, migrations applied).
+// GET /healthz (the process answers) and GET /readyz (database reachable, migrations applied; the
+// chat platforms' link states as detail, which do not make the server unready).
 import { z } from 'zod';
 import { pendingMigrations } from '../../db/migrate.ts';
 import { AppError } from '../../errors.ts';
@@ -6,7 +7,27 @@ import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
 
 const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
-const readySchema = z.object({ status: z.literal('ready') }).meta({ id: 'Ready' });
+const chatLinkSchema = z
+  .object({
+    mode: z
+      .enum(['http', 'socket'])
+      .meta({ description: 'HTTP request URL, or a socket we opened (Slack Socket Mode)' }),
+    connected: z.boolean().meta({ description: 'False while a socket is down, and once revoked' }),
+    revoked: z.object({ reason: z.string(), at: z.string() }).optional().meta({
+      description:
+        'The app was uninstalled or its token revoked (app_uninstalled, tokens_revoked, invalid_auth, …)',
+    }),
+  })
+  .meta({ id: 'ChatLinkStatus' });
+const readySchema = z
+  .object({
+    status: z.literal('ready'),
+    chat: z.record(z.string(), chatLinkSchema).optional().meta({
+      description:
+        'Per configured chat platform. A revoked or disconnected platform does not make the server unready: the API and the other platforms still work.',
+    }),
+  })
+  .meta({ id: 'Ready' });
 
 export const healthRoute: Route = {
   openapi: {
@@ -58,7 +79,10 @@ export const readyRoute: Route = {
       if (pending.length > 0) {
         throw new AppError('NOT_READY', { detail: `migrations not applied: ${pending.join(', ')}` });
       }
-      res.json({ status: 'ready' });
+      const links = ctx.chatLinks ?? [];
+      const body: z.infer<typeof readySchema> = { status: 'ready' };
+      if (links.length > 0) body.chat = Object.fromEntries(links.map((l) => [l.platform, l.status()]));
+      res.json(body);
     });
   },
 };
