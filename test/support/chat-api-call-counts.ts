@@ -1,6 +1,7 @@
 // countersign_chat_api_calls_total as /metrics shows it, and what it should show for the calls the
-// fake Slack logged, keyed `platform method result`.
+// fake Slack and the fake Teams connector logged, keyed `platform method result`.
 import type { FakeSlack } from './fake-slack.ts';
+import type { FakeConnectorCall } from './fake-teams/fake-teams-channel.ts';
 
 export type CallCounts = Record<string, number>;
 
@@ -32,6 +33,28 @@ export function expectedSlackCounts(fake: FakeSlack, from: number, methods?: str
   for (const call of fake.calls().filter((c) => c.seq >= from && (!methods || methods.includes(c.method)))) {
     const result = call.ok ? 'ok' : call.status === 429 ? 'rate_limited' : 'error';
     const key = `slack ${call.method} ${result}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** The Bot Framework connector operation a fake Teams call was, by HTTP method and path. */
+function connectorOperation(call: FakeConnectorCall): string {
+  const segments = call.path.split('/').filter(Boolean);
+  if (segments[3] === 'members') return 'getConversationMember';
+  if (segments[3] === 'activities' && call.method === 'POST')
+    return segments[4] ? 'replyToActivity' : 'sendToConversation';
+  if (segments[3] === 'activities' && call.method === 'PUT') return 'updateActivity';
+  return `${call.method} ${call.path}`;
+}
+
+/** What the counter should show for the fake Teams connector's calls since index `from`. */
+export function expectedTeamsCounts(calls: FakeConnectorCall[], from: number): CallCounts {
+  const counts: CallCounts = {};
+  for (const call of calls.slice(from)) {
+    const throttled = [429, 412, 502, 504].includes(call.status);
+    const result = call.status < 300 ? 'ok' : throttled ? 'rate_limited' : 'error';
+    const key = `teams ${connectorOperation(call)} ${result}`;
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
