@@ -2,6 +2,7 @@
 // fake Slack and the fake Teams connector logged, keyed `platform method result`.
 import type { FakeSlack } from './fake-slack.ts';
 import type { FakeConnectorCall } from './fake-teams/fake-teams-channel.ts';
+import { pollUntil } from './poll.ts';
 
 export type CallCounts = Record<string, number>;
 
@@ -25,6 +26,23 @@ export function delta(after: CallCounts, before: CallCounts): CallCounts {
     if (value !== (before[key] ?? 0)) changed[key] = value - (before[key] ?? 0);
   }
   return changed;
+}
+
+/**
+ * The counts changed since `before`, once they have grown by at least `least`: a call is counted
+ * when its answer reaches the server, a moment after the fake has logged it.
+ */
+export async function waitForCallCounts(
+  serverUrl: string,
+  before: CallCounts,
+  least: CallCounts,
+): Promise<CallCounts> {
+  const after = await pollUntil(
+    () => chatApiCalls(serverUrl),
+    (now) => Object.entries(least).every(([key, n]) => (now[key] ?? 0) - (before[key] ?? 0) >= n),
+    { what: `chat API call counts of at least ${JSON.stringify(least)}` },
+  );
+  return delta(after, before);
 }
 
 /** What the counter should show for the fake's calls since call `from` (of `methods`, or all). */
