@@ -1,7 +1,9 @@
 // Deny through the modal: the Deny click opens a modal with the click's trigger_id, its submission
 // records the denial with the reason and the card shows it; a rule with `denyReason: required`
-// answers an empty reason with Slack's inline validation error and records nothing.
+// answers an empty reason with Slack's inline validation error and records nothing. The handlers'
+// Slack calls (views.open, users.info, chat.postEphemeral) show in countersign_chat_api_calls_total.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatApiCalls, expectedSlackCounts, waitForCallCounts } from '../support/chat-api-call-counts.ts';
 import type { FakeSlackViewOpen } from '../support/fake-slack.ts';
 import {
   CHANNEL,
@@ -150,5 +152,48 @@ describe('Slack deny modal', () => {
     ]);
     const updated = await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the denied card without buttons');
     expect(blockText(updated)).toContain('— Still read by the billing job');
+  });
+
+  it("counts the handlers' Slack calls in countersign_chat_api_calls_total as Slack saw them", async () => {
+    const created = await h.create({ action: 'db.export', title: 'Export payouts' });
+    const card = await h.waitForCard(created.id);
+    const countsBefore = await chatApiCalls(h.t.url);
+    const from = h.fake.calls().length;
+    const ephemeralsBefore = h.fake.ephemerals().length;
+    const viewsBefore = h.fake.views().length;
+
+    // Throttled views.open: the clicker is told privately that nothing happened.
+    h.fake.failNext('views.open', { status: 429, retryAfterSeconds: 1 });
+    expect((await h.click('U0DAVE', card, DENY)).status).toBe(200);
+    await h.fake.waitForEphemerals(ephemeralsBefore + 1);
+    // Clicked again, the modal opens.
+    expect((await h.click('U0DAVE', card, DENY)).status).toBe(200);
+    const opened = (await h.fake.waitForViews(viewsBefore + 1)).at(-1);
+    if (!opened) throw new Error('no modal opened');
+    // Erin may decide nothing: her submission is refused privately, after her users.info.
+    expect((await submit('U0ERIN', opened, 'Not mine to deny')).status).toBe(200);
+    await h.fake.waitForEphemerals(ephemeralsBefore + 2);
+    // Dave's goes through (his identity is cached from the test above, so no users.info); the
+    // flush loop's chat.update is counted beside the handlers' calls.
+    expect((await submit('U0DAVE', opened, 'Not during the close')).status).toBe(200);
+    await h.waitForStatus(created.id, 'denied');
+    await h.waitForMessage(card.ts, (m) => !hasButtons(m), 'the denied card without buttons');
+
+    const least = {
+      'slack views.open rate_limited': 1,
+      'slack views.open ok': 1,
+      'slack users.info ok': 1,
+      'slack chat.postEphemeral ok': 2,
+      'slack chat.update ok': 1,
+    };
+    const counted = await waitForCallCounts(h.t.url, countsBefore, least);
+    expect(counted).toMatchObject(least);
+    expect(
+      h.fake
+        .calls('views.open')
+        .filter((c) => c.seq >= from)
+        .map((c) => c.status),
+    ).toEqual([429, 200]);
+    expect(counted).toEqual(expectedSlackCounts(h.fake, from));
   });
 });

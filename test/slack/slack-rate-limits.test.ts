@@ -2,6 +2,7 @@
 // all posted, in creation order, none twice; a 500 on chat.postMessage or chat.update only delays
 // the card (the flush job is retried). Every call shows in countersign_chat_api_calls_total.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatApiCalls, delta, expectedSlackCounts } from '../support/chat-api-call-counts.ts';
 import { findButtons } from '../support/fake-slack.ts';
 import {
   APPROVE,
@@ -14,40 +15,6 @@ import {
 
 const SLOW = { timeoutMs: 90_000 };
 
-type CallCounts = Record<string, number>;
-
-/** countersign_chat_api_calls_total from /metrics, keyed `platform method result`. */
-async function chatApiCalls(h: SlackHarness): Promise<CallCounts> {
-  const text = await (await fetch(`${h.t.url}/metrics`)).text();
-  const counts: CallCounts = {};
-  for (const line of text.split('\n')) {
-    const match = /^countersign_chat_api_calls_total\{(.*)\} (\d+)$/.exec(line);
-    if (!match?.[1] || !match[2]) continue;
-    const labels = new Map([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    counts[`${labels.get('platform')} ${labels.get('method')} ${labels.get('result')}`] = Number(match[2]);
-  }
-  return counts;
-}
-
-function delta(after: CallCounts, before: CallCounts): CallCounts {
-  const changed: CallCounts = {};
-  for (const [key, value] of Object.entries(after)) {
-    if (value !== (before[key] ?? 0)) changed[key] = value - (before[key] ?? 0);
-  }
-  return changed;
-}
-
-/** What the counter should show for the fake's calls of `methods` since call `from`. */
-function expectedCounts(h: SlackHarness, from: number, methods: string[]): CallCounts {
-  const counts: CallCounts = {};
-  for (const call of h.fake.calls().filter((c) => c.seq >= from && methods.includes(c.method))) {
-    const result = call.ok ? 'ok' : call.status === 429 ? 'rate_limited' : 'error';
-    const key = `slack ${call.method} ${result}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
-}
-
 describe('Slack posting under rate limits and errors', () => {
   let h: SlackHarness;
   beforeAll(async () => {
@@ -59,7 +26,7 @@ describe('Slack posting under rate limits and errors', () => {
 
   it('posts 20 cards to one channel through a 429 storm: all of them, in creation order, none twice', async () => {
     const channel = 'C0STORM';
-    const countsBefore = await chatApiCalls(h);
+    const countsBefore = await chatApiCalls(h.t.url);
     const from = h.fake.calls().length;
     const rateLimited = { status: 429 as const, retryAfterSeconds: 1 };
     h.fake.failNext('chat.postMessage', rateLimited, 2);
@@ -100,12 +67,12 @@ describe('Slack posting under rate limits and errors', () => {
     }
 
     // Every call of the flush loop is counted once, by method and result.
-    const counted = delta(await chatApiCalls(h), countsBefore);
+    const counted = delta(await chatApiCalls(h.t.url), countsBefore);
     expect(counted).toMatchObject({
       'slack chat.postMessage ok': 20,
       'slack chat.postMessage rate_limited': 5,
     });
-    expect(counted).toEqual(expectedCounts(h, from, ['chat.postMessage', 'conversations.history']));
+    expect(counted).toEqual(expectedSlackCounts(h.fake, from, ['chat.postMessage', 'conversations.history']));
   });
 
   it('posts the card after a 500 on chat.postMessage (the flush job is retried), once', async () => {
@@ -130,7 +97,8 @@ describe('Slack posting under rate limits and errors', () => {
       channel: `slack:${channel}`,
     });
     const card = await h.waitForCard(created.id, channel);
-    const countsBefore = await chatApiCalls(h);
+    const countsBefore = await chatApiCalls(h.t.url);
+    const from = h.fake.calls().length;
 
     h.fake.failNext('chat.update', { status: 429, retryAfterSeconds: 1 });
     h.fake.failNext('chat.update', { status: 500 });
@@ -142,10 +110,12 @@ describe('Slack posting under rate limits and errors', () => {
     const updates = h.fake.calls('chat.update').filter((c) => c.args['channel'] === channel);
     expect(updates.map((c) => c.status)).toEqual([429, 500, 200]);
     expect(h.fake.messages(channel)).toHaveLength(1);
-    expect(delta(await chatApiCalls(h), countsBefore)).toEqual({
+    // The click's own calls (the clicker's users.info, the workspace's auth.test) count too.
+    expect(delta(await chatApiCalls(h.t.url), countsBefore)).toEqual({
       'slack chat.update rate_limited': 1,
       'slack chat.update error': 1,
       'slack chat.update ok': 1,
+      ...expectedSlackCounts(h.fake, from, ['users.info', 'auth.test']),
     });
   });
 });

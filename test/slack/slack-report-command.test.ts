@@ -3,6 +3,7 @@
 // else is refused privately and the attempt is audited; bad periods and unknown words get usage.
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatApiCalls, expectedSlackCounts, waitForCallCounts } from '../support/chat-api-call-counts.ts';
 import { withPgClient, type Approval } from '../support/api-fixtures.ts';
 import type { FakeSlackResponsePost, SlackBlock } from '../support/fake-slack.ts';
 import {
@@ -86,6 +87,8 @@ describe('Slack /countersign report', () => {
 
   it('gives an auditor the summary privately and the CSV in a direct message, and audits the run', async () => {
     const from = await lastSeq();
+    const countsBefore = await chatApiCalls(h.t.url);
+    const callsFrom = h.fake.calls().length;
     const body = await command('U0ERIN', 'report 7d');
     expect(body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(body.text).toMatch(/^Countersign audit report, .+: 3 requests; audit chain intact$/);
@@ -114,6 +117,21 @@ describe('Slack /countersign report', () => {
     expect(rows.map((r) => r['status'])).toEqual(['approved', 'cancelled', 'pending']);
     expect(rows[1]?.['title']).toBe("'=cmd|calc");
     expect(h.fake.messages(dm ?? '').at(-1)?.files).toHaveLength(1);
+
+    // Each Slack call of the command is counted (Erin's users.info is cached from the click above);
+    // files.uploadV2 counts once for the SDK's upload steps, whose Web API calls all answered ok.
+    const least = {
+      'slack conversations.open ok': 1,
+      'slack files.uploadV2 ok': 1,
+      'slack response_url ok': 1,
+    };
+    const counted = await waitForCallCounts(h.t.url, countsBefore, least);
+    expect(counted).toEqual({ ...least, ...expectedSlackCounts(h.fake, callsFrom, ['users.info']) });
+    const uploadSteps = ['files.getUploadURLExternal', 'files.completeUploadExternal'];
+    expect(h.fake.calls().filter((c) => c.seq >= callsFrom && uploadSteps.includes(c.method))).toMatchObject(
+      uploadSteps.map((method) => ({ method, ok: true })),
+    );
+    expect(h.fake.calls('conversations.open').filter((c) => c.seq >= callsFrom)).toHaveLength(1);
 
     expect(await events(from)).toMatchObject([
       {

@@ -1,6 +1,8 @@
 // The report command in a personal chat with the bot: an auditor gets the summary as a card and
-// the CSV through Teams' file consent flow; anyone else is refused and the attempt is audited.
+// the CSV through Teams' file consent flow; anyone else is refused and the attempt is audited. The
+// bot's connector calls (member look-up, replies) show in countersign_chat_api_calls_total.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatApiCalls, expectedTeamsCounts, waitForCallCounts } from '../support/chat-api-call-counts.ts';
 import {
   FAKE_TENANT_ID,
   fakeUser,
@@ -60,6 +62,8 @@ describe('the report command in Teams', () => {
   it('gives an auditor the summary card and the CSV through file consent', async () => {
     await s.create({ action: 'db.export', title: 'something to report' });
     const chat = personalChat(erin);
+    const countsBefore = await chatApiCalls(s.url);
+    const callsBefore = s.fake.channel.calls.length;
     expect((await say(erin, 'report 7d')).status).toBe(200);
     const messages = await pollUntil(
       () => s.fake.channel.messages(chat.id),
@@ -98,6 +102,17 @@ describe('the report command in Teams', () => {
     const generated = await reportEvents('report.generated');
     expect(generated.at(-1)).toMatchObject({ actor: 'erin@example.com' });
     expect(generated.at(-1)?.payload).toMatchObject({ origin: { platform: 'teams', channelId: chat.id } });
+
+    // Erin's member look-up, the summary card, the consent card and the file info card.
+    await pollUntil(
+      () => s.fake.channel.messages(chat.id),
+      (all) => all.some((m) => attachmentsOf(m.activity).some((a) => a.contentType.includes('file.info'))),
+      { what: 'the file info card' },
+    );
+    const least = { 'teams getConversationMember ok': 1, 'teams replyToActivity ok': 3 };
+    const counted = await waitForCallCounts(s.url, countsBefore, least);
+    expect(counted).toMatchObject(least);
+    expect(counted).toEqual(expectedTeamsCounts(s.fake.channel.calls, callsBefore));
   });
 
   it('refuses a non-auditor privately and audits the attempt', async () => {

@@ -3,8 +3,8 @@
 // the platform refuses for good recorded as failed (and the next card goes on), a card whose post
 // may have reached the platform before a crash looked up before it is posted again. A job works
 // the channel for at most its budget, so a crashed worker's job expires soon; the rest goes to a
-// fresh job. Every platform call is counted (countersign_chat_api_calls_total) here, once for all
-// platforms; once the platform has revoked the app, cards are marked failed without a call.
+// fresh job. Every platform call is counted (countersign_chat_api_calls_total, by countChatCalls);
+// once the platform has revoked the app, cards are marked failed without a call.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import type { Deps } from '../deps.ts';
@@ -12,6 +12,7 @@ import type { ChatApiCallCounter } from '../observability/metrics.ts';
 import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from './channels.ts';
 import { buildCardView, type CardView } from './card-view.ts';
+import { countChatCalls } from './count-chat-call.ts';
 import type { PlatformLink } from './platform-link.ts';
 import type { FlushOutcome } from './start-chat-workers.ts';
 
@@ -124,17 +125,7 @@ export async function flushChannel(
 /** The transport with each call counted by platform, method and result. */
 function countCalls(transport: ChatTransport, counter: ChatApiCallCounter | undefined): ChatTransport {
   if (!counter) return transport;
-  const counted = async <T>(method: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      const result = await call();
-      counter.inc({ platform: transport.platform, method, result: 'ok' });
-      return result;
-    } catch (error) {
-      const rateLimited = transport.classify(error).kind === 'rate_limited';
-      counter.inc({ platform: transport.platform, method, result: rateLimited ? 'rate_limited' : 'error' });
-      throw error;
-    }
-  };
+  const counted = countChatCalls(counter, transport.platform, (error) => transport.classify(error));
   const names = transport.methodNames;
   return {
     ...transport,

@@ -4,6 +4,7 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
+import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import {
   decideFromCard,
@@ -27,6 +28,8 @@ import type { SlackWorkspaces } from './workspace.ts';
 
 export interface SlackHandlerDeps extends ChatDeps {
   workspaces: SlackWorkspaces;
+  /** Counts each Web API call (countersign_chat_api_calls_total). */
+  countCall: CountChatCall;
 }
 
 const userSchema = z.object({ id: z.string().min(1), team_id: z.string().optional() });
@@ -72,14 +75,16 @@ async function toCardClick(
       userId: who.user.id,
       identityKey: who.user.id,
       isOwnTenant: await deps.workspaces.isOwn(teamId, who.enterprise?.id),
-      lookup: lookUpSlackUser(client, who.user.id),
+      lookup: lookUpSlackUser(client, deps.countCall, who.user.id),
     },
   };
 }
 
-function tellClicker(client: WebClient, channelId: string, userId: string) {
+function tellClicker(deps: SlackHandlerDeps, client: WebClient, channelId: string, userId: string) {
   return async (text: string): Promise<void> => {
-    await client.chat.postEphemeral({ channel: channelId, user: userId, text });
+    await deps.countCall('chat.postEphemeral', () =>
+      client.chat.postEphemeral({ channel: channelId, user: userId, text }),
+    );
   };
 }
 
@@ -126,7 +131,7 @@ function guarded(
     deps.log,
     { platform: 'slack', handling, userId: where?.userId },
     run,
-    where ? tellClicker(client, where.channelId, where.userId) : () => Promise.resolve(),
+    where ? tellClicker(deps, client, where.channelId, where.userId) : () => Promise.resolve(),
   );
 }
 
@@ -139,6 +144,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       const outcome = await decideFromCard(deps, accepted.click, { verdict: 'approve' });
       if (outcome.kind === 'refused') {
         await tellClicker(
+          deps,
           client,
           accepted.click.channel.slice('slack:'.length),
           accepted.click.clicker.userId,
@@ -155,22 +161,29 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       const { click } = accepted;
       const prompt = await promptDeny(deps, click);
       if ('kind' in prompt) {
-        await tellClicker(client, click.channel.slice('slack:'.length), click.clicker.userId)(prompt.text);
+        await tellClicker(
+          deps,
+          client,
+          click.channel.slice('slack:'.length),
+          click.clicker.userId,
+        )(prompt.text);
         return;
       }
-      await client.views.open({
-        trigger_id: accepted.triggerId,
-        view: renderDenyModal({
-          requestId: click.requestId,
-          title: prompt.title,
-          reasonRequired: prompt.reasonRequired,
-          privateMetadata: JSON.stringify({
+      const openModal = () =>
+        client.views.open({
+          trigger_id: accepted.triggerId,
+          view: renderDenyModal({
             requestId: click.requestId,
-            channelId: click.channel.slice('slack:'.length),
-            messageTs: click.messageId,
-          } satisfies z.infer<typeof modalMetadata>),
-        }),
-      });
+            title: prompt.title,
+            reasonRequired: prompt.reasonRequired,
+            privateMetadata: JSON.stringify({
+              requestId: click.requestId,
+              channelId: click.channel.slice('slack:'.length),
+              messageTs: click.messageId,
+            } satisfies z.infer<typeof modalMetadata>),
+          }),
+        });
+      await deps.countCall('views.open', openModal);
     });
   });
 
@@ -189,7 +202,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       return;
     }
     const reason = view.state.values[DENY_REASON_BLOCK_ID]?.[DENY_REASON_ACTION_ID]?.value?.trim() ?? '';
-    const tell = tellClicker(client, meta.channelId, who.data.user.id);
+    const tell = tellClicker(deps, client, meta.channelId, who.data.user.id);
     // If the database cannot say, the decision below fails too and the clicker is told there.
     const reasonMissing = await isDenyReasonMissing(deps, meta.requestId, reason).catch(() => false);
     if (reasonMissing) {

@@ -5,6 +5,7 @@ import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import type { ChatOrigin } from '../../audit/event-types.ts';
 import { parseReportPeriod, ReportPeriodError, type ReportPeriod } from '../../audit/report/report-period.ts';
+import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import type { ChatDeps } from '../handle-card-action.ts';
 import {
@@ -21,24 +22,32 @@ import { REPORT_USAGE, reportSummaryMessage } from './report-message.ts';
 
 export const SLASH_COMMAND = '/countersign';
 
+export interface SlackReportDeps extends ChatDeps {
+  /** Counts each call to Slack (countersign_chat_api_calls_total). */
+  countCall: CountChatCall;
+}
+
 async function uploadToDm(
-  deps: ChatDeps,
+  deps: SlackReportDeps,
   client: WebClient,
   userId: string,
   period: ReportPeriod,
   file: ReportFile,
 ) {
   try {
-    const dm = await client.conversations.open({ users: userId });
+    const dm = await deps.countCall('conversations.open', () => client.conversations.open({ users: userId }));
     const channelId = dm.channel?.id;
     if (!channelId) throw new Error('conversations.open answered without a channel');
-    await client.files.uploadV2({
-      channel_id: channelId,
-      file: file.path,
-      filename: file.filename,
-      title: `Countersign audit report, ${periodLabel(period)}`,
-      initial_comment: `Audit report, ${periodLabel(period)}: ${file.rows} requests.`,
-    });
+    // One count for the SDK's upload (files.getUploadURLExternal, the bytes, files.completeUploadExternal).
+    await deps.countCall('files.uploadV2', () =>
+      client.files.uploadV2({
+        channel_id: channelId,
+        file: file.path,
+        filename: file.filename,
+        title: `Countersign audit report, ${periodLabel(period)}`,
+        initial_comment: `Audit report, ${periodLabel(period)}: ${file.rows} requests.`,
+      }),
+    );
     return `The CSV (${file.rows} rows) is in your direct messages with the app.`;
   } catch (error) {
     deps.log.warn({ err: error }, 'Slack report upload failed');
@@ -53,16 +62,21 @@ async function uploadToDm(
 }
 
 async function handleReport(
-  deps: ChatDeps,
+  deps: SlackReportDeps,
   client: WebClient,
   respond: RespondFn,
   command: SlashCommand,
   parsed: Extract<ReportCommandText, { kind: 'report' }>,
 ): Promise<void> {
   const reply = (message: { text: string; blocks?: object[] }) =>
-    respond({ response_type: 'ephemeral', replace_original: false, ...message });
+    deps.countCall('response_url', () =>
+      respond({ response_type: 'ephemeral', replace_original: false, ...message }),
+    );
   const origin: ChatOrigin = { platform: 'slack', userId: command.user_id, channelId: command.channel_id };
-  const who = await deps.identity.resolve(command.user_id, lookUpSlackUser(client, command.user_id));
+  const who = await deps.identity.resolve(
+    command.user_id,
+    lookUpSlackUser(client, deps.countCall, command.user_id),
+  );
   const auditor = await checkAuditor(deps, { who, origin, text: command.text });
   if (!auditor.allowed) {
     await reply({ text: reportRefusalText(auditor.reason, origin, `${SLASH_COMMAND} report`) });
@@ -87,7 +101,7 @@ async function handleReport(
   await reply(reportSummaryMessage(period, summary, fileNote));
 }
 
-export function registerReportCommand(app: App, deps: ChatDeps): void {
+export function registerReportCommand(app: App, deps: SlackReportDeps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     const parsed = parseCommandText(command.text);
     if (parsed.kind !== 'report') {
@@ -102,11 +116,13 @@ export function registerReportCommand(app: App, deps: ChatDeps): void {
       { platform: 'slack', handling: 'report command', userId: command.user_id },
       () => handleReport(deps, client, respond, command, parsed),
       async () => {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: 'The report could not be produced; the server log has the details.',
-        });
+        await deps.countCall('response_url', () =>
+          respond({
+            response_type: 'ephemeral',
+            replace_original: false,
+            text: 'The report could not be produced; the server log has the details.',
+          }),
+        );
       },
     );
   });

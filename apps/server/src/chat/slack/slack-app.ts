@@ -7,13 +7,14 @@ import express from 'express';
 import type { Deps } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ChatIntegration } from '../chat-integration.ts';
+import { countChatCalls } from '../count-chat-call.ts';
 import type { FlushSettings } from '../flush-channel.ts';
 import { createIdentityCache } from '../identity-cache.ts';
 import { createPlatformLink, type PlatformLink } from '../platform-link.ts';
 import { registerSlackHandlers } from './handlers.ts';
 import { registerRevocationHandlers } from './revocation-events.ts';
 import { registerReportCommand } from './report-command.ts';
-import { createSlackTransport } from './slack-transport.ts';
+import { classifySlackError, createSlackTransport } from './slack-transport.ts';
 import { slackTimestampGuard } from './timestamp-guard.ts';
 import { createSlackWorkspaces } from './workspace.ts';
 
@@ -98,10 +99,13 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Cha
   const identity = createIdentityCache(deps.clock, (userId, error) =>
     deps.log.warn({ err: error, userId }, 'Slack users.info failed: the clicker stays unresolved'),
   );
+  // The calls the handlers make (the flush loop counts its own): same counter, same rule.
+  const countCall = countChatCalls(deps.metrics?.chatApiCalls, 'slack', classifySlackError);
   const handlerDeps = {
     ...deps,
     identity,
-    workspaces: createSlackWorkspaces(app.client, settings.allowedTeams),
+    countCall,
+    workspaces: createSlackWorkspaces(app.client, countCall, settings.allowedTeams),
   };
   registerSlackHandlers(app, handlerDeps);
   registerReportCommand(app, handlerDeps);

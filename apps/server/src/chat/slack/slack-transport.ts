@@ -48,16 +48,19 @@ export function createSlackTransport(client: WebClient): ChatTransport {
       });
       return found?.ts ?? null;
     },
-    classify(error): TransportFailure {
-      if (error instanceof WebAPIRateLimitedError)
-        return { kind: 'rate_limited', retryAfterSeconds: error.retryAfter };
-      if (error instanceof WebAPIPlatformError) {
-        // Not this card but every card: the token is dead.
-        if (REVOKED_TOKEN_ERRORS.has(error.data.error)) return { kind: 'revoked', error: error.data.error };
-        // channel_not_found, not_in_channel, …: Slack will not take this card.
-        return { kind: 'refused', error: error.data.error };
-      }
-      return { kind: 'transient' };
-    },
+    classify: classifySlackError,
   };
+}
+
+/** What a failed Web API call means: throttled, token dead, refused for good, or try again later. */
+export function classifySlackError(error: unknown): TransportFailure {
+  if (error instanceof WebAPIRateLimitedError)
+    return { kind: 'rate_limited', retryAfterSeconds: error.retryAfter };
+  if (error instanceof WebAPIPlatformError) {
+    // Not this card but every card: the token is dead.
+    if (REVOKED_TOKEN_ERRORS.has(error.data.error)) return { kind: 'revoked', error: error.data.error };
+    // channel_not_found, not_in_channel, …: Slack will not take this card.
+    return { kind: 'refused', error: error.data.error };
+  }
+  return { kind: 'transient' };
 }

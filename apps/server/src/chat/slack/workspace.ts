@@ -1,6 +1,7 @@
 // Which Slack workspaces the app serves: the one its token is installed in (auth.test, asked once)
 // plus SLACK_ALLOWED_TEAMS. A click from anyone else never counts, even if their email matches.
 import type { WebClient } from '@slack/web-api';
+import type { CountChatCall } from '../count-chat-call.ts';
 
 export interface SlackWorkspaces {
   /** Whether a clicker from `teamId` (and `enterpriseId`, on Enterprise Grid) is one of ours. */
@@ -9,10 +10,14 @@ export interface SlackWorkspaces {
   isInstallation(teamId: string | undefined, enterpriseId: string | undefined): Promise<boolean>;
 }
 
-export function createSlackWorkspaces(client: WebClient, allowedTeams: readonly string[]): SlackWorkspaces {
+export function createSlackWorkspaces(
+  client: WebClient,
+  countCall: CountChatCall,
+  allowedTeams: readonly string[],
+): SlackWorkspaces {
   let installation: Promise<{ teamId: string | undefined; enterpriseId: string | undefined }> | undefined;
   const own = () =>
-    (installation ??= client.auth.test().then(
+    (installation ??= countCall('auth.test', () => client.auth.test()).then(
       (answer) => ({ teamId: answer.team_id, enterpriseId: answer.enterprise_id }),
       (error: unknown) => {
         installation = undefined; // ask again on the next click

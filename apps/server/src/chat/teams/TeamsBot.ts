@@ -11,10 +11,12 @@ import {
   TurnContext,
   type Activity,
   type InvokeResponse,
+  type ResourceResponse,
 } from 'botbuilder';
 import type { Database, Prisma } from '../../db/client.ts';
 import type { Clock } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { CountChatCall } from '../count-chat-call.ts';
 import { answerWithError } from './answer-invoke.ts';
 import { normalizeConversationId } from './normalize-conversation-id.ts';
 import { answerFileOffer, createFileOffer } from './offer-teams-file.ts';
@@ -39,6 +41,8 @@ export interface TeamsBotDeps {
   db: Pick<Database, 'prisma'>;
   clock: Clock;
   log: Logger;
+  /** Counts each connector call the bot makes (countersign_chat_api_calls_total). */
+  countCall: CountChatCall;
 }
 
 interface Where {
@@ -155,7 +159,7 @@ export class TeamsBot extends ActivityHandler {
       uploadInfo: uploadUrl ? { ...value.data.uploadInfo, uploadUrl } : undefined,
     });
     if (result.outcome === 'uploaded') {
-      await context.sendActivity({ type: 'message', attachments: [result.fileInfo] });
+      await this.send(context, { type: 'message', attachments: [result.fileInfo] });
     }
     await this.teamsHandlers.onFileConsent?.(
       {
@@ -170,15 +174,21 @@ export class TeamsBot extends ActivityHandler {
     return { status: 200 };
   }
 
+  /** A message within the turn: botbuilder replies to the incoming activity (replyToActivity). */
+  private send(context: TurnContext, activity: Partial<Activity>): Promise<ResourceResponse | undefined> {
+    const method = context.activity.id ? 'replyToActivity' : 'sendToConversation';
+    return this.deps.countCall(method, () => context.sendActivity(activity));
+  }
+
   private toolsFor(context: TurnContext): TeamsTurnTools {
     return {
-      reply: async (text) => (await context.sendActivity(MessageFactory.text(text)))?.id,
+      reply: async (text) => (await this.send(context, MessageFactory.text(text)))?.id,
       replyWithCard: async (card) =>
-        (await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id,
+        (await this.send(context, MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id,
       resolveSender: () => {
         const from = channelAccountSchema.safeParse(context.activity.from);
         return from.success
-          ? resolveTeamsIdentity(context, from.data.id, this.deps.log)
+          ? resolveTeamsIdentity(context, from.data.id, this.deps.countCall, this.deps.log)
           : Promise.resolve(null);
       },
       offerFile: async (file) => {
@@ -192,7 +202,7 @@ export class TeamsBot extends ActivityHandler {
           userId: from.id,
           ...file,
         });
-        await context.sendActivity({ type: 'message', attachments: [attachment] });
+        await this.send(context, { type: 'message', attachments: [attachment] });
       },
     };
   }

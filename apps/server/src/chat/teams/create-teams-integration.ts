@@ -2,8 +2,10 @@
 // POST /api/messages router and the card transport. main.ts mounts `router` beside Slack's.
 import type { Router } from 'express';
 import type { Database } from '../../db/client.ts';
-import type { Clock } from '../../deps.ts';
+import type { Clock, Deps } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { countChatCalls } from '../count-chat-call.ts';
+import { classifyTeamsError } from './classify-teams-error.ts';
 import { createTeamsAdapter, type TeamsAdapter } from './create-teams-adapter.ts';
 import { createTeamsCardTransport, type TeamsCardTransport } from './create-teams-card-transport.ts';
 import { createTeamsEndpoint } from './create-teams-endpoint.ts';
@@ -21,12 +23,14 @@ export interface TeamsIntegration {
 }
 
 export function createTeamsIntegration(
-  deps: { db: Pick<Database, 'prisma'>; clock: Clock; log: Logger },
+  deps: { db: Pick<Database, 'prisma'>; clock: Clock; log: Logger; metrics?: Deps['metrics'] },
   settings: TeamsSettings,
   handlers: TeamsBotHandlers,
 ): TeamsIntegration {
   const teams = createTeamsAdapter(settings);
-  const bot = new TeamsBot(deps, handlers);
+  // The bot's own calls (replies, member look-ups); the flush loop counts the card posts.
+  const countCall = countChatCalls(deps.metrics?.chatApiCalls, 'teams', classifyTeamsError);
+  const bot = new TeamsBot({ db: deps.db, clock: deps.clock, log: deps.log, countCall }, handlers);
   return {
     router: createTeamsEndpoint({
       teams,

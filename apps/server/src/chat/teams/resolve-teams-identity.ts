@@ -5,6 +5,7 @@
 import { TeamsInfo, type TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger.ts';
+import type { CountChatCall } from '../count-chat-call.ts';
 
 export interface TeamsIdentity {
   /** Lower-cased email, else lower-cased UPN, else null (no decision can be tied to them). */
@@ -33,11 +34,12 @@ function normalized(value: string | null | undefined): string | null {
 export async function resolveTeamsIdentity(
   context: TurnContext,
   userId: string,
+  countCall: CountChatCall,
   log?: Logger,
 ): Promise<TeamsIdentity | null> {
   let raw: unknown;
   try {
-    raw = await TeamsInfo.getMember(context, userId);
+    raw = await countCall('getConversationMember', () => TeamsInfo.getMember(context, userId));
   } catch (error) {
     log?.warn({ userId, err: error }, 'Teams member lookup failed; identity unresolved');
     return null;
