@@ -4,6 +4,7 @@
 // connection) and to its callback at a local receiver. Baseline: recordDecision called directly
 // in this process the same number of times, all at once, on a fresh database.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APPROVE_ACTION_ID } from '../apps/server/src/chat/slack/cards.ts';
 import { createDatabase } from '../apps/server/src/db/client.ts';
@@ -38,6 +39,8 @@ import { directBaseline, type DirectFigures } from './decide-direct.ts';
 const SETTLE_TIMEOUT_MS = 180_000;
 
 interface Service {
+  /** CPU time (user + system) the server process has used so far, in ms. */
+  cpuMs(): number;
   url: string;
   key: string;
   dbUrl: string;
@@ -60,6 +63,8 @@ interface Burst {
 }
 
 interface SingleRound {
+  /** Server CPU time from the burst until every verdict and callback, per click. */
+  cpuMsPerClick: number;
   verdictMs: number[];
   callbackMs: number[];
   ackMs: number[];
@@ -192,8 +197,10 @@ async function singleRound(service: Service, round: string): Promise<SingleRound
   const requestIds = await createRequests(service, SINGLE_ACTION, APPROVER_COUNT, tag);
   const cards = await waitForCards(service, requestIds);
   const targets = requestIds.map((requestId, approver) => ({ requestId, approver }));
+  const cpuBefore = service.cpuMs();
   const burst = await sendClicks(service, targets, cards);
   await waitForSettled(service, requestIds, tag);
+  const cpuMsPerClick = (service.cpuMs() - cpuBefore) / targets.length;
   await sleep(1000); // a late second delivery or verdict would show up here
   const { byRequest, duplicates } = callbacksByRequest(service.receiver, tag);
   const verdictMs: number[] = [];
@@ -211,6 +218,7 @@ async function singleRound(service: Service, round: string): Promise<SingleRound
   }
   const firstSent = Math.min(...burst.sentAt.values());
   return {
+    cpuMsPerClick,
     verdictMs,
     callbackMs,
     ackMs: burst.ackMs,
@@ -364,6 +372,7 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
     },
   });
   const service: Service = {
+    cpuMs: () => processCpuMs(server.pid),
     url: server.url,
     key,
     dbUrl: bench.url,
@@ -376,7 +385,8 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
     // The warm-up also fills the server's identity cache (users.info) for all 200 clickers.
     const warm = await singleRound(service, 'warm');
     console.log(
-      `   warm-up (cold identity cache): verdict ${ms(warm.verdictMs)}, callback ${ms(warm.callbackMs)}, ack ${ms(warm.ackMs)}`,
+      `   warm-up (cold identity cache): verdict ${ms(warm.verdictMs)}, callback ${ms(warm.callbackMs)}, ` +
+        `ack ${ms(warm.ackMs)}, server CPU ${warm.cpuMsPerClick.toFixed(1)} ms/click`,
     );
     const singles: SingleRound[] = [];
     const quorums: QuorumRound[] = [];
@@ -385,7 +395,8 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
       singles.push(single);
       console.log(
         `   round ${round + 1} 200 requests: verdict ${ms(single.verdictMs)}, callback ${ms(single.callbackMs)}, ` +
-          `ack ${ms(single.ackMs)}, ${single.decisionsPerSecond.toFixed(0)} verdicts/s, ${JSON.stringify(single.integrity)}, ` +
+          `ack ${ms(single.ackMs)}, ${single.decisionsPerSecond.toFixed(0)} verdicts/s, ` +
+          `server CPU ${single.cpuMsPerClick.toFixed(1)} ms/click, ${JSON.stringify(single.integrity)}, ` +
           `duplicate deliveries ${single.duplicateDeliveries}, lost callbacks ${single.lostCallbacks}`,
       );
       const quorum = await quorumRound(service, String(round));
@@ -480,6 +491,12 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
     await policy.remove();
     await bench.drop();
   }
+}
+
+/** utime + stime of a process from /proc (clock ticks of 10 ms on Linux). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function p99of(values: number[]): number | null {

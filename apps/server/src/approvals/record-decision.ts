@@ -2,6 +2,7 @@
 // transaction, so concurrent clicks, chat retries and several replicas serialise on it and the
 // request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
 // Chat adapters call this and nothing else: platform-neutral by design.
+import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
@@ -214,35 +215,70 @@ async function decide(
     throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
   }
 
-  const existing = await tx.decision.findUnique({
-    where: { requestId_approverEmail: { requestId: request.id, approverEmail: email } },
-    select: { id: true },
+  const stored = await storeDecision(tx, request.id, {
+    email,
+    approver,
+    verdict,
+    reason,
+    now,
+    devSignin: session?.devSignin ?? false,
   });
-  if (existing) return { kind: 'duplicate' };
-
-  await tx.decision.create({
-    data: {
-      requestId: request.id,
-      approverEmail: email,
-      platform: approver.platform,
-      platformUserId: approver.platformUserId,
-      displayName: approver.displayName,
-      verdict,
-      reason,
-      createdAt: now,
-      devSignin: session?.devSignin ?? false,
-    },
-  });
+  if (!stored) return { kind: 'duplicate' };
   events.push({
     type: 'decision.recorded',
     requestId: request.id,
     actor: email,
     payload: { approver, verdict, reason, ...withSession },
   });
-  const settled = await settleVerdict(tx, context.outbox.jobs, request, now);
+  const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   await refreshCards(tx, context.outbox, request.id);
   if (settled) events.push(settled.event);
   return { kind: 'recorded', verdict: settled?.status ?? null };
+}
+
+interface Tally {
+  approvals: string[];
+  denials: string[];
+}
+
+/**
+ * Inserts the decision unless this person already decided, and reads who has approved and denied
+ * so far, in one statement. The request row is locked, so the statement's snapshot (taken after
+ * the lock) holds every earlier decision and no other can be added meanwhile; the new row itself
+ * is not in that snapshot and is added here. Null: a repeated decision, nothing stored.
+ */
+async function storeDecision(
+  tx: Prisma.TransactionClient,
+  requestId: string,
+  decision: {
+    email: string;
+    approver: AuditApprover;
+    verdict: 'approve' | 'deny';
+    reason: string | null;
+    now: Date;
+    devSignin: boolean;
+  },
+): Promise<Tally | null> {
+  const { email, approver, verdict, reason, now, devSignin } = decision;
+  const [row] = await tx.$queryRaw<{ inserted: boolean; approvals: string[]; denials: string[] }[]>`
+    WITH inserted AS (
+      INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
+                             verdict, reason, created_at, dev_signin)
+      VALUES (${randomUUID()}::uuid, ${requestId}::uuid, ${email}, ${approver.platform},
+              ${approver.platformUserId}, ${approver.displayName}, ${verdict}::"Verdict", ${reason},
+              ${now}, ${devSignin})
+      ON CONFLICT (request_id, approver_email) DO NOTHING
+      RETURNING id
+    ), earlier AS (
+      SELECT approver_email, verdict FROM decisions WHERE request_id = ${requestId}::uuid
+    )
+    SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+           COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
+           COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'deny'), '{}') AS denials`;
+  if (!row?.inserted) return null;
+  return verdict === 'approve'
+    ? { approvals: [...row.approvals, email], denials: row.denials }
+    : { approvals: row.approvals, denials: [...row.denials, email] };
 }
 
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
@@ -250,14 +286,9 @@ async function settleVerdict(
   tx: Prisma.TransactionClient,
   jobs: ChatOutboxDeps['jobs'],
   request: LockedRequest,
+  { approvals, denials }: Tally,
   now: Date,
 ): Promise<{ status: 'approved' | 'denied'; event: AuditEventInput } | null> {
-  const decisions = await tx.decision.findMany({
-    where: { requestId: request.id },
-    select: { approverEmail: true, verdict: true },
-  });
-  const approvals = decisions.filter((d) => d.verdict === 'approve').map((d) => d.approverEmail);
-  const denials = decisions.filter((d) => d.verdict === 'deny').map((d) => d.approverEmail);
   const status =
     denials.length >= request.deny_quorum ? 'denied' : approvals.length >= request.quorum ? 'approved' : null;
   if (!status) return null;
