@@ -1,12 +1,15 @@
 // Creates an approval request under the policy, or replays the one created earlier under the
 // same Idempotency-Key. Secrets are masked before anything is stored; the payload digest is
 // taken over the unmasked {action, context}. Auto-approved rules decide in the same transaction.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
-import { appendAuditEvents } from '../audit/append-event.ts';
+import type { ApprovalRequest, ChatCard, Decision } from '../generated/prisma/client.ts';
+import { withSqlTransaction } from '../db/sql-transaction.ts';
+import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from './request-rows.ts';
+import { appendAuditEvents, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
-import { addCard } from '../chat/card-outbox.ts';
+import { addCard, hasCardPlatform } from '../chat/card-outbox.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
 import { CallbackUrlError, resolveCallbackTarget } from '../delivery/url-guard.ts';
 import { AppError } from '../errors.ts';
@@ -76,6 +79,7 @@ export async function createRequest(
   const now = deps.clock.now();
   const context = input.context ?? {};
   const data = {
+    id: randomUUID(),
     clientId,
     action: input.action,
     title: maskFreeText(input.title ?? null),
@@ -99,44 +103,30 @@ export async function createRequest(
     requestHash: hash,
     createdAt: now,
     expiresAt: new Date(now.getTime() + rules.expiresInSeconds * 1000),
-  } satisfies Prisma.ApprovalRequestUncheckedCreateInput;
+  } satisfies NewRequestRow;
+  const events: AuditEventInput[] = [
+    {
+      type: 'request.created',
+      requestId: data.id,
+      actor: `client:${clientId}`,
+      payload: {
+        clientId,
+        action: data.action,
+        requester: requesterEmail,
+        payloadDigest: data.payloadDigest,
+        expiresAt: data.expiresAt.toISOString(),
+        policyRule: rules.policyRule,
+        approvers: rules.approvers,
+        anyApprover: rules.anyApprover,
+        quorum: rules.quorum,
+      },
+    },
+  ];
 
   try {
-    const id = await deps.db.prisma.$transaction(async (tx) => {
-      const created = await tx.approvalRequest.create({ data, select: { id: true } });
-      const events: AuditEventInput[] = [
-        {
-          type: 'request.created',
-          requestId: created.id,
-          actor: `client:${clientId}`,
-          payload: {
-            clientId,
-            action: data.action,
-            requester: requesterEmail,
-            payloadDigest: data.payloadDigest,
-            expiresAt: data.expiresAt.toISOString(),
-            policyRule: rules.policyRule,
-            approvers: rules.approvers,
-            anyApprover: rules.anyApprover,
-            quorum: rules.quorum,
-          },
-        },
-      ];
-      if (rules.autoApprove) {
-        events.push(...(await autoApprove(tx, created.id, rules.policyRule, now)));
-        await enqueueVerdictCallback(
-          tx,
-          deps.jobs,
-          { id: created.id, callbackUrl: data.callbackUrl },
-          'approved',
-        );
-      } else {
-        for (const channel of rules.channels) await addCard(tx, deps, created.id, channel);
-      }
-      await appendAuditEvents(tx, events, now);
-      return created.id;
-    });
-    const request = await findRequestForClient(deps.db.prisma, clientId, id);
+    const request = rules.autoApprove
+      ? await createApproved(deps, data, events, rules.policyRule, now)
+      : await createPending(deps, data, events, rules.channels, now);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -148,19 +138,73 @@ export async function createRequest(
   }
 }
 
+/**
+ * The usual case, on node-postgres directly (Prisma's runtime was most of intake's CPU): the
+ * request row, its cards and their flush jobs, and the chained event, in one transaction (one
+ * statement when there are no cards). The answer is built from the rows written, without reading
+ * them back.
+ */
+async function createPending(
+  deps: Deps,
+  data: NewRequestRow,
+  events: AuditEventInput[],
+  channels: readonly string[],
+  now: Date,
+): Promise<RequestWithDecisions> {
+  if (!channels.some((channel) => hasCardPlatform(deps, channel))) {
+    const request = await insertRequestWithEvents(deps.db.pool, data, chainBatchJson(events, now));
+    return { ...request, decisions: [], chatCards: [] };
+  }
+  return withSqlTransaction(deps.db.pool, async (tx) => {
+    const request = await insertRequestRow(tx, data);
+    const chatCards: ChatCard[] = [];
+    for (const channel of channels) {
+      const card = await addCard(tx, deps, request.id, channel);
+      if (card) chatCards.push(card);
+    }
+    await appendAuditEvents(tx, events, now);
+    return { ...request, decisions: [], chatCards };
+  });
+}
+
+/** A rule with autoApprove: the request is decided in its own creating transaction (Prisma's, shared with the verdict callback). */
+function createApproved(
+  deps: Deps,
+  data: NewRequestRow,
+  events: AuditEventInput[],
+  ruleName: string,
+  now: Date,
+): Promise<RequestWithDecisions> {
+  return deps.db.prisma.$transaction(async (tx) => {
+    await insertRequestRow(tx, data);
+    const approved = await autoApprove(tx, data.id, ruleName, now);
+    await enqueueVerdictCallback(
+      tx,
+      deps.jobs,
+      { id: data.id, callbackUrl: data.callbackUrl ?? null },
+      'approved',
+    );
+    await appendAuditEvents(tx, [...events, ...approved.events], now);
+    return { ...approved.request, decisions: [approved.decision], chatCards: [] };
+  });
+}
+
 /** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision. */
 async function autoApprove(
   tx: Prisma.TransactionClient,
   requestId: string,
   ruleName: string,
   now: Date,
-): Promise<AuditEventInput[]> {
+): Promise<{ events: AuditEventInput[]; decision: Decision; request: ApprovalRequest }> {
   const actor = `policy:${ruleName}`;
-  await tx.decision.create({
+  const decision = await tx.decision.create({
     data: { requestId, approverEmail: actor, platform: 'policy', verdict: 'approve', createdAt: now },
   });
-  await tx.approvalRequest.update({ where: { id: requestId }, data: { status: 'approved', decidedAt: now } });
-  return [
+  const request = await tx.approvalRequest.update({
+    where: { id: requestId },
+    data: { status: 'approved', decidedAt: now },
+  });
+  const events: AuditEventInput[] = [
     {
       type: 'decision.recorded',
       requestId,
@@ -178,6 +222,7 @@ async function autoApprove(
       payload: { approvals: [actor], denials: [], quorum: 1, denyQuorum: 1 },
     },
   ];
+  return { events, decision, request };
 }
 
 async function findIdempotentReplay(
@@ -186,10 +231,11 @@ async function findIdempotentReplay(
   idempotencyKey: string,
   hash: string,
 ): Promise<RequestWithDecisions | undefined> {
-  const earlier = await deps.db.prisma.approvalRequest.findUnique({
-    where: { clientId_idempotencyKey: { clientId, idempotencyKey } },
-    select: { id: true, requestHash: true },
-  });
+  const { rows } = await deps.db.pool.query<{ id: string; requestHash: string }>(
+    'SELECT id, request_hash AS "requestHash" FROM approval_requests WHERE client_id = $1 AND idempotency_key = $2',
+    [clientId, idempotencyKey],
+  );
+  const earlier = rows[0];
   if (!earlier) return undefined;
   if (earlier.requestHash !== hash) {
     throw new AppError('IDEMPOTENCY_CONFLICT', {
@@ -200,7 +246,13 @@ async function findIdempotentReplay(
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'P2002';
+  // P2002 from Prisma, 23505 (unique_violation) from node-postgres.
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    (error.code === 'P2002' || error.code === '23505')
+  );
 }
 
 /** The SSRF guard at creation; it runs again before every delivery, since DNS can change. */

@@ -2,7 +2,7 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import type { Prisma } from '../db/client.ts';
+import { isSqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 
@@ -32,17 +32,10 @@ export function chainHash(prevHash: string, event: ChainedEventFields): string {
 }
 
 /**
- * Appends events to the chain inside the caller's transaction, in one round trip (the database
- * function countersign_append_audit_events takes the chain lock, links and inserts). Call it once,
- * as the transaction's last step, so the lock is held only for this call and the commit.
- * Sequence numbers are gapless, so a missing number is itself evidence.
+ * The argument of countersign_append_audit_events: each event with the canonical JSON its hash
+ * covers. For a caller that appends within a statement of its own (the intake's single statement).
  */
-export async function appendAuditEvents(
-  tx: Prisma.TransactionClient,
-  events: readonly ChainEventInput[],
-  now: Date,
-): Promise<void> {
-  if (events.length === 0) return;
+export function chainBatchJson(events: readonly ChainEventInput[], now: Date): string {
   // Milliseconds only: the column keeps three fractional digits, and the hash must match what is read back.
   const occurredAt = new Date(Math.floor(now.getTime()));
   const batch = events.map((event) => {
@@ -55,13 +48,26 @@ export async function appendAuditEvents(
     };
     return { ...fields, occurredAt: occurredAt.toISOString(), canonical: eventDigestInput(fields) };
   });
-  await tx.$queryRaw`SELECT countersign_append_audit_events(${JSON.stringify(batch)}::jsonb)`;
+  return JSON.stringify(batch);
 }
 
-export function appendAuditEvent(
-  tx: Prisma.TransactionClient,
-  event: ChainEventInput,
+/**
+ * Appends events to the chain inside the caller's transaction, in one round trip (the database
+ * function countersign_append_audit_events takes the chain lock, links and inserts). Call it once,
+ * as the transaction's last step, so the lock is held only for this call and the commit.
+ * Sequence numbers are gapless, so a missing number is itself evidence.
+ */
+export async function appendAuditEvents(
+  tx: TransactionDb,
+  events: readonly ChainEventInput[],
   now: Date,
 ): Promise<void> {
+  if (events.length === 0) return;
+  const batch = chainBatchJson(events, now);
+  if (isSqlExecutor(tx)) await tx.query('SELECT countersign_append_audit_events($1::jsonb)', [batch]);
+  else await tx.$queryRaw`SELECT countersign_append_audit_events(${batch}::jsonb)`;
+}
+
+export function appendAuditEvent(tx: TransactionDb, event: ChainEventInput, now: Date): Promise<void> {
   return appendAuditEvents(tx, [event], now);
 }

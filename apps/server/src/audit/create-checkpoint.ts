@@ -5,7 +5,7 @@
 import { decodeProtectedHeader } from 'jose';
 import type { Deps } from '../deps.ts';
 import type { CheckpointStatement } from '../receipts/sign-receipt.ts';
-import { appendAuditEvent } from './append-event.ts';
+import { chainBatchJson } from './append-event.ts';
 
 export interface Checkpoint extends CheckpointStatement {
   kid: string;
@@ -18,8 +18,33 @@ export interface CreateCheckpointInput {
   skipIfUnchanged?: boolean;
 }
 
-/** Signs the current head and appends it as an audit.checkpoint event; null when skipped. */
+/** An event landed between the head read and the checkpoint's own append: sign the new head. */
+class HeadMoved extends Error {
+  override name = 'HeadMoved';
+}
+
+const HEAD_ATTEMPTS = 5;
+
+/**
+ * Signs the current head and appends it as an audit.checkpoint event; null when skipped. The head
+ * is read without the chain lock (the runtime role may not lock it), so the append checks that
+ * the checkpoint landed right after the head it signed, and signs again when another event came
+ * first: a checkpoint always signs the event just before it.
+ */
 export async function createCheckpoint(
+  deps: Pick<Deps, 'db' | 'clock' | 'receipts'>,
+  input: CreateCheckpointInput,
+): Promise<Checkpoint | null> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await signHead(deps, input);
+    } catch (error) {
+      if (!(error instanceof HeadMoved) || attempt >= HEAD_ATTEMPTS) throw error;
+    }
+  }
+}
+
+function signHead(
   deps: Pick<Deps, 'db' | 'clock' | 'receipts'>,
   input: CreateCheckpointInput,
 ): Promise<Checkpoint | null> {
@@ -34,11 +59,13 @@ export async function createCheckpoint(
     const statement: CheckpointStatement = { seq: head.seq, hash: head.hash, at: now.toISOString() };
     const jws = await deps.receipts.signCheckpoint(statement);
     const kid = String(decodeProtectedHeader(jws).kid);
-    await appendAuditEvent(
-      tx,
-      { type: 'audit.checkpoint', actor: input.actor, payload: { ...statement, kid, jws } },
+    const batch = chainBatchJson(
+      [{ type: 'audit.checkpoint', actor: input.actor, payload: { ...statement, kid, jws } }],
       now,
     );
+    const [appended] = await tx.$queryRaw<{ seq: string }[]>`
+      SELECT countersign_append_audit_events(${batch}::jsonb)::text AS seq`;
+    if (appended?.seq !== String(BigInt(head.seq) + 1n)) throw new HeadMoved(`head moved past ${head.seq}`);
     return { ...statement, kid, jws };
   });
 }

@@ -2,6 +2,8 @@
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
 import type { Prisma } from '../db/client.ts';
+import type { ChatCard } from '../generated/prisma/client.ts';
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
 import { platformOf } from './channels.ts';
 
@@ -17,7 +19,7 @@ export interface ChatFlushJobData {
 
 /** Queues the channel's flush job; one already queued covers it (queue policy `stately`). */
 export async function queueFlush(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   jobs: JobQueue,
   channel: string,
   startAfterSeconds?: number,
@@ -28,16 +30,38 @@ export async function queueFlush(
   });
 }
 
-/** A new request's card, in the channel the policy chose. */
+/** chat_cards columns under Prisma's names, for raw SQL's RETURNING. */
+const CARD_COLUMNS = `id, request_id AS "requestId", channel, message_id AS "messageId", version,
+  shown_version AS "shownVersion", post_attempted_at AS "postAttemptedAt", posted_at AS "postedAt",
+  failed_at AS "failedAt", error, created_at AS "createdAt"`;
+
+/** A new card row; `id` is bigint, which node-postgres answers as text. */
+async function insertCardRow(tx: TransactionDb, requestId: string, channel: string): Promise<ChatCard> {
+  const [row] = await runSql<Omit<ChatCard, 'id'> & { id: string | bigint }>(
+    tx,
+    `INSERT INTO chat_cards (request_id, channel) VALUES ($1::uuid, $2) RETURNING ${CARD_COLUMNS}`,
+    [requestId, channel],
+  );
+  if (!row) throw new Error('INSERT … RETURNING answered no row');
+  return { ...row, id: BigInt(row.id) };
+}
+
+/** Whether cards are kept for this channel: its platform has credentials configured. */
+export function hasCardPlatform(deps: Pick<ChatOutboxDeps, 'chatPlatforms'>, channel: string): boolean {
+  return deps.chatPlatforms.has(platformOf(channel));
+}
+
+/** A new request's card, in the channel the policy chose; null when its platform is not configured. */
 export async function addCard(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   deps: ChatOutboxDeps,
   requestId: string,
   channel: string | null,
-): Promise<void> {
-  if (!channel || !deps.chatPlatforms.has(platformOf(channel))) return;
-  await tx.chatCard.create({ data: { requestId, channel } });
+): Promise<ChatCard | null> {
+  if (!channel || !hasCardPlatform(deps, channel)) return null;
+  const card = await insertCardRow(tx, requestId, channel);
   await queueFlush(tx, deps.jobs, channel);
+  return card;
 }
 
 /** The request changed (a decision, its verdict): every card of it must show the new state. */

@@ -3,13 +3,13 @@ import type { RequestHandler, Response } from 'express';
 import { AppError } from '../errors.ts';
 import { authenticateApiKey, type Principal } from '../keys/authenticate-api-key.ts';
 import { hasScope, type Scope } from '../keys/scopes.ts';
-import type { PrismaClient } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
 
 interface AuthLocals {
   principal?: Principal;
 }
 
-export function requireScope(db: PrismaClient, scope: Scope): RequestHandler {
+export function requireScope(db: Database, scope: Scope): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (!header)

@@ -1,12 +1,12 @@
 // The durable job queue: pg-boss in its own `pgboss` schema of the same database. Jobs are
-// enqueued inside the caller's Prisma transaction, so a job exists exactly when the state change
+// enqueued inside the caller's transaction, so a job exists exactly when the state change
 // that asked for it committed. pg-boss fetches with SKIP LOCKED: several replicas never run one
 // job at the same time. Sending a job also NOTIFYs its queue's name, which Postgres delivers at
 // commit: every replica's workers for that queue wake at once instead of at their next poll.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import type { Prisma } from '../db/client.ts';
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import { listenForNotifications, type NotificationListener } from '../db/listen-for-notifications.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -46,7 +46,7 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Enqueues inside the given transaction. */
   send(
-    tx: Prisma.TransactionClient,
+    tx: TransactionDb,
     queue: string,
     data: object,
     options?: { startAfterSeconds?: number; singletonKey?: string },
@@ -62,12 +62,12 @@ export interface JobQueue {
 }
 
 /**
- * pg-boss runs its SQL through this adapter to take part in a Prisma interactive transaction. Its
- * job insert (a plain INSERT … RETURNING id) is wrapped so the same statement NOTIFYs the queue's
- * name when a row was inserted: no extra round trip, and no wake-up for a singleton that was
- * already queued. Any other statement runs as given, followed by its own NOTIFY.
+ * pg-boss runs its SQL through this adapter to take part in the caller's transaction. Its job
+ * insert (a plain INSERT … RETURNING id) is wrapped so the same statement NOTIFYs the queue's name
+ * when a row was inserted: no extra round trip, and no wake-up for a singleton that was already
+ * queued. Any other statement runs as given, followed by its own NOTIFY.
  */
-function transactionAdapter(tx: Prisma.TransactionClient, queue: string): PgBoss.Db {
+function transactionAdapter(tx: TransactionDb, queue: string): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[]) {
       const queueParam = `$${values.length + 1}::text`;
@@ -76,14 +76,10 @@ function transactionAdapter(tx: Prisma.TransactionClient, queue: string): PgBoss
         const wrapped = `WITH sent AS (${text})
           SELECT sent.* FROM sent
            CROSS JOIN LATERAL (SELECT pg_notify('${JOBS_SENT_CHANNEL}', ${queueParam}) WHERE sent.id IS NOT NULL) AS n`;
-        const rows = await tx.$queryRawUnsafe<unknown[]>(wrapped, ...values, queue);
-        return { rows };
+        return { rows: await runSql<unknown>(tx, wrapped, [...values, queue]) };
       }
-      const rows = await tx.$queryRawUnsafe<unknown[]>(text, ...values);
-      await tx.$queryRawUnsafe(
-        `SELECT 1 FROM (SELECT pg_notify('${JOBS_SENT_CHANNEL}', $1::text)) AS n`,
-        queue,
-      );
+      const rows = await runSql<unknown>(tx, text, values);
+      await runSql(tx, `SELECT 1 FROM (SELECT pg_notify('${JOBS_SENT_CHANNEL}', $1::text)) AS n`, [queue]);
       return { rows };
     },
   };

@@ -1,5 +1,6 @@
-// Resolves a bearer token to its client and scopes, or fails with a 401-class AppError.
-import type { PrismaClient } from '../db/client.ts';
+// Resolves a bearer token to its client and scopes, or fails with a 401-class AppError. Every API
+// call pays this lookup, so it is one indexed query on node-postgres, without Prisma's runtime.
+import type { Database } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { hashApiKey } from './key-material.ts';
 
@@ -9,22 +10,32 @@ export interface Principal {
   scopes: string[];
 }
 
+interface StoredKey {
+  id: string;
+  clientId: string;
+  scopes: string[];
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
 /** lastUsedAt is refreshed at most this often, so authentication is not a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export async function authenticateApiKey(
-  db: PrismaClient,
+  db: Database,
   token: string,
   now: Date = new Date(),
 ): Promise<Principal> {
-  const key = await db.apiKey.findUnique({
-    where: { hash: hashApiKey(token) },
-    select: { id: true, clientId: true, scopes: true, revokedAt: true, lastUsedAt: true },
-  });
+  const { rows } = await db.pool.query<StoredKey>(
+    `SELECT id, client_id AS "clientId", scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
+       FROM api_keys WHERE hash = $1`,
+    [hashApiKey(token)],
+  );
+  const key = rows[0];
   if (!key) throw new AppError('API_KEY_INVALID', { detail: 'the API key is not valid' });
   if (key.revokedAt) throw new AppError('API_KEY_REVOKED', { detail: 'the API key has been revoked' });
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } });
+    await db.pool.query('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [key.id, now]);
   }
   return { keyId: key.id, clientId: key.clientId, scopes: key.scopes };
 }

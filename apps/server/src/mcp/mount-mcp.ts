@@ -29,7 +29,7 @@ export function createMcpRouter(ctx: HttpContext): Router {
     if (!match?.[1]) {
       throw new AppError('API_KEY_MISSING', { detail: 'send the API key as "Authorization: Bearer <key>"' });
     }
-    res.locals['principal'] = await authenticateApiKey(ctx.deps.db.prisma, match[1]);
+    res.locals['principal'] = await authenticateApiKey(ctx.deps.db, match[1]);
     next();
   };
 

@@ -36,7 +36,7 @@ export const cancelApprovalRoute: Route = {
   mount(router, ctx) {
     router.post(
       '/v1/approvals/:id/cancel',
-      requireScope(ctx.deps.db.prisma, 'approvals:write'),
+      requireScope(ctx.deps.db, 'approvals:write'),
       jsonBody({ required: false }),
       async (req, res) => {
         const input = parseInput(body, req.body ?? {}, 'body');

@@ -120,7 +120,7 @@ export const createApprovalRoute: Route = {
   mount(router, ctx) {
     router.post(
       '/v1/approvals',
-      requireScope(ctx.deps.db.prisma, 'approvals:write'),
+      requireScope(ctx.deps.db, 'approvals:write'),
       jsonBody({ required: true }),
       async (req, res) => {
         const headers = parseInput(idempotencyHeaders, req.headers, 'header');

@@ -38,7 +38,7 @@ export const recordExecutionRoute: Route = {
   mount(router, ctx) {
     router.post(
       '/v1/approvals/:id/execution',
-      requireScope(ctx.deps.db.prisma, 'approvals:write'),
+      requireScope(ctx.deps.db, 'approvals:write'),
       jsonBody({ required: true }),
       async (req, res) => {
         const body = parseInput(recordExecutionBody, req.body, 'body');

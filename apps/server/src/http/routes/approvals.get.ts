@@ -38,7 +38,7 @@ export const getApprovalRoute: Route = {
     },
   },
   mount(router, ctx) {
-    router.get('/v1/approvals/:id', requireScope(ctx.deps.db.prisma, 'approvals:read'), async (req, res) => {
+    router.get('/v1/approvals/:id', requireScope(ctx.deps.db, 'approvals:read'), async (req, res) => {
       const { wait } = parseInput(query, req.query, 'query');
       const disconnected = new AbortController();
       const onClose = () => disconnected.abort();

@@ -42,7 +42,7 @@ export const listApprovalsRoute: Route = {
     },
   },
   mount(router, ctx) {
-    router.get('/v1/approvals', requireScope(ctx.deps.db.prisma, 'approvals:read'), async (req, res) => {
+    router.get('/v1/approvals', requireScope(ctx.deps.db, 'approvals:read'), async (req, res) => {
       const input = parseInput(query, req.query, 'query');
       const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
       const items = await Promise.all(page.items.map((request) => presentWithReceipt(ctx.deps, request)));

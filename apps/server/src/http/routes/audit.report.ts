@@ -77,7 +77,7 @@ export const reportAuditRoute: Route = {
     },
   },
   mount(router, ctx) {
-    router.get('/v1/audit/report', requireScope(ctx.deps.db.prisma, 'audit:read'), async (req, res) => {
+    router.get('/v1/audit/report', requireScope(ctx.deps.db, 'audit:read'), async (req, res) => {
       const input = parseInput(query, req.query, 'query');
       let period;
       try {

@@ -41,7 +41,7 @@ export const verifyAuditRoute: Route = {
     },
   },
   mount(router, ctx) {
-    router.get('/v1/audit/verify', requireScope(ctx.deps.db.prisma, 'audit:read'), async (_req, res) => {
+    router.get('/v1/audit/verify', requireScope(ctx.deps.db, 'audit:read'), async (_req, res) => {
       res.json(verifySchema.parse(await verifyChain(ctx.deps.db.pool)));
     });
   },

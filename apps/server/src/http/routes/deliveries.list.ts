@@ -27,7 +27,7 @@ export const listDeliveriesRoute: Route = {
   mount(router, ctx) {
     router.get(
       '/v1/approvals/:id/deliveries',
-      requireScope(ctx.deps.db.prisma, 'approvals:read'),
+      requireScope(ctx.deps.db, 'approvals:read'),
       async (req, res) => {
         const deliveries = await listDeliveries(ctx.deps, principalOf(res).clientId, String(req.params.id));
         res.json({ items: deliveries.map(presentDelivery) });

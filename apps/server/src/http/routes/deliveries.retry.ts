@@ -27,7 +27,7 @@ export const retryDeliveryRoute: Route = {
   mount(router, ctx) {
     router.post(
       '/v1/approvals/:id/deliveries/:deliveryId/retry',
-      requireScope(ctx.deps.db.prisma, 'approvals:write'),
+      requireScope(ctx.deps.db, 'approvals:write'),
       async (req, res) => {
         const delivery = await retryDelivery(
           ctx.deps,
