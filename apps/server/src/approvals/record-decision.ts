@@ -3,7 +3,7 @@
 // request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
-import type { Prisma } from '../db/client.ts';
+import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
@@ -111,11 +111,15 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   };
   const actor = email ?? `${approver.platform}:${approver.platformUserId ?? 'unknown'}`;
 
-  const outcome = await deps.db.prisma.$transaction(async (tx): Promise<Outcome> => {
-    const [request] = await tx.$queryRaw<LockedRequest[]>`
-      SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
-             deny_quorum, deny_reason_required, expires_at, callback_url
-        FROM approval_requests WHERE id = ${input.requestId}::uuid FOR UPDATE`;
+  // On node-postgres rather than a Prisma interactive transaction: under a burst of clicks the
+  // process is CPU-bound, and Prisma's runtime cost more than the SQL (see ARCHITECTURE "decide").
+  const outcome = await withSqlTransaction(deps.db.pool, async (tx): Promise<Outcome> => {
+    const [request] = await tx.query<LockedRequest>(
+      `SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
+              deny_quorum, deny_reason_required, expires_at, callback_url
+         FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
+      [input.requestId],
+    );
     if (!request)
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
     // Events are appended once, as the transaction's last step, to keep the chain lock short.
@@ -160,7 +164,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
 }
 
 async function decide(
-  tx: Prisma.TransactionClient,
+  tx: SqlExecutor,
   request: LockedRequest,
   context: DecisionContext,
   events: AuditEventInput[],
@@ -248,7 +252,7 @@ interface Tally {
  * is not in that snapshot and is added here. Null: a repeated decision, nothing stored.
  */
 async function storeDecision(
-  tx: Prisma.TransactionClient,
+  tx: SqlExecutor,
   requestId: string,
   decision: {
     email: string;
@@ -260,21 +264,32 @@ async function storeDecision(
   },
 ): Promise<Tally | null> {
   const { email, approver, verdict, reason, now, devSignin } = decision;
-  const [row] = await tx.$queryRaw<{ inserted: boolean; approvals: string[]; denials: string[] }[]>`
-    WITH inserted AS (
-      INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
-                             verdict, reason, created_at, dev_signin)
-      VALUES (${randomUUID()}::uuid, ${requestId}::uuid, ${email}, ${approver.platform},
-              ${approver.platformUserId}, ${approver.displayName}, ${verdict}::"Verdict", ${reason},
-              ${now}, ${devSignin})
-      ON CONFLICT (request_id, approver_email) DO NOTHING
-      RETURNING id
-    ), earlier AS (
-      SELECT approver_email, verdict FROM decisions WHERE request_id = ${requestId}::uuid
-    )
-    SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
-           COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
-           COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'deny'), '{}') AS denials`;
+  const [row] = await tx.query<{ inserted: boolean; approvals: string[]; denials: string[] }>(
+    `WITH inserted AS (
+       INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
+                              verdict, reason, created_at, dev_signin)
+       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10)
+       ON CONFLICT (request_id, approver_email) DO NOTHING
+       RETURNING id
+     ), earlier AS (
+       SELECT approver_email, verdict FROM decisions WHERE request_id = $2::uuid
+     )
+     SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+            COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
+            COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'deny'), '{}') AS denials`,
+    [
+      randomUUID(),
+      requestId,
+      email,
+      approver.platform,
+      approver.platformUserId,
+      approver.displayName,
+      verdict,
+      reason,
+      now,
+      devSignin,
+    ],
+  );
   if (!row?.inserted) return null;
   return verdict === 'approve'
     ? { approvals: [...row.approvals, email], denials: row.denials }
@@ -283,7 +298,7 @@ async function storeDecision(
 
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
 async function settleVerdict(
-  tx: Prisma.TransactionClient,
+  tx: SqlExecutor,
   jobs: ChatOutboxDeps['jobs'],
   request: LockedRequest,
   { approvals, denials }: Tally,
@@ -292,7 +307,7 @@ async function settleVerdict(
   const status =
     denials.length >= request.deny_quorum ? 'denied' : approvals.length >= request.quorum ? 'approved' : null;
   if (!status) return null;
-  await tx.approvalRequest.update({ where: { id: request.id }, data: { status, decidedAt: now } });
+  await setStatus(tx, request.id, status, now);
   await enqueueVerdictCallback(tx, jobs, { id: request.id, callbackUrl: request.callback_url }, status);
   return {
     status,
@@ -307,12 +322,12 @@ async function settleVerdict(
 
 /** Moves a locked, overdue pending request to expired; returns the audit event to append. */
 export async function markExpired(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   outbox: ChatOutboxDeps,
   request: { id: string; expiresAt: Date; callbackUrl: string | null },
   now: Date,
 ): Promise<AuditEventInput> {
-  await tx.approvalRequest.update({ where: { id: request.id }, data: { status: 'expired', decidedAt: now } });
+  await setStatus(tx, request.id, 'expired', now);
   await enqueueVerdictCallback(tx, outbox.jobs, request, 'expired');
   await refreshCards(tx, outbox, request.id);
   return {
@@ -321,4 +336,17 @@ export async function markExpired(
     actor: 'countersign',
     payload: { expiresAt: request.expiresAt.toISOString() },
   };
+}
+
+function setStatus(
+  tx: TransactionDb,
+  requestId: string,
+  status: 'approved' | 'denied' | 'expired',
+  now: Date,
+): Promise<unknown[]> {
+  return runSql(
+    tx,
+    'UPDATE approval_requests SET status = $2::"ApprovalStatus", decided_at = $3 WHERE id = $1::uuid',
+    [requestId, status, now],
+  );
 }
