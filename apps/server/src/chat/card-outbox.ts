@@ -1,7 +1,6 @@
 // Keeps chat cards in step with their request, durably: called inside the transaction of every
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
-import type { Prisma } from '../db/client.ts';
 import type { ChatCard } from '../generated/prisma/client.ts';
 import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
@@ -66,15 +65,15 @@ export async function addCard(
 
 /** The request changed (a decision, its verdict): every card of it must show the new state. */
 export async function refreshCards(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   deps: ChatOutboxDeps,
   requestId: string,
 ): Promise<void> {
-  const cards = await tx.chatCard.updateManyAndReturn({
-    where: { requestId },
-    data: { version: { increment: 1 } },
-    select: { channel: true },
-  });
+  const cards = await runSql<{ channel: string }>(
+    tx,
+    'UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel',
+    [requestId],
+  );
   for (const { channel } of cards) {
     if (deps.chatPlatforms.has(platformOf(channel))) await queueFlush(tx, deps.jobs, channel);
   }

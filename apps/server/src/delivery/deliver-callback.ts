@@ -1,6 +1,7 @@
 // One delivery attempt of a verdict callback, run by the job queue. Every attempt is recorded
 // (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
+import { randomUUID } from 'node:crypto';
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
@@ -90,20 +91,20 @@ export async function attemptDelivery(
           ? 'failed'
           : 'retry';
 
-  const record = () =>
-    deps.db.prisma.$transaction([
-      deps.db.prisma.callbackAttempt.create({
-        data: { deliveryId: delivery.id, attemptedAt, statusCode, error, durationMs },
-      }),
-      deps.db.prisma.callbackDelivery.update({
-        where: { id: delivery.id },
-        data: {
-          attemptCount: { increment: 1 },
-          lastError: error,
-          ...(outcome === 'retry' ? {} : { status: outcome, completedAt: deps.clock.now() }),
-        },
-      }),
-    ]);
+  // The attempt and the delivery's new state in one statement: atomic without a transaction's
+  // BEGIN and COMMIT round trips.
+  const finished = outcome === 'retry' ? null : outcome;
+  const record = () => deps.db.prisma.$executeRaw`
+    WITH attempt AS (
+      INSERT INTO callback_attempts (id, delivery_id, attempted_at, status_code, error, duration_ms)
+      VALUES (${randomUUID()}::uuid, ${delivery.id}::uuid, ${attemptedAt}, ${statusCode}, ${error}, ${durationMs})
+    )
+    UPDATE callback_deliveries
+       SET attempt_count = attempt_count + 1,
+           last_error = ${error},
+           status = COALESCE(${finished}::"DeliveryStatus", status),
+           completed_at = CASE WHEN ${finished}::text IS NULL THEN completed_at ELSE ${deps.clock.now()} END
+     WHERE id = ${delivery.id}::uuid`;
   await retryWhileDatabaseUnavailable(record, {
     deadline: input.recordDeadline ?? performance.now(),
     onRetry: (_error, delayMs) =>

@@ -3,7 +3,7 @@
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
 import { redactCallbackUrl } from '../approvals/masking.ts';
-import type { Prisma } from '../db/client.ts';
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { CALLBACK_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
 
@@ -12,17 +12,19 @@ export interface CallbackJobData {
 }
 
 export async function enqueueVerdictCallback(
-  tx: Prisma.TransactionClient,
+  tx: TransactionDb,
   jobs: JobQueue,
   request: { id: string; callbackUrl: string | null },
   verdict: Exclude<ApprovalStatus, 'pending'>,
 ): Promise<string | null> {
   if (!request.callbackUrl) return null;
   const deliveryId = randomUUID();
-  await tx.callbackDelivery.create({
-    // The request row keeps the one full URL; the delivery records it as it may be shown.
-    data: { id: deliveryId, requestId: request.id, url: redactCallbackUrl(request.callbackUrl), verdict },
-  });
+  // The request row keeps the one full URL; the delivery records it as it may be shown.
+  await runSql(
+    tx,
+    'INSERT INTO callback_deliveries (id, request_id, url, verdict) VALUES ($1::uuid, $2::uuid, $3, $4::"ApprovalStatus")',
+    [deliveryId, request.id, redactCallbackUrl(request.callbackUrl), verdict],
+  );
   await jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
   return deliveryId;
 }

@@ -1,12 +1,14 @@
 // The durable job queue: pg-boss in its own `pgboss` schema of the same database. Jobs are
 // enqueued inside the caller's transaction, so a job exists exactly when the state change
 // that asked for it committed. pg-boss fetches with SKIP LOCKED: several replicas never run one
-// job at the same time.
+// job at the same time. Sending a job also NOTIFYs its queue's name, which Postgres delivers at
+// commit: every replica's workers for that queue wake at once instead of at their next poll.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
+import { listenForNotifications, type NotificationListener } from '../db/listen-for-notifications.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startJobWorker, type JobHandler, type JobWorker } from './run-job-worker.ts';
 
@@ -14,6 +16,8 @@ export const CALLBACK_QUEUE = 'callback-delivery';
 /** One job per chat channel posts and updates that channel's cards in order ("stately": at most
  * one queued and one running per channel). */
 export const CHAT_FLUSH_QUEUE = 'chat-flush';
+/** NOTIFY channel whose payload is the name of a queue that was sent a job. */
+export const JOBS_SENT_CHANNEL = 'countersign_jobs_sent';
 
 /** Arbitrary constant naming the queue set-up lock among the database's advisory locks. */
 const QUEUE_SETUP_LOCK_KEY = 4_176_221_902;
@@ -48,19 +52,35 @@ export interface JobQueue {
     options?: { startAfterSeconds?: number; singletonKey?: string },
   ): Promise<void>;
   /**
-   * Runs the handler for each job, `concurrency` at a time; a thrown error makes pg-boss retry it. A
-   * failure because the database is away pauses the job instead (see run-job-worker.ts).
+   * Runs the handler for each job, `concurrency` at a time (fetched in batches); a thrown error makes
+   * pg-boss retry it. A failure because the database is away pauses the job instead (see
+   * run-job-worker.ts).
    */
   work(queue: string, concurrency: number, handler: JobHandler): Promise<void>;
   /** Stops taking jobs and waits up to `timeoutMs` for those in hand; the rest are failed for a retry. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** pg-boss runs its SQL through this adapter to take part in the caller's transaction. */
-function transactionAdapter(tx: TransactionDb): PgBoss.Db {
+/**
+ * pg-boss runs its SQL through this adapter to take part in the caller's transaction. Its job
+ * insert (a plain INSERT … RETURNING id) is wrapped so the same statement NOTIFYs the queue's name
+ * when a row was inserted: no extra round trip, and no wake-up for a singleton that was already
+ * queued. Any other statement runs as given, followed by its own NOTIFY.
+ */
+function transactionAdapter(tx: TransactionDb, queue: string): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[]) {
-      return { rows: await runSql<unknown>(tx, text, values) };
+      const queueParam = `$${values.length + 1}::text`;
+      if (/^\s*INSERT\b/i.test(text) && /\bRETURNING\b/i.test(text)) {
+        // pg_notify returns void, which is kept out of the result.
+        const wrapped = `WITH sent AS (${text})
+          SELECT sent.* FROM sent
+           CROSS JOIN LATERAL (SELECT pg_notify('${JOBS_SENT_CHANNEL}', ${queueParam}) WHERE sent.id IS NOT NULL) AS n`;
+        return { rows: await runSql<unknown>(tx, wrapped, [...values, queue]) };
+      }
+      const rows = await runSql<unknown>(tx, text, values);
+      await runSql(tx, `SELECT 1 FROM (SELECT pg_notify('${JOBS_SENT_CHANNEL}', $1::text)) AS n`, [queue]);
+      return { rows };
     },
   };
 }
@@ -84,7 +104,11 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
     else options.log.error({ err: error }, 'job queue error');
   });
   const stopping = new AbortController();
-  const workers: JobWorker[] = [];
+  const workers: { queue: string; worker: JobWorker }[] = [];
+  let listener: NotificationListener | undefined;
+  const wake = (queueName?: string) => {
+    for (const w of workers) if (queueName === undefined || w.queue === queueName) w.worker.wake();
+  };
   const { retryLimit, retryDelaySeconds, expireInSeconds } = options.callbackRetry;
   const queue = {
     name: CALLBACK_QUEUE,
@@ -117,10 +141,18 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
         await boss.createQueue(CHAT_FLUSH_QUEUE, chatQueue);
         await boss.updateQueue(CHAT_FLUSH_QUEUE, chatQueue);
       });
+      listener = await listenForNotifications({
+        url: options.url,
+        channel: JOBS_SENT_CHANNEL,
+        log: options.log,
+        onNotification: (queueName) => wake(queueName),
+        // Jobs sent while the listener was away announced themselves to nobody: look for them.
+        onConnected: () => wake(),
+      });
     },
     async send(tx, name, data, sendOptions = {}) {
       const id = await boss.send(name, data, {
-        db: transactionAdapter(tx),
+        db: transactionAdapter(tx, name),
         ...(sendOptions.startAfterSeconds ? { startAfter: sendOptions.startAfterSeconds } : {}),
         ...(sendOptions.singletonKey ? { singletonKey: sendOptions.singletonKey } : {}),
       });
@@ -129,27 +161,28 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
     },
     async work(name, concurrency, handler) {
       if (stopping.signal.aborted) throw new Error('the job queue is stopped');
-      for (let i = 0; i < concurrency; i += 1) {
-        workers.push(
-          startJobWorker({
-            boss,
-            queue: name,
-            pollingIntervalMs: options.pollingIntervalSeconds * 1000,
-            log: options.log,
-            handler,
-            signal: stopping.signal,
-          }),
-        );
-      }
+      workers.push({
+        queue: name,
+        worker: startJobWorker({
+          boss,
+          queue: name,
+          concurrency,
+          pollingIntervalMs: options.pollingIntervalSeconds * 1000,
+          log: options.log,
+          handler,
+          signal: stopping.signal,
+        }),
+      });
       return Promise.resolve();
     },
     async stop(timeoutMs = 15_000) {
       stopping.abort();
-      const allDone = Promise.all(workers.map((w) => w.done));
+      await listener?.close();
+      const allDone = Promise.all(workers.map((w) => w.worker.done));
       const late = await Promise.race([allDone.then(() => false), sleep(timeoutMs, true, { ref: false })]);
       if (late) {
         // As pg-boss's own graceful stop does: fail what is still running so it is retried soon.
-        const running = workers.flatMap((w) => w.current() ?? []);
+        const running = workers.flatMap((w) => w.worker.running());
         for (const job of running) {
           await boss
             .fail(job.name, job.id, { error: 'the server shut down while this job ran' })

@@ -3,7 +3,9 @@
 // unhandled and the process exited. Here every database step is awaited and guarded: a job whose
 // handler fails because the database is away is run again once it is back, and its completion is
 // retried, all while the job is still ours (before its pg-boss expiry); past that, pg-boss's own
-// expiry hands it to another attempt.
+// expiry hands it to another attempt. The loop keeps up to `concurrency` jobs in hand, fetched in
+// batches, and looks again as soon as it is woken (a job was sent, or one of its own finished)
+// rather than only at the next poll.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
@@ -28,6 +30,9 @@ export type JobBoss = Pick<PgBoss, 'fetch' | 'complete' | 'fail'>;
 export interface JobWorkerOptions {
   boss: JobBoss;
   queue: string;
+  /** Jobs run at once (1 unless given); one fetch asks for as many as there are free slots. */
+  concurrency?: number;
+  /** How long an idle loop waits for a wake-up before it looks for jobs anyway. */
   pollingIntervalMs: number;
   log: Logger;
   handler: JobHandler;
@@ -35,10 +40,12 @@ export interface JobWorkerOptions {
 }
 
 export interface JobWorker {
-  /** Resolves when the loop has ended (after stop, once the job in hand is settled). */
+  /** Resolves when the loop has ended (after stop, once the jobs in hand are settled). */
   done: Promise<void>;
-  /** The job being worked on, if any. */
-  current(): PgBoss.JobWithMetadata<unknown> | undefined;
+  /** The jobs being worked on. */
+  running(): PgBoss.JobWithMetadata<unknown>[];
+  /** Look for jobs now instead of at the next poll (e.g. a NOTIFY said one was sent). */
+  wake(): void;
 }
 
 /** Waits, but no longer than the signal allows; never rejects. */
@@ -65,7 +72,36 @@ function withinDeadline(work: Promise<void>, deadline: number, log: Logger): Pro
 
 export function startJobWorker(options: JobWorkerOptions): JobWorker {
   const { boss, queue, log, handler, signal } = options;
-  let current: PgBoss.JobWithMetadata<unknown> | undefined;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const running = new Map<string, PgBoss.JobWithMetadata<unknown>>();
+  const settling = new Set<Promise<void>>();
+  // A wake-up that arrives while the loop is busy is kept, so the loop looks again right after.
+  let woken = false;
+  let interrupt: (() => void) | undefined;
+  const wake = () => {
+    woken = true;
+    interrupt?.();
+  };
+
+  /** Waits for a wake-up (one already pending counts), the poll interval or the stop signal. */
+  const waitForWake = (ms: number): Promise<void> => {
+    if (woken || signal.aborted) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        interrupt = undefined;
+        signal.removeEventListener('abort', done);
+        woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      interrupt = done;
+      signal.addEventListener('abort', done);
+    });
+  };
 
   /** Runs the handler, again after a pause each time it fails because the database is away. */
   const runHandler = async (
@@ -112,30 +148,44 @@ export function startJobWorker(options: JobWorkerOptions): JobWorker {
     }
   };
 
+  const run = (job: PgBoss.JobWithMetadata<unknown>) => {
+    running.set(job.id, job);
+    const deadline = performance.now() + job.expireInSeconds * 1000 - EXPIRY_MARGIN_MS;
+    const settled = runHandler(job, deadline)
+      .then((failure) => settle(job, failure, deadline))
+      .finally(() => {
+        running.delete(job.id);
+        settling.delete(settled);
+        // A slot is free, and a job held back behind this one (one per key) may be ready now.
+        wake();
+      });
+    settling.add(settled);
+  };
+
   const loop = async () => {
     while (!signal.aborted) {
-      let job: PgBoss.JobWithMetadata<unknown> | undefined;
-      try {
-        // pg-boss 10's fetch answers [] when the database is away; the next poll tries again.
-        [job] = await boss.fetch<unknown>(queue, { batchSize: 1, includeMetadata: true });
-      } catch (error) {
-        log.warn({ err: error, queue }, 'job fetch failed');
+      const free = concurrency - running.size;
+      if (free > 0) {
+        woken = false; // this fetch covers every job announced so far
+        let jobs: PgBoss.JobWithMetadata<unknown>[] = [];
+        try {
+          // pg-boss 10's fetch answers [] when the database is away; the next look tries again.
+          jobs = await boss.fetch<unknown>(queue, { batchSize: free, includeMetadata: true });
+        } catch (error) {
+          log.warn({ err: error, queue }, 'job fetch failed');
+        }
+        for (const job of jobs.slice(0, free)) run(job);
+        // A full batch: there may be more, to be fetched as soon as a slot frees up.
+        if (jobs.length > 0 && jobs.length >= free) continue;
       }
-      if (!job) {
-        await pause(options.pollingIntervalMs, signal);
-        continue;
-      }
-      current = job;
-      const deadline = performance.now() + job.expireInSeconds * 1000 - EXPIRY_MARGIN_MS;
-      const failure = await runHandler(job, deadline);
-      await settle(job, failure, deadline);
-      current = undefined;
+      await waitForWake(options.pollingIntervalMs);
     }
+    await Promise.all([...settling]);
   };
 
   const done = loop().catch((error: unknown) => {
     // Nothing above rethrows; this only keeps a programming error from ending the process.
     log.error({ err: error, queue }, 'job worker stopped unexpectedly');
   });
-  return { done, current: () => current };
+  return { done, running: () => [...running.values()], wake };
 }
