@@ -3,6 +3,7 @@
 // bench/results/latest.json. A name selects a benchmark and every row it reports (intake gives
 // intake@1, intake@8, intake).
 import { benchAuditAppend } from './audit-append.bench.ts';
+import { benchEmbedded } from './embedded.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
 import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
 import { benchIntake } from './intake.bench.ts';
@@ -12,6 +13,7 @@ const benchmarks: Record<string, Benchmark> = {
   intake: benchIntake,
   append: async () => (await benchAuditAppend(), []),
   report: async () => (await benchReportMemory(), []),
+  embedded: benchEmbedded,
 };
 
 const args = process.argv.slice(2);
