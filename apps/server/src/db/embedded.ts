@@ -9,9 +9,18 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '../observability/logger.ts';
 import { PgliteSessionQueue } from './pglite-session-queue.ts';
+import { seedPgliteDataDir } from './seed-pglite-data-dir.ts';
 
 /** pglite-socket defaults to one connection; the service's pool needs several. */
 const MAX_SOCKET_CONNECTIONS = 20;
+
+/**
+ * Postgres settings for every start (command-line options, so postgresql.conf stays initdb's).
+ * shared_buffers: PGlite's 128 MB default is zeroed at start and grew the WASM heap to ~190 MB,
+ * ~120 MB of resident memory; the data of a zero-setup install is small and a miss costs a read
+ * from the OS page cache, which the process's RSS does not carry.
+ */
+const START_PARAMS = ['-c', 'shared_buffers=16MB'];
 
 export interface EmbeddedPostgres {
   url: string;
@@ -93,7 +102,10 @@ export async function startEmbeddedPostgres(dataDirInput: string, log: Logger): 
   await rm(lock, { force: true });
   await writeFile(lock, JSON.stringify({ pid: process.pid, url: '' }), { flag: 'wx' });
 
-  const db = await PGlite.create(join(dataDir, 'pgdata'));
+  const pgdata = join(dataDir, 'pgdata');
+  if (await seedPgliteDataDir(pgdata, log))
+    log.info({ pgdata }, 'new embedded database from the PGlite template');
+  const db = await PGlite.create(pgdata, { startParams: [...PGlite.defaultStartParams, ...START_PARAMS] });
   const server = new PGLiteSocketServer({
     db,
     host: '127.0.0.1',
