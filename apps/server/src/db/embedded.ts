@@ -19,9 +19,10 @@ const MAX_SOCKET_CONNECTIONS = 20;
  * Postgres settings for every start (command-line options, so postgresql.conf stays initdb's).
  * shared_buffers: PGlite's 128 MB default is zeroed at start and grew the WASM heap to ~190 MB,
  * ~120 MB of resident memory; the data of a zero-setup install is small and a miss costs a read
- * from the OS page cache, which the process's RSS does not carry.
+ * from the OS page cache, which the process's RSS does not carry. wal_buffers keeps the 4 MB the
+ * default would derive from 128 MB: at 512 kB intake cost ~25 % more CPU per request.
  */
-const START_PARAMS = ['-c', 'shared_buffers=16MB'];
+const START_PARAMS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'];
 
 /**
  * V8 re-compiles hot WASM functions with TurboFan; for PGlite that cost ~40 MB of resident memory
