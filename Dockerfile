@@ -28,6 +28,8 @@ COPY apps/ ./apps/
 COPY --from=build /app/apps/cli/dist/ ./apps/cli/dist/
 # Tests are not needed at run time.
 RUN find apps -name '*.test.ts' -delete
+# The pristine PGlite cluster new embedded data directories are copied from (no initdb at first start).
+RUN node --import tsx apps/server/src/db/install-pglite-template.ts
 # Default COUNTERSIGN_DATA_DIR (generated receipt key, embedded database); compose mounts a volume here.
 RUN mkdir -p .countersign && chown node:node .countersign
 

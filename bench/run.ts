@@ -4,6 +4,7 @@
 // intake@1, intake@8, intake).
 import { benchAuditAppend } from './audit-append.bench.ts';
 import { benchDecide } from './decide.bench.ts';
+import { benchEmbedded } from './embedded.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
 import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
 import { benchIntake } from './intake.bench.ts';
@@ -14,6 +15,7 @@ const benchmarks: Record<string, Benchmark> = {
   decide: benchDecide,
   append: async () => (await benchAuditAppend(), []),
   report: async () => (await benchReportMemory(), []),
+  embedded: benchEmbedded,
 };
 
 const args = process.argv.slice(2);

@@ -2,5 +2,8 @@
 // The `countersign` command. Runs the TypeScript sources through tsx, so there is no build step.
 import { register } from 'tsx/esm/api';
 
+// PGlite's bundle loads before tsx's hooks, which it does not need: through them it cost ~37 MB
+// of resident memory (measured on the server's import graph), plain ~5 MB and ~130 ms.
+await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
 register();
 await import('../src/main.ts');

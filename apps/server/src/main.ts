@@ -108,7 +108,7 @@ export async function startServer({
       metrics: { chatApiCalls: metrics.chatApiCalls },
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
-    const chats = createChatIntegrations(config, deps);
+    const chats = await createChatIntegrations(config, deps);
     for (const chat of chats) chatPlatforms.add(chat.platform);
     await warnAboutUnconnectedPolicyChannels(deps);
     await startChatWorkers(

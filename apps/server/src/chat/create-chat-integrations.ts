@@ -6,8 +6,6 @@ import type { ChatPlatform } from './channels.ts';
 import { flushSettingsFor, type ChatIntegration } from './chat-integration.ts';
 import { createIdentityCache } from './identity-cache.ts';
 import { createPlatformLink } from './platform-link.ts';
-import { createSlackIntegration } from './slack/slack-app.ts';
-import { createTeamsIntegration } from './teams/create-teams-integration.ts';
 import { createTeamsHandlers } from './teams/handlers.ts';
 import { resolveTeamsSettings } from './teams/resolve-teams-settings.ts';
 import { createTeamsChatTransport } from './teams/teams-chat-transport.ts';
@@ -28,7 +26,11 @@ export function configuredChatPlatforms(config: Config): ChatPlatform[] {
   return platforms;
 }
 
-export function createChatIntegrations(config: Config, deps: Deps): ChatIntegration[] {
+/**
+ * Bolt and botbuilder are loaded only for a configured platform: together they were ~50 MB of
+ * resident memory and a few seconds of every start, Slack-less and Teams-less ones included.
+ */
+export async function createChatIntegrations(config: Config, deps: Deps): Promise<ChatIntegration[]> {
   const integrations: ChatIntegration[] = [];
   if (config.SLACK_BOT_TOKEN && (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN)) {
     deps.log.info(
@@ -40,6 +42,7 @@ export function createChatIntegrations(config: Config, deps: Deps): ChatIntegrat
     );
     if (config.SLACK_APP_TOKEN && config.SLACK_SIGNING_SECRET)
       deps.log.info('SLACK_SIGNING_SECRET is not used in Socket Mode (nothing is signed there)');
+    const { createSlackIntegration } = await import('./slack/slack-app.ts');
     integrations.push(
       createSlackIntegration(deps, {
         botToken: config.SLACK_BOT_TOKEN,
@@ -63,6 +66,7 @@ export function createChatIntegrations(config: Config, deps: Deps): ChatIntegrat
         deps.log.warn({ err: error, userId }, 'Teams member lookup failed: the clicker stays unresolved'),
       ),
     };
+    const { createTeamsIntegration } = await import('./teams/create-teams-integration.ts');
     const integration = createTeamsIntegration(
       deps,
       teams,
