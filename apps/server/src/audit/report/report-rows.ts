@@ -1,10 +1,9 @@
 // Streams one report row per request created in the period, in keyset batches of (created_at, id),
-// with its decisions, chat cards and callback outcome read per batch: memory stays flat (two
-// batches at most: the one being written and the next).
+// with its decisions, chat cards and callback outcome read per batch: memory stays flat.
 import type pg from 'pg';
 import type { ReportPeriod } from './report-period.ts';
 
-export const ROW_BATCH_SIZE = 1000;
+export const ROW_BATCH_SIZE = 500;
 
 export interface ReportFilters {
   /** Action glob: `*` any run of characters, `?` one character. */
@@ -92,51 +91,27 @@ export async function* reportRows(
   filters: ReportFilters = {},
   batchSize = ROW_BATCH_SIZE,
 ): AsyncGenerator<ReportRow> {
-  // The next batch is asked for before this one is handed on, so Postgres reads it while the
-  // caller writes these rows; the connection runs the queries one after another as before.
-  let next: Promise<Batch> | null = readBatch(db, period, filters, batchSize, null);
-  while (next) {
-    const batch: Batch = await next;
-    next = batch.after ? readBatch(db, period, filters, batchSize, batch.after) : null;
-    // A batch asked for ahead is not awaited when the caller stops early; its failure then
-    // surfaces on the snapshot's next statement instead.
-    next?.catch(() => undefined);
-    yield* batch.rows;
+  let after: { createdAt: Date; id: string } | null = null;
+  for (;;) {
+    const params: unknown[] = [period.from, period.to];
+    let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.agent->>'name' AS agent_name,
+                      r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest,
+                      r.approvers, r.any_approver
+                 FROM approval_requests r
+                WHERE r.created_at >= $1 AND r.created_at < $2${filterClause(filters, params)}`;
+    if (after) {
+      params.push(after.createdAt, after.id);
+      sql += ` AND (r.created_at, r.id) > ($${params.length - 1}, $${params.length}::uuid)`;
+    }
+    params.push(batchSize);
+    sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
+    const { rows } = await db.query<RequestRecord>(sql, params);
+    if (rows.length === 0) return;
+    yield* await assembleRows(db, rows);
+    const last = rows[rows.length - 1] as RequestRecord;
+    after = { createdAt: last.created_at, id: last.id };
+    if (rows.length < batchSize) return;
   }
-}
-
-interface Batch {
-  rows: ReportRow[];
-  /** Where the next batch starts; null after the last one. */
-  after: { createdAt: Date; id: string } | null;
-}
-
-async function readBatch(
-  db: pg.PoolClient,
-  period: ReportPeriod,
-  filters: ReportFilters,
-  batchSize: number,
-  after: { createdAt: Date; id: string } | null,
-): Promise<Batch> {
-  const params: unknown[] = [period.from, period.to];
-  let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.agent->>'name' AS agent_name,
-                    r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest,
-                    r.approvers, r.any_approver
-               FROM approval_requests r
-              WHERE r.created_at >= $1 AND r.created_at < $2${filterClause(filters, params)}`;
-  if (after) {
-    params.push(after.createdAt, after.id);
-    sql += ` AND (r.created_at, r.id) > ($${params.length - 1}, $${params.length}::uuid)`;
-  }
-  params.push(batchSize);
-  sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
-  const { rows } = await db.query<RequestRecord>(sql, params);
-  if (rows.length === 0) return { rows: [], after: null };
-  const last = rows[rows.length - 1] as RequestRecord;
-  return {
-    rows: await assembleRows(db, rows),
-    after: rows.length < batchSize ? null : { createdAt: last.created_at, id: last.id },
-  };
 }
 
 async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promise<ReportRow[]> {
