@@ -3,18 +3,20 @@
 // bench/results/latest.json. A name selects a benchmark and every row it reports (intake gives
 // intake@1, intake@8, intake).
 import { benchAuditAppend } from './audit-append.bench.ts';
+import { benchReport } from './audit-report.bench.ts';
+import { benchVerify } from './audit-verify.bench.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchEmbedded } from './embedded.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
 import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
 import { benchIntake } from './intake.bench.ts';
-import { benchReportMemory } from './report-memory.bench.ts';
 
 const benchmarks: Record<string, Benchmark> = {
   intake: benchIntake,
   decide: benchDecide,
-  append: async () => (await benchAuditAppend(), []),
-  report: async () => (await benchReportMemory(), []),
+  append: benchAuditAppend,
+  verify: benchVerify,
+  report: benchReport,
   embedded: benchEmbedded,
 };
 

@@ -134,6 +134,9 @@ export function registerAuditCommands(program: Command): void {
         const { result, checkpoints } = await withDatabase(async (db) => {
           const chain = await verifyChain(db.pool, {
             onProgress: showProgress ? (n) => process.stderr.write(`\rverified ${n} events…`) : undefined,
+            // DATABASE_URL set: a real server, not the embedded one (whose single session a
+            // second connection would wait for).
+            separateSessions: loadConfig().DATABASE_URL !== undefined,
           });
           if (checkpointText === undefined) return { result: chain, checkpoints: undefined };
           const jwks = jwksText

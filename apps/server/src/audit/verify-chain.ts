@@ -1,12 +1,52 @@
 // Recomputes the audit hash chain from seq 1 and reports intact, or the first bad sequence number
-// and what is wrong with it; then checks the request tables against the chain (verify-requests.ts). Reads in keyset batches, so memory stays flat however long the chain is, all
-// in one snapshot: events appended while it runs cannot make the head look out of place.
-import type pg from 'pg';
-import { withReadSnapshot } from '../db/read-snapshot.ts';
-import { chainHash, GENESIS_HASH } from './append-event.ts';
-import { findRequestMismatch } from './verify-requests.ts';
+// and what is wrong with it; then checks the request tables against the chain (verify-requests.ts).
+// All in one snapshot: events appended while it runs cannot make the head look out of place. The
+// events come as one query whose rows are checked as they arrive and not kept: memory stays flat
+// however long the chain is (the socket waits while a row is hashed), and no row outlives the
+// young generation, where batches of rows held for hashing grew the heap by ~100 MB at 1 M events.
+import pg from 'pg';
+import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
+import { GENESIS_HASH } from './append-event.ts';
+import { storedEventHash } from './verify-event-hash.ts';
+import { findRequestMismatch, type RequestMismatch } from './verify-requests.ts';
 
-const BATCH_SIZE = 2000;
+const PROGRESS_EVERY = 10_000;
+
+/**
+ * Rows as arrays (no object per row). occurred_at comes as epoch milliseconds (the column keeps
+ * three fractional digits), which is cheaper to turn into toISOString() than a timestamp's text.
+ */
+const EVENTS_SQL = `SELECT seq::text, type, request_id::text, actor, payload,
+       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash
+  FROM audit_events ORDER BY audit_events.seq`;
+
+/** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash */
+type EventRow = [string, string, string | null, string, unknown, string, string, string];
+
+/**
+ * Streams the chain to `check` in seq order until it returns false. Rows after that are read
+ * and dropped (the query runs to its end; only a tampered chain stops early).
+ */
+function streamEvents(client: pg.PoolClient, check: (row: EventRow) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const config: pg.QueryArrayConfig = { text: EVENTS_SQL, rowMode: 'array' };
+    const query = new pg.Query<EventRow>(config);
+    let checking = true;
+    let failure: unknown;
+    query.on('row', (row: EventRow) => {
+      if (!checking) return;
+      try {
+        checking = check(row);
+      } catch (error) {
+        checking = false;
+        failure = error;
+      }
+    });
+    query.on('error', reject);
+    query.on('end', () => (failure === undefined ? resolve() : reject(failure as Error)));
+    client.query(query);
+  });
+}
 
 export type ChainProblem =
   | 'hash_mismatch'
@@ -28,97 +68,117 @@ export type VerifyResult =
       requestId?: string;
     };
 
-interface EventRow {
-  seq: string;
-  type: string;
-  request_id: string | null;
-  actor: string;
-  payload: unknown;
-  occurred_at: Date;
-  prev_hash: string;
-  hash: string;
-}
-
 export interface VerifyOptions {
   /** Called after each batch with the number of events checked so far. */
   onProgress?: (events: number) => void;
+  /**
+   * The pool's connections are Postgres sessions of their own (not the embedded PGlite's one
+   * shared session): the request check then runs on a second connection in the same snapshot,
+   * while this one walks the chain. Over 1 M events it is several seconds of aggregation.
+   */
+  separateSessions?: boolean;
 }
 
 /** Verifies the chain in a snapshot of its own. */
 export function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyResult> {
-  return withReadSnapshot(pool, (client) => verifyChainInSnapshot(client, options));
+  return withReadSnapshot(pool, async (client) => {
+    // A pool of one connection would have the second wait for the first.
+    if (!options.separateSessions || (pool.options.max ?? 10) < 2)
+      return verifyChainInSnapshot(client, options);
+    const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+    const requestCheck = withImportedSnapshot(pool, rows[0]?.snapshot ?? '', async (other) => {
+      // The head of this snapshot: where the chain ends when it is intact, the only case that uses it.
+      const { rows: heads } = await other.query<{ seq: string }>(
+        `SELECT seq::text AS seq FROM audit_chain_head WHERE id = 1`,
+      );
+      return findRequestMismatch(other, heads[0]?.seq ?? '0');
+    });
+    // Settled before the snapshot's transaction ends, whatever the chain walk finds.
+    const settled = requestCheck.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await verifyChainInSnapshot(client, { ...options, requestCheck });
+    } finally {
+      await settled;
+    }
+  });
 }
 
 /** Verifies the chain on a client whose transaction already holds the snapshot to verify. */
 export async function verifyChainInSnapshot(
   client: pg.PoolClient,
-  options: VerifyOptions = {},
+  options: VerifyOptions & {
+    /** The request check already running on another connection of this snapshot. */
+    requestCheck?: Promise<RequestMismatch | null>;
+  } = {},
 ): Promise<VerifyResult> {
   let previousHash = GENESIS_HASH;
   let previousSeq: string | null = null;
+  let previousSeqNumber = 0;
   let firstSeq: string | null = null;
   let events = 0;
-  for (;;) {
-    const { rows }: { rows: EventRow[] } = await client.query<EventRow>(
-      `SELECT seq::text AS seq, type, request_id, actor, payload, occurred_at, prev_hash, hash
-         FROM audit_events WHERE audit_events.seq > $1::bigint ORDER BY audit_events.seq LIMIT $2`,
-      [previousSeq ?? '0', BATCH_SIZE],
-    );
-    for (const row of rows) {
-      if (firstSeq === null && row.seq !== '1') {
-        return {
-          intact: false,
-          events,
-          firstBadSeq: row.seq,
-          problem: 'sequence_gap',
-          detail: `the chain starts at event ${row.seq}, not 1: events 1–${BigInt(row.seq) - 1n} were deleted`,
-        };
-      }
-      firstSeq ??= row.seq;
-      if (previousSeq !== null && BigInt(row.seq) !== BigInt(previousSeq) + 1n) {
-        return {
-          intact: false,
-          events,
-          firstBadSeq: row.seq,
-          problem: 'sequence_gap',
-          detail: `events ${BigInt(previousSeq) + 1n}–${BigInt(row.seq) - 1n} are missing: they were deleted`,
-        };
-      }
-      if (row.prev_hash !== previousHash) {
-        return {
-          intact: false,
-          events,
-          firstBadSeq: row.seq,
-          problem: 'broken_link',
-          detail:
-            previousSeq === null
-              ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
-              : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
-        };
-      }
-      const expected = chainHash(previousHash, {
-        type: row.type,
-        requestId: row.request_id,
-        actor: row.actor,
-        payload: row.payload,
-        occurredAt: row.occurred_at,
-      });
-      if (expected !== row.hash) {
-        return {
-          intact: false,
-          events,
-          firstBadSeq: row.seq,
-          problem: 'hash_mismatch',
-          detail: 'the stored hash does not match the event: its contents were changed after it was written',
-        };
-      }
-      previousHash = row.hash;
-      previousSeq = row.seq;
-      events += 1;
+  let problem: Extract<VerifyResult, { intact: false }> | null = null;
+  const broken = (seq: string, kind: ChainProblem, detail: string) => {
+    problem = { intact: false, events, firstBadSeq: seq, problem: kind, detail };
+    return false;
+  };
+  await streamEvents(client, ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash]) => {
+    if (firstSeq === null && seq !== '1') {
+      return broken(
+        seq,
+        'sequence_gap',
+        `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
+      );
     }
-    options.onProgress?.(events);
-    if (rows.length < BATCH_SIZE) break;
-  }
+    firstSeq ??= seq;
+    // Numbers while they are exact (below 2^53, which no chain reaches); BigInt otherwise.
+    const seqNumber = Number(seq);
+    const consecutive =
+      previousSeq === null ||
+      (Number.isSafeInteger(seqNumber)
+        ? seqNumber === previousSeqNumber + 1
+        : BigInt(seq) === BigInt(previousSeq) + 1n);
+    if (!consecutive && previousSeq !== null) {
+      return broken(
+        seq,
+        'sequence_gap',
+        `events ${BigInt(previousSeq) + 1n}–${BigInt(seq) - 1n} are missing: they were deleted`,
+      );
+    }
+    if (prevHash !== previousHash) {
+      return broken(
+        seq,
+        'broken_link',
+        previousSeq === null
+          ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
+          : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
+      );
+    }
+    const expected = storedEventHash(previousHash, {
+      type,
+      requestId,
+      actor,
+      payload,
+      occurredAt: new Date(Number(occurredAtMs)).toISOString(),
+    });
+    if (expected !== hash) {
+      return broken(
+        seq,
+        'hash_mismatch',
+        'the stored hash does not match the event: its contents were changed after it was written',
+      );
+    }
+    previousHash = hash;
+    previousSeq = seq;
+    previousSeqNumber = seqNumber;
+    events += 1;
+    if (events % PROGRESS_EVERY === 0) options.onProgress?.(events);
+    return true;
+  });
+  if (problem) return problem;
+  options.onProgress?.(events);
   // The head, written with every append, says where the chain ends: events removed from the end
   // leave it pointing past the last event still stored.
   const { rows: heads } = await client.query<{ seq: string; hash: string }>(
@@ -140,7 +200,7 @@ export async function verifyChainInSnapshot(
         : 'the chain head record is missing',
     };
   }
-  const mismatch = await findRequestMismatch(client, previousSeq ?? '0');
+  const mismatch = await (options.requestCheck ?? findRequestMismatch(client, previousSeq ?? '0'));
   if (mismatch) {
     return {
       intact: false,

@@ -27,19 +27,28 @@ export async function findRequestMismatch(
   chainEnd: string,
 ): Promise<RequestMismatch | null> {
   const nextSeq = String(BigInt(chainEnd) + 1n);
+  // Only the events this check needs (request.created and verdicts), aggregated in one hash pass.
+  // The mismatches are collected before they are ordered (MATERIALIZED): with ORDER BY … LIMIT 1
+  // straight over the join, the planner walks requests in created_at order and rescans the
+  // aggregate for each, which over an intact chain of 1 M events never ends (O(requests²)).
   const { rows: statuses } = await client.query<StatusRow>(
     `WITH ev AS (
        SELECT request_id,
               min(seq) FILTER (WHERE type = 'request.created')::text AS created_seq,
-              max(seq)::text AS last_seq,
               array_agg(type ORDER BY seq) FILTER (WHERE type = ANY($1::text[])) AS verdicts
-         FROM audit_events WHERE request_id IS NOT NULL GROUP BY request_id)
-     SELECT r.id::text AS id, r.status::text AS status, ev.created_seq, ev.last_seq, ev.verdicts
-       FROM approval_requests r LEFT JOIN ev ON ev.request_id = r.id
-      WHERE ev.created_seq IS NULL
-         OR CASE WHEN r.status = 'pending' THEN ev.verdicts IS NOT NULL
-                 ELSE ev.verdicts IS DISTINCT FROM ARRAY['request.' || r.status::text] END
-      ORDER BY r.created_at, r.id LIMIT 1`,
+         FROM audit_events
+        WHERE request_id IS NOT NULL AND (type = 'request.created' OR type = ANY($1::text[]))
+        GROUP BY request_id),
+     bad AS MATERIALIZED (
+       SELECT r.id, r.created_at, r.status::text AS status, ev.created_seq, ev.verdicts
+         FROM approval_requests r LEFT JOIN ev ON ev.request_id = r.id
+        WHERE ev.created_seq IS NULL
+           OR CASE WHEN r.status = 'pending' THEN ev.verdicts IS NOT NULL
+                   ELSE ev.verdicts IS DISTINCT FROM ARRAY['request.' || r.status::text] END)
+     SELECT bad.id::text AS id, bad.status, bad.created_seq,
+            (SELECT max(e.seq)::text FROM audit_events e WHERE e.request_id = bad.id) AS last_seq,
+            bad.verdicts
+       FROM bad ORDER BY bad.created_at, bad.id LIMIT 1`,
     [VERDICT_EVENTS],
   );
   const status = statuses[0];
@@ -74,23 +83,24 @@ export async function findRequestMismatch(
   }
   // Decisions: the stored (request, approver, verdict) rows and the decision.recorded events must
   // be the same multiset. (Reasons are not compared: a reason may be masked in one place only.)
+  // Counted in one hash aggregate (+1 stored, -1 chain): a group whose count is not zero is in
+  // one multiset more often than in the other, which is what EXCEPT ALL both ways would find.
   const { rows: decisions } = await client.query<{
     id: string;
     email: string;
     verdict: string;
     side: string;
   }>(
-    `WITH chain AS (
-       SELECT request_id, payload->'approver'->>'email' AS email, payload->>'verdict' AS verdict
-         FROM audit_events WHERE type = 'decision.recorded'),
-     stored AS (SELECT request_id, approver_email AS email, verdict::text AS verdict FROM decisions),
-     diff AS (
-       (SELECT *, 'stored' AS side FROM (SELECT * FROM stored EXCEPT ALL SELECT * FROM chain) s)
-       UNION ALL
-       (SELECT *, 'chain' AS side FROM (SELECT * FROM chain EXCEPT ALL SELECT * FROM stored) c))
+    `WITH diff AS MATERIALIZED (
+       SELECT request_id, email, verdict, CASE WHEN sum(n) > 0 THEN 'stored' ELSE 'chain' END AS side
+         FROM (SELECT request_id, approver_email AS email, verdict::text AS verdict, 1 AS n FROM decisions
+               UNION ALL
+               SELECT request_id, payload->'approver'->>'email', payload->>'verdict', -1
+                 FROM audit_events WHERE type = 'decision.recorded') d
+        GROUP BY request_id, email, verdict HAVING sum(n) <> 0)
      SELECT d.request_id::text AS id, d.email, d.verdict, d.side FROM diff d
        LEFT JOIN approval_requests r ON r.id = d.request_id
-      ORDER BY r.created_at NULLS LAST, d.request_id LIMIT 1`,
+      ORDER BY r.created_at NULLS LAST, d.request_id, d.side DESC LIMIT 1`,
   );
   const decision = decisions[0];
   if (decision) {

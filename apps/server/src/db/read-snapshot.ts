@@ -26,3 +26,20 @@ export async function withReadSnapshot<T>(
     client.release(broken);
   }
 }
+
+/**
+ * Runs `read` on a second connection in the snapshot another transaction exported with
+ * pg_export_snapshot(), so two reads of one snapshot run side by side. Only for pools whose
+ * connections are sessions of their own: in embedded mode the second one would wait for the first.
+ */
+export function withImportedSnapshot<T>(
+  pool: pg.Pool,
+  snapshot: string,
+  read: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  if (!/^[0-9A-Fa-f-]+$/.test(snapshot)) return Promise.reject(new Error(`not a snapshot id: ${snapshot}`));
+  return withReadSnapshot(pool, async (client) => {
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+    return read(client);
+  });
+}
