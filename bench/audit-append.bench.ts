@@ -1,12 +1,13 @@
 // Audit append throughput: transactions that each append one hash-chained event the way the
-// service does (a Prisma interactive transaction calling appendAuditEvent, serialised by the chain
-// lock), 8 at a time, against pgbench calling the chain function countersign_append_audit_events
+// service's hot paths do (a node-postgres transaction, db/sql-transaction.ts, calling
+// appendAuditEvent, serialised by the chain lock), 8 at a time, against pgbench calling the chain function countersign_append_audit_events
 // from 8 clients. Also prints, as diagnostics, pgbench running the service's statement pattern
 // (BEGIN; the call; COMMIT as three round trips), the same appends sent from Node in one round
 // trip, and the events/s the chain verifies at.
 import { appendAuditEvent, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
+import { withSqlTransaction } from '../apps/server/src/db/sql-transaction.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { median, ratioAtLeast, repeat, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 import { hasPgbench, PGBENCH_MISSING, runPgbench } from './lib/pgbench.ts';
@@ -34,7 +35,7 @@ const payload = {
 
 function chained(db: Database, seconds: number): Promise<number> {
   return runFor(seconds, CONCURRENCY, async () => {
-    await db.prisma.$transaction((tx) =>
+    await withSqlTransaction(db.pool, (tx) =>
       appendAuditEvent(
         tx,
         {
@@ -95,7 +96,7 @@ export async function benchAuditAppend({ quick }: BenchOptions): Promise<BenchRo
   const bench = await createBenchDatabase();
   const db = createDatabase(bench.url, { maxConnections: CONCURRENCY });
   try {
-    await chained(db, quick ? 1 : 3); // warm-up: connections, Prisma's transaction path
+    await chained(db, quick ? 1 : 3); // warm-up: connections
     const service = await repeat(rounds, async (round) => {
       const rate = await chained(db, seconds);
       console.log(`   append round ${round + 1}: service ${rate.toFixed(0)} events/s`);
