@@ -1,10 +1,10 @@
 // Audit append throughput: transactions that each append one hash-chained event the way the
-// service's hot paths do (a node-postgres transaction, db/sql-transaction.ts, calling
-// appendAuditEvent, serialised by the chain lock), 8 at a time, against pgbench calling the chain function countersign_append_audit_events
+// service's hot paths do (a node-postgres transaction, db/sql-transaction.ts, whose last round
+// trip is the append and COMMIT together; serialised by the chain lock), 8 at a time, against pgbench calling the chain function countersign_append_audit_events
 // from 8 clients. Also prints, as diagnostics, pgbench running the service's statement pattern
 // (BEGIN; the call; COMMIT as three round trips), the same appends sent from Node in one round
 // trip, and the events/s the chain verifies at.
-import { appendAuditEvent, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
+import { appendAuditEventsAndCommit, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
 import { withSqlTransaction } from '../apps/server/src/db/sql-transaction.ts';
@@ -36,14 +36,16 @@ const payload = {
 function chained(db: Database, seconds: number): Promise<number> {
   return runFor(seconds, CONCURRENCY, async () => {
     await withSqlTransaction(db.pool, (tx) =>
-      appendAuditEvent(
+      appendAuditEventsAndCommit(
         tx,
-        {
-          type: 'decision.recorded',
-          requestId: '00000000-0000-4000-8000-000000000000',
-          actor: 'bob@example.com',
-          payload: { ...payload, verdict: 'approve', reason: null },
-        },
+        [
+          {
+            type: 'decision.recorded',
+            requestId: '00000000-0000-4000-8000-000000000000',
+            actor: 'bob@example.com',
+            payload: { ...payload, verdict: 'approve', reason: null },
+          },
+        ],
         new Date(),
       ),
     );

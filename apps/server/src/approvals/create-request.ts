@@ -6,7 +6,7 @@ import type { Prisma } from '../db/client.ts';
 import type { ApprovalRequest, ChatCard, Decision } from '../generated/prisma/client.ts';
 import { withSqlTransaction } from '../db/sql-transaction.ts';
 import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from './request-rows.ts';
-import { appendAuditEvents, chainBatchJson } from '../audit/append-event.ts';
+import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
 import { addCard, hasCardPlatform } from '../chat/card-outbox.ts';
@@ -162,7 +162,7 @@ async function createPending(
       const card = await addCard(tx, deps, request.id, channel);
       if (card) chatCards.push(card);
     }
-    await appendAuditEvents(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now);
     return { ...request, decisions: [], chatCards };
   });
 }

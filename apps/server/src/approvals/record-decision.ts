@@ -4,7 +4,7 @@
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
 import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
-import { appendAuditEvents } from '../audit/append-event.ts';
+import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
@@ -140,7 +140,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
       },
       events,
     );
-    await appendAuditEvents(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now);
     return decided;
   });
   if (outcome.kind === 'refused') {

@@ -8,6 +8,14 @@ import type { Prisma } from './client.ts';
 export interface SqlExecutor {
   readonly kind: 'sql';
   query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<Row[]>;
+  /** `value` as a quoted SQL string literal, for `commitWith`'s parameterless text. */
+  literal(value: string): string;
+  /**
+   * Sends `text` and COMMIT in one round trip (a simple query of two statements) and ends the
+   * transaction: for a last statement that takes a lock held until commit (the chain append), so
+   * the lock is not held across a turn of the event loop. Nothing may be queried afterwards.
+   */
+  commitWith(text: string): Promise<void>;
 }
 
 /** Either kind of open transaction the write helpers (jobs, chain, cards) accept. */
@@ -33,18 +41,26 @@ export async function withSqlTransaction<T>(
   work: (tx: SqlExecutor) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  let committed = false;
   const tx: SqlExecutor = {
     kind: 'sql',
     async query<Row>(text: string, values: readonly unknown[] = []) {
+      if (committed) throw new Error('query after commitWith: the transaction has ended');
       const result = await client.query(text, values as unknown[]);
       return result.rows as Row[];
+    },
+    literal: (value) => client.escapeLiteral(value),
+    async commitWith(text) {
+      if (committed) throw new Error('commitWith twice: the transaction has ended');
+      await client.query(`${text};\nCOMMIT`);
+      committed = true;
     },
   };
   let broken = false;
   try {
     await client.query('BEGIN');
     const result = await work(tx);
-    await client.query('COMMIT');
+    if (!committed) await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {
