@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { percentile } from './bench-row.ts';
 
 export const PGBENCH_MISSING =
-  'pgbench not found: install it (Debian/Ubuntu: apt-get install postgresql-client; it comes with the PostgreSQL client tools)';
+  'pgbench not found, baseline skipped: install it with `apt-get install postgresql-contrib` (Debian/Ubuntu; on Debian 12 pgbench ships in postgresql-15, which that pulls in)';
 
 export function hasPgbench(): boolean {
   return spawnSync('pgbench', ['--version'], { encoding: 'utf8' }).status === 0;
