@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createApiKey } from '../apps/server/src/keys/create-api-key.ts';
 import { createDatabase } from '../apps/server/src/db/client.ts';
+import { specExampleBody } from '../test/support/api-fixtures.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import {
   figureBelow,
@@ -22,18 +23,8 @@ const CLIENT_COUNTS = [1, 8, 32] as const;
 
 /** The spec's example request without a chat channel or callback (neither is part of intake). */
 export function intakeBody(): string {
-  return JSON.stringify({
-    action: 'db.export',
-    title: 'Export users table to the analytics bucket',
-    reason: 'Quarterly churn analysis',
-    requester: { email: 'alice@example.com', name: 'Alice' },
-    agent: { name: 'analytics-agent', model: 'gpt-x', runId: 'run_123' },
-    context: { table: 'users', rows: 120000, destination: 's3://analytics/export', token: 'sk-live-abc123' },
-    sensitive: ['/destination'],
-    approvers: ['bob@example.com'],
-    quorum: 1,
-    expiresIn: 3600,
-  });
+  const { channel: _channel, callbackUrl: _callbackUrl, ...body } = specExampleBody();
+  return JSON.stringify(body);
 }
 
 /** The same writes from SQL: one statement inserting the request and appending its chained event. */

@@ -18,6 +18,8 @@ export interface ListenOptions {
   onNotification(payload: string): void;
   /** Called after every successful (re)connection, the first included. */
   onConnected(): void;
+  /** Fail when the first connection cannot be made (default: log it and keep retrying). */
+  requireFirstConnection?: boolean;
 }
 
 export async function listenForNotifications(options: ListenOptions): Promise<NotificationListener> {
@@ -77,11 +79,14 @@ export async function listenForNotifications(options: ListenOptions): Promise<No
     }, reconnectDelayMs).unref();
   };
 
-  // Not being able to listen at first is not fatal: polling still finds the work, and this retries.
-  await connect().catch((error: unknown) => {
-    log.warn({ err: error, channel }, 'notification listener could not connect; retrying');
-    scheduleReconnect();
-  });
+  if (options.requireFirstConnection) await connect();
+  // Otherwise not being able to listen at first is not fatal: polling still finds the work, and
+  // this retries.
+  else
+    await connect().catch((error: unknown) => {
+      log.warn({ err: error, channel }, 'notification listener could not connect; retrying');
+      scheduleReconnect();
+    });
   return {
     async close() {
       closed = true;
