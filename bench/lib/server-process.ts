@@ -3,31 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI_BIN = fileURLToPath(new URL('../../apps/cli/bin/countersign.js', import.meta.url));
-const CONFIG_PREFIXES = [
-  'DATABASE_URL',
-  'PORT',
-  'HOST',
-  'LOG_LEVEL',
-  'COUNTERSIGN_',
-  'SLACK_',
-  'MICROSOFT_',
-  'TEAMS_',
-];
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
+import { CLI_BIN, cliEnv, freePort, REPO_ROOT } from '../../test/support/cli.ts';
 
 export interface ServerProcess {
   url: string;
@@ -58,11 +34,7 @@ export function rssOf(pid: number): number {
 
 export async function startServer(options: StartServerOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!CONFIG_PREFIXES.some((prefix) => name.startsWith(prefix))) env[name] = value;
-  }
-  Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env });
+  const env = cliEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env });
   if (options.databaseUrl) env['DATABASE_URL'] = options.databaseUrl;
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_BIN, 'serve'], {
