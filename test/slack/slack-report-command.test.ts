@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApiCalls, expectedSlackCounts, waitForCallCounts } from '../support/chat-api-call-counts.ts';
 import { withPgClient, type Approval } from '../support/api-fixtures.ts';
+import { pollUntil } from '../support/poll.ts';
 import type { FakeSlackResponsePost, SlackBlock } from '../support/fake-slack.ts';
 import {
   APPROVE,
@@ -80,6 +81,15 @@ describe('Slack /countersign report', () => {
     await h.waitForStatus(approved.id, 'approved');
     const cancel = await h.t.call('POST', `/v1/approvals/${cancelled.id}/cancel`, { key: h.key, body: {} });
     expect(cancel.status).toBe(200);
+    // The verdict and the cancel update their cards through the flush loop: let it settle, so the
+    // test's window of counted Slack calls holds only the command's own.
+    for (const request of created) {
+      await pollUntil(
+        () => h.cardRow(request.id),
+        (row) => row !== undefined && row.messageId !== null && row.shownVersion === row.version,
+        { what: `the card of ${request.id} shown at its latest version` },
+      );
+    }
   });
   afterAll(async () => {
     await h?.close();
