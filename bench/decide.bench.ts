@@ -15,7 +15,7 @@ import { pollUntil } from '../test/support/poll.ts';
 import { writeTempPolicy } from '../test/support/policy-files.ts';
 import { createSlackDriver, type SlackDriver } from '../test/support/slack-driver.ts';
 import { createBenchDatabase } from './bench-database.ts';
-import { median, percentile, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
+import { figureBelow, median, percentile, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 import { startServer } from './lib/server-process.ts';
 import {
   APPROVER_COUNT,
@@ -319,6 +319,7 @@ function sumIntegrity(all: Integrity[]): Integrity {
   );
 }
 
+/** A latency row in ms whose goal is a ceiling (bench-row's figureBelow). */
 function belowRow(
   name: string,
   figure: number,
@@ -326,16 +327,7 @@ function belowRow(
   max: number,
   note: string,
 ): BenchRow {
-  return {
-    name,
-    figure,
-    unit: 'ms',
-    baseline,
-    ratio: baseline ? figure / baseline : null,
-    goal: `< ${max} ms`,
-    pass: Number.isFinite(figure) && figure < max,
-    note,
-  };
+  return figureBelow({ name, figure, unit: 'ms', baseline, note }, max);
 }
 
 function zeroRow(name: string, figure: number, baseline: number, note: string): BenchRow {

@@ -2,7 +2,7 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import { isSqlExecutor, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 
@@ -64,8 +64,7 @@ export async function appendAuditEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   const batch = chainBatchJson(events, now);
-  if (isSqlExecutor(tx)) await tx.query('SELECT countersign_append_audit_events($1::jsonb)', [batch]);
-  else await tx.$queryRaw`SELECT countersign_append_audit_events(${batch}::jsonb)`;
+  await runSql(tx, 'SELECT countersign_append_audit_events($1::jsonb)', [batch]);
 }
 
 /**
