@@ -6,7 +6,8 @@ import type { TransactionDb } from '../db/sql-transaction.ts';
 import { runSql } from '../db/sql-transaction.ts';
 
 const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, reason,
-  requester_email AS "requesterEmail", requester_name AS "requesterName", agent, context,
+  requester_email AS "requesterEmail", requester_name AS "requesterName", requester_proof AS "requesterProof",
+  agent, context,
   payload_digest AS "payloadDigest", approvers, any_approver AS "anyApprover", agent_owner AS "agentOwner",
   quorum, deny_quorum AS "denyQuorum", policy_rule AS "policyRule", deny_reason_required AS "denyReasonRequired",
   channel, channels, callback_url AS "callbackUrl", idempotency_key AS "idempotencyKey",

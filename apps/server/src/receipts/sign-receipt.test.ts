@@ -24,6 +24,7 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
     reason: null,
     requesterEmail: 'alice@example.com',
     requesterName: null,
+    requesterProof: null,
     agent: null,
     context: { table: 'users', token: '••••c123' },
     payloadDigest: 'sha256:' + 'ab'.repeat(32),
