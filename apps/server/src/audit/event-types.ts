@@ -55,6 +55,24 @@ export type AuditEventInput =
       };
     }
   | {
+      /**
+       * A request was refused before it was stored: a bound key naming another requester or an
+       * action outside its set, an unproven requester where a rule wants proof, a policy `deny`.
+       */
+      type: 'request.refused';
+      requestId?: null;
+      actor: string;
+      payload: {
+        clientId: string;
+        keyName: string;
+        /** The error code the caller got, e.g. REQUESTER_NOT_BOUND. */
+        code: string;
+        action: string;
+        requester: string | null;
+        detail: string;
+      };
+    }
+  | {
       type: 'request.cancelled';
       requestId: string;
       actor: string;
