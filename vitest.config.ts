@@ -11,5 +11,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
     setupFiles: ['./test/support/no-deprecations.ts'],
+    globalSetup: ['./test/support/template-database.ts'],
   },
 });

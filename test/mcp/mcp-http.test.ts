@@ -1,7 +1,6 @@
 // /mcp on `countersign serve` (Streamable HTTP) with the SDK's real client: Bearer key and scopes,
 // requester and agent from the connection's headers, the same refusals as stdio, and a shutdown
 // while a tool waits ends the call with a clear error instead of a silent hang.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
@@ -69,7 +68,7 @@ describe('/mcp (Streamable HTTP)', { timeout: 120_000 }, () => {
       (ids) => ids.length === 1,
       { what: 'the request to be created' },
     );
-    await sleep(5500);
+    await call.progressed(2);
     await recordDecision(testDeps(t.server.db, { clock: systemClock }), {
       requestId: id ?? '',
       verdict: 'approve',

@@ -1,7 +1,6 @@
 // `countersign mcp` over stdio, driven by the SDK's real MCP client against a running server with
 // Slack wired in: a tool call gated on a signed Slack click, progress while waiting, a receipt that
 // verifies, identity arguments and widening refused, and a server restart while the tool waits.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
@@ -101,8 +100,8 @@ describe('countersign mcp (stdio)', { timeout: 180_000 }, () => {
     });
     const id = await newestRequestId(h.t.database.url, before);
     const card = await h.waitForCard(id);
-    // Long enough for more than one progress notification (one per 5 s long-poll).
-    await sleep(6000);
+    // More than one progress notification (one per 5 s long-poll) before the click.
+    await call.progressed(2);
     const click = await h.click('U0BOB', card, APPROVE);
     expect(click.status).toBe(200);
 
@@ -204,7 +203,8 @@ describe('countersign mcp (stdio) across a server restart', { timeout: 180_000 }
       const call = callTool(mcp, 'request_approval', { action: 'deploy.production', wait: 120 });
       const id = await newestRequestId(database.url, 0);
       await t.close();
-      await sleep(1500); // the tool's long-poll fails and it retries against a closed port
+      // The tool's long-poll fails and it retries against a closed port.
+      await call.progressedWith('Countersign unreachable');
       t = await startTestServer({ database, env });
       await recordDecision(testDeps(t.server.db, { clock: systemClock }), {
         requestId: id,

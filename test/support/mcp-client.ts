@@ -52,23 +52,54 @@ export interface ToolCall {
   text: string;
 }
 
-export async function callTool(
+export interface PendingToolCall extends Promise<ToolCall> {
+  /** Resolves once at least `count` progress notifications have arrived. */
+  progressed(count: number): Promise<void>;
+  /** Resolves once a progress notification whose message contains `text` has arrived. */
+  progressedWith(text: string): Promise<void>;
+}
+
+export function callTool(
   connection: McpConnection,
   name: string,
   args: Record<string, unknown>,
   timeoutMs = 120_000,
-): Promise<ToolCall> {
+): PendingToolCall {
   const progress: Progress[] = [];
-  const result = (await connection.client.callTool({ name, arguments: args }, undefined, {
-    onprogress: (p) => progress.push(p),
-    timeout: timeoutMs,
-    resetTimeoutOnProgress: true,
-  })) as CallToolResult;
-  const text = result.content
-    .map((c) => (c.type === 'text' ? c.text : ''))
-    .join('\n')
-    .trim();
-  return { result, progress, text };
+  const waiters: { met: () => boolean; resolve: () => void }[] = [];
+  const onprogress = (p: Progress): void => {
+    progress.push(p);
+    for (const waiter of waiters.filter((w) => w.met())) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  const call = (async () => {
+    const result = (await connection.client.callTool({ name, arguments: args }, undefined, {
+      onprogress,
+      timeout: timeoutMs,
+      resetTimeoutOnProgress: true,
+    })) as CallToolResult;
+    const text = result.content
+      .map((c) => (c.type === 'text' ? c.text : ''))
+      .join('\n')
+      .trim();
+    return { result, progress, text };
+  })();
+  const until = (met: () => boolean, what: string): Promise<void> =>
+    met()
+      ? Promise.resolve()
+      : Promise.race([
+          new Promise<void>((resolve) => waiters.push({ met, resolve })),
+          call.then(() => {
+            throw new Error(`the tool call ended before ${what} (${progress.length} notifications)`);
+          }),
+        ]);
+  return Object.assign(call, {
+    progressed: (count: number) => until(() => progress.length >= count, `${count} progress notifications`),
+    progressedWith: (text: string) =>
+      until(() => progress.some((p) => p.message?.includes(text)), `a progress message "${text}"`),
+  });
 }
 
 /** Verifies a receipt against the server's public JWKS and returns its payload. */

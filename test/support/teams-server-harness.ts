@@ -19,7 +19,7 @@ import {
 import type { FakeTeamsMessage } from './fake-teams/fake-teams-channel.ts';
 import { pollUntil } from './poll.ts';
 import { writeTempPolicy, type TempPolicyFile } from './policy-files.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { createMigratedTestDatabase, type TestDatabase } from './test-database.ts';
 
 export interface TeamsServerOptions {
   policyYaml: string;
@@ -66,7 +66,7 @@ export interface TeamsServer {
 
 export async function startTeamsServer(options: TeamsServerOptions): Promise<TeamsServer> {
   const fake = options.fake ?? (await startFakeTeams(options.teams ?? {}));
-  const database = options.database ?? (await createTestDatabase());
+  const database = options.database ?? (await createMigratedTestDatabase());
   const policy: TempPolicyFile = await writeTempPolicy(options.policyYaml);
   const receiver = options.receiver ?? (await startCallbackReceiver({ secret: 'set-below' }));
   const port = await freePort();

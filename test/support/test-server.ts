@@ -6,7 +6,7 @@ import type { Scope } from '../../apps/server/src/keys/scopes.ts';
 import { startServer, type RunningServer } from '../../apps/server/src/main.ts';
 import type { Logger } from '../../apps/server/src/observability/logger.ts';
 import { silentLogger } from './logging.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { createMigratedTestDatabase, type TestDatabase } from './test-database.ts';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -43,7 +43,7 @@ export interface StartTestServerOptions {
 }
 
 export async function startTestServer(options: StartTestServerOptions = {}): Promise<TestServer> {
-  const database = options.database ?? (await createTestDatabase());
+  const database = options.database ?? (await createMigratedTestDatabase());
   const config = loadConfig({
     DATABASE_URL: database.url,
     PORT: '0',

@@ -10,7 +10,6 @@ import { parsePolicy } from '../../apps/server/src/approvals/policy/load-policy.
 import { BUILT_IN_POLICY, type Policy } from '../../apps/server/src/approvals/policy/policy.ts';
 import type { DecisionApprover } from '../../apps/server/src/approvals/record-decision.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
-import { migrate } from '../../apps/server/src/db/migrate.ts';
 import type { Clock, Deps } from '../../apps/server/src/deps.ts';
 import { AppError, type ErrorCode } from '../../apps/server/src/errors.ts';
 import { generateReceiptKey } from '../../apps/server/src/receipts/receipt-key.ts';
@@ -18,7 +17,7 @@ import { createReceiptSigner } from '../../apps/server/src/receipts/sign-receipt
 import { silentLogger } from './logging.ts';
 import { testCallbackSettings, testJobQueue } from './test-infrastructure.ts';
 import { SettableClock } from './settable-clock.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { createMigratedTestDatabase, type TestDatabase } from './test-database.ts';
 
 export interface MigratedDatabase {
   database: TestDatabase;
@@ -29,8 +28,7 @@ export interface MigratedDatabase {
 
 /** A fresh database (test-database.ts) with every migration applied and one pool on it. */
 export async function openMigratedDatabase(): Promise<MigratedDatabase> {
-  const database = await createTestDatabase();
-  await migrate(database.url, silentLogger());
+  const database = await createMigratedTestDatabase();
   const db = createDatabase(database.url);
   return {
     database,

@@ -1,6 +1,5 @@
 // Shared set-up of the Teams tests: the local Microsoft side, a migrated fresh database and the
 // Teams platform layer in a child process configured to use them.
-import { migrate } from '../../apps/server/src/db/migrate.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import {
   startFakeTeams,
@@ -8,8 +7,7 @@ import {
   type StartFakeTeamsOptions,
 } from '../support/fake-teams/start-fake-teams.ts';
 import { startTeamsBotHost, type TeamsBotHost } from '../support/fake-teams/start-teams-bot-host.ts';
-import { silentLogger } from '../support/logging.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { createMigratedTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 export interface TeamsHarness {
   fake: FakeTeams;
@@ -21,8 +19,7 @@ export interface TeamsHarness {
 
 export async function startTeamsHarness(options: StartFakeTeamsOptions = {}): Promise<TeamsHarness> {
   const fake = await startFakeTeams(options);
-  const database = await createTestDatabase();
-  await migrate(database.url, silentLogger());
+  const database = await createMigratedTestDatabase();
   const host = await startTeamsBotHost({ ...fake.env, DATABASE_URL: database.url });
   const db = createDatabase(database.url, { maxConnections: 2 });
   return {
