@@ -20,6 +20,15 @@ import { z } from 'zod';
 
 export const SCHEMA_PATH = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
 
+/**
+ * Partial indexes, which schema.prisma cannot express, by name with the definition Postgres reports
+ * (pg_get_indexdef, schema name left out). They are compared here instead of through the DMMF.
+ */
+export const PARTIAL_INDEXES: Record<string, string> = {
+  chat_cards_pending_idx:
+    'CREATE INDEX chat_cards_pending_idx ON chat_cards USING btree (channel, id) WHERE (shown_version < version)',
+};
+
 /** Tables the schema does not describe on purpose. */
 const IGNORED_TABLES = new Set(['_prisma_migrations']);
 
@@ -504,7 +513,7 @@ export async function readDatabaseSchema(client: pg.ClientBase): Promise<SchemaS
        JOIN pg_class tc ON tc.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = tc.relnamespace
        JOIN pg_am am ON am.oid = ic.relam
-      WHERE n.nspname = current_schema() AND NOT i.indisprimary`,
+      WHERE n.nspname = current_schema() AND NOT i.indisprimary AND i.indpred IS NULL`,
   );
   for (const row of indexRows.rows) {
     const table = tableOf(row.table);
@@ -700,10 +709,36 @@ export function diffSchemas(expected: SchemaShape, actual: SchemaShape): string[
 }
 
 /** Every difference between the datamodel and the database `client` is connected to. */
+/** Partial indexes in the database against PARTIAL_INDEXES: missing, unexpected or different. */
+export async function diffPartialIndexes(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ name: string; definition: string }>(
+    `SELECT ic.relname AS name,
+            regexp_replace(pg_get_indexdef(i.indexrelid), ' ON [^ ]+\\.', ' ON ') AS definition
+       FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = ic.relnamespace
+      WHERE n.nspname = current_schema() AND i.indpred IS NOT NULL`,
+  );
+  const actual = new Map(rows.map((row) => [row.name, row.definition]));
+  const out: string[] = [];
+  for (const name of sortedKeys(PARTIAL_INDEXES, Object.fromEntries(actual))) {
+    const want = PARTIAL_INDEXES[name];
+    const have = actual.get(name);
+    if (!have) out.push(`partial index "${name}": expected but missing from ${DB}`);
+    else if (!want) out.push(`partial index "${name}": in ${DB} but not in PARTIAL_INDEXES: ${have}`);
+    else if (want !== have) out.push(`partial index "${name}": ${DB} has ${have}, expected ${want}`);
+  }
+  return out;
+}
+
 export async function compareSchemaToDatabase(dmmf: Dmmf, client: pg.ClientBase): Promise<string[]> {
   const expected = expectedSchemaFromDmmf(dmmf);
   const actual = await readDatabaseSchema(client);
-  return [...expected.unsupported.map((u) => `cannot compare: ${u}`), ...diffSchemas(expected.shape, actual)];
+  return [
+    ...expected.unsupported.map((u) => `cannot compare: ${u}`),
+    ...diffSchemas(expected.shape, actual),
+    ...(await diffPartialIndexes(client)),
+  ];
 }
 
 export function formatDifferences(differences: string[]): string {

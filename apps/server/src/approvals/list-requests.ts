@@ -50,7 +50,9 @@ export async function listRequests(
   if (input.requester) where.requesterEmail = input.requester.toLowerCase();
   if (input.cursor) {
     const after = decodeCursor(input.cursor);
-    where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+    // `created_at <= c` bounds the index range; the OR only sorts out rows sharing that instant.
+    where.createdAt = { lte: after.createdAt };
+    where.OR = [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }];
   }
   const rows = await deps.db.prisma.approvalRequest.findMany({
     where,

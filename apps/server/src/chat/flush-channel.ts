@@ -55,7 +55,7 @@ export interface FlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts
   publicUrl?: string | undefined;
 }
 
-interface PendingCard {
+export interface PendingCard {
   id: bigint;
   request_id: string;
   message_id: string | null;
@@ -75,9 +75,7 @@ export async function flushChannel(
   // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
   const deadline = performance.now() + settings.budgetMs;
   for (;;) {
-    const [card] = await deps.db.prisma.$queryRaw<PendingCard[]>`
-      SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
-       WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
+    const card = await nextPendingCard(deps.db, channel);
     if (!card) return { done: true };
     if (!parsed || parsed.platform !== transport.platform) {
       await markFailed(deps, card, `not a ${transport.platform} channel: ${channel}`);
@@ -207,9 +205,26 @@ async function findPosted(
   }
 }
 
-async function waitForPostSlot(deps: FlushDeps, settings: FlushSettings, channel: string): Promise<void> {
-  const [last] = await deps.db.prisma.$queryRaw<{ posted_at: Date | null }[]>`
+/** The channel's oldest card whose shown version lags; read through chat_cards_pending_idx. */
+export async function nextPendingCard(
+  db: FlushDeps['db'],
+  channel: string,
+): Promise<PendingCard | undefined> {
+  const [card] = await db.prisma.$queryRaw<PendingCard[]>`
+    SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
+     WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
+  return card;
+}
+
+/** When the channel last had a card posted; read from the end of chat_cards_channel_posted_at_idx. */
+export async function lastPostedAt(db: FlushDeps['db'], channel: string): Promise<Date | null> {
+  const [last] = await db.prisma.$queryRaw<{ posted_at: Date | null }[]>`
     SELECT max(posted_at) AS posted_at FROM chat_cards WHERE channel = ${channel}`;
-  const wait = (last?.posted_at?.getTime() ?? 0) + settings.postIntervalMs - deps.clock.now().getTime();
+  return last?.posted_at ?? null;
+}
+
+async function waitForPostSlot(deps: FlushDeps, settings: FlushSettings, channel: string): Promise<void> {
+  const last = await lastPostedAt(deps.db, channel);
+  const wait = (last?.getTime() ?? 0) + settings.postIntervalMs - deps.clock.now().getTime();
   if (wait > 0) await sleep(wait);
 }
