@@ -34,7 +34,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    // Commander's own exit 1 (unknown option, bad choice) is a bad option: 2, as the README says;
+    // Commander's own exit 1 (unknown option, bad choice) is a bad option: 2, as docs/pipelines/cli.md says;
     // 1 means "chain not intact". `request` maps its own to 3 before it gets here.
     process.exitCode = error.exitCode === 1 ? 2 : error.exitCode;
   } else if (error instanceof ConfigError || error instanceof CliError) {

@@ -12,7 +12,7 @@ export const optionalString = z
 const optionalMs = (min: number) =>
   optionalString.pipe(z.coerce.number<string | undefined>().int().min(min).optional());
 
-const envSchema = z
+export const envSchema = z
   .object({
     DATABASE_URL: optionalString.pipe(
       z

@@ -112,7 +112,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   const actor = email ?? `${approver.platform}:${approver.platformUserId ?? 'unknown'}`;
 
   // On node-postgres rather than a Prisma interactive transaction: under a burst of clicks the
-  // process is CPU-bound, and Prisma's runtime cost more than the SQL (see ARCHITECTURE "decide").
+  // process is CPU-bound, and Prisma's runtime cost more than the SQL (docs/decisions/0001-why-prisma-and-raw-sql.md).
   const outcome = await withSqlTransaction(deps.db.pool, async (tx): Promise<Outcome> => {
     const [request] = await tx.query<LockedRequest>(
       `SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,

@@ -1,5 +1,5 @@
 // A transaction on one pooled pg client, for hot paths where Prisma's interactive transaction
-// costs more than the SQL (intake: see ARCHITECTURE "Performance"). Statements go straight to
+// costs more than the SQL (intake and decide: docs/decisions/0001-why-prisma-and-raw-sql.md). Statements go straight to
 // node-postgres; pg-boss and the chain append take the same executor.
 import type pg from 'pg';
 import type { Prisma } from './client.ts';
