@@ -239,6 +239,7 @@ function expectedSummary(): Partial<ReportSummary> {
       already_decided: 1,
       expired: 1,
       foreign_tenant: 0,
+      deprovisioned: 0,
     },
     expiries: 2,
     timeToDecision: { decided: 3, medianSeconds: 90, p95Seconds: 300 },

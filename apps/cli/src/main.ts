@@ -5,6 +5,7 @@ import { ConfigError } from '../../server/src/config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
 import { registerHookCommands } from './commands/hook.ts';
 import { registerKeysCommands } from './commands/keys.ts';
+import { registerScimCommands } from './commands/scim.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
@@ -23,6 +24,7 @@ const program = new Command()
 registerServeCommand(program);
 registerMigrateCommand(program);
 registerKeysCommands(program);
+registerScimCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
 registerRequestCommand(program);

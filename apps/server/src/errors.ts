@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   REQUEST_EXPIRED: { status: 409, title: 'Request expired' },
   /** The chat clicker's account belongs to another workspace or tenant than the app's own. */
   FOREIGN_TENANT: { status: 403, title: 'Foreign workspace or tenant' },
+  /** The identity provider deactivated or removed the decider (SCIM); eligibility fails closed. */
+  DEPROVISIONED: { status: 403, title: 'Deprovisioned by the identity provider' },
   /** A chat button was clicked on a message that is not the card stored for its request. */
   CARD_MISMATCH: { status: 409, title: 'Card mismatch' },
   /** The rule requires a reason to deny, and none was given. */

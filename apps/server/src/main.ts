@@ -125,6 +125,7 @@ export async function startServer({
       version: packageJson.version,
       chatRouters: chats.map((chat) => chat.router),
       webRouter: await createWebConsole(config, deps),
+      publicUrl: config.COUNTERSIGN_PUBLIC_URL,
     });
 
     const server = app.listen(config.PORT, config.HOST);

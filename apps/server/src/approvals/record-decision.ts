@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
+import { IDP_PREFIX, idpGroupHeld, isDeprovisioned } from '../directory/directory-eligibility.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
@@ -54,6 +55,7 @@ const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
   already_decided: 'ALREADY_DECIDED',
   expired: 'REQUEST_EXPIRED',
   foreign_tenant: 'FOREIGN_TENANT',
+  deprovisioned: 'DEPROVISIONED',
 };
 
 interface LockedRequest {
@@ -212,7 +214,12 @@ async function decide(
         : 'you own the agent that asked for this action, so you cannot decide it',
     );
   }
-  if (!request.any_approver && !request.approvers.includes(email)) {
+  if (await isDeprovisioned(tx, email)) {
+    return refuse('deprovisioned', 'your identity provider has deactivated or removed your account');
+  }
+  const listed = request.any_approver || request.approvers.includes(email);
+  const idpGroup = listed ? null : await idpGroupHeld(tx, request.approvers, email);
+  if (!listed && !idpGroup) {
     return refuse('not_eligible', 'you are not an approver for this request');
   }
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
@@ -232,7 +239,13 @@ async function decide(
     type: 'decision.recorded',
     requestId: request.id,
     actor: email,
-    payload: { approver, verdict, reason, ...withSession },
+    payload: {
+      approver,
+      verdict,
+      reason,
+      ...withSession,
+      ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
+    },
   });
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   await refreshCards(tx, context.outbox, request.id);

@@ -7,6 +7,7 @@ export const REFUSAL_REASONS = [
   'already_decided',
   'expired',
   'foreign_tenant',
+  'deprovisioned',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -88,6 +89,8 @@ export type AuditEventInput =
         reason: string | null;
         /** Set for decisions made in the web console. */
         session?: WebSessionRef;
+        /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
+        eligibleThrough?: string;
       };
     }
   | {
@@ -263,5 +266,44 @@ export type AdminAuditEventInput =
 
 export const ADMIN_EVENT_TYPES = ['key.created', 'key.revoked', 'delivery.resent', 'policy.loaded'] as const;
 
+/** What the identity provider's SCIM client changed in the directory (directory/), by token. */
+export type DirectoryAuditEventInput =
+  | {
+      type: 'directory.user.created' | 'directory.user.deactivated' | 'directory.user.reactivated';
+      requestId?: null;
+      actor: string;
+      payload: { userId: string; userName: string; email: string | null };
+    }
+  | {
+      type: 'directory.user.removed';
+      requestId?: null;
+      actor: string;
+      payload: { userId: string; userName: string; email: string | null };
+    }
+  | {
+      type: 'directory.group.created' | 'directory.group.removed';
+      requestId?: null;
+      actor: string;
+      payload: { groupId: string; displayName: string };
+    }
+  | {
+      type: 'directory.group.renamed';
+      requestId?: null;
+      actor: string;
+      payload: { groupId: string; from: string; to: string };
+    }
+  | {
+      type: 'directory.member.added' | 'directory.member.removed';
+      requestId?: null;
+      actor: string;
+      payload: { groupId: string; group: string; userId: string; userName: string; email: string | null };
+    }
+  | {
+      type: 'scim.token.created' | 'scim.token.revoked';
+      requestId?: null;
+      actor: string;
+      payload: { tokenId: string; name: string; prefix: string };
+    };
+
 /** Every event the chain accepts. */
-export type ChainEventInput = AuditEventInput | AdminAuditEventInput;
+export type ChainEventInput = AuditEventInput | AdminAuditEventInput | DirectoryAuditEventInput;

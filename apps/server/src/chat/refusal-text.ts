@@ -26,6 +26,8 @@ const REFUSALS: Partial<Record<ErrorCode, (w: Wording) => string>> = {
     `Countersign could not read your email from your ${w.platform} profile, so it cannot tell whether you may decide; ask a ${w.platform} admin to ${w.identityFix}.`,
   FOREIGN_TENANT: (w) =>
     `Your ${w.platform} account belongs to another organisation than the one this app is installed in, so your decision was not recorded.`,
+  DEPROVISIONED: () =>
+    'Your identity provider has deactivated or removed your account here, so your decision cannot count.',
   ALREADY_DECIDED: () => 'This request already has its verdict, so your decision changed nothing.',
   REQUEST_EXPIRED: () => 'This request expired before your decision arrived, so it can no longer be decided.',
   DENY_REASON_REQUIRED: () => "This request's policy requires a reason to deny it; please give one.",

@@ -20,6 +20,7 @@ import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
+import { createScimRouter } from './scim/scim-router.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -48,6 +49,8 @@ export interface HttpAppOptions {
   chatRouters?: Router[];
   /** The web console (apps/server/src/web); it only takes its own paths. */
   webRouter?: Router;
+  /** COUNTERSIGN_PUBLIC_URL, for the absolute locations SCIM answers carry. */
+  publicUrl?: string | undefined;
 }
 
 export function createHttpApp({
@@ -57,6 +60,7 @@ export function createHttpApp({
   version,
   chatRouters = [],
   webRouter,
+  publicUrl,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -87,6 +91,7 @@ export function createHttpApp({
   app.use(metrics.middleware);
 
   for (const chatRouter of chatRouters) app.use(chatRouter);
+  app.use(createScimRouter(ctx, publicUrl));
   app.use(createMcpRouter(ctx));
   if (webRouter) app.use(webRouter);
   const router = express.Router();

@@ -83,7 +83,8 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
   const approvers = requestedApprovers ?? rule.approvers ?? [];
   const quorum = requested.quorum ?? rule.quorum;
   const agentOwner = requested.agentName ? agentOwnerOf(policy, requested.agentName) : null;
-  if (!rule.autoApprove && !anyApprover && problems.length === 0) {
+  const fromIdp = approvers.some((a) => a.startsWith('idp:'));
+  if (!rule.autoApprove && !anyApprover && !fromIdp && problems.length === 0) {
     // People who can never decide this request do not count towards what it needs.
     const excluded = new Set([requested.requesterEmail.toLowerCase(), ...(agentOwner ? [agentOwner] : [])]);
     const eligible = approvers.filter((email) => !excluded.has(email)).length;

@@ -4,10 +4,19 @@ import { parseDuration } from '../duration.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
-const approverRef = z.union([
-  z.string().regex(/^group:[\w.-]+$/, 'must be an email or "group:<name>"'),
-  email,
-]);
+const APPROVER_REF = 'must be an email, "group:<name>" or "idp:<group>"';
+const approverRef = z.union(
+  [
+    z.string().regex(/^group:[\w.-]+$/),
+    // A group the identity provider keeps (SCIM, directory/): membership is read at decision time.
+    z
+      .string()
+      .regex(/^idp:\S(.*\S)?$/)
+      .max(260),
+    email,
+  ],
+  { error: APPROVER_REF },
+);
 
 const duration = z.union([z.number().int().min(1), z.string()]).transform((value, ctx) => {
   const seconds = typeof value === 'number' ? value : parseDuration(value);

@@ -144,7 +144,9 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       ? expand(refs, rule.approvers ? [...path, 'approvers'] : ['defaults', 'approvers'])
       : [];
     const quorum = rule.quorum ?? defaults.quorum ?? DEFAULT_QUORUM;
-    if (!autoApprove && quorum > approvers.length) {
+    // An identity provider group's size is only known at decision time.
+    const fromIdp = approvers.some((a) => a.startsWith('idp:'));
+    if (!autoApprove && !fromIdp && quorum > approvers.length) {
       throw new PolicyCompileError(
         [...path, 'quorum'],
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,

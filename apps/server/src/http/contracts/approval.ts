@@ -48,9 +48,10 @@ export const approvalSchema = z
     payloadDigest: z
       .string()
       .meta({ description: 'sha256:<hex> over the canonical JSON of {action, context}' }),
-    approvers: z
-      .array(z.string())
-      .meta({ description: 'eligible emails; empty means anyone but the requester' }),
+    approvers: z.array(z.string()).meta({
+      description:
+        'eligible emails, and idp:<group> for identity provider groups; empty means anyone but the requester',
+    }),
     quorum: z.number().int(),
     policyRule: z.string().nullable(),
     channel: z.string().nullable().meta({ description: 'the first of `channels`' }),

@@ -1,0 +1,45 @@
+// What the identity provider's directory says about a decider, read in the deciding transaction so
+// every replica sees a deprovisioning at once: whether the person was deactivated or removed, and
+// which `idp:<group>` approver entry (if any) makes them eligible.
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+
+export const IDP_PREFIX = 'idp:';
+
+export function idpGroupsOf(approvers: readonly string[]): string[] {
+  return approvers.filter((a) => a.startsWith(IDP_PREFIX)).map((a) => a.slice(IDP_PREFIX.length));
+}
+
+/**
+ * True when the directory knows this address and none of its entries is an active, present
+ * person: deactivated (`active: false`) or removed by the identity provider.
+ */
+export async function isDeprovisioned(tx: TransactionDb, email: string): Promise<boolean> {
+  const [row] = await runSql<{ known: boolean; present: boolean }>(
+    tx,
+    `SELECT count(*) > 0 AS known, bool_or(active AND removed_at IS NULL) AS present
+       FROM directory_users WHERE email = $1`,
+    [email],
+  );
+  return Boolean(row?.known) && !row?.present;
+}
+
+/** The first `idp:` group of `approvers` the person is an active member of, or null. */
+export async function idpGroupHeld(
+  tx: TransactionDb,
+  approvers: readonly string[],
+  email: string,
+): Promise<string | null> {
+  const groups = idpGroupsOf(approvers);
+  if (groups.length === 0) return null;
+  const rows = await runSql<{ display_name: string }>(
+    tx,
+    `SELECT g.display_name
+       FROM directory_members m
+       JOIN directory_groups g ON g.id = m.group_id
+       JOIN directory_users u ON u.id = m.user_id
+      WHERE g.display_name_key = ANY($1::text[]) AND u.email = $2 AND u.active AND u.removed_at IS NULL
+      LIMIT 1`,
+    [groups.map((g) => g.toLowerCase()), email],
+  );
+  return rows[0]?.display_name ?? null;
+}
