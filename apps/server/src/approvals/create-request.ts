@@ -87,7 +87,9 @@ export async function createRequest(
     requesterEmail,
     requesterName: input.requester.name ?? null,
     agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
-    context: maskContext(context, rules.sensitive) as Prisma.InputJsonValue,
+    context: maskContext(context, rules.sensitive, {
+      personalData: rules.maskPersonalData,
+    }) as Prisma.InputJsonValue,
     payloadDigest: payloadDigest(input.action, context),
     approvers: rules.approvers,
     anyApprover: rules.anyApprover,

@@ -2,7 +2,10 @@
 // explicit JSON pointers, values under secret-looking keys, and credential-looking values
 // anywhere. Long secrets keep their last 4 characters so people can tell them apart.
 
-export const MASK = '••••';
+import { MASK } from './mask-marker.ts';
+import { isBirthDateKey, maskPersonalData } from './pii-masking.ts';
+
+export { MASK };
 /** Secrets at least this long keep their last 4 characters; shorter ones are masked whole. */
 const KEEP_TAIL_FROM_LENGTH = 12;
 
@@ -132,21 +135,32 @@ function maskValue(value: unknown): unknown {
   return MASK;
 }
 
-function walk(value: unknown, path: string[], pointers: Set<string>): unknown {
+export interface MaskOptions {
+  /** Personal data too (a rule's `mask: [pii]`): see pii-masking.ts. */
+  personalData?: boolean;
+}
+
+function walk(value: unknown, path: string[], pointers: Set<string>, options: MaskOptions): unknown {
   if (pointers.has(JSON.stringify(path))) return MASK;
-  if (typeof value === 'string') return maskCredentialsInText(value);
-  if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, String(index)], pointers));
+  if (typeof value === 'string') {
+    const masked = maskCredentialsInText(value);
+    return options.personalData ? maskPersonalData(masked) : masked;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, index) => walk(item, [...path, String(index)], pointers, options));
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, member] of Object.entries(value)) {
       const memberPath = [...path, key];
+      const listed = pointers.has(JSON.stringify(memberPath));
+      const maskable = !listed && member !== null && typeof member !== 'boolean';
       out[key] =
-        isSecretKey(key) &&
-        !pointers.has(JSON.stringify(memberPath)) &&
-        member !== null &&
-        typeof member !== 'boolean'
+        maskable && isSecretKey(key)
           ? maskValue(member)
-          : walk(member, memberPath, pointers);
+          : maskable && options.personalData === true && isBirthDateKey(key)
+            ? MASK // a date of birth shows nothing, not even its year
+            : walk(member, memberPath, pointers, options);
     }
     return out;
   }
@@ -157,11 +171,12 @@ function walk(value: unknown, path: string[], pointers: Set<string>): unknown {
 export function maskContext(
   context: Record<string, unknown>,
   sensitivePointers: readonly string[],
+  options: MaskOptions = {},
 ): Record<string, unknown> {
   const pointers = new Set(sensitivePointers.map((p) => JSON.stringify(decodePointer(p))));
   // The pointer "" names the whole context: mask every member, and keep the result an object.
   if (pointers.has(JSON.stringify([]))) {
     return Object.fromEntries(Object.keys(context).map((key) => [key, MASK]));
   }
-  return walk(context, [], pointers) as Record<string, unknown>;
+  return walk(context, [], pointers, options) as Record<string, unknown>;
 }

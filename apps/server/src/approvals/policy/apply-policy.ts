@@ -30,6 +30,8 @@ export interface ResolvedRules {
   /** Every channel the request is posted to (may be empty: API only). */
   channels: string[];
   sensitive: string[];
+  /** Personal data masked too (the rule's `mask: [pii]`). */
+  maskPersonalData: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
 }
@@ -112,6 +114,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     channel: (requestedChannels ?? rule.defaultChannels)[0] ?? null,
     channels: [...new Set(requestedChannels ?? rule.defaultChannels)],
     sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
+    maskPersonalData: rule.mask.includes('pii'),
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
   };

@@ -1,6 +1,7 @@
 // The policy file's shape (spec §4), validated with zod. Durations accept "30m"/"1h"/"2d" or seconds.
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
+import { MASK_PRESETS } from '../pii-masking.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -48,6 +49,7 @@ export const ruleSchema = z.strictObject({
   channel: channelList.optional(),
   channels: z.array(channel).min(1).optional(),
   sensitive: z.array(pointer).optional(),
+  mask: z.array(z.enum(MASK_PRESETS)).optional().meta({ description: 'presets: "pii" masks personal data' }),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
 });
@@ -67,6 +69,7 @@ export const policySchema = z.strictObject({
       expiresIn: duration.optional(),
       quorum: z.number().int().min(1).max(100).optional(),
       denyQuorum: z.number().int().min(1).max(100).optional(),
+      mask: z.array(z.enum(MASK_PRESETS)).optional(),
     })
     .optional(),
   rules: z.array(ruleSchema).default([]),

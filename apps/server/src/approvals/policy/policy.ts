@@ -1,5 +1,6 @@
 // The compiled policy: rules with groups expanded and defaults applied, and the lookups the
 // domain needs. Rules are matched in file order; the first rule whose action glob matches wins.
+import type { MaskPreset } from '../pii-masking.ts';
 import type { PolicyFile } from './policy-schema.ts';
 
 export const DEFAULT_QUORUM = 1;
@@ -19,6 +20,8 @@ export interface PolicyRule {
   /** Where a request that names no channel is posted (each of them). */
   defaultChannels: string[];
   sensitive: string[];
+  /** Masking presets (`mask: [pii]`), the rule's own or the policy defaults'. */
+  mask: MaskPreset[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
 }
@@ -68,6 +71,7 @@ export const BUILT_IN_POLICY: Policy = {
       channels: [],
       defaultChannels: [],
       sensitive: [],
+      mask: [],
       autoApprove: false,
       denyReasonRequired: false,
     },
@@ -166,6 +170,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       channels: allowed,
       defaultChannels,
       sensitive: rule.sensitive ?? [],
+      mask: rule.mask ?? defaults.mask ?? [],
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
     };
