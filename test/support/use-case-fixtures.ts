@@ -81,11 +81,15 @@ export async function createTestRequest(
   overrides: Partial<CreateRequestInput> = {},
 ): Promise<RequestWithDecisions> {
   const clientId = await testClientId(deps.db);
-  const { request } = await createRequest(deps, clientId, {
-    action: 'db.export',
-    requester: { email: REQUESTER },
-    ...overrides,
-  });
+  const { request } = await createRequest(
+    deps,
+    { clientId, keyName: 'use-case tests' },
+    {
+      action: 'db.export',
+      requester: { email: REQUESTER },
+      ...overrides,
+    },
+  );
   return request;
 }
 

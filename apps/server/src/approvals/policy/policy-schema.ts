@@ -1,6 +1,7 @@
 // The policy file's shape (spec §4), validated with zod. Durations accept "30m"/"1h"/"2d" or seconds.
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
+import { contentRuleFields } from './rule-conditions.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -41,6 +42,7 @@ export const ruleSchema = z.strictObject({
   sensitive: z.array(pointer).optional(),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
+  ...contentRuleFields,
 });
 
 export const policySchema = z.strictObject({
