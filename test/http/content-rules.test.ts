@@ -4,6 +4,7 @@
 // `keys:` lets only the named API key's requests through automatically.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, snapshotData, withPgClient, type Approval } from '../support/api-fixtures.ts';
+import { callTool, connectHttp } from '../support/mcp-client.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -138,5 +139,33 @@ describe('rules on content through HTTP', () => {
       body: { action: 'report.weekly', requester },
     });
     expect(other.body).toMatchObject({ status: 'pending', policyRule: 'everything-else' });
+  });
+
+  it('the MCP tools meet the same rules: a deny is refused with its reason, a checked read is approved', async () => {
+    const mcp = await connectHttp(t.url, {
+      authorization: `Bearer ${key}`,
+      'countersign-requester': requester.email,
+      'countersign-agent': 'export-bot',
+    });
+    try {
+      const before = await snapshotData(t);
+      const denied = await callTool(mcp, 'request_approval', {
+        action: 'db.export',
+        context: { rows: 5, destination: 's3://public-web/users.csv' },
+      });
+      expect(denied.result.isError).toBe(true);
+      expect(denied.text).toContain('POLICY_DENIED');
+      expect(denied.text).toContain('exports to public buckets are not allowed');
+      expect((await snapshotData(t)).requests).toBe(before.requests);
+
+      const read = await callTool(mcp, 'request_approval', {
+        action: 'analytics.read',
+        context: { rows: 3 },
+      });
+      expect(read.result.isError, read.text).toBeFalsy();
+      expect(read.text).toContain('Approved by policy:small-reads');
+    } finally {
+      await mcp.close();
+    }
   });
 });
