@@ -63,6 +63,13 @@ describe('a rule on "pg_dump *" asks for every disguise of pg_dump', () => {
     ['negated', '! pg_dump -t customers'],
     ['python -c', 'python3 -c "import os; os.system(\'pg_dump -t customers\')"'],
     ['a broken line', 'pg_dump -t "customers'],
+    ['a PATH change before an innocent name', 'PATH=/tmp/evil:$PATH ls'],
+    ['an exported PATH change', 'export PATH=/tmp/evil; ls'],
+    ['BASH_ENV through env', 'env BASH_ENV=/tmp/x.sh bash -c true'],
+    ['xargs building the command from its input', 'echo pg_dump | xargs -I X X -t customers'],
+    ['xargs feeding sh -c', "echo 'pg_dump -t customers' | xargs -0 sh -c"],
+    ['find -exec running what it finds', 'find /usr/bin -name pg_dump -exec {} -t customers \\;'],
+    ['awk system()', `awk 'BEGIN { system("pg_dump -t customers") }'`],
     ['a comment hiding a continued line', '# note \\\npg_dump -t customers'],
   ])('%s: %s', async (_name, command) => {
     expect(await decide(PG_DUMP, command)).toMatchObject({ ask: true, action: 'db.dump' });
@@ -74,6 +81,8 @@ describe('a rule on "pg_dump *" asks for every disguise of pg_dump', () => {
     ['pg_dump in a quoted argument', 'grep "pg_dump -t" notes.txt'],
     ['a pipeline of other commands', 'cat a.txt | sort | uniq -c'],
     ['a variable as an argument only', 'echo "$HOME"'],
+    ['a plain awk program', "awk '{ print $1 }' access.log"],
+    ['an ordinary assignment', 'COUNT=3 ls -la'],
   ])('passes %s: %s', async (_name, command) => {
     expect(await decide(PG_DUMP, command)).toEqual({ ask: false });
   });

@@ -63,6 +63,13 @@ const WRAPPERS = new Set([
   'systemd-run',
 ]);
 
+/** Variables that change which program a name runs, or run code of their own. */
+const COMMAND_CHANGING_VARIABLES =
+  /^(PATH|BASH_ENV|ENV|LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT|IFS|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|PS4|BASH_FUNC_.*)$/;
+/** awk programs that can start commands. */
+const AWK = /^[gmn]?awk$/;
+const AWK_RUNS_COMMANDS = /system|getline|\|/;
+
 const MAX_DEPTH = 8;
 /** More simple commands than this in one line is refused as unresolvable (wrappers multiply them). */
 const MAX_COMMANDS = 500;
@@ -122,6 +129,9 @@ function visit(parser: Parser, node: Node, out: BashAnalysis, depth: number): vo
     case 'ERROR':
       out.unresolved.push('the command line does not parse as Bash');
       break;
+    case 'variable_assignment':
+      checkAssignment(node.childForFieldName('name')?.text ?? '', out);
+      break;
   }
   for (const child of node.namedChildren) if (child) visit(parser, child, out, depth);
 }
@@ -135,11 +145,20 @@ interface Word {
 function visitCommand(parser: Parser, node: Node, out: BashAnalysis, depth: number): void {
   // Substitutions anywhere in the command (assignments, words, redirects) run too.
   for (const child of node.namedChildren) if (child) visitSubstitutions(parser, child, out, depth);
+  for (const child of node.namedChildren) {
+    if (child?.type === 'variable_assignment')
+      checkAssignment(child.childForFieldName('name')?.text ?? '', out);
+  }
   const nameNode = node.childForFieldName('name');
   const words = [nameNode, ...node.childrenForFieldName('argument')]
     .filter((n): n is Node => n !== null)
     .map((n) => resolveWord(n.type === 'command_name' ? (n.namedChild(0) ?? n) : n));
   analyzeWords(parser, words, out, depth);
+}
+
+function checkAssignment(name: string, out: BashAnalysis): void {
+  if (COMMAND_CHANGING_VARIABLES.test(name))
+    out.unresolved.push(`sets ${name}, which changes what commands run`);
 }
 
 function visitSubstitutions(parser: Parser, node: Node, out: BashAnalysis, depth: number): void {
@@ -177,6 +196,12 @@ function analyzeWords(parser: Parser, words: Word[], out: BashAnalysis, depth: n
     analyzeShell(parser, program, args, out, depth);
     return;
   }
+  if (AWK.test(program)) {
+    if (args.some((a) => !a.static || AWK_RUNS_COMMANDS.test(a.text))) {
+      out.unresolved.push(`${program} runs commands from its program`);
+    }
+    return;
+  }
   if (INTERPRETERS.test(program)) {
     if (args.some((a) => !a.static || INLINE_CODE_FLAGS.has(a.text) || /^-[a-zA-Z]*[ce]$/.test(a.text))) {
       out.unresolved.push(`${program} runs inline code`);
@@ -188,10 +213,22 @@ function analyzeWords(parser: Parser, words: Word[], out: BashAnalysis, depth: n
       out.unresolved.push(`${program} runs a command named by an argument that is not static`);
       return;
     }
-    // Every later word that could be the command it runs is tried as one.
-    args.forEach((arg, index) => {
+    if (
+      (program === 'xargs' || program === 'parallel') &&
+      args.some((a) => /^(-[iIJ]|--replace)/.test(a.text))
+    ) {
+      out.unresolved.push(`${program} builds the command it runs from its input`);
+      return;
+    }
+    for (const arg of args) {
+      const assigned = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(arg.text);
+      if (assigned?.[1]) checkAssignment(assigned[1], out);
+    }
+    // Every later word that could be the command it runs is tried as one; `{}` is filled in later.
+    const filled = args.map((a) => (a.text.includes('{}') ? { ...a, static: false } : a));
+    filled.forEach((arg, index) => {
       if (arg.text.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg.text)) return;
-      analyzeWords(parser, args.slice(index), out, depth + 1);
+      analyzeWords(parser, filled.slice(index), out, depth + 1);
     });
   }
 }
