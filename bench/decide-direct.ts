@@ -97,9 +97,10 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
       receipts: createReceiptSigner(generateReceiptKey()),
     };
     const { clientId } = await createApiKey(db.prisma, { name: 'bench direct' });
+    const caller = { clientId, keyName: 'bench direct' };
     const create = async (action: string) =>
       (
-        await createRequest(deps, clientId, {
+        await createRequest(deps, caller, {
           action,
           requester: { email: REQUESTER },
           callbackUrl: 'http://127.0.0.1:9/never-delivered',

@@ -58,7 +58,7 @@ describe('createRequest answers what is stored', () => {
   });
 
   it('an auto-approved request with its policy decision', async () => {
-    const created = await createTestRequest(deps, { action: 'db.users.read' });
+    const created = await createTestRequest(deps, { action: 'db.users.read', context: { rows: 10 } });
     expect(created.status).toBe('approved');
     expect(created.decisions).toHaveLength(1);
     expect(created).toStrictEqual(await stored(created.id));

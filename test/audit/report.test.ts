@@ -53,7 +53,7 @@ const POLICY = `
 groups:
   ops: [alice@example.com, bob@example.com, carol@example.com]
 rules:
-  - { name: reads, actions: ['*.read'], autoApprove: true }
+  - { name: reads, actions: ['*.read'], autoApprove: true, when: { context: /rows, lte: 1000 } }
   - { name: ops, actions: ['*'], approvers: [group:ops], expiresIn: 1h, channel: 'slack:C0OPS' }
 `;
 
@@ -95,7 +95,7 @@ beforeAll(async () => {
   clock.set(at('09:20:00'));
   const expiredAtClick = await createTestRequest(deps);
   clock.set(at('09:21:00'));
-  const auto = await createTestRequest(deps, { action: 'db.read' });
+  const auto = await createTestRequest(deps, { action: 'db.read', context: { rows: 1 } });
   clock.set(at('09:22:00'));
   const cancelled = await createTestRequest(deps, {
     action: 'prod.restart',

@@ -175,6 +175,50 @@ describe('countersign hook claude-code', { timeout: 120_000 }, () => {
 
   it.each([
     [
+      'a variable as the command',
+      'PGD=psql; $PGD -c "DROP TABLE users"',
+      /the command name is not static: \$PGD/,
+    ],
+    ['quotes inside the name', 'ps""ql -c "DROP TABLE users"', /^rule db\.query$/],
+  ])('asks for a disguised command (%s) under the rule it may match', async (_name, command, why) => {
+    const id = `toolu_${++useId}`;
+    const run = hook(preToolUse('Bash', { command }, id));
+    const requestId = await requestFor(id);
+    await decide(requestId, 'deny', 'not like this');
+    expect(decisionOf(await run.exited).permissionDecision).toBe('deny');
+    const stored = await t.call<Approval>('GET', `/v1/approvals/${requestId}`, { key });
+    expect(stored.body.action).toBe('db.query');
+    expect(stored.body.context).toMatchObject({
+      tool_input: { command },
+      asked: expect.stringMatching(why) as string,
+    });
+  });
+
+  it('with default: ask, a command no allow: glob names asks under defaultAction', async () => {
+    const gated = join(dir, 'gated.yaml');
+    await writeFile(gated, `default: ask\ndefaultAction: shell.run\nallow: ["ls *"]\n${RULES}`);
+    const before = await requestCount();
+    const allowed = await runCli(['hook', 'claude-code', '--rules', gated], env(), {
+      input: preToolUse('Bash', { command: 'ls -la' }, `toolu_${++useId}`),
+    });
+    expect(allowed.code, describeRun(allowed)).toBe(0);
+    expect(allowed.stdout).toBe('');
+    expect(await requestCount()).toBe(before);
+
+    const id = `toolu_${++useId}`;
+    const run = startCli(['hook', 'claude-code', '--rules', gated], env(), {
+      input: preToolUse('Bash', { command: 'npm publish' }, id),
+    });
+    const requestId = await requestFor(id);
+    await decide(requestId, 'approve');
+    expect(decisionOf(await run.exited).permissionDecision).toBe('allow');
+    const stored = await t.call<Approval>('GET', `/v1/approvals/${requestId}`, { key });
+    expect(stored.body.action).toBe('shell.run');
+    expect(stored.body.context).toMatchObject({ bash: { commands: [['npm', 'publish']], unresolved: [] } });
+  });
+
+  it.each([
+    [
       'a tool no rule names',
       preToolUse('Read', { file_path: '/home/alice/shop/infra/prod/db.tf' }, 'toolu_r'),
     ],

@@ -20,6 +20,7 @@ const POLICY = `rules:
   - name: reads
     actions: ["*.read"]
     autoApprove: true
+    when: { context: /rows, lte: 1000 }
   - name: everything-else
     actions: ["*"]
     approvers: [bob@example.com]
@@ -63,14 +64,18 @@ describe('every verdict path enqueues one callback', () => {
 
     const expired = await createApproval(t, client.key, { ...hook('expired'), expiresIn: 1 });
 
-    const autoApproved = await createApproval(t, client.key, { action: 'db.read', ...hook('approved') });
+    const autoApproved = await createApproval(t, client.key, {
+      action: 'db.read',
+      context: { rows: 1 },
+      ...hook('approved'),
+    });
     expect(autoApproved.status).toBe('approved');
 
     // Verdicts without a callback URL: cancelled, denied, auto-approved, expired.
     const silent = [
       await createApproval(t, client.key, {}),
       await createApproval(t, client.key, {}),
-      await createApproval(t, client.key, { action: 'db.read' }),
+      await createApproval(t, client.key, { action: 'db.read', context: { rows: 1 } }),
       await createApproval(t, client.key, { expiresIn: 1 }),
     ];
     await cancel(silent[0]!.id);

@@ -191,7 +191,7 @@ describe('policy through HTTP (spec §4 example)', () => {
   it('a "*.read" action is auto-approved by policy:read-only, audited in order', async () => {
     const response = await t.call<Approval>('POST', '/v1/approvals', {
       key,
-      body: { action: 'db.users.read', requester: { email: 'alice@example.com' } },
+      body: { action: 'db.users.read', requester: { email: 'alice@example.com' }, context: { rows: 10 } },
     });
     expect(response.status, JSON.stringify(response.body)).toBe(201);
     const approval = response.body;

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The policy file of spec §4, exactly as the spec prints it. */
+/** The policy file of spec §4, with a `when:` on its auto-approve rule (the name alone no longer suffices). */
 export const SPEC_POLICY_YAML = `groups:
   data-owners: [bob@example.com, carol@example.com]
   security: [dave@example.com, erin@example.com, frank@example.com]
@@ -27,6 +27,7 @@ rules:
   - name: read-only
     actions: ["*.read"]
     autoApprove: true          # decided by policy; recorded as such in the audit trail
+    when: { context: /rows, lte: 1000 }   # only small reads: an action name alone never auto-approves
 `;
 
 export interface TempPolicyFile {

@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   NO_MATCHING_RULE: { status: 422, title: 'No matching policy rule' },
   /** The request tries to widen what its policy rule allows (approvers, quorum, expiry, channel). */
   POLICY_VIOLATION: { status: 422, title: 'Policy violation' },
+  /** A `deny: true` policy rule matches the request; its reason is shown to the caller, nothing is stored. */
+  POLICY_DENIED: { status: 403, title: 'Denied by policy' },
   /** The requester or the agent's owner tried to decide their own request. */
   SELF_APPROVAL_FORBIDDEN: { status: 403, title: 'Self-approval forbidden' },
   /** The decider is not an approver this request's rule allows. */

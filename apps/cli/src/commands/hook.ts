@@ -16,8 +16,8 @@ import {
   type Approval,
 } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
-import { decisionOutput, parsePreToolUseEvent, titleOf, toolCallOf } from '../hooks/claude-code.ts';
-import { loadHookRules, matchRule } from '../hooks/hook-rules.ts';
+import { decisionOutput, parsedToolCallOf, parsePreToolUseEvent, titleOf } from '../hooks/claude-code.ts';
+import { decideToolCall, loadHookRules } from '../hooks/hook-rules.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const MAX_POLL_SECONDS = 55;
@@ -82,8 +82,9 @@ export async function runClaudeCodeHook(
   try {
     const event = parsePreToolUseEvent(await readStdin());
     const rules = await loadHookRules(options.rules);
-    const rule = matchRule(rules, toolCallOf(event));
-    if (!rule) return undefined;
+    const call = await parsedToolCallOf(event);
+    const decision = decideToolCall(rules, call);
+    if (!decision.ask) return undefined;
 
     const connection = resolveConnection({ url: options.url, apiKey: options.apiKey }, env);
     const identity = hookEnvSchema.parse(env);
@@ -94,7 +95,7 @@ export async function runClaudeCodeHook(
     const deadline = Date.now() + options.timeout * 1000;
     const created = await client.createApproval(
       {
-        action: rule.action,
+        action: decision.action,
         title: titleOf(event),
         requester: {
           email: identity.COUNTERSIGN_REQUESTER,
@@ -108,6 +109,11 @@ export async function runClaudeCodeHook(
           tool_name: event.tool_name,
           tool_input: event.tool_input,
           ...(event.cwd ? { cwd: event.cwd } : {}),
+          // What the hook read the command as, and why it asks: the reviewer sees both.
+          ...(call.bash
+            ? { bash: { commands: call.bash.commands.map((c) => c.words), unresolved: call.bash.unresolved } }
+            : {}),
+          asked: decision.why,
         },
       },
       // A hook run again for the same tool call finds the same request.

@@ -1,6 +1,7 @@
 // The Claude Code PreToolUse hook protocol, and nothing else: the event read from stdin and the
 // decision written to stdout. Hooks for other coding agents (Codex, Cursor, …) go beside this file.
 import { z } from 'zod';
+import { analyzeBash } from './bash-commands.ts';
 import type { ToolCall } from './hook-rules.ts';
 
 /** The PreToolUse event; fields Claude Code adds later pass through. */
@@ -53,6 +54,12 @@ export function toolCallOf(event: PreToolUseEvent): ToolCall {
     filePath: stringField(event.tool_input, 'file_path', 'notebook_path', 'path'),
     cwd: event.cwd,
   };
+}
+
+/** The call with its Bash command line parsed, as the rules need it. */
+export async function parsedToolCallOf(event: PreToolUseEvent): Promise<ToolCall> {
+  const call = toolCallOf(event);
+  return call.command === undefined ? call : { ...call, bash: await analyzeBash(call.command) };
 }
 
 /** A one-line title for the approval card. */

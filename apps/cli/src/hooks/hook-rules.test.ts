@@ -14,7 +14,7 @@ const RULES = parseHookRules(
     action: prod.mcp
 `,
   'test rules',
-);
+).rules;
 
 describe('matchRule', () => {
   it.each([

@@ -19,6 +19,7 @@ import { findRequestForClient, type RequestWithDecisions } from './find-request.
 import { maskContext, maskFreeText } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -52,10 +53,11 @@ export function hashIdempotencyKey(key: string): string {
 
 export async function createRequest(
   deps: Deps,
-  clientId: string,
+  caller: RequestCallerRef,
   input: CreateRequestInput,
   rawIdempotencyKey?: string,
 ): Promise<CreateRequestResult> {
+  const { clientId } = caller;
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
@@ -64,10 +66,14 @@ export async function createRequest(
   }
 
   const requesterEmail = input.requester.email.toLowerCase();
-  const rules = applyPolicy(deps.policy, {
+  const rules = await applyPolicyOrRefuse(deps, caller, {
     action: input.action,
     requesterEmail,
+    requesterName: input.requester.name,
     agentName: input.agent?.name,
+    agent: input.agent,
+    context: input.context,
+    keyName: caller.keyName,
     approvers: input.approvers,
     quorum: input.quorum,
     expiresIn: input.expiresIn,
@@ -137,6 +143,25 @@ export async function createRequest(
       if (earlier) return { request: earlier, replayed: true };
     }
     throw error;
+  }
+}
+
+/** The policy's answer; a `deny: true` rule's refusal is audited (request.refused) before it is thrown. */
+async function applyPolicyOrRefuse(
+  deps: Deps,
+  caller: RequestCallerRef,
+  requested: Parameters<typeof applyPolicy>[1],
+): Promise<ReturnType<typeof applyPolicy>> {
+  try {
+    return applyPolicy(deps.policy, requested);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'POLICY_DENIED') throw error;
+    throw await refuseRequest(deps, caller, {
+      code: 'POLICY_DENIED',
+      detail: error.detail ?? 'denied by policy',
+      action: requested.action,
+      requester: requested.requesterEmail,
+    });
   }
 }
 

@@ -7,12 +7,15 @@ import { hashApiKey } from './key-material.ts';
 export interface Principal {
   keyId: string;
   clientId: string;
+  /** The key's name, for audit events and the requester's proof. */
+  keyName: string;
   scopes: string[];
 }
 
 interface StoredKey {
   id: string;
   clientId: string;
+  name: string;
   scopes: string[];
   revokedAt: Date | null;
   lastUsedAt: Date | null;
@@ -27,7 +30,7 @@ export async function authenticateApiKey(
   now: Date = new Date(),
 ): Promise<Principal> {
   const { rows } = await db.pool.query<StoredKey>(
-    `SELECT id, client_id AS "clientId", scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
+    `SELECT id, client_id AS "clientId", name, scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
        FROM api_keys WHERE hash = $1`,
     [hashApiKey(token)],
   );
@@ -37,5 +40,5 @@ export async function authenticateApiKey(
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.pool.query('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [key.id, now]);
   }
-  return { keyId: key.id, clientId: key.clientId, scopes: key.scopes };
+  return { keyId: key.id, clientId: key.clientId, keyName: key.name, scopes: key.scopes };
 }

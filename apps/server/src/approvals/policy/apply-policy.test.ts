@@ -49,9 +49,9 @@ describe('matchRule: first match wins, globs', () => {
 
   it('when two rules match, the first one in the file decides', () => {
     // db.export matches both "db.export" and "db.*" (and "*"): the first wins.
-    expect(matchRule(overlapping, 'db.export')?.name).toBe('exports-specific');
-    expect(matchRule(overlapping, 'db.drop')?.name).toBe('all-db');
-    expect(matchRule(overlapping, 'iam.role.grant')?.name).toBe('everything');
+    expect(matchRule(overlapping, { action: 'db.export' })?.name).toBe('exports-specific');
+    expect(matchRule(overlapping, { action: 'db.drop' })?.name).toBe('all-db');
+    expect(matchRule(overlapping, { action: 'iam.role.grant' })?.name).toBe('everything');
     expect(applyPolicy(overlapping, { action: 'db.export', requesterEmail: alice }).policyRule).toBe(
       'exports-specific',
     );
@@ -69,7 +69,7 @@ describe('matchRule: first match wins, globs', () => {
         '    approvers: [bob@example.com]',
       ].join('\n'),
     );
-    expect(matchRule(reversed, 'db.export')?.name).toBe('all-db');
+    expect(matchRule(reversed, { action: 'db.export' })?.name).toBe('all-db');
   });
 
   it.each([
@@ -89,16 +89,16 @@ describe('matchRule: first match wins, globs', () => {
     ['*', 'anything.at.all', true],
   ])('glob %s against %s → %s', (glob, action, matches) => {
     const p = policy(`rules:\n  - name: r\n    actions: ["${glob}"]\n    approvers: [bob@example.com]\n`);
-    expect(matchRule(p, action)?.name).toBe(matches ? 'r' : undefined);
+    expect(matchRule(p, { action })?.name).toBe(matches ? 'r' : undefined);
   });
 
   it('the spec example routes actions to its rules', () => {
-    expect(matchRule(spec, 'db.export')?.name).toBe('data-exports');
-    expect(matchRule(spec, 'db.export.s3')?.name).toBe('data-exports');
-    expect(matchRule(spec, 'db.exporter')).toBeUndefined();
-    expect(matchRule(spec, 'iam.role.grant')?.name).toBe('privilege-escalation');
-    expect(matchRule(spec, 'db.users.read')?.name).toBe('read-only');
-    expect(matchRule(spec, 'k8s.deploy')).toBeUndefined();
+    expect(matchRule(spec, { action: 'db.export' })?.name).toBe('data-exports');
+    expect(matchRule(spec, { action: 'db.export.s3' })?.name).toBe('data-exports');
+    expect(matchRule(spec, { action: 'db.exporter' })).toBeUndefined();
+    expect(matchRule(spec, { action: 'iam.role.grant' })?.name).toBe('privilege-escalation');
+    expect(matchRule(spec, { action: 'db.users.read', context: { rows: 10 } })?.name).toBe('read-only');
+    expect(matchRule(spec, { action: 'k8s.deploy' })).toBeUndefined();
   });
 
   it('no match → NO_MATCHING_RULE (422) pointing at /action', () => {
@@ -152,7 +152,9 @@ describe('applyPolicy: what a request gets from its rule', () => {
   });
 
   it('an autoApprove rule resolves with autoApprove set', () => {
-    expect(applyPolicy(spec, { action: 'db.users.read', requesterEmail: alice })).toMatchObject({
+    expect(
+      applyPolicy(spec, { action: 'db.users.read', requesterEmail: alice, context: { rows: 10 } }),
+    ).toMatchObject({
       policyRule: 'read-only',
       autoApprove: true,
       quorum: 1,
@@ -347,7 +349,10 @@ describe('applyPolicy: narrowing is allowed, widening is refused', () => {
   });
 
   it('an autoApprove rule needs no eligible approvers', () => {
-    expect(applyPolicy(spec, { action: 'db.users.read', requesterEmail: alice }).autoApprove).toBe(true);
+    expect(
+      applyPolicy(spec, { action: 'db.users.read', requesterEmail: alice, context: { rows: 10 } })
+        .autoApprove,
+    ).toBe(true);
   });
 });
 

@@ -7,7 +7,13 @@ import { agentOwnerOf, matchRule, type Policy } from './policy.ts';
 export interface RequestedRules {
   action: string;
   requesterEmail: string;
+  requesterName?: string | undefined;
   agentName?: string | undefined;
+  /** What `when:` conditions look at besides the fields above. */
+  agent?: { name: string; model?: string | undefined; runId?: string | undefined } | undefined;
+  context?: Record<string, unknown> | undefined;
+  /** The name of the API key that asked, for rules with `keys:`. */
+  keyName?: string | undefined;
   approvers?: string[] | undefined;
   quorum?: number | undefined;
   expiresIn?: number | undefined;
@@ -37,12 +43,21 @@ export interface ResolvedRules {
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
-  const rule = matchRule(policy, requested.action);
+  const rule = matchRule(policy, {
+    action: requested.action,
+    requester: { email: requested.requesterEmail, name: requested.requesterName },
+    agent: requested.agent ?? (requested.agentName ? { name: requested.agentName } : undefined),
+    context: requested.context,
+    keyName: requested.keyName,
+  });
   if (!rule) {
     throw new AppError('NO_MATCHING_RULE', {
       detail: `no policy rule matches action "${requested.action}" and the policy has no catch-all rule`,
       errors: [{ pointer: '/action', message: 'matches no policy rule' }],
     });
+  }
+  if (rule.refusal !== null) {
+    throw new AppError('POLICY_DENIED', { detail: `denied by policy rule "${rule.name}": ${rule.refusal}` });
   }
   const problems: FieldError[] = [];
   const refuse = (pointer: string, message: string) => problems.push({ pointer, message });

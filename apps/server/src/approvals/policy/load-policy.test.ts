@@ -62,6 +62,9 @@ describe('parsePolicy: the spec §4 example', () => {
       mask: [],
       autoApprove: false,
       denyReasonRequired: false,
+      when: null,
+      keys: null,
+      refusal: null,
     });
     expect(policy.rules[1]).toEqual({
       name: 'privilege-escalation',
@@ -76,6 +79,9 @@ describe('parsePolicy: the spec §4 example', () => {
       mask: [],
       autoApprove: false,
       denyReasonRequired: false,
+      when: null,
+      keys: null,
+      refusal: null,
     });
   });
 
@@ -93,6 +99,9 @@ describe('parsePolicy: the spec §4 example', () => {
       mask: [],
       autoApprove: true,
       denyReasonRequired: false,
+      when: { subject: 'context', path: ['rows'], label: 'context /rows', test: { op: 'lte', bound: 1000 } },
+      keys: null,
+      refusal: null,
     });
   });
 
@@ -202,7 +211,7 @@ describe('parsePolicy: the spec §4 example', () => {
   it('accepts an empty file as a policy with no rules (every action then matches nothing)', () => {
     const empty = parsePolicy('', 'empty.yaml');
     expect(empty.rules).toEqual([]);
-    expect(matchRule(empty, 'db.export')).toBeUndefined();
+    expect(matchRule(empty, { action: 'db.export' })).toBeUndefined();
   });
 });
 
@@ -501,9 +510,12 @@ describe('loadPolicyFile and loadPolicy', () => {
         mask: [],
         autoApprove: false,
         denyReasonRequired: false,
+        when: null,
+        keys: null,
+        refusal: null,
       },
     ]);
-    expect(matchRule(policy, 'anything.at.all')?.name).toBe('default');
+    expect(matchRule(policy, { action: 'anything.at.all' })?.name).toBe('default');
   });
 
   it('loadPolicy("") is the built-in default too (an empty COUNTERSIGN_POLICY)', async () => {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { MASK_PRESETS } from '../pii-masking.ts';
+import { contentRuleFields } from './rule-conditions.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -52,6 +53,7 @@ export const ruleSchema = z.strictObject({
   mask: z.array(z.enum(MASK_PRESETS)).optional().meta({ description: 'presets: "pii" masks personal data' }),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
+  ...contentRuleFields,
 });
 
 export const policySchema = z.strictObject({

@@ -1,7 +1,9 @@
 // The compiled policy: rules with groups expanded and defaults applied, and the lookups the
-// domain needs. Rules are matched in file order; the first rule whose action glob matches wins.
+// domain needs. Rules are matched in file order; the first rule whose action glob matches, and
+// whose `when:` and `keys:` (if any) the request meets, wins.
 import type { MaskPreset } from '../pii-masking.ts';
 import type { PolicyFile } from './policy-schema.ts';
+import { conditionHolds, type Condition, type RuleSubject } from './rule-conditions.ts';
 
 export const DEFAULT_QUORUM = 1;
 export const DEFAULT_DENY_QUORUM = 1;
@@ -24,6 +26,12 @@ export interface PolicyRule {
   mask: MaskPreset[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** The rule applies only when this holds (`when:`). */
+  when: Condition | null;
+  /** The rule applies only to requests made with these API keys (`keys:`). */
+  keys: string[] | null;
+  /** `deny: true`: matching requests are refused with this reason. */
+  refusal: string | null;
 }
 
 export interface Policy {
@@ -51,8 +59,14 @@ function asList(channel: string | string[] | undefined): string[] {
   return channel === undefined ? [] : Array.isArray(channel) ? channel : [channel];
 }
 
-export function matchRule(policy: Policy, action: string): PolicyRule | undefined {
-  return policy.rules.find((rule) => rule.actions.some((glob) => globToRegExp(glob).test(action)));
+/** The rule that governs the request: the first whose actions, `keys:` and `when:` all match it. */
+export function matchRule(policy: Policy, request: RuleSubject): PolicyRule | undefined {
+  return policy.rules.find(
+    (rule) =>
+      rule.actions.some((glob) => globToRegExp(glob).test(request.action)) &&
+      (rule.keys === null || (request.keyName !== undefined && rule.keys.includes(request.keyName))) &&
+      (rule.when === null || conditionHolds(rule.when, request)),
+  );
 }
 
 /** The built-in policy when no file is configured (spec §4). */
@@ -74,6 +88,9 @@ export const BUILT_IN_POLICY: Policy = {
       mask: [],
       autoApprove: false,
       denyReasonRequired: false,
+      when: null,
+      keys: null,
+      refusal: null,
     },
   ],
 };
@@ -97,7 +114,8 @@ export class PolicyCompileError extends Error {
 export function shadowedRules(policy: Pick<Policy, 'rules'>): { rule: string; index: number; by: string }[] {
   const found: { rule: string; index: number; by: string }[] = [];
   policy.rules.forEach((rule, index) => {
-    const earlier = policy.rules.slice(0, index);
+    // Only a rule that applies to every request of its actions can hide later ones.
+    const earlier = policy.rules.slice(0, index).filter((e) => !e.when && !e.keys);
     const coveredBy = rule.actions.map((glob) =>
       earlier.find((e) => e.actions.some((g) => globToRegExp(g).test(glob))),
     );
@@ -138,6 +156,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     const path = ['rules', index];
     const refs = rule.approvers ?? defaults.approvers;
     const autoApprove = rule.autoApprove ?? false;
+    const refusal = checkContentRule(rule, path);
+    if (refusal !== null) return { ...deciding(rule, [], DEFAULT_QUORUM), refusal };
     if (!refs && !autoApprove) {
       throw new PolicyCompileError(
         [...path, 'approvers'],
@@ -156,6 +176,10 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,
       );
     }
+    return deciding(rule, approvers, quorum);
+  }
+  function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
+    const autoApprove = rule.autoApprove ?? false;
     const listed = asList(rule.channel);
     const fallback = asList(defaults.channel);
     const defaultChannels = listed.length > 0 ? listed : rule.channels ? rule.channels.slice(0, 1) : fallback;
@@ -173,6 +197,9 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       mask: rule.mask ?? defaults.mask ?? [],
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
+      when: rule.when ?? null,
+      keys: rule.keys ?? null,
+      refusal: null,
     };
   }
   const names = new Set<string>();
@@ -199,4 +226,39 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     agentOwners.set(key, agent.owner);
   }
   return { source, rules, groups, agentOwners };
+}
+
+/**
+ * The checks on `when:`, `keys:`, `deny:` and `reason:` that the schema alone cannot make; returns
+ * the refusal reason of a deny rule, else null.
+ */
+function checkContentRule(rule: PolicyFile['rules'][number], path: (string | number)[]): string | null {
+  if (rule.deny === true) {
+    if (rule.reason === undefined) {
+      throw new PolicyCompileError(
+        [...path, 'deny'],
+        `deny rule "${rule.name}" needs a reason: (shown to the caller)`,
+      );
+    }
+    if (rule.autoApprove === true) {
+      throw new PolicyCompileError(
+        [...path, 'autoApprove'],
+        `rule "${rule.name}" cannot both deny and autoApprove`,
+      );
+    }
+    return rule.reason;
+  }
+  if (rule.reason !== undefined) {
+    throw new PolicyCompileError(
+      [...path, 'reason'],
+      `reason: is what a deny rule tells the caller; rule "${rule.name}" has no deny: true`,
+    );
+  }
+  if (rule.autoApprove === true && rule.when === undefined && rule.keys === undefined) {
+    throw new PolicyCompileError(
+      [...path, 'autoApprove'],
+      `autoApprove rule "${rule.name}" needs a when: condition or keys: [...]: the action name alone is the caller's choice`,
+    );
+  }
+  return null;
 }

@@ -131,8 +131,7 @@ export const createApprovalRoute: Route = {
             errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
           });
         }
-        const { clientId } = principalOf(res);
-        const result = await createRequest(ctx.deps, clientId, body, headers['idempotency-key']);
+        const result = await createRequest(ctx.deps, principalOf(res), body, headers['idempotency-key']);
         res
           .status(result.replayed ? 200 : 201)
           .location(`/v1/approvals/${result.request.id}`)
