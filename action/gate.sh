@@ -33,16 +33,23 @@ if [ -n "${GITHUB_RUN_ID:-}" ]; then
   args+=(--idempotency-key "github-${GITHUB_REPOSITORY:-repo}-${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT:-1}-${GITHUB_JOB:-job}-${CS_ACTION}")
 fi
 
-node "$client" "${args[@]}" > "$work/verdict.json"
-verdict=$?
+# stderr goes to the log as it comes and to a file, for the summary's reason on a refusal.
+node "$client" "${args[@]}" 2>&1 > "$work/verdict.json" | tee "$work/stderr.txt" >&2
+verdict=${PIPESTATUS[0]}
 
 # The summary and outputs come from the final request as the API returned it.
-node - "$work/verdict.json" "$verdict" "$summary_file" "$output_file" "${COUNTERSIGN_URL%/}" <<'JS'
+# An approved status the client refused (no valid receipt: exit 3) is an error, never approved.
+node - "$work/verdict.json" "$verdict" "$summary_file" "$output_file" "${COUNTERSIGN_URL%/}" "$work/stderr.txt" <<'JS'
 const fs = require('node:fs');
-const [file, code, summaryFile, outputFile, server] = process.argv.slice(2);
+const [file, code, summaryFile, outputFile, server, stderrFile] = process.argv.slice(2);
 let approval;
 try { approval = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { approval = undefined; }
-const status = approval?.status ?? 'error';
+const refused = approval?.status === 'approved' && code !== '0';
+const status = refused ? 'error' : (approval?.status ?? 'error');
+let why = '';
+try {
+  why = fs.readFileSync(stderrFile, 'utf8').split('\n').find((l) => l.includes('without a valid receipt')) ?? '';
+} catch { why = ''; }
 const icon = { approved: '✅', denied: '⛔', expired: '⌛', cancelled: '🚫' }[status] ?? '⚠️';
 const cell = (v) => String(v ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const lines = [`### Countersign: ${status} ${icon}`, ''];
@@ -56,6 +63,10 @@ if (approval) {
     lines.push(`| ${cell(d.verdict)} | ${cell(d.approver?.email ?? d.approver)} at ${cell(d.decidedAt ?? d.at)}${d.reason ? `: ${cell(d.reason)}` : ''} |`);
   }
   lines.push(`| payload digest | \`${cell(approval.payloadDigest)}\` |`);
+  if (refused) {
+    lines.push('', `Not approved: ${why.replace(/^countersign: (error: )?/, '') || `the client refused the approved status (exit ${code})`}`);
+    console.log(`::error title=Countersign::${why.replace(/^countersign: (error: )?/, '') || 'approved status without a valid receipt'}`);
+  }
 } else {
   lines.push(`No verdict (exit ${code}): see the step log for the error.`);
 }

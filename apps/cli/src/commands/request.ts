@@ -17,11 +17,10 @@ import {
   resolveConnection,
   type ApiClient,
   type Approval,
-  type Connection,
   type CreateApprovalBody,
 } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
-import { loadReceiptJwks, verifyReceipt } from '../verify-receipt.ts';
+import { checkApproved, NO_VALID_RECEIPT, ReceiptError, receiptKeySource } from '../verify-receipt.ts';
 
 /** Exit codes (spec §7). A local --timeout is not a verdict, so it is an error (3), not 2. */
 export const REQUEST_EXIT_CODES = {
@@ -56,6 +55,7 @@ interface RequestOptions {
   url?: string;
   apiKey?: string;
   exec?: boolean;
+  receiptKey?: string;
   receiptJwks?: string;
 }
 
@@ -119,9 +119,10 @@ export function registerRequestCommand(program: Command): void {
         '--, record its outcome and exit with its exit code',
     )
     .option(
-      '--receipt-jwks <file>',
-      "with --exec: verify the receipt against this saved JWKS, not the server's",
+      '--receipt-key <file>',
+      "with --wait: verify the receipt against this saved JWKS (default: COUNTERSIGN_RECEIPT_JWKS, else the server's)",
     )
+    .addOption(new Option('--receipt-jwks <file>', 'the same as --receipt-key').hideHelp())
     .argument('[command...]', 'with --exec: the command to run (after --)')
     // Argument errors are errors too: exit 3 like every other failure of this command. Help and
     // --version keep their 0; the other commands keep commander's own codes.
@@ -186,15 +187,34 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
       REQUEST_EXIT_CODES.error,
     );
   }
-  console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
-  if (!options.exec) return REQUEST_EXIT_CODES[outcome.status];
   if (outcome.status !== 'approved') {
-    process.stderr.write(
-      `countersign: request ${outcome.id} is ${outcome.status}; not running ${command.join(' ')}\n`,
-    );
+    console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
+    if (options.exec) {
+      process.stderr.write(
+        `countersign: request ${outcome.id} is ${outcome.status}; not running ${command.join(' ')}\n`,
+      );
+    }
     return REQUEST_EXIT_CODES[outcome.status];
   }
-  return executeApproved(client, connection, outcome, body, command, options.receiptJwks);
+  const keys = receiptKeySource(options.receiptKey ?? options.receiptJwks, connection.baseUrl);
+  // An approved status counts only with its receipt: signed by the receipt key, for this request,
+  // action and payload (recomputed from what this process sent), saying approved.
+  let digest: string;
+  try {
+    digest = await checkApproved(outcome, keys, body.context ?? {});
+  } catch (error) {
+    if (options.json) console.log(JSON.stringify(outcome, null, 2));
+    if (error instanceof ReceiptError && options.exec) {
+      throw new CliError(
+        `receipt check failed, not running the command: ${error.detail} (${NO_VALID_RECEIPT})`,
+        REQUEST_EXIT_CODES.error,
+      );
+    }
+    throw error;
+  }
+  console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
+  if (!options.exec) return REQUEST_EXIT_CODES.approved;
+  return executeApproved(client, outcome, digest, command);
 }
 
 /**
@@ -203,18 +223,10 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
  */
 async function executeApproved(
   client: ApiClient,
-  connection: Connection,
   approval: Approval,
-  body: CreateApprovalBody,
+  digest: string,
   command: string[],
-  receiptJwks: string | undefined,
 ): Promise<number> {
-  const jwks = await loadReceiptJwks({ file: receiptJwks, baseUrl: connection.baseUrl });
-  const digest = await verifyReceipt(approval.receipt, jwks, {
-    requestId: approval.id,
-    action: body.action,
-    context: body.context ?? {},
-  });
   const program = command[0] ?? '';
   await client.recordExecution(approval.id, {
     payloadDigest: digest,
