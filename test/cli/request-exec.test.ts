@@ -12,7 +12,14 @@ import { systemClock } from '../../apps/server/src/deps.ts';
 import { generateReceiptKey } from '../../apps/server/src/receipts/receipt-key.ts';
 import { createReceiptSigner } from '../../apps/server/src/receipts/sign-receipt.ts';
 import { withPgClient } from '../support/api-fixtures.ts';
-import { cliEnv, describeRun, killRunningClis, startCli, type CliProcess } from '../support/cli.ts';
+import {
+  REPO_ROOT,
+  cliEnv,
+  describeRun,
+  killRunningClis,
+  startCli,
+  type CliProcess,
+} from '../support/cli.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';
 
@@ -55,8 +62,7 @@ describe('countersign request --wait --exec', { timeout: 120_000 }, () => {
       approver: approver('bob@example.com'),
     });
   /** Starts the CLI with a command that writes a marker file and exits with `exitCode`. */
-  const start = (extraArgs: string[] = [], exitCode = 0) => {
-    const marker = join(dir, `ran-${++runs}`);
+  const start = (extraArgs: string[] = [], exitCode = 0, marker = join(dir, `ran-${++runs}`)) => {
     const script = `require('fs').writeFileSync(process.argv[1], 'ran'); process.exit(${exitCode})`;
     const cli = startCli(
       [
@@ -80,7 +86,7 @@ describe('countersign request --wait --exec', { timeout: 120_000 }, () => {
       ],
       cliEnv({ COUNTERSIGN_URL: t.url, COUNTERSIGN_API_KEY: key }),
     );
-    return { cli, marker };
+    return { cli, marker, argv: [process.execPath, '-e', script, marker] };
   };
 
   beforeAll(async () => {
@@ -97,7 +103,7 @@ describe('countersign request --wait --exec', { timeout: 120_000 }, () => {
   });
 
   it('runs the command once approved, records start and success, and exits with its code', async () => {
-    const { cli, marker } = start();
+    const { cli, marker, argv } = start();
     const id = await waitingOn(cli);
     expect(existsSync(marker)).toBe(false);
     await decide(id, 'approve');
@@ -108,7 +114,11 @@ describe('countersign request --wait --exec', { timeout: 120_000 }, () => {
     expect(await execution(id)).toEqual({
       outcome: 'succeeded',
       exit_code: 0,
-      payload_digest: payloadDigest('deploy.production', CONTEXT),
+      // --exec binds the command, where it runs and the names it is handed into the context.
+      payload_digest: payloadDigest('deploy.production', {
+        ...CONTEXT,
+        exec: { argv, cwd: REPO_ROOT.replace(/\/$/, ''), env: [] },
+      }),
     });
   });
 
@@ -154,7 +164,9 @@ describe('countersign request --wait --exec', { timeout: 120_000 }, () => {
     await decide(id, 'approve');
     expect((await first.cli.exited).code).toBe(0);
 
-    const second = start(['--idempotency-key', 'deploy-2.4.1']);
+    // The very same command line (the command is part of the request body now), its marker removed.
+    await rm(first.marker);
+    const second = start(['--idempotency-key', 'deploy-2.4.1'], 0, first.marker);
     const result = await second.cli.exited;
     expect(result.code, describeRun(result)).toBe(3);
     expect(result.stderr).toContain('409 ALREADY_EXECUTED');

@@ -333,3 +333,18 @@ describe('servers configured otherwise', () => {
     }
   });
 });
+
+describe('a request that binds a command', () => {
+  it('shows the command line on its console page', async () => {
+    const exec = { argv: ['terraform', 'destroy', '-auto-approve'], cwd: '/srv/infra', env: ['AWS_PROFILE'] };
+    const request = await createApproval(t, key, { action: 'infra.destroy', context: { exec } });
+    const agent = await devSignIn('bob@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.text).toContain('Command (runs only as approved)');
+    expect(page.text).toContain(
+      '<pre class="command">in /srv/infra: terraform destroy -auto-approve (env: AWS_PROFILE)</pre>',
+    );
+    const plain = await createApproval(t, key, { action: 'infra.plan', context: { cmd: 'terraform plan' } });
+    expect((await agent.request('GET', `${t.url}/requests/${plain.id}`)).text).not.toContain('Command (runs');
+  });
+});

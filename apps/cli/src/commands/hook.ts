@@ -18,6 +18,7 @@ import {
 import { CliError } from '../cli-error.ts';
 import { decisionOutput, parsedToolCallOf, parsePreToolUseEvent, titleOf } from '../hooks/claude-code.ts';
 import { decideToolCall, loadHookRules } from '../hooks/hook-rules.ts';
+import { checkApproved, receiptKeySource } from '../verify-receipt.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const MAX_POLL_SECONDS = 55;
@@ -29,6 +30,7 @@ interface HookOptions {
   timeout: number;
   url?: string;
   apiKey?: string;
+  receiptKey?: string;
 }
 
 const hookEnvSchema = z.object({
@@ -61,6 +63,10 @@ export function registerHookCommands(program: Command): void {
     )
     .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
     .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
+    .option(
+      '--receipt-key <file>',
+      "saved receipt JWKS the approval's receipt must verify against (default: COUNTERSIGN_RECEIPT_JWKS, else the server's)",
+    )
     // Claude Code lets a tool call through on most non-zero exits; exit 2 (stderr as the reason)
     // blocks it, so a bad command line blocks too.
     .exitOverride((error) => {
@@ -93,6 +99,16 @@ export async function runClaudeCodeHook(
     }
     const client = createApiClient({ ...connection, userAgent: `countersign-hook/${packageJson.version}` });
     const deadline = Date.now() + options.timeout * 1000;
+    const context = {
+      tool_name: event.tool_name,
+      tool_input: event.tool_input,
+      ...(event.cwd ? { cwd: event.cwd } : {}),
+      // What the hook read the command as, and why it asks: the reviewer sees both.
+      ...(call.bash
+        ? { bash: { commands: call.bash.commands.map((c) => c.words), unresolved: call.bash.unresolved } }
+        : {}),
+      asked: decision.why,
+    };
     const created = await client.createApproval(
       {
         action: decision.action,
@@ -105,21 +121,16 @@ export async function runClaudeCodeHook(
           name: identity.COUNTERSIGN_AGENT ?? 'claude-code',
           ...(event.session_id ? { runId: event.session_id.slice(0, 200) } : {}),
         },
-        context: {
-          tool_name: event.tool_name,
-          tool_input: event.tool_input,
-          ...(event.cwd ? { cwd: event.cwd } : {}),
-          // What the hook read the command as, and why it asks: the reviewer sees both.
-          ...(call.bash
-            ? { bash: { commands: call.bash.commands.map((c) => c.words), unresolved: call.bash.unresolved } }
-            : {}),
-          asked: decision.why,
-        },
+        context,
       },
       // A hook run again for the same tool call finds the same request.
       { idempotencyKey: `claude-code-${(event.tool_use_id ?? randomUUID()).slice(0, 200)}` },
     );
     const final = await waitForVerdict(client, created, deadline);
+    // "allow" only with the receipt: signed, for this request, action and tool call, approved.
+    if (final.status === 'approved') {
+      await checkApproved(final, receiptKeySource(options.receiptKey, connection.baseUrl, env), context);
+    }
     return describe(final, options.timeout);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -8,6 +8,7 @@ import { optionalString } from '../../../server/src/config.ts';
 import type { McpIdentity } from '../../../server/src/mcp/approval-tools.ts';
 import { createApiClient, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
+import { checkApproved, receiptKeySource } from '../verify-receipt.ts';
 
 const identityEnvSchema = z.object({
   COUNTERSIGN_REQUESTER: optionalString,
@@ -41,7 +42,11 @@ export function registerMcpCommand(program: Command): void {
     )
     .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
     .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
-    .action(async (options: { url?: string; apiKey?: string }) => {
+    .option(
+      '--receipt-key <file>',
+      "saved receipt JWKS an approval's receipt must verify against (default: COUNTERSIGN_RECEIPT_JWKS, else the server's)",
+    )
+    .action(async (options: { url?: string; apiKey?: string; receiptKey?: string }) => {
       const connection = resolveConnection(options);
       const identity = identityFromEnv(process.env);
       const client = createApiClient({ ...connection, userAgent: `countersign-mcp/${packageJson.version}` });
@@ -54,6 +59,8 @@ export function registerMcpCommand(program: Command): void {
         ]);
       const server = createApprovalMcpServer({
         backend: createRestBackend(client),
+        verifyApproved: (approval, context) =>
+          checkApproved(approval, receiptKeySource(options.receiptKey, connection.baseUrl), context),
         identity,
         version: packageJson.version,
       });

@@ -10,6 +10,13 @@ import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import { parseDuration } from '../../../server/src/approvals/duration.ts';
 import {
+  bindExec,
+  commandLine,
+  ENV_NAME_PATTERN,
+  EXEC_CONTEXT_KEY,
+  type ExecBinding,
+} from '../../../server/src/approvals/exec-binding.ts';
+import {
   API_ERROR_EXIT_CODE,
   ApiResponseError,
   ApiUnreachableError,
@@ -17,11 +24,10 @@ import {
   resolveConnection,
   type ApiClient,
   type Approval,
-  type Connection,
   type CreateApprovalBody,
 } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
-import { loadReceiptJwks, verifyReceipt } from '../verify-receipt.ts';
+import { checkApproved, NO_VALID_RECEIPT, ReceiptError, receiptKeySource } from '../verify-receipt.ts';
 
 /** Exit codes (spec §7). A local --timeout is not a verdict, so it is an error (3), not 2. */
 export const REQUEST_EXIT_CODES = {
@@ -56,6 +62,8 @@ interface RequestOptions {
   url?: string;
   apiKey?: string;
   exec?: boolean;
+  env?: string[];
+  receiptKey?: string;
   receiptJwks?: string;
 }
 
@@ -72,6 +80,14 @@ function positiveIntegerArgument(value: string): number {
     throw new InvalidArgumentError('expected a whole number of at least 1.');
   }
   return Number(value);
+}
+
+function envNameArgument(value: string, previous: string[] | undefined): string[] {
+  const name = value.trim();
+  if (!ENV_NAME_PATTERN.test(name)) {
+    throw new InvalidArgumentError('expected an environment variable name, e.g. AWS_PROFILE.');
+  }
+  return previous?.includes(name) ? previous : [...(previous ?? []), name];
 }
 
 function listArgument(value: string, previous: string[] | undefined): string[] {
@@ -119,9 +135,16 @@ export function registerRequestCommand(program: Command): void {
         '--, record its outcome and exit with its exit code',
     )
     .option(
-      '--receipt-jwks <file>',
-      "with --exec: verify the receipt against this saved JWKS, not the server's",
+      '--env <name>',
+      'with --exec: hand this environment variable to the command (repeatable); its name is bound ' +
+        'into the request, and the command gets no other variables but PATH, HOME, locale and the like',
+      envNameArgument,
     )
+    .option(
+      '--receipt-key <file>',
+      "with --wait: verify the receipt against this saved JWKS (default: COUNTERSIGN_RECEIPT_JWKS, else the server's)",
+    )
+    .addOption(new Option('--receipt-jwks <file>', 'the same as --receipt-key').hideHelp())
     .argument('[command...]', 'with --exec: the command to run (after --)')
     // Argument errors are errors too: exit 3 like every other failure of this command. Help and
     // --version keep their 0; the other commands keep commander's own codes.
@@ -158,9 +181,16 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
       REQUEST_EXIT_CODES.error,
     );
   }
+  if (!options.exec && options.env !== undefined) {
+    throw new CliError('--env needs --exec: it names what the command is handed', REQUEST_EXIT_CODES.error);
+  }
   const deadline = Date.now() + options.timeout * 1000;
   const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
-  const body = await buildBody(options);
+  const userContext = options.context !== undefined ? await readContext(options.context) : undefined;
+  // The command, where it runs and the names of what it is handed go into the context, and so
+  // into the digest the reviewers approve: what runs is what they saw.
+  const run = options.exec ? plannedRun(command, options.env ?? []) : undefined;
+  const body = buildBody(options, run ? bindRun(userContext ?? {}, run) : userContext);
   const client = createApiClient({ ...connection, userAgent: `countersign-cli/${packageJson.version}` });
   const idempotencyKey = options.idempotencyKey ?? `countersign-cli-${randomUUID()}`;
 
@@ -176,6 +206,7 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
         `waiting for its verdict, at most ${formatSeconds(options.timeout)}\n`,
     );
   }
+  if (run) process.stderr.write(`countersign: bound command: ${commandLine(bindingOf(run))}\n`);
   const { approval: outcome, unreachable } = await waitForVerdict(client, created, deadline);
   if (outcome.status === 'pending') {
     if (options.json) console.log(JSON.stringify(outcome, null, 2));
@@ -186,15 +217,35 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
       REQUEST_EXIT_CODES.error,
     );
   }
-  console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
-  if (!options.exec) return REQUEST_EXIT_CODES[outcome.status];
   if (outcome.status !== 'approved') {
-    process.stderr.write(
-      `countersign: request ${outcome.id} is ${outcome.status}; not running ${command.join(' ')}\n`,
-    );
+    console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
+    if (options.exec) {
+      process.stderr.write(
+        `countersign: request ${outcome.id} is ${outcome.status}; not running ${command.join(' ')}\n`,
+      );
+    }
     return REQUEST_EXIT_CODES[outcome.status];
   }
-  return executeApproved(client, connection, outcome, body, command, options.receiptJwks);
+  const keys = receiptKeySource(options.receiptKey ?? options.receiptJwks, connection.baseUrl);
+  // An approved status counts only with its receipt: signed by the receipt key, for this request,
+  // action and payload, saying approved. The payload is recomputed from what this process sent,
+  // and for --exec from the very argv, directory and names it is about to run with.
+  let digest: string;
+  try {
+    digest = await checkApproved(outcome, keys, run ? bindRun(userContext ?? {}, run) : (userContext ?? {}));
+  } catch (error) {
+    if (options.json) console.log(JSON.stringify(outcome, null, 2));
+    if (error instanceof ReceiptError && options.exec) {
+      throw new CliError(
+        `receipt check failed, not running the command: ${error.detail} (${NO_VALID_RECEIPT})`,
+        REQUEST_EXIT_CODES.error,
+      );
+    }
+    throw error;
+  }
+  console.log(options.json ? JSON.stringify(outcome, null, 2) : describeVerdict(outcome));
+  if (!run) return REQUEST_EXIT_CODES.approved;
+  return executeApproved(client, outcome, digest, run);
 }
 
 /**
@@ -203,26 +254,18 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
  */
 async function executeApproved(
   client: ApiClient,
-  connection: Connection,
   approval: Approval,
-  body: CreateApprovalBody,
-  command: string[],
-  receiptJwks: string | undefined,
+  digest: string,
+  run: PlannedRun,
 ): Promise<number> {
-  const jwks = await loadReceiptJwks({ file: receiptJwks, baseUrl: connection.baseUrl });
-  const digest = await verifyReceipt(approval.receipt, jwks, {
-    requestId: approval.id,
-    action: body.action,
-    context: body.context ?? {},
-  });
-  const program = command[0] ?? '';
+  const line = commandLine(bindingOf(run));
   await client.recordExecution(approval.id, {
     payloadDigest: digest,
     outcome: 'started',
-    detail: `countersign request --exec: ${command.join(' ')}`.slice(0, 2000),
+    detail: `countersign request --exec: ${line}`.slice(0, 2000),
   });
-  process.stderr.write(`countersign: receipt verified; running ${command.join(' ')}\n`);
-  const ran = await runCommand(program, command.slice(1));
+  process.stderr.write(`countersign: receipt verified; running ${line}\n`);
+  const ran = await runCommand(run);
   try {
     await recordOutcome(client, approval.id, {
       payloadDigest: digest,
@@ -240,15 +283,74 @@ async function executeApproved(
   return ran.exitCode;
 }
 
+/** Variables every command gets besides those named with --env: where programs are, who and where. */
+const BASELINE_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TERM',
+  'TMPDIR',
+  'TZ',
+];
+
+/** Exactly what --exec will start: the argv, the directory and the variables handed over by name. */
+interface PlannedRun {
+  argv: [string, ...string[]];
+  cwd: string;
+  envNames: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+function plannedRun(command: string[], envNames: string[]): PlannedRun {
+  const [program, ...args] = command;
+  if (program === undefined) {
+    throw new CliError('--exec needs the command after --', REQUEST_EXIT_CODES.error);
+  }
+  const missing = envNames.filter((name) => process.env[name] === undefined);
+  if (missing.length > 0) {
+    throw new CliError(
+      `--env ${missing.join(', ')}: not set in this environment, so it cannot be handed to the command`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of [...BASELINE_ENV, ...envNames]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { argv: [program, ...args], cwd: process.cwd(), envNames, env };
+}
+
+function bindingOf(run: PlannedRun): ExecBinding {
+  return { argv: run.argv, cwd: run.cwd, env: run.envNames };
+}
+
+/** The context sent, and recomputed before running: the caller's plus the bound command. */
+function bindRun(context: Record<string, unknown>, run: PlannedRun): Record<string, unknown> {
+  if (Object.hasOwn(context, EXEC_CONTEXT_KEY)) {
+    throw new CliError(
+      `--context must not have an "${EXEC_CONTEXT_KEY}" field with --exec: that is where the command is bound`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  return bindExec(context, bindingOf(run));
+}
+
 interface CommandResult {
   exitCode: number;
   detail: string;
 }
 
 /** Runs the command without a shell, stdio passed through; SIGINT and SIGTERM are passed on. */
-function runCommand(program: string, args: string[]): Promise<CommandResult> {
+function runCommand(run: PlannedRun): Promise<CommandResult> {
+  const [program, ...args] = run.argv;
   return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: 'inherit' });
+    const child = spawn(program, args, { stdio: 'inherit', cwd: run.cwd, env: run.env });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');
@@ -315,13 +417,16 @@ async function readContext(value: string): Promise<Record<string, unknown>> {
   return parsed.data;
 }
 
-async function buildBody(options: RequestOptions): Promise<CreateApprovalBody> {
+function buildBody(
+  options: RequestOptions,
+  context: Record<string, unknown> | undefined,
+): CreateApprovalBody {
   return {
     action: options.action,
     requester: { email: options.requester },
     ...(options.title !== undefined ? { title: options.title } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
-    ...(options.context !== undefined ? { context: await readContext(options.context) } : {}),
+    ...(context !== undefined ? { context } : {}),
     ...(options.channel !== undefined ? { channel: options.channel } : {}),
     ...(options.approvers !== undefined ? { approvers: options.approvers } : {}),
     ...(options.quorum !== undefined ? { quorum: options.quorum } : {}),

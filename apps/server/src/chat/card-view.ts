@@ -1,6 +1,7 @@
 // The approval card's content, independent of any platform: what a reviewer must see (title,
 // fields, masked context, decisions, quorum progress, outcome) and whether the buttons show.
 // Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
+import { commandLineOf } from '../approvals/exec-binding.ts';
 import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
 
 type Decision = ApprovalRepresentation['decisions'][number];
@@ -49,6 +50,8 @@ export interface CardView {
   reason: string | null;
   /** The masked context flattened to [dotted key, display value] pairs, in the context's order. */
   context: [string, string][];
+  /** The command the approval lets run (context `exec`), as one line; null when none is bound. */
+  commandLine: string | null;
   decisions: CardDecision[];
   outcome: CardOutcome | null;
   /** Approve and Deny show only while the request is pending. */
@@ -191,6 +194,7 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     expiresAt: approval.expiresAt,
     reason: approval.reason,
     context: contextLines(approval.context),
+    commandLine: commandLineOf(approval.context),
     decisions: approval.decisions.map((d) => ({
       decider: deciderOf(d),
       verdict: d.verdict,

@@ -122,8 +122,18 @@ export const approvalOutput = z.object({
 });
 export type ApprovalToolResult = z.infer<typeof approvalOutput>;
 
+/**
+ * Proves an "approved" answer before the model is told so: verifies the receipt's signature, request,
+ * action, digest (of `context` when the tool sent it) and status; throws saying why it does not.
+ */
+export type VerifyApproved = (
+  approval: ApprovalRepresentation,
+  context: Record<string, unknown> | undefined,
+) => Promise<unknown>;
+
 export interface ApprovalMcpServerOptions {
   backend: ApprovalBackend;
+  verifyApproved: VerifyApproved;
   identity: McpIdentity;
   version: string;
   /** Aborted when the hosting server shuts down: waits end with a clear error. */
@@ -134,7 +144,7 @@ export interface ApprovalMcpServerOptions {
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export function createApprovalMcpServer(options: ApprovalMcpServerOptions): McpServer {
-  const { backend, identity } = options;
+  const { backend, identity, verifyApproved } = options;
   const interval = options.progressIntervalSeconds ?? PROGRESS_INTERVAL_SECONDS;
   const server = new McpServer(
     { name: 'countersign', version: options.version },
@@ -156,14 +166,43 @@ export function createApprovalMcpServer(options: ApprovalMcpServerOptions): McpS
       }
     };
 
+  /** The tool's answer; an approved status without a valid receipt is an error, never "approved". */
+  const answer = async (
+    approval: ApprovalRepresentation,
+    waitedSeconds: number,
+    context?: Record<string, unknown>,
+  ): Promise<CallToolResult> => {
+    if (approval.status === 'approved') {
+      try {
+        await verifyApproved(approval, context);
+      } catch (error) {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        return {
+          isError: true,
+          content: [
+            {
+              type: 'text',
+              text: `Not approved: ${why}. Do not do ${approval.action} (request ${approval.id}).`,
+            },
+          ],
+        };
+      }
+    }
+    return {
+      content: [{ type: 'text', text: verdictLine(approval, waitedSeconds) }],
+      structuredContent: toToolResult(approval),
+    };
+  };
+
   const waitAndAnswer = async (
     approval: ApprovalRepresentation,
     wait: boolean | number | undefined,
     extra: Extra,
+    context?: Record<string, unknown>,
   ) => {
     const seconds = wait === undefined || wait === true ? MAX_TOOL_WAIT_SECONDS : wait === false ? 0 : wait;
     const final = await waitForVerdict(approval, seconds, extra);
-    return answer(final, seconds);
+    return answer(final, seconds, context);
   };
 
   const waitForVerdict = async (
@@ -227,7 +266,7 @@ export function createApprovalMcpServer(options: ApprovalMcpServerOptions): McpS
         ...(identity.agent ? { agent: identity.agent } : {}),
       };
       const created = await backend.create(body, `mcp-${randomUUID()}`);
-      return waitAndAnswer(created, wait, extra);
+      return waitAndAnswer(created, wait, extra, fieldsOfRequest.context ?? {});
     }),
   );
 
@@ -328,11 +367,4 @@ export function verdictLine(approval: ApprovalRepresentation, waitedSeconds: num
         ? `Still pending after ${waitedSeconds} s. Do not do ${approval.action} yet; call get_approval with id ${approval.id} to keep waiting.`
         : `Pending (request ${approval.id}); call get_approval with this id to wait for the verdict.`;
   }
-}
-
-function answer(approval: ApprovalRepresentation, waitedSeconds: number): CallToolResult {
-  return {
-    content: [{ type: 'text', text: verdictLine(approval, waitedSeconds) }],
-    structuredContent: toToolResult(approval),
-  };
 }

@@ -5,6 +5,7 @@ import express, { type Router } from 'express';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
+import { checkApproved } from '../../../cli/src/verify-receipt.ts';
 import { AppError } from '../errors.ts';
 import { principalOf } from '../http/auth.ts';
 import { jsonBody } from '../http/json-body.ts';
@@ -41,6 +42,8 @@ export function createMcpRouter(ctx: HttpContext): Router {
     };
     const server = createApprovalMcpServer({
       backend: createInProcessBackend(ctx, principalOf(res)),
+      // The same check as every client: this server's own receipt key must sign the approval.
+      verifyApproved: (approval, context) => checkApproved(approval, ctx.deps.receipts.jwks(), context),
       identity,
       version: packageJson.version,
       shutdown: ctx.shutdown,

@@ -247,6 +247,11 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
   if (view.reason) {
     blocks.push(mrkdwnSection(`*Reason*\n${escapeClipped(view.reason, SECTION_TEXT_BUDGET - 20)}`));
   }
+  if (view.commandLine) {
+    blocks.push(
+      mrkdwnSection(`*Command* (runs only as approved)\n${code(view.commandLine, SECTION_TEXT_BUDGET - 40)}`),
+    );
+  }
   const context = contextText(view.context);
   if (context) blocks.push(mrkdwnSection(context));
   const decisions = decisionsText(view.decisions);

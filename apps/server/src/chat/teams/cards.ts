@@ -156,6 +156,9 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
     fact('Request id', view.requestId),
   );
   if (view.reason) body.push(plainBlock('Reason', { bold: true }), plainBlock(view.reason));
+  if (view.commandLine) {
+    body.push(plainBlock('Command (runs only as approved)', { bold: true }), plainBlock(view.commandLine));
+  }
   if (view.context.length > 0) {
     body.push(plainBlock('Context (secrets masked)', { bold: true }));
     for (const [key, value] of view.context.slice(0, CONTEXT_LINES_SHOWN)) body.push(fact(key, value));

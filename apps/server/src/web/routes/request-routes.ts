@@ -1,5 +1,6 @@
 // Waiting on me (/), the request list (/requests) and the request page (/requests/{id}) with its
 // Approve and Deny forms. Decisions go through recordDecision like chat clicks, as platform `web`.
+import { commandLineOf } from '../../approvals/exec-binding.ts';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { recordDecision } from '../../approvals/record-decision.ts';
@@ -77,6 +78,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       now,
       timeline: describeTimeline(view.events),
       context: JSON.stringify(request.context, null, 2),
+      commandLine: commandLineOf(request.context),
       agent: request.agent === null ? null : JSON.stringify(request.agent),
       canTryToDecide: request.status === 'pending' && request.expiresAt > now,
       myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
