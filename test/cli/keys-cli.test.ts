@@ -39,10 +39,12 @@ async function createTarget(): Promise<Target> {
       close: () => database.drop(),
     };
   }
-  // Embedded: each command finds the data directory empty or unheld and starts PGlite itself.
-  // Once the test looks into the database it holds it open itself, and from then on the
-  // commands connect to it through the lock file, as they would to a running server's.
+  // Embedded: the database exists (commands other than `serve` never create one), and each
+  // command finds it unheld and starts PGlite itself. Once the test looks into the database it
+  // holds it open itself, and from then on the commands connect to it through the lock file, as
+  // they would to a running server's.
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-cli-'));
+  await (await startEmbeddedPostgres(dataDir, silentLogger())).stop();
   let held: EmbeddedPostgres | undefined;
   return {
     env: cliEnv({ COUNTERSIGN_DATA_DIR: dataDir, DATABASE_URL: undefined }),

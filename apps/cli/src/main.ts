@@ -12,13 +12,19 @@ import { registerRequestCommand } from './commands/request.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTeamsCommands } from './commands/teams-package.ts';
 import { CliError } from './cli-error.ts';
+import { applyDataDirOption } from './data-dir-option.ts';
 
 const program = new Command()
   .name('countersign')
   .description('Approval service for privileged actions')
   .version(packageJson.version)
+  .option(
+    '--data-dir <dir>',
+    "the embedded database's data directory (as COUNTERSIGN_DATA_DIR; default .countersign); only `serve` creates one",
+  )
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (command) => applyDataDirOption(command.opts<{ dataDir?: string }>().dataDir));
 
 registerServeCommand(program);
 registerMigrateCommand(program);
