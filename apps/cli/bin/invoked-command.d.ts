@@ -1,0 +1,2 @@
+export function invokedCommand(args: readonly string[]): string | undefined;
+export const DATABASE_COMMANDS: ReadonlySet<string>;
