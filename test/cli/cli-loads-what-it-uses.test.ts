@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, describeRun, killRunningClis, runCli } from '../support/cli.ts';
 
@@ -25,6 +26,38 @@ const SERVER_SIDE = [
   '/node_modules/@electric-sql/pglite',
   '/node_modules/pg-boss/',
 ];
+
+/** Diagnostics "not allowed when 'erasableSyntaxOnly' is enabled": syntax Node cannot strip. */
+const NOT_ERASABLE = 1294;
+
+/**
+ * The project's TypeScript files among `modules` that Node's type stripping could not run (enums,
+ * parameter properties, namespaces), as "file(line)".
+ */
+function notErasable(modules: string[]): string[] {
+  const files = [
+    ...new Set(
+      modules.filter((url) => url.startsWith('file:') && url.includes('/apps/') && url.endsWith('.ts')),
+    ),
+  ].map((url) => fileURLToPath(url));
+  const program = ts.createProgram(files, {
+    erasableSyntaxOnly: true,
+    noResolve: true,
+    noLib: true,
+    types: [],
+    noEmit: true,
+    allowImportingTsExtensions: true,
+    target: ts.ScriptTarget.ES2023,
+    module: ts.ModuleKind.NodeNext,
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.code === NOT_ERASABLE)
+    .map((d) => {
+      const line = d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1 : 0;
+      return `${d.file?.fileName ?? '?'}(${line})`;
+    });
+}
 
 describe('the CLI loads only what the command uses', { timeout: 120_000 }, () => {
   let dir: string;
@@ -72,29 +105,34 @@ describe('the CLI loads only what the command uses', { timeout: 120_000 }, () =>
     await once(server, 'listening');
     try {
       const { port } = server.address() as AddressInfo;
-      const { result, serverSide } = await loadsOf(
+      const { result, modules, serverSide } = await loadsOf(
         ['request', '--action', 'deploy.production', '--requester', 'dev@example.com'],
         { COUNTERSIGN_URL: `http://127.0.0.1:${port}`, COUNTERSIGN_API_KEY: 'cs_test-key-0000000000' },
       );
       expect(seen).toEqual(['POST /v1/approvals']);
       expect(result.code, describeRun(result)).toBe(3);
       expect(serverSide).toEqual([]);
+      // Where Node strips types itself (22.18+, 24), the bin runs client commands without tsx.
+      expect(notErasable(modules)).toEqual([]);
     } finally {
       server.close();
     }
   });
 
   it('hook --help loads nothing of the server', async () => {
-    const { result, serverSide } = await loadsOf(['hook', 'claude-code', '--help']);
+    const { result, modules, serverSide } = await loadsOf(['hook', 'claude-code', '--help']);
     expect(result.code, describeRun(result)).toBe(0);
     expect(serverSide).toEqual([]);
+    expect(notErasable(modules)).toEqual([]);
   });
 
   it('a database command does load them: the log sees what is loaded', async () => {
-    const { result, serverSide } = await loadsOf(['keys', 'list'], { DATABASE_URL: undefined });
+    const { result, modules, serverSide } = await loadsOf(['keys', 'list'], { DATABASE_URL: undefined });
     // No database here, so it refuses; its code (Prisma, the key use cases) is loaded all the same.
     expect(result.code, describeRun(result)).toBe(2);
     expect(serverSide.some((url) => url.includes('/node_modules/@prisma/'))).toBe(true);
     expect(serverSide.some((url) => url.includes('/node_modules/@electric-sql/pglite'))).toBe(true);
+    // The erasable-syntax check finds what it looks for: the server side has parameter properties.
+    expect(notErasable(modules).length).toBeGreaterThan(0);
   });
 });

@@ -23,12 +23,14 @@ export interface ResolveDatabaseOptions {
 /** There is no embedded database in the data directory, and this process may not create one. */
 export class NoEmbeddedDatabaseError extends Error {
   override name = 'NoEmbeddedDatabaseError';
-  constructor(readonly dataDir: string) {
+  readonly dataDir: string;
+  constructor(dataDir: string) {
     super(
       `no Countersign database in ${dataDir}, and this command does not create one: set DATABASE_URL ` +
         `to the server's database, or pass --data-dir (or COUNTERSIGN_DATA_DIR) with the data directory ` +
         '`countersign serve` uses',
     );
+    this.dataDir = dataDir;
   }
 }
 
