@@ -9,8 +9,8 @@ import { invokedCommand } from '../bin/invoked-command.js';
 type Register = (program: Command) => void;
 
 /**
- * The commands in help order, each loaded only when run: a client command (`request`, `hook`,
- * `mcp`) never loads the server, Prisma, Bolt or botbuilder, so it starts at once.
+ * The commands in help order, each loaded only when run: a client command (`request`, `hook`)
+ * never loads the server, Prisma, Bolt or botbuilder, so it starts at once.
  */
 const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['serve', async () => (await import('./commands/serve.ts')).registerServeCommand],
