@@ -1,6 +1,6 @@
 # Countersign server image. A build stage bundles the TypeScript sources into one JavaScript file
 # with esbuild; the runtime stage has production dependencies only and runs that file, not tsx.
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY prisma/ ./prisma/
@@ -8,7 +8,7 @@ RUN npm ci --ignore-scripts && node prisma/generate.mjs
 COPY apps/ ./apps/
 RUN node apps/cli/build/bundle-server.mjs
 
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 

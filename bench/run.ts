@@ -5,6 +5,7 @@
 import { benchAuditAppend } from './audit-append.bench.ts';
 import { benchReport } from './audit-report.bench.ts';
 import { benchVerify } from './audit-verify.bench.ts';
+import { benchCliStart } from './cli-start.bench.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchEmbedded } from './embedded.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
@@ -18,6 +19,7 @@ const benchmarks: Record<string, Benchmark> = {
   verify: benchVerify,
   report: benchReport,
   embedded: benchEmbedded,
+  cli: benchCliStart,
 };
 
 const args = process.argv.slice(2);

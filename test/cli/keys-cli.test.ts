@@ -39,10 +39,12 @@ async function createTarget(): Promise<Target> {
       close: () => database.drop(),
     };
   }
-  // Embedded: each command finds the data directory empty or unheld and starts PGlite itself.
-  // Once the test looks into the database it holds it open itself, and from then on the
-  // commands connect to it through the lock file, as they would to a running server's.
+  // Embedded: the database exists (commands other than `serve` never create one), and each
+  // command finds it unheld and starts PGlite itself. Once the test looks into the database it
+  // holds it open itself, and from then on the commands connect to it through the lock file, as
+  // they would to a running server's.
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-cli-'));
+  await (await startEmbeddedPostgres(dataDir, silentLogger())).stop();
   let held: EmbeddedPostgres | undefined;
   return {
     env: cliEnv({ COUNTERSIGN_DATA_DIR: dataDir, DATABASE_URL: undefined }),
@@ -66,6 +68,7 @@ const createdKeySchema = z.strictObject({
   createdAt: z.iso.datetime(),
   key: z.string(),
   callbackSecret: z.string(),
+  webhookSecret: z.string(),
 });
 type CreatedKey = z.infer<typeof createdKeySchema>;
 
@@ -128,6 +131,9 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
     const created = await createKey('--name', 'ci');
     expect(created.key).toMatch(/^cs_[A-Za-z0-9_-]{20,}$/);
     expect(created.callbackSecret.length).toBeGreaterThanOrEqual(32);
+    // The Standard Webhooks secret: whsec_ and the base64 of 32 key bytes.
+    expect(created.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(created.webhookSecret.slice('whsec_'.length), 'base64')).toHaveLength(32);
     expect(created.name).toBe('ci');
     expect(created.scopes).toEqual(['approvals:write', 'approvals:read']);
     expect(created.key.startsWith(created.prefix)).toBe(true);
@@ -165,6 +171,7 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
     expect(result.stdout).not.toContain(created.key.slice(created.prefix.length));
     expect(result.stdout).not.toContain(sha256(created.key));
     expect(result.stdout).not.toContain(created.callbackSecret);
+    expect(result.stdout).not.toContain(created.webhookSecret);
 
     const listed = z.array(listedKeySchema).parse(JSON.parse(result.stdout));
     const entry = listed.find((k) => k.id === created.id);

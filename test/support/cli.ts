@@ -70,10 +70,14 @@ function parseJsonLines(text: string): Record<string, unknown>[] {
 export function startCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string; /** Another entry point, e.g. the bundled server. */ bin?: string } = {},
+  options: {
+    input?: string;
+    /** Another entry point, e.g. the bundled server. */ bin?: string;
+    /** The working directory; the repository unless given. */ cwd?: string;
+  } = {},
 ): CliProcess {
   const child = spawn(process.execPath, [options.bin ?? CLI_BIN, ...args], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
@@ -137,7 +141,7 @@ export function startCli(
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string } = {},
+  options: { input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return startCli(args, env, options).exited;
 }

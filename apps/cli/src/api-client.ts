@@ -58,25 +58,28 @@ export function resolveConnection(
 
 /** The server could not be reached, or the connection broke or timed out: worth retrying. */
 export class ApiUnreachableError extends CliError {
-  constructor(
-    readonly url: string,
-    readonly reason: string,
-  ) {
+  readonly url: string;
+  readonly reason: string;
+  constructor(url: string, reason: string) {
     super(`cannot reach ${url}: ${reason}`, API_ERROR_EXIT_CODE);
+    this.url = url;
+    this.reason = reason;
     this.name = 'ApiUnreachableError';
   }
 }
 
 /** The server answered with an error status (problem+json when it is Countersign answering). */
 export class ApiResponseError extends CliError {
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly status: number,
-    readonly problem: Problem | undefined,
-    bodyText: string,
-  ) {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly problem: Problem | undefined;
+  constructor(method: string, path: string, status: number, problem: Problem | undefined, bodyText: string) {
     super(describeFailure(method, path, status, problem, bodyText), API_ERROR_EXIT_CODE);
+    this.method = method;
+    this.path = path;
+    this.status = status;
+    this.problem = problem;
     this.name = 'ApiResponseError';
   }
 

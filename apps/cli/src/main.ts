@@ -2,35 +2,47 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
-import { registerAuditCommands } from './commands/audit.ts';
-import { registerHookCommands } from './commands/hook.ts';
-import { registerKeysCommands } from './commands/keys.ts';
-import { registerScimCommands } from './commands/scim.ts';
-import { registerMcpCommand } from './commands/mcp.ts';
-import { registerMigrateCommand } from './commands/migrate.ts';
-import { registerPolicyCommands } from './commands/policy.ts';
-import { registerRequestCommand } from './commands/request.ts';
-import { registerServeCommand } from './commands/serve.ts';
-import { registerTeamsCommands } from './commands/teams-package.ts';
 import { CliError } from './cli-error.ts';
+import { applyDataDirOption } from './data-dir-option.ts';
+import { invokedCommand } from '../bin/invoked-command.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * The commands in help order, each loaded only when run: a client command (`request`, `hook`)
+ * never loads the server, Prisma, Bolt or botbuilder, so it starts at once.
+ */
+const COMMANDS: [name: string, load: () => Promise<Register>][] = [
+  ['serve', async () => (await import('./commands/serve.ts')).registerServeCommand],
+  ['migrate', async () => (await import('./commands/migrate.ts')).registerMigrateCommand],
+  ['keys', async () => (await import('./commands/keys.ts')).registerKeysCommands],
+  ['scim', async () => (await import('./commands/scim.ts')).registerScimCommands],
+  ['policy', async () => (await import('./commands/policy.ts')).registerPolicyCommands],
+  ['audit', async () => (await import('./commands/audit.ts')).registerAuditCommands],
+  ['request', async () => (await import('./commands/request.ts')).registerRequestCommand],
+  ['teams', async () => (await import('./commands/teams-package.ts')).registerTeamsCommands],
+  ['mcp', async () => (await import('./commands/mcp.ts')).registerMcpCommand],
+  ['hook', async () => (await import('./commands/hook.ts')).registerHookCommands],
+];
 
 const program = new Command()
   .name('countersign')
   .description('Approval service for privileged actions')
   .version(packageJson.version)
+  .option(
+    '--data-dir <dir>',
+    "the embedded database's data directory (as COUNTERSIGN_DATA_DIR; default .countersign); only `serve` creates one",
+  )
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (command) => applyDataDirOption(command.opts<{ dataDir?: string }>().dataDir));
 
-registerServeCommand(program);
-registerMigrateCommand(program);
-registerKeysCommands(program);
-registerScimCommands(program);
-registerPolicyCommands(program);
-registerAuditCommands(program);
-registerRequestCommand(program);
-registerTeamsCommands(program);
-registerMcpCommand(program);
-registerHookCommands(program);
+const args = process.argv.slice(2);
+const named = COMMANDS.find(([name]) => name === invokedCommand(args));
+const versionOnly = args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+// One command when one is named; all of them for help and for an unknown name (its suggestions).
+const toLoad = named ? [named] : versionOnly ? [] : COMMANDS;
+for (const register of await Promise.all(toLoad.map(([, load]) => load()))) register(program);
 
 try {
   await program.parseAsync(process.argv);

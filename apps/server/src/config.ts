@@ -94,6 +94,11 @@ export const envSchema = z
     /** How long SIGTERM waits for in-flight requests before closing connections. */
     COUNTERSIGN_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
     /**
+     * The hard deadline of a shutdown, from the first signal: whatever still runs then, the process
+     * exits 1 saying so. Unset: the grace period plus 15 s (for the queue and the pool).
+     */
+    COUNTERSIGN_SHUTDOWN_DEADLINE_MS: optionalMs(1),
+    /**
      * The role the service's own sessions run as: it does not own the audit tables, so it cannot
      * disable their triggers, delete events or move the chain head. Created by `countersign migrate`
      * and at start-up when missing; `off` keeps every session on the DATABASE_URL user.
@@ -195,8 +200,10 @@ export function isLoopbackHost(host: string): boolean {
 export type Config = z.infer<typeof envSchema>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }

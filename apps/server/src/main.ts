@@ -54,7 +54,7 @@ export async function startServer({
 }: StartServerOptions): Promise<RunningServer> {
   const policy = await loadPolicy(config.COUNTERSIGN_POLICY);
   log.info({ policy: policy.source, rules: policy.rules.map((r) => r.name) }, 'policy loaded');
-  const database = await resolveDatabaseUrl(config, log);
+  const database = await resolveDatabaseUrl(config, log, { createEmbedded: true });
   try {
     log.info({ database: redactUrl(database.url), embedded: database.embedded }, 'connecting to Postgres');
     if (!database.embedded)

@@ -26,7 +26,7 @@ export function registerKeysCommands(program: Command): void {
 
   keys
     .command('create')
-    .description('create a client and its API key; prints the key and the callback secret once')
+    .description('create a client and its API key; prints the key and the callback secrets once')
     .requiredOption('--name <name>', 'who the key is for, e.g. "deploy-pipeline"')
     .addOption(
       new Option('--scopes <scopes...>', `scopes, space- or comma-separated (${SCOPES.join(', ')})`).default([
@@ -52,8 +52,12 @@ export function registerKeysCommands(program: Command): void {
       console.log('');
       console.log(`  API key:          ${created.key}`);
       console.log(`  Callback secret:  ${created.callbackSecret}`);
+      console.log(`  Webhook secret:   ${created.webhookSecret}`);
       console.log('');
-      console.log('Store both now: they are not shown again.');
+      console.log(
+        'Store them now: they are not shown again. Verify callbacks with the callback secret\n' +
+          '(Countersign-Signature) or with the webhook secret and any Standard Webhooks library.',
+      );
     });
 
   keys

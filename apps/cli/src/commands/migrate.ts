@@ -2,9 +2,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../server/src/config.ts';
 import { migrate } from '../../../server/src/db/migrate.ts';
-import { resolveDatabaseUrl } from '../../../server/src/db/resolve-database-url.ts';
 import { prepareRuntimeRole } from '../../../server/src/db/runtime-role.ts';
-import { cliLogger } from '../database-session.ts';
+import { cliLogger, openCommandDatabase } from '../database-session.ts';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -15,7 +14,7 @@ export function registerMigrateCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const log = cliLogger();
-      const resolved = await resolveDatabaseUrl(config, log);
+      const resolved = await openCommandDatabase(config, log);
       try {
         const result = await migrate(resolved.url, log);
         for (const name of result.applied) console.log(`applied ${name}`);

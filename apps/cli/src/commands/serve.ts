@@ -7,10 +7,7 @@ import { guardUnhandledRejections } from '../../../server/src/observability/guar
 import { createLogger } from '../../../server/src/observability/logger.ts';
 import { checkPortFree } from '../check-port-free.ts';
 import { describeStartupFailure } from '../describe-startup-failure.ts';
-
-const SIGNAL_EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
-/** After a clean shutdown, anything still holding the event loop (a stray socket) gets this long. */
-const LINGER_AFTER_SHUTDOWN_MS = 2000;
+import { stopOnSignals } from '../stop-on-signals.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -22,35 +19,12 @@ export function registerServeCommand(program: Command): void {
       guardUnhandledRejections(log);
       let server: RunningServer | undefined;
 
-      const stop = (signal: NodeJS.Signals) => {
-        log.info({ signal }, 'received signal');
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        if (!server) {
-          // Still starting: nothing serves yet, and migrations run in transactions.
-          log.warn({ signal }, 'stopped during start-up');
-          process.exit(SIGNAL_EXIT_CODES[signal] ?? 1);
-        }
-        // The grace period bounds the drain; the rest (queue, pool) must not hang the process.
-        const deadline = setTimeout(() => {
-          log.error('shutdown did not finish in time: exiting');
-          process.exit(1);
-        }, config.COUNTERSIGN_SHUTDOWN_GRACE_MS + 15_000);
-        deadline.unref();
-        server.close().then(
-          () => {
-            clearTimeout(deadline);
-            setTimeout(() => process.exit(process.exitCode ?? 0), LINGER_AFTER_SHUTDOWN_MS).unref();
-          },
-          (error: unknown) => {
-            log.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
       // Listening before start-up, so a supervisor's early SIGTERM is not the default abrupt kill.
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      stopOnSignals({
+        log,
+        deadlineMs: config.COUNTERSIGN_SHUTDOWN_DEADLINE_MS ?? config.COUNTERSIGN_SHUTDOWN_GRACE_MS + 15_000,
+        close: () => server?.close(),
+      });
 
       try {
         await checkPortFree(config.PORT, config.HOST);

@@ -6,8 +6,10 @@ import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
 import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
+import { deriveWebhookSecret } from '../keys/key-material.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import { postCallback } from './post-callback.ts';
+import { standardWebhookHeaders } from './standard-webhooks.ts';
 import type { CallbackAllowList, LookupAll } from './url-guard.ts';
 
 export interface CallbackSettings {
@@ -68,6 +70,12 @@ export async function attemptDelivery(
       'user-agent': 'Countersign-Callback/1',
       [SIGNATURE_HEADER]: signCallback(client.callbackSecret, body, attemptedAt),
       [DELIVERY_HEADER]: delivery.id,
+      ...standardWebhookHeaders({
+        id: delivery.id,
+        secret: deriveWebhookSecret(client.callbackSecret),
+        body,
+        now: attemptedAt,
+      }),
     },
     timeoutMs: deps.callbacks.timeoutMs,
     allow: deps.callbacks.allow,

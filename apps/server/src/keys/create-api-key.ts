@@ -1,8 +1,14 @@
-// Creates a client with its first API key. The key and the callback secret are returned once
+// Creates a client with its first API key. The key and the callback secrets are returned once
 // and never again: only the key's hash is stored. The creation is audited in the same transaction.
 import { appendAuditEvent } from '../audit/append-event.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { displayPrefix, generateApiKey, generateCallbackSecret, hashApiKey } from './key-material.ts';
+import {
+  deriveWebhookSecret,
+  displayPrefix,
+  generateApiKey,
+  generateCallbackSecret,
+  hashApiKey,
+} from './key-material.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 
 export interface CreateApiKeyInput {
@@ -24,6 +30,8 @@ export interface CreatedApiKey {
   key: string;
   /** The client's HMAC secret for verifying verdict callbacks; shown once. */
   callbackSecret: string;
+  /** The same client's Standard Webhooks secret (`whsec_…`) for verifying the webhook-signature header; shown once. */
+  webhookSecret: string;
 }
 
 export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): Promise<CreatedApiKey> {
@@ -62,5 +70,6 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
     createdAt: apiKey.createdAt,
     key,
     callbackSecret,
+    webhookSecret: deriveWebhookSecret(callbackSecret),
   };
 }

@@ -1,6 +1,6 @@
 // Generation and hashing of API keys and callback secrets. Keys carry 256 random bits, so a
 // single SHA-256 is enough to store them: there is nothing to brute-force.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 const KEY_PREFIX = 'cs_';
 /** Characters of the key kept in clear for listings: the `cs_` marker and 8 random ones. */
@@ -12,6 +12,16 @@ export function generateApiKey(): string {
 
 export function generateCallbackSecret(): string {
   return 'cbsec_' + randomBytes(32).toString('base64url');
+}
+
+/**
+ * The client's Standard Webhooks secret (`whsec_` + base64 of 32 bytes), derived from its callback
+ * secret so that one stored secret signs both callback signatures. HMAC-SHA256 is one-way: the
+ * webhook secret does not reveal the callback secret.
+ */
+export function deriveWebhookSecret(callbackSecret: string): string {
+  const bytes = createHmac('sha256', callbackSecret).update('countersign standard-webhooks v1').digest();
+  return 'whsec_' + bytes.toString('base64');
 }
 
 export function hashApiKey(key: string): string {

@@ -14,6 +14,7 @@ const REDACT_PATHS = [
   '*.token',
   '*.secret',
   '*.callbackSecret',
+  '*.webhookSecret',
   '*.password',
   '*.signingSecret',
   '*.connectionString',
@@ -21,6 +22,7 @@ const REDACT_PATHS = [
   'token',
   'secret',
   'callbackSecret',
+  'webhookSecret',
   'password',
 ];
 
