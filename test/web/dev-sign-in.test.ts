@@ -2,6 +2,7 @@
 // banner on every page, CSRF on every form, decisions marked in the audit trail and the report,
 // the sign-in rate limit, the security headers, Secure cookies behind https, the Audit page for
 // auditors only, and the page shown when no sign-in is configured.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
@@ -70,6 +71,15 @@ describe('development sign-in configuration', () => {
     expect(() => loadConfig({ COUNTERSIGN_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(
       /COUNTERSIGN_OIDC_CLIENT_ID/,
     );
+  });
+
+  it('refuses to start OpenID sign-in without COUNTERSIGN_PUBLIC_URL (the redirect URI never comes from Host)', () => {
+    const oidc = { COUNTERSIGN_OIDC_ISSUER: 'https://idp.example.com', COUNTERSIGN_OIDC_CLIENT_ID: 'c' };
+    expect(() => loadConfig(oidc)).toThrow(/COUNTERSIGN_PUBLIC_URL: .*redirect URI/);
+    expect(
+      loadConfig({ ...oidc, COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com' })
+        .COUNTERSIGN_PUBLIC_URL,
+    ).toBe('https://countersign.example.com');
   });
 });
 
@@ -183,6 +193,81 @@ describe('development sign-in', () => {
     const stranger = createCookieAgent();
     const refused = await stranger.request('POST', `${t.url}/requests/${request.id}/deny`, { reason: 'no' });
     expect(refused.status).toBe(403);
+  });
+});
+
+/** A form post with headers fetch will not send as given (Host), through node:http. */
+function rawPost(
+  agent: CookieAgent,
+  path: string,
+  form: Record<string, string>,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(`${t.url}${path}`);
+  const body = new URLSearchParams(form).toString();
+  const cookie = agent.cookie(target.hostname, 'countersign_session');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      target,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': String(Buffer.byteLength(body)),
+          ...(cookie ? { cookie: `countersign_session=${cookie}` } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('development sign-in reached through a proxy', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['a public Host', { host: 'countersign.example.com' }],
+    ['X-Forwarded-For', { 'x-forwarded-for': '203.0.113.9' }],
+    ['X-Forwarded-Host', { 'x-forwarded-host': 'countersign.example.com' }],
+    ['X-Forwarded-Proto', { 'x-forwarded-proto': 'https' }],
+    ['Forwarded', { forwarded: 'for=203.0.113.9;proto=https' }],
+    [
+      'a public Host and X-Forwarded-For',
+      { host: 'countersign.example.com', 'x-forwarded-for': '203.0.113.9' },
+    ],
+  ];
+  it.each(cases)('refuses the sign-in with %s, and no session is made', async (_name, headers) => {
+    const agent = createCookieAgent();
+    const page = await agent.request('GET', `${t.url}/signin`);
+    const refused = await rawPost(
+      agent,
+      '/auth/dev',
+      { email: 'bob@example.com', _csrf: csrfTokenOf(page.text) },
+      headers,
+    );
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.text).toContain('data-code="DEV_SIGNIN_NOT_LOCAL"');
+    expect((await agent.request('GET', `${t.url}/`)).location).toBe(`${t.url}/signin`);
+  });
+
+  it('still signs in with a loopback Host (localhost or [::1] style) and no forwarding headers', async () => {
+    const agent = createCookieAgent();
+    const page = await agent.request('GET', `${t.url}/signin`);
+    const port = new URL(t.url).port;
+    const done = await rawPost(
+      agent,
+      '/auth/dev',
+      { email: 'bob@example.com', _csrf: csrfTokenOf(page.text) },
+      { host: `localhost:${port}` },
+    );
+    expect(done.status, done.text).toBe(303);
   });
 });
 
