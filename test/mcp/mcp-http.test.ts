@@ -115,6 +115,19 @@ describe('/mcp (Streamable HTTP)', { timeout: 120_000 }, () => {
     expect(await pendingIds(t)).toEqual([]);
   });
 
+  it('refuses a reason over 2,000 characters as typed, naming both lengths, and creates nothing', async () => {
+    // 1,990 characters and 20 line breaks sent as CRLF: 2,030 UTF-16 units, 2,010 as typed.
+    const tooLong = await callTool(mcp, 'request_approval', {
+      action: 'billing.refund',
+      reason: 'x'.repeat(1970) + '\r\ny'.repeat(20),
+    });
+    expect(tooLong.result.isError).toBe(true);
+    expect(tooLong.text).toContain(
+      'the reason is 2,010 characters long (line breaks count once); the limit is 2,000',
+    );
+    expect(await pendingIds(t)).toEqual([]);
+  });
+
   it('checks scopes per tool: a read-only key may read but not create', async () => {
     const reader = await t.createKey('reader', ['approvals:read']);
     const readOnly = await connectHttp(t.url, headers(reader.key));

@@ -291,6 +291,47 @@ describe('deciding and listing', () => {
     expect(denied.text).toContain('still needed &lt;b&gt;for&lt;/b&gt; the audit');
   });
 
+  it('refuses a deny reason over 2,000 characters as typed, keeps what was typed, and records nothing', async () => {
+    const request = await createApproval(t, key, { title: 'Export the ledger' });
+    const agent = await devSignIn('carol@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    // What a browser sends for 1,990 characters and 20 line breaks: CRLF each, 2,030 in all.
+    const tooLong = 'x'.repeat(1970) + '\r\ny'.repeat(20);
+    const posted = await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: tooLong,
+      _csrf: csrfTokenOf(page.text),
+    });
+    expect(posted.status).toBe(303);
+    const refused = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(refused.text).toContain(
+      'Not recorded: the reason is 2,010 characters long (line breaks count once); the limit is 2,000.',
+    );
+    expect(refused.text).toContain('id="status">pending');
+    // The form comes back open with the reason as typed (a textarea holds LF line breaks).
+    expect(refused.text).toMatch(/<details class="deny" open>/);
+    expect(refused.text).toContain(`>${'x'.repeat(1970)}${'\ny'.repeat(20)}</textarea>`);
+    const stored = await withPgClient(t.database.url, async (client) => ({
+      decisions: (await client.query('SELECT reason FROM decisions WHERE request_id = $1', [request.id]))
+        .rows,
+    }));
+    expect(stored.decisions).toEqual([]);
+
+    // Exactly 2,000 as typed (2,020 sent) is recorded whole.
+    const atLimit = 'x'.repeat(1960) + '\r\ny'.repeat(20);
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: atLimit,
+      _csrf: csrfTokenOf(refused.text),
+    });
+    const reasons = await withPgClient(t.database.url, async (client) =>
+      (
+        await client.query<{ reason: string | null }>('SELECT reason FROM decisions WHERE request_id = $1', [
+          request.id,
+        ])
+      ).rows.map((r) => r.reason),
+    );
+    expect(reasons).toEqual([atLimit]);
+  });
+
   it('lists on Waiting on me only what the person may still decide', async () => {
     const open = await createApproval(t, key, { title: 'Waiting for reviewers' });
     const carol = await devSignIn('carol@example.com');

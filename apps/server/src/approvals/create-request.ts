@@ -19,6 +19,7 @@ import { findRequestForClient, type RequestWithDecisions } from './find-request.
 import { maskContext, maskFreeText } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { refuseTooLongText } from './text-limits.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -56,6 +57,8 @@ export async function createRequest(
   input: CreateRequestInput,
   rawIdempotencyKey?: string,
 ): Promise<CreateRequestResult> {
+  refuseTooLongText('title', input.title);
+  refuseTooLongText('reason', input.reason);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {

@@ -3,6 +3,7 @@
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { recordDecision } from '../../approvals/record-decision.ts';
+import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { listConsoleRequests, requestFiltersSchema } from '../read/list-console-requests.ts';
 import { listWaitingRequests } from '../read/list-waiting-requests.ts';
@@ -12,7 +13,8 @@ import { isSignInConfigured, type WebContext } from '../web-context.ts';
 import { describeTimeline } from '../describe-timeline.ts';
 
 const approveForm = z.object({ confirm: z.literal('yes'), _csrf: z.string().optional() });
-const denyForm = z.object({ reason: z.string().max(2000).optional(), _csrf: z.string().optional() });
+// The reason's limit is checked by recordDecision, as on every door; here only its shape.
+const denyForm = z.object({ reason: z.string().optional(), _csrf: z.string().optional() });
 
 function requestIdOf(req: Request): string {
   return String(req.params['id']);
@@ -80,6 +82,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       agent: request.agent === null ? null : JSON.stringify(request.agent),
       canTryToDecide: request.status === 'pending' && request.expiresAt > now,
       myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
+      reasonLimit: TEXT_LIMITS.reason,
     });
   });
 
@@ -99,7 +102,11 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     userOf(req);
     const id = requestIdOf(req);
     const form = denyForm.safeParse(req.body);
-    await decide(ctx, req, id, 'deny', form.success ? (form.data.reason ?? null) : null);
+    if (!form.success) {
+      req.session.flash = { kind: 'error', text: 'Not recorded: send the deny form with one reason field.' };
+    } else {
+      await decide(ctx, req, id, 'deny', form.data.reason ?? null);
+    }
     res.redirect(303, `/requests/${encodeURIComponent(id)}`);
   });
 }
@@ -137,6 +144,10 @@ async function decide(
   } catch (error) {
     if (!isAppError(error) || error.code === 'NOT_FOUND' || error.code === 'INTERNAL') throw error;
     ctx.deps.log.info({ code: error.code, requestId, email: user.email }, 'web decision refused');
-    req.session.flash = { kind: 'error', text: `Not recorded: ${error.detail}.` };
+    req.session.flash = {
+      kind: 'error',
+      text: `Not recorded: ${error.detail}.`,
+      ...(reason !== null ? { draft: reason.replace(/\r\n?/g, '\n') } : {}),
+    };
   }
 }
