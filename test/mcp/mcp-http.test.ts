@@ -128,6 +128,33 @@ describe('/mcp (Streamable HTTP)', { timeout: 120_000 }, () => {
     expect(await pendingIds(t)).toEqual([]);
   });
 
+  it('refuses a JSON-RPC batch with a JSON-RPC error, and creates nothing', async () => {
+    const call = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'request_approval', arguments: { action: 'billing.refund', title: `batched ${id}` } },
+    });
+    for (const batch of [[INITIALIZE, ...Array.from({ length: 20 }, (_, i) => call(i + 2))], [call(2)]]) {
+      const response = await fetch(`${t.url}/mcp`, {
+        method: 'POST',
+        headers: { ...headers(key), ...MCP_ACCEPT, 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: -32600,
+          message:
+            'JSON-RPC batches are not supported (the current MCP specification removed them): send one call per request',
+        },
+      });
+    }
+    expect(await pendingIds(t)).toEqual([]);
+  });
+
   it('checks scopes per tool: a read-only key may read but not create', async () => {
     const reader = await t.createKey('reader', ['approvals:read']);
     const readOnly = await connectHttp(t.url, headers(reader.key));

@@ -16,7 +16,7 @@ import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
-import { maskContext, maskFreeText } from './masking.ts';
+import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
 import { refuseTooLongText } from './text-limits.ts';
@@ -88,7 +88,13 @@ export async function createRequest(
     title: maskFreeText(input.title ?? null),
     reason: maskFreeText(input.reason ?? null),
     requesterEmail,
-    requesterName: input.requester.name ?? null,
+    // A display name may quote a credential like any free text; a rule may ask to hide it whole.
+    requesterName:
+      input.requester.name === undefined
+        ? null
+        : rules.maskRequesterName
+          ? MASK
+          : maskFreeText(input.requester.name),
     agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
     context: maskContext(context, rules.sensitive) as Prisma.InputJsonValue,
     payloadDigest: payloadDigest(input.action, context),

@@ -136,6 +136,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
       channel: 'slack:C0SEC',
       channels: ['slack:C0SEC'],
       sensitive: [],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });
@@ -365,6 +366,7 @@ describe('applyPolicy: the built-in default', () => {
       channel: 'slack:C0ANY',
       channels: ['slack:C0ANY'],
       sensitive: [],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });

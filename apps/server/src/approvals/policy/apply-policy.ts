@@ -30,6 +30,7 @@ export interface ResolvedRules {
   /** Every channel the request is posted to (may be empty: API only). */
   channels: string[];
   sensitive: string[];
+  maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
 }
@@ -111,6 +112,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     channel: (requestedChannels ?? rule.defaultChannels)[0] ?? null,
     channels: [...new Set(requestedChannels ?? rule.defaultChannels)],
     sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
+    maskRequesterName: rule.maskRequesterName,
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
   };

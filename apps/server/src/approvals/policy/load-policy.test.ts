@@ -59,6 +59,7 @@ describe('parsePolicy: the spec §4 example', () => {
       channels: ['slack:C0DATA'],
       defaultChannels: ['slack:C0DATA'],
       sensitive: ['/connection'],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });
@@ -72,6 +73,7 @@ describe('parsePolicy: the spec §4 example', () => {
       channels: ['slack:C0SEC', 'teams:19:abc@thread.tacv2'],
       defaultChannels: ['slack:C0SEC'],
       sensitive: [],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });
@@ -88,6 +90,7 @@ describe('parsePolicy: the spec §4 example', () => {
       channels: ['slack:C0APPROVALS'],
       defaultChannels: ['slack:C0APPROVALS'],
       sensitive: [],
+      maskRequesterName: false,
       autoApprove: true,
       denyReasonRequired: false,
     });
@@ -495,6 +498,7 @@ describe('loadPolicyFile and loadPolicy', () => {
         channels: [],
         defaultChannels: [],
         sensitive: [],
+        maskRequesterName: false,
         autoApprove: false,
         denyReasonRequired: false,
       },

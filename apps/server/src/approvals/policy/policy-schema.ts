@@ -39,6 +39,8 @@ export const ruleSchema = z.strictObject({
   channel: channelList.optional(),
   channels: z.array(channel).min(1).optional(),
   sensitive: z.array(pointer).optional(),
+  /** Masks the requester's display name (requester.name) wherever the request is stored or shown. */
+  maskRequesterName: z.boolean().optional(),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
 });

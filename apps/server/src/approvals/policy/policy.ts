@@ -19,6 +19,7 @@ export interface PolicyRule {
   /** Where a request that names no channel is posted (each of them). */
   defaultChannels: string[];
   sensitive: string[];
+  maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
 }
@@ -68,6 +69,7 @@ export const BUILT_IN_POLICY: Policy = {
       channels: [],
       defaultChannels: [],
       sensitive: [],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     },
@@ -164,6 +166,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       channels: allowed,
       defaultChannels,
       sensitive: rule.sensitive ?? [],
+      maskRequesterName: rule.maskRequesterName ?? false,
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
     };
