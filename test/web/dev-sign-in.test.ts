@@ -369,6 +369,47 @@ describe('deciding and listing', () => {
   });
 });
 
+describe('who sees a request in the console', () => {
+  it('shows a request to its requester, its approvers and auditors, and to no one else', async () => {
+    const request = await createApproval(t, key, {
+      title: 'Visible to the involved only',
+      requester: { email: 'alice@example.com' },
+    });
+    const listed = (html: string) => html.includes(`/requests/${request.id}`);
+    for (const email of ['alice@example.com', 'bob@example.com', 'audrey@example.com']) {
+      const agent = await devSignIn(email);
+      const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+      expect(page.status, email).toBe(200);
+      expect(listed((await agent.request('GET', `${t.url}/requests?status=pending`)).text), email).toBe(true);
+    }
+    const outsider = await devSignIn('erin@example.com');
+    const page = await outsider.request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.status).toBe(404);
+    expect(page.text).toContain('data-code="NOT_FOUND"');
+    expect(page.text).not.toContain('Visible to the involved only');
+    expect(listed((await outsider.request('GET', `${t.url}/requests?status=pending`)).text)).toBe(false);
+  });
+
+  it('shows every request to every signed-in user when the policy sets console.requests: everyone', async () => {
+    const open = await writeTempPolicy(`${POLICY}console:\n  requests: everyone\n`);
+    const server = await startTestServer({
+      env: {
+        COUNTERSIGN_DEV_SIGNIN: 'true',
+        COUNTERSIGN_POLICY: open.path,
+        COUNTERSIGN_SIGNIN_RATE_LIMIT: '100',
+      },
+    });
+    try {
+      const request = await createApproval(server, (await server.createKey()).key);
+      const outsider = await devSignIn('erin@example.com', server);
+      expect((await outsider.request('GET', `${server.url}/requests/${request.id}`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await open.remove();
+    }
+  });
+});
+
 describe('console pages', () => {
   it('sends a strict Content-Security-Policy and no framing on console pages, and leaves the API alone', async () => {
     const page = await createCookieAgent().request('GET', `${t.url}/signin`);

@@ -28,6 +28,7 @@ export interface WebConsoleOptions {
   signInPerMinute: number;
 }
 
+const FORM_PATHS = ['/auth/dev', '/auth/signout', '/requests/:id/approve', '/requests/:id/deny'];
 const WEB_PATH = /^\/(?:$|signin$|auth\/|requests(?:\/|$)|audit(?:\/|$)|console\/)/;
 const STYLESHEET = readFileSync(new URL('./views/console.css', import.meta.url), 'utf8');
 
@@ -62,7 +63,8 @@ export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router 
     }),
   );
   router.use(absoluteTimeout(deps.clock, options.sessionMaxSeconds));
-  router.use(formBody());
+  // Only the console's own forms: any other post keeps falling through to the API's 404.
+  router.post(FORM_PATHS, formBody());
 
   const csrf = createCsrf();
   const settings = {

@@ -63,6 +63,14 @@ export const policySchema = z.strictObject({
     })
     .optional(),
   rules: z.array(ruleSchema).default([]),
+  console: z
+    .strictObject({
+      requests: z.enum(['involved', 'everyone']).optional().meta({
+        description:
+          'who sees a request in the web console: the people involved in it (the default: requester, eligible approvers, deciders, auditors) or every signed-in user',
+      }),
+    })
+    .optional(),
 });
 
 export type PolicyFile = z.output<typeof policySchema>;

@@ -33,6 +33,8 @@ export interface Policy {
   groups: Record<string, string[]>;
   /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */
   agentOwners: ReadonlyMap<string, string>;
+  /** `console.requests: everyone`: every signed-in console user sees every request. */
+  consoleOpenToAll?: boolean;
 }
 
 /** The owner of an agent, whatever the case of its name; null when the policy names none. */
@@ -194,5 +196,11 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     }
     agentOwners.set(key, agent.owner);
   }
-  return { source, rules, groups, agentOwners };
+  return {
+    source,
+    rules,
+    groups,
+    agentOwners,
+    ...(file.console?.requests === 'everyone' ? { consoleOpenToAll: true } : {}),
+  };
 }

@@ -2,6 +2,7 @@
 // Approve and Deny forms. Decisions go through recordDecision like chat clicks, as platform `web`.
 import type { Request, Router } from 'express';
 import { z } from 'zod';
+import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-request.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
@@ -37,7 +38,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
   });
 
   router.get('/requests', async (req, res) => {
-    userOf(req);
+    const user = userOf(req);
     const parsed = requestFiltersSchema.safeParse(req.query);
     if (!parsed.success) {
       throw new AppError('VALIDATION_FAILED', {
@@ -45,7 +46,11 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       });
     }
     const filters = parsed.data;
-    const page = await listConsoleRequests(ctx.deps, filters);
+    const page = await listConsoleRequests(
+      ctx.deps,
+      filters,
+      visibleRequestsWhere(ctx.deps.policy, user.email),
+    );
     const next = page.nextCursor
       ? `/requests?${new URLSearchParams({
           ...Object.fromEntries(
@@ -69,6 +74,10 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     const user = userOf(req);
     const view = await loadRequestView(ctx.deps, requestIdOf(req));
     const { request } = view;
+    // Not shown, and not said to exist, to someone not involved in it.
+    if (!canSeeRequest(ctx.deps.policy, user.email, request)) {
+      throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
+    }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
     const now = ctx.deps.clock.now();
     ctx.page(req, res, 'request', {
