@@ -1,7 +1,7 @@
 // POST /v1/approvals: the spec's example, the response shape, the payload digest and the defaults.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApproval, specExampleBody, type Approval } from '../support/api-fixtures.ts';
+import { createApproval, expectProblem, specExampleBody, type Approval } from '../support/api-fixtures.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 /** Written here on purpose, not imported: the digest must be reproducible by an outsider. */
@@ -114,6 +114,31 @@ describe('POST /v1/approvals', () => {
   ])('accepts expiresIn as %s', async (_label, expiresIn, expectedMs) => {
     const approval = await createApproval(t, key, { expiresIn });
     expect(Date.parse(approval.expiresAt) - Date.parse(approval.createdAt)).toBe(expectedMs);
+  });
+
+  it('counts reason and title as typed: CRLF once, refused over the limit with both lengths, kept whole at it', async () => {
+    // 1,990 characters and 20 line breaks sent as CRLF: 2,030 UTF-16 units, 2,010 as typed.
+    const tooLong = 'x'.repeat(1970) + '\r\ny'.repeat(20);
+    const refused = await t.call('POST', '/v1/approvals', {
+      key,
+      body: { action: 'db.export', requester: { email: 'alice@example.com' }, reason: tooLong },
+    });
+    const problem = expectProblem(refused, 'VALIDATION_FAILED', ['/reason']);
+    expect(problem.errors?.[0]?.message).toBe(
+      'the reason is 2,010 characters long (line breaks count once); the limit is 2,000',
+    );
+    const longTitle = await t.call('POST', '/v1/approvals', {
+      key,
+      body: { action: 'db.export', requester: { email: 'alice@example.com' }, title: '題'.repeat(301) },
+    });
+    expect(expectProblem(longTitle, 'VALIDATION_FAILED', ['/title']).errors?.[0]?.message).toBe(
+      'the title is 301 characters long (line breaks count once); the limit is 300',
+    );
+    const atLimit = 'x'.repeat(1960) + '\r\ny'.repeat(20);
+    const emoji = '🚀'.repeat(300);
+    const created = await createApproval(t, key, { reason: atLimit, title: emoji });
+    expect(created.reason).toBe(atLimit);
+    expect(created.title).toBe(emoji);
   });
 
   it('keeps a raised quorum and de-duplicates approvers case-insensitively', async () => {

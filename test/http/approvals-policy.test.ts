@@ -323,3 +323,61 @@ describe('policy through HTTP (spec §4 example)', () => {
     expect((await storedRow(response.body.id)).context).toEqual({ table: '••••', where: '••••' });
   });
 });
+
+describe('masking the requester name (a rule asks, or it quotes a credential)', () => {
+  let policyFile: TempPolicyFile;
+  let t: TestServer;
+  let key: string;
+
+  beforeAll(async () => {
+    policyFile = await writeTempPolicy(`rules:
+  - name: hr
+    actions: ["hr.*"]
+    approvers: [bob@example.com]
+    maskRequesterName: true
+  - name: everything
+    actions: ["*"]
+    approvers: [bob@example.com]
+`);
+    t = await startTestServer({ env: { COUNTERSIGN_POLICY: policyFile.path } });
+    ({ key } = await t.createKey());
+  });
+  afterAll(async () => {
+    await t?.close();
+    await policyFile?.remove();
+  });
+
+  const storedName = (id: string) =>
+    withPgClient(t.database.url, async (client) => {
+      const { rows } = await client.query<{ requester_name: string | null; events: string }>(
+        `SELECT r.requester_name,
+                (SELECT string_agg(e.payload::text, '|') FROM audit_events e WHERE e.request_id = r.id) AS events
+           FROM approval_requests r WHERE r.id = $1`,
+        [id],
+      );
+      return rows[0];
+    });
+
+  it('masks requester.name whole where the rule says maskRequesterName', async () => {
+    const created = await createApproval(t, key, {
+      action: 'hr.salary.read',
+      requester: { email: 'alice@example.com', name: 'Alice Confidential' },
+    });
+    expect(created.requester).toEqual({ email: 'alice@example.com', name: '••••' });
+    const stored = await storedName(created.id);
+    expect(stored?.requester_name).toBe('••••');
+    expect(stored?.events ?? '').not.toContain('Confidential');
+  });
+
+  it('masks a credential quoted in requester.name under any rule, and leaves plain names alone', async () => {
+    const quoted = await createApproval(t, key, {
+      requester: { email: 'alice@example.com', name: 'Alice glpat-AbCdEf0123456789xYz_' },
+    });
+    expect(quoted.requester.name).toBe('Alice ••••xYz_');
+    expect((await storedName(quoted.id))?.requester_name).toBe('Alice ••••xYz_');
+    const plain = await createApproval(t, key, {
+      requester: { email: 'alice@example.com', name: 'Alice Adams' },
+    });
+    expect(plain.requester.name).toBe('Alice Adams');
+  });
+});

@@ -114,6 +114,46 @@ describe('/mcp (Streamable HTTP)', { timeout: 120_000 }, () => {
     expect(await pendingIds(t)).toEqual([]);
   });
 
+  it('refuses a reason over 2,000 characters as typed, naming both lengths, and creates nothing', async () => {
+    // 1,990 characters and 20 line breaks sent as CRLF: 2,030 UTF-16 units, 2,010 as typed.
+    const tooLong = await callTool(mcp, 'request_approval', {
+      action: 'billing.refund',
+      reason: 'x'.repeat(1970) + '\r\ny'.repeat(20),
+    });
+    expect(tooLong.result.isError).toBe(true);
+    expect(tooLong.text).toContain(
+      'the reason is 2,010 characters long (line breaks count once); the limit is 2,000',
+    );
+    expect(await pendingIds(t)).toEqual([]);
+  });
+
+  it('refuses a JSON-RPC batch with a JSON-RPC error, and creates nothing', async () => {
+    const call = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'request_approval', arguments: { action: 'billing.refund', title: `batched ${id}` } },
+    });
+    for (const batch of [[INITIALIZE, ...Array.from({ length: 20 }, (_, i) => call(i + 2))], [call(2)]]) {
+      const response = await fetch(`${t.url}/mcp`, {
+        method: 'POST',
+        headers: { ...headers(key), ...MCP_ACCEPT, 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: -32600,
+          message:
+            'JSON-RPC batches are not supported (the current MCP specification removed them): send one call per request',
+        },
+      });
+    }
+    expect(await pendingIds(t)).toEqual([]);
+  });
+
   it('checks scopes per tool: a read-only key may read but not create', async () => {
     const reader = await t.createKey('reader', ['approvals:read']);
     const readOnly = await connectHttp(t.url, headers(reader.key));

@@ -154,6 +154,34 @@ describe('Slack deny modal', () => {
     expect(blockText(updated)).toContain('— Still read by the billing job');
   });
 
+  it('refuses a reason over 2,000 characters as typed with an inline error naming both lengths, and records nothing', async () => {
+    const created = await h.create({ action: 'db.export', title: 'Export credit notes' });
+    const card = await h.waitForCard(created.id);
+    const viewsBefore = h.fake.views().length;
+    expect((await h.click('U0CAROL', card, DENY)).status).toBe(200);
+    const opened = (await h.fake.waitForViews(viewsBefore + 1)).at(-1);
+    if (!opened) throw new Error('no modal opened');
+    // 1,990 characters and 20 line breaks sent as CRLF: 2,030 UTF-16 units, 2,010 as typed.
+    const tooLong = 'x'.repeat(1970) + '\r\ny'.repeat(20);
+    const answer = await submit('U0CAROL', opened, tooLong);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      response_action: 'errors',
+      errors: {
+        [DENY_REASON_BLOCK]:
+          'The reason is 2,010 characters long (line breaks count once); the limit is 2,000. Shorten it and send again.',
+      },
+    });
+    expect((await h.get(created.id)).status).toBe('pending');
+    expect(await h.decisions(created.id)).toEqual([]);
+
+    // Exactly the limit as typed goes through whole, although CRLF makes it 2,020 units.
+    const atLimit = 'x'.repeat(1960) + '\r\ny'.repeat(20);
+    expect((await submit('U0CAROL', opened, atLimit)).status).toBe(200);
+    const denied = await h.waitForStatus(created.id, 'denied');
+    expect(denied.decisions.map((d) => d.reason)).toEqual([atLimit]);
+  });
+
   it("counts the handlers' Slack calls in countersign_chat_api_calls_total as Slack saw them", async () => {
     const created = await h.create({ action: 'db.export', title: 'Export payouts' });
     const card = await h.waitForCard(created.id);

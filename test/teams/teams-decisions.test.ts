@@ -184,6 +184,18 @@ describe('Teams approvals end to end', () => {
     expect(denied.decisions[0]).toMatchObject({ verdict: 'deny', reason: 'not during the freeze' });
   });
 
+  it('refuses a deny reason over 2,000 characters as typed, naming both lengths, and records nothing', async () => {
+    const created = await s.create({ action: 'db.export' });
+    const card = await s.waitForCard(created.id, CHANNEL);
+    // 1,990 characters and 20 line breaks sent as CRLF: 2,030 UTF-16 units, 2,010 as typed.
+    const tooLong = 'x'.repeat(1970) + '\r\ny'.repeat(20);
+    const refused = await s.click(where, dave, card, 'deny', { requestId: created.id, denyReason: tooLong });
+    expect(messageOf(refused.body)).toBe(
+      'The reason is 2,010 characters long (line breaks count once); the limit is 2,000. Shorten it and send again.',
+    );
+    expect((await s.get(created.id)).decisions).toEqual([]);
+  });
+
   it('records a deny without a reason where none is required', async () => {
     const created = await s.create({ action: 'db.export' });
     const card = await s.waitForCard(created.id, CHANNEL);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
 import { createApproval } from '../support/api-fixtures.ts';
 import { hasChromium, launchChromium, screenshot } from '../support/browser.ts';
+import { freePort } from '../support/cli.ts';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import {
   APPROVE,
@@ -60,9 +61,17 @@ describe.skipIf(!hasChromium)('web console in a browser (needs /usr/bin/chromium
       alice: { email: 'alice@example.com', emailVerified: true, name: 'Alice Adams' },
       audrey: { email: 'audrey@example.com', emailVerified: true, name: 'Audrey Auditor' },
     });
+    // The OpenID redirect URI comes only from COUNTERSIGN_PUBLIC_URL, so the port is chosen before start.
+    const port = await freePort();
     h = await startSlackHarness({
       policyYaml: POLICY,
-      env: { ...idp.env, COUNTERSIGN_CALLBACK_ALLOW: '127.0.0.1', COUNTERSIGN_CALLBACK_RETRY_DELAY_S: '1' },
+      env: {
+        ...idp.env,
+        PORT: String(port),
+        COUNTERSIGN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        COUNTERSIGN_CALLBACK_ALLOW: '127.0.0.1',
+        COUNTERSIGN_CALLBACK_RETRY_DELAY_S: '1',
+      },
     });
     idp.configure(`${h.t.url}/auth/callback`);
     client = await h.t.createKey('browser-tests');

@@ -2,6 +2,7 @@
 // banner on every page, CSRF on every form, decisions marked in the audit trail and the report,
 // the sign-in rate limit, the security headers, Secure cookies behind https, the Audit page for
 // auditors only, and the page shown when no sign-in is configured.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
@@ -70,6 +71,15 @@ describe('development sign-in configuration', () => {
     expect(() => loadConfig({ COUNTERSIGN_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(
       /COUNTERSIGN_OIDC_CLIENT_ID/,
     );
+  });
+
+  it('refuses to start OpenID sign-in without COUNTERSIGN_PUBLIC_URL (the redirect URI never comes from Host)', () => {
+    const oidc = { COUNTERSIGN_OIDC_ISSUER: 'https://idp.example.com', COUNTERSIGN_OIDC_CLIENT_ID: 'c' };
+    expect(() => loadConfig(oidc)).toThrow(/COUNTERSIGN_PUBLIC_URL: .*redirect URI/);
+    expect(
+      loadConfig({ ...oidc, COUNTERSIGN_PUBLIC_URL: 'https://countersign.example.com' })
+        .COUNTERSIGN_PUBLIC_URL,
+    ).toBe('https://countersign.example.com');
   });
 });
 
@@ -186,6 +196,81 @@ describe('development sign-in', () => {
   });
 });
 
+/** A form post with headers fetch will not send as given (Host), through node:http. */
+function rawPost(
+  agent: CookieAgent,
+  path: string,
+  form: Record<string, string>,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(`${t.url}${path}`);
+  const body = new URLSearchParams(form).toString();
+  const cookie = agent.cookie(target.hostname, 'countersign_session');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      target,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': String(Buffer.byteLength(body)),
+          ...(cookie ? { cookie: `countersign_session=${cookie}` } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('development sign-in reached through a proxy', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['a public Host', { host: 'countersign.example.com' }],
+    ['X-Forwarded-For', { 'x-forwarded-for': '203.0.113.9' }],
+    ['X-Forwarded-Host', { 'x-forwarded-host': 'countersign.example.com' }],
+    ['X-Forwarded-Proto', { 'x-forwarded-proto': 'https' }],
+    ['Forwarded', { forwarded: 'for=203.0.113.9;proto=https' }],
+    [
+      'a public Host and X-Forwarded-For',
+      { host: 'countersign.example.com', 'x-forwarded-for': '203.0.113.9' },
+    ],
+  ];
+  it.each(cases)('refuses the sign-in with %s, and no session is made', async (_name, headers) => {
+    const agent = createCookieAgent();
+    const page = await agent.request('GET', `${t.url}/signin`);
+    const refused = await rawPost(
+      agent,
+      '/auth/dev',
+      { email: 'bob@example.com', _csrf: csrfTokenOf(page.text) },
+      headers,
+    );
+    expect(refused.status, refused.text).toBe(403);
+    expect(refused.text).toContain('data-code="DEV_SIGNIN_NOT_LOCAL"');
+    expect((await agent.request('GET', `${t.url}/`)).location).toBe(`${t.url}/signin`);
+  });
+
+  it('still signs in with a loopback Host (localhost or [::1] style) and no forwarding headers', async () => {
+    const agent = createCookieAgent();
+    const page = await agent.request('GET', `${t.url}/signin`);
+    const port = new URL(t.url).port;
+    const done = await rawPost(
+      agent,
+      '/auth/dev',
+      { email: 'bob@example.com', _csrf: csrfTokenOf(page.text) },
+      { host: `localhost:${port}` },
+    );
+    expect(done.status, done.text).toBe(303);
+  });
+});
+
 describe('deciding and listing', () => {
   it('requires a deny reason when the rule says so, then records the denial', async () => {
     const request = await createApproval(t, key, { action: 'db.drop', title: 'Drop the audit copy' });
@@ -204,6 +289,47 @@ describe('deciding and listing', () => {
     const denied = await agent.request('GET', `${t.url}/requests/${request.id}`);
     expect(denied.text).toContain('the request is denied');
     expect(denied.text).toContain('still needed &lt;b&gt;for&lt;/b&gt; the audit');
+  });
+
+  it('refuses a deny reason over 2,000 characters as typed, keeps what was typed, and records nothing', async () => {
+    const request = await createApproval(t, key, { title: 'Export the ledger' });
+    const agent = await devSignIn('carol@example.com');
+    const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    // What a browser sends for 1,990 characters and 20 line breaks: CRLF each, 2,030 in all.
+    const tooLong = 'x'.repeat(1970) + '\r\ny'.repeat(20);
+    const posted = await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: tooLong,
+      _csrf: csrfTokenOf(page.text),
+    });
+    expect(posted.status).toBe(303);
+    const refused = await agent.request('GET', `${t.url}/requests/${request.id}`);
+    expect(refused.text).toContain(
+      'Not recorded: the reason is 2,010 characters long (line breaks count once); the limit is 2,000.',
+    );
+    expect(refused.text).toContain('id="status">pending');
+    // The form comes back open with the reason as typed (a textarea holds LF line breaks).
+    expect(refused.text).toMatch(/<details class="deny" open>/);
+    expect(refused.text).toContain(`>${'x'.repeat(1970)}${'\ny'.repeat(20)}</textarea>`);
+    const stored = await withPgClient(t.database.url, async (client) => ({
+      decisions: (await client.query('SELECT reason FROM decisions WHERE request_id = $1', [request.id]))
+        .rows,
+    }));
+    expect(stored.decisions).toEqual([]);
+
+    // Exactly 2,000 as typed (2,020 sent) is recorded whole.
+    const atLimit = 'x'.repeat(1960) + '\r\ny'.repeat(20);
+    await agent.request('POST', `${t.url}/requests/${request.id}/deny`, {
+      reason: atLimit,
+      _csrf: csrfTokenOf(refused.text),
+    });
+    const reasons = await withPgClient(t.database.url, async (client) =>
+      (
+        await client.query<{ reason: string | null }>('SELECT reason FROM decisions WHERE request_id = $1', [
+          request.id,
+        ])
+      ).rows.map((r) => r.reason),
+    );
+    expect(reasons).toEqual([atLimit]);
   });
 
   it('lists on Waiting on me only what the person may still decide', async () => {
@@ -240,6 +366,47 @@ describe('deciding and listing', () => {
     expect(ids(byRule.text)).toHaveLength(0);
     const bad = await agent.request('GET', `${t.url}/requests?status=maybe`);
     expect(bad.status).toBe(422);
+  });
+});
+
+describe('who sees a request in the console', () => {
+  it('shows a request to its requester, its approvers and auditors, and to no one else', async () => {
+    const request = await createApproval(t, key, {
+      title: 'Visible to the involved only',
+      requester: { email: 'alice@example.com' },
+    });
+    const listed = (html: string) => html.includes(`/requests/${request.id}`);
+    for (const email of ['alice@example.com', 'bob@example.com', 'audrey@example.com']) {
+      const agent = await devSignIn(email);
+      const page = await agent.request('GET', `${t.url}/requests/${request.id}`);
+      expect(page.status, email).toBe(200);
+      expect(listed((await agent.request('GET', `${t.url}/requests?status=pending`)).text), email).toBe(true);
+    }
+    const outsider = await devSignIn('erin@example.com');
+    const page = await outsider.request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.status).toBe(404);
+    expect(page.text).toContain('data-code="NOT_FOUND"');
+    expect(page.text).not.toContain('Visible to the involved only');
+    expect(listed((await outsider.request('GET', `${t.url}/requests?status=pending`)).text)).toBe(false);
+  });
+
+  it('shows every request to every signed-in user when the policy sets console.requests: everyone', async () => {
+    const open = await writeTempPolicy(`${POLICY}console:\n  requests: everyone\n`);
+    const server = await startTestServer({
+      env: {
+        COUNTERSIGN_DEV_SIGNIN: 'true',
+        COUNTERSIGN_POLICY: open.path,
+        COUNTERSIGN_SIGNIN_RATE_LIMIT: '100',
+      },
+    });
+    try {
+      const request = await createApproval(server, (await server.createKey()).key);
+      const outsider = await devSignIn('erin@example.com', server);
+      expect((await outsider.request('GET', `${server.url}/requests/${request.id}`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await open.remove();
+    }
   });
 });
 

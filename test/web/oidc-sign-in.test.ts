@@ -1,9 +1,11 @@
 // Console sign-in against a real OpenID provider (oidc-provider on loopback): the code + PKCE round
 // trip, a provider that has not verified the email, state and PKCE mismatches, sign-out, and the
 // idle and absolute session timeouts (the server's clock is moved, the provider's is real).
+import http from 'node:http';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/api-fixtures.ts';
+import { freePort } from '../support/cli.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
 import { SettableClock } from '../support/settable-clock.ts';
 import { startTestIdp, type TestIdp } from '../support/test-idp.ts';
@@ -56,10 +58,14 @@ beforeAll(async () => {
     mallory: { email: 'ceo@example.com', emailVerified: false },
     nomail: { name: 'No Mail' },
   });
+  // The redirect URI comes only from COUNTERSIGN_PUBLIC_URL, so the port is chosen before start.
+  const port = await freePort();
   t = await startTestServer({
     clock,
     env: {
       ...idp.env,
+      PORT: String(port),
+      COUNTERSIGN_PUBLIC_URL: `http://127.0.0.1:${port}`,
       COUNTERSIGN_SESSION_IDLE_S: String(IDLE_S),
       COUNTERSIGN_SESSION_MAX_S: String(MAX_S),
       // Every test signs in; the limit itself is tested in dev-sign-in.test.ts.
@@ -97,6 +103,21 @@ describe('OpenID Connect sign-in', () => {
     expect(authorize.searchParams.get('state')).toBeTruthy();
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${t.url}/auth/callback`);
     expect(authorize.searchParams.get('scope')).toContain('email');
+  });
+
+  it('builds the redirect URI from COUNTERSIGN_PUBLIC_URL, whatever Host or X-Forwarded-Host say', async () => {
+    const location = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${t.url}/auth/login`, {
+        headers: { host: 'evil.example.com', 'x-forwarded-host': 'evil.example.com' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.headers.location ?? '');
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(new URL(location).searchParams.get('redirect_uri')).toBe(`${t.url}/auth/callback`);
   });
 
   it('signs in with the verified email, lower-cased, and audits session.signed_in', async () => {

@@ -179,6 +179,14 @@ export const envSchema = z
         message: 'COUNTERSIGN_OIDC_ISSUER and COUNTERSIGN_OIDC_CLIENT_ID must be set together',
       });
     }
+    if (env.COUNTERSIGN_OIDC_ISSUER && !env.COUNTERSIGN_PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COUNTERSIGN_PUBLIC_URL'],
+        message:
+          "is required with COUNTERSIGN_OIDC_ISSUER: the sign-in's redirect URI is built from it (e.g. https://countersign.example.com), never from a request's Host",
+      });
+    }
     if (env.COUNTERSIGN_OIDC_ISSUER) {
       const issuer = new URL(env.COUNTERSIGN_OIDC_ISSUER);
       if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname))) {

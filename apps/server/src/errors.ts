@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   CSRF_TOKEN_INVALID: { status: 403, title: 'CSRF token invalid' },
   /** Only the policy group `auditors` may open the console's Audit page and reports. */
   NOT_AUDITOR: { status: 403, title: 'Not an auditor' },
+  /** The development sign-in was reached from another machine, a non-loopback Host or through a proxy. */
+  DEV_SIGNIN_NOT_LOCAL: { status: 403, title: 'Development sign-in is local only' },
   /** Too many sign-in attempts from one address within a minute. */
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   /** Anything unexpected; details are logged, not returned. */

@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
 import { maskFreeText } from './masking.ts';
+import { refuseTooLongText } from './text-limits.ts';
 
 export interface CancelRequestInput {
   reason?: string | undefined;
@@ -19,6 +20,7 @@ export async function cancelRequest(
   input: CancelRequestInput,
 ): Promise<RequestWithDecisions> {
   if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
+  refuseTooLongText('reason', input.reason);
   const now = deps.clock.now();
   const cancelled = await deps.db.prisma.$transaction(async (tx) => {
     const { count } = await tx.approvalRequest.updateMany({

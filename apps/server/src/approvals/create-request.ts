@@ -16,10 +16,11 @@ import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
-import { maskContext, maskFreeText } from './masking.ts';
+import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
+import { refuseTooLongText } from './text-limits.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -58,6 +59,8 @@ export async function createRequest(
   rawIdempotencyKey?: string,
 ): Promise<CreateRequestResult> {
   const { clientId } = caller;
+  refuseTooLongText('title', input.title);
+  refuseTooLongText('reason', input.reason);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
@@ -91,7 +94,13 @@ export async function createRequest(
     title: maskFreeText(input.title ?? null),
     reason: maskFreeText(input.reason ?? null),
     requesterEmail,
-    requesterName: input.requester.name ?? null,
+    // A display name may quote a credential like any free text; a rule may ask to hide it whole.
+    requesterName:
+      input.requester.name === undefined
+        ? null
+        : rules.maskRequesterName
+          ? MASK
+          : maskFreeText(input.requester.name),
     agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
     context: maskContext(context, rules.sensitive, {
       personalData: rules.maskPersonalData,

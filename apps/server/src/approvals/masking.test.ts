@@ -374,6 +374,10 @@ const SAMPLES: Record<string, [string, string]> = {
   'GitLab personal access token': ['gitlab glpat-AbCdEf0123456789xYz_ token', 'gitlab ••••xYz_ token'],
   'Google API key': ['maps AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q key', 'maps ••••5p6Q key'],
   'AWS access key id': [`aws ${AWS_KEY} id`, 'aws ••••MPLE id'],
+  'AWS secret access key': [
+    'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    'aws_secret_access_key = ••••EKEY',
+  ],
   'Bearer token': [
     'curl -H "Authorization: Bearer abc123def456ghi789" https://api',
     'curl -H "Authorization: Bearer ••••i789" https://api',
@@ -402,6 +406,22 @@ describe('CREDENTIAL_FORMATS: one table, one sample per format', () => {
     'https://hooks.slack.com/ is the host',
   ])('leaves ordinary text alone: %s', (text) => {
     expect(maskCredentialsInText(text)).toBe(text);
+  });
+
+  it('masks an AWS secret access key after its usual names in env, JSON and YAML text', () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    expect(maskCredentialsInText(`AWS_SECRET_ACCESS_KEY=${secret}\n`)).toBe(
+      'AWS_SECRET_ACCESS_KEY=••••EKEY\n',
+    );
+    expect(maskCredentialsInText(`{"secretAccessKey": "${secret}"}`)).toBe('{"secretAccessKey": "••••EKEY"}');
+    expect(maskCredentialsInText(`SecretAccessKey: '${secret}'`)).toBe("SecretAccessKey: '••••EKEY'");
+    expect(maskCredentialsInText('secretAccessKey: not-forty-characters')).toBe(
+      'secretAccessKey: not-forty-characters',
+    );
+    expect(maskContext({ aws_secret_access_key: secret, creds: { secretAccessKey: secret } }, [])).toEqual({
+      aws_secret_access_key: '••••EKEY',
+      creds: { secretAccessKey: '••••EKEY' },
+    });
   });
 
   it('masks the same formats in context values', () => {

@@ -57,6 +57,13 @@ export const CREDENTIAL_FORMATS: readonly {
   { name: 'GitLab personal access token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
   { name: 'Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}/g },
   { name: 'AWS access key id', pattern: /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g },
+  // The 40-character secret after its usual names (env files, INI, YAML, JSON), quoted or not.
+  {
+    name: 'AWS secret access key',
+    pattern:
+      /(\b(?:aws_secret_access_key|aws_secret_key|secret_access_key|secretAccessKey)["']?[ \t]{0,8}[:=][ \t]{0,8}["']?)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+    keep: 1,
+  },
   // "Bearer <token>" in prose or a pasted curl line; a token has 12+ characters, one a digit.
   {
     name: 'Bearer token',

@@ -14,6 +14,7 @@ import { refreshCards, type ChatOutboxDeps } from '../chat/card-outbox.ts';
 import { mapDatabaseOutage, retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
 import { maskCredentialsInText } from './masking.ts';
+import { refuseTooLongText } from './text-limits.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -101,6 +102,7 @@ export function recordDecision(deps: Deps, input: RecordDecisionInput): Promise<
 async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
   if (!isUuid(input.requestId))
     throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+  refuseTooLongText('reason', input.reason?.trim());
   // Stored, audited and shown masked: a reason is free text and may quote a credential.
   const reason = input.reason?.trim() ? maskCredentialsInText(input.reason.trim()) : null;
   const now = deps.clock.now();

@@ -4,6 +4,7 @@
 // clicker's private sentence.
 import { isUuid } from '../approvals/find-request.ts';
 import { recordDecision, type RecordDecisionResult } from '../approvals/record-decision.ts';
+import { textLengthProblem } from '../approvals/text-limits.ts';
 import type { Deps } from '../deps.ts';
 import { isAppError, type ErrorCode } from '../errors.ts';
 import type { ChatPlatform } from './channels.ts';
@@ -71,6 +72,13 @@ export async function promptDeny(deps: Deps, click: CardClick): Promise<DenyProm
   });
   if (!request) return refused('NOT_FOUND', click.platform);
   return { title: request.title ?? request.action, reasonRequired: request.denyReasonRequired };
+}
+
+/** The clicker's sentence for a deny reason over its limit (as typed), or undefined when it fits. */
+export function denyReasonTooLong(reason: string): string | undefined {
+  const problem = textLengthProblem('reason', reason);
+  if (!problem) return undefined;
+  return `${problem.charAt(0).toUpperCase()}${problem.slice(1)}. Shorten it and send again.`;
 }
 
 /** A deny whose rule requires a reason and has none is sent back before anything is recorded. */

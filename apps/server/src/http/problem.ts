@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { asDatabaseUnavailable, DATABASE_RETRY_AFTER_SECONDS } from '../db/database-outage.ts';
 import { AppError, ERROR_CODES, isAppError, type ErrorCode } from '../errors.ts';
 import type { Problem } from './contracts/problem.ts';
+import { INVALID_FORM_ESCAPE } from '../web/form-body.ts';
 import { INVALID_UTF8 } from './json-body.ts';
 
 export function problemBody(error: AppError, requestId: string): Problem {
@@ -18,17 +19,24 @@ export function problemBody(error: AppError, requestId: string): Problem {
   };
 }
 
+/** body-parser's byte `limit` on entity.too.large, in KiB. */
+function limitOf(error: object): string {
+  return 'limit' in error && typeof error.limit === 'number' ? `${error.limit / 1024} KiB` : 'the limit';
+}
+
 /** body-parser reports its failures with a `type`; map the ones a client can cause. */
 function fromBodyParser(error: unknown): AppError | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
   const byType: Record<string, [ErrorCode, string]> = {
     'entity.parse.failed': ['MALFORMED_JSON', 'the request body is not valid JSON'],
-    'entity.too.large': ['PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KiB'],
+    'entity.too.large': ['PAYLOAD_TOO_LARGE', `the request body is larger than ${limitOf(error)}`],
+    'parameters.too.many': ['PAYLOAD_TOO_LARGE', 'the form has too many fields'],
     'encoding.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body encoding is not supported'],
     'charset.unsupported': ['UNSUPPORTED_MEDIA_TYPE', 'the request body charset is not supported'],
     'request.aborted': ['MALFORMED_JSON', 'the request body was cut off'],
     'request.size.invalid': ['MALFORMED_REQUEST', 'the request body length does not match Content-Length'],
     [INVALID_UTF8]: ['MALFORMED_JSON', 'the request body is not valid UTF-8'],
+    [INVALID_FORM_ESCAPE]: ['MALFORMED_REQUEST', 'a form field is not valid percent-encoded UTF-8'],
   };
   const match = typeof error.type === 'string' ? byType[error.type] : undefined;
   return match ? new AppError(match[0], { detail: match[1], cause: error }) : undefined;
@@ -47,17 +55,23 @@ function requestIdOf(req: Request): string {
   return typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : 'unknown';
 }
 
+/** Any thrown error as the AppError a client sees: the client-caused ones by code, the rest INTERNAL. */
+export function toAppError(error: unknown): AppError {
+  return (
+    (isAppError(error) ? error : undefined) ??
+    fromBodyParser(error) ??
+    fromPathDecoding(error) ??
+    asDatabaseUnavailable(error) ??
+    new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error })
+  );
+}
+
 export const problemHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
   if (res.headersSent) {
     next(error);
     return;
   }
-  const appError =
-    (isAppError(error) ? error : undefined) ??
-    fromBodyParser(error) ??
-    fromPathDecoding(error) ??
-    asDatabaseUnavailable(error) ??
-    new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error });
+  const appError = toAppError(error);
   if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'request failed');
   else req.log.warn({ code: appError.code, detail: appError.detail }, 'request refused');
   if (appError.code === 'DATABASE_UNAVAILABLE')

@@ -10,6 +10,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { z } from 'zod';
 import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
 import { approvalStatusSchema } from '../http/contracts/approval.ts';
+import { limitedText } from '../http/contracts/limited-text.ts';
 import { createApprovalBody } from '../http/routes/approvals.create.ts';
 
 /** The longest a tool call waits for a verdict; after that it answers with the pending request. */
@@ -97,7 +98,7 @@ export const getApprovalInput = strictToolInput({
 
 export const cancelApprovalInput = strictToolInput({
   id: z.uuid().describe('the approval request id'),
-  reason: z.string().max(2000).optional().describe('why it is withdrawn'),
+  reason: limitedText('reason').optional().describe('why it is withdrawn'),
 });
 
 export const approvalOutput = z.object({

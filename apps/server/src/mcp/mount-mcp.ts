@@ -35,6 +35,20 @@ export function createMcpRouter(ctx: HttpContext): Router {
   };
 
   router.post('/mcp', authenticate, jsonBody({ required: true }), async (req, res) => {
+    // The SDK would run every call of a batch, past the limits a single call meets; the MCP
+    // specification (2025-06-18) dropped batching, so a batch is refused whole.
+    if (Array.isArray(req.body)) {
+      res.status(400).json({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: -32600,
+          message:
+            'JSON-RPC batches are not supported (the current MCP specification removed them): send one call per request',
+        },
+      });
+      return;
+    }
     const headers = parseInput(identityHeaders, req.headers, 'header');
     const identity: McpIdentity = {
       requester: { email: headers[REQUESTER_HEADER] },

@@ -7,12 +7,14 @@ import { createWebRouter } from './create-web-router.ts';
 import { loadSessionSecret } from './sessions/load-session-secret.ts';
 
 export async function createWebConsole(config: Config, deps: Deps): Promise<Router> {
+  // config.ts refuses an OpenID issuer without COUNTERSIGN_PUBLIC_URL.
   const oidc =
-    config.COUNTERSIGN_OIDC_ISSUER && config.COUNTERSIGN_OIDC_CLIENT_ID
+    config.COUNTERSIGN_OIDC_ISSUER && config.COUNTERSIGN_OIDC_CLIENT_ID && config.COUNTERSIGN_PUBLIC_URL
       ? {
           issuer: config.COUNTERSIGN_OIDC_ISSUER,
           clientId: config.COUNTERSIGN_OIDC_CLIENT_ID,
           clientSecret: config.COUNTERSIGN_OIDC_CLIENT_SECRET,
+          redirectUri: new URL('/auth/callback', config.COUNTERSIGN_PUBLIC_URL).href,
         }
       : undefined;
   if (config.COUNTERSIGN_DEV_SIGNIN) {

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import session from 'express-session';
 import type { Deps } from '../deps.ts';
-import { AppError, ERROR_CODES, isAppError } from '../errors.ts';
+import { ERROR_CODES } from '../errors.ts';
+import { toAppError } from '../http/problem.ts';
+import { formBody } from './form-body.ts';
 import { createOidcClient, type OidcSettings } from './oidc/oidc-client.ts';
 import { renderPage } from './render-page.ts';
 import { mountAuditRoutes } from './routes/audit-routes.ts';
@@ -26,6 +28,7 @@ export interface WebConsoleOptions {
   signInPerMinute: number;
 }
 
+const FORM_PATHS = ['/auth/dev', '/auth/signout', '/requests/:id/approve', '/requests/:id/deny'];
 const WEB_PATH = /^\/(?:$|signin$|auth\/|requests(?:\/|$)|audit(?:\/|$)|console\/)/;
 const STYLESHEET = readFileSync(new URL('./views/console.css', import.meta.url), 'utf8');
 
@@ -60,7 +63,8 @@ export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router 
     }),
   );
   router.use(absoluteTimeout(deps.clock, options.sessionMaxSeconds));
-  router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
+  // Only the console's own forms: any other post keeps falling through to the API's 404.
+  router.post(FORM_PATHS, formBody());
 
   const csrf = createCsrf();
   const settings = {
@@ -100,9 +104,7 @@ function webErrorPage(ctx: WebContext): ErrorRequestHandler {
       next(error);
       return;
     }
-    const appError = isAppError(error)
-      ? error
-      : new AppError('INTERNAL', { detail: 'an unexpected error occurred', cause: error });
+    const appError = toAppError(error);
     if (appError.code === 'INTERNAL') req.log.error({ err: error }, 'console request failed');
     else req.log.warn({ code: appError.code, detail: appError.detail }, 'console request refused');
     if (appError.code === 'SIGN_IN_REQUIRED' && req.method === 'GET') {

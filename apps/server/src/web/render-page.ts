@@ -17,6 +17,8 @@ export interface PageSettings {
 export interface Flash {
   kind: 'ok' | 'error';
   text: string;
+  /** A refused deny reason, shown again in its form (line breaks as LF, as a textarea holds them). */
+  draft?: string;
 }
 
 declare module 'express-session' {

@@ -8,7 +8,7 @@ import type { Csrf } from './web-security.ts';
 export interface WebSettings {
   devSignin: boolean;
   oidc: OidcClient | undefined;
-  /** COUNTERSIGN_PUBLIC_URL: the base of the OpenID redirect URI; the request's origin when unset. */
+  /** COUNTERSIGN_PUBLIC_URL (required with OpenID sign-in, which builds its redirect URI from it). */
   publicUrl: string | undefined;
 }
 

@@ -137,6 +137,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
       channels: ['slack:C0SEC'],
       sensitive: [],
       maskPersonalData: false,
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });
@@ -372,6 +373,7 @@ describe('applyPolicy: the built-in default', () => {
       channels: ['slack:C0ANY'],
       sensitive: [],
       maskPersonalData: false,
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
     });

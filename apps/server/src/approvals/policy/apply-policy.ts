@@ -38,6 +38,7 @@ export interface ResolvedRules {
   sensitive: string[];
   /** Personal data masked too (the rule's `mask: [pii]`). */
   maskPersonalData: boolean;
+  maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
 }
@@ -130,6 +131,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     channels: [...new Set(requestedChannels ?? rule.defaultChannels)],
     sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
     maskPersonalData: rule.mask.includes('pii'),
+    maskRequesterName: rule.maskRequesterName,
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
   };

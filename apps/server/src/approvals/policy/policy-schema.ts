@@ -51,6 +51,8 @@ export const ruleSchema = z.strictObject({
   channels: z.array(channel).min(1).optional(),
   sensitive: z.array(pointer).optional(),
   mask: z.array(z.enum(MASK_PRESETS)).optional().meta({ description: 'presets: "pii" masks personal data' }),
+  /** Masks the requester's display name (requester.name) wherever the request is stored or shown. */
+  maskRequesterName: z.boolean().optional(),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
   ...contentRuleFields,
@@ -75,6 +77,14 @@ export const policySchema = z.strictObject({
     })
     .optional(),
   rules: z.array(ruleSchema).default([]),
+  console: z
+    .strictObject({
+      requests: z.enum(['involved', 'everyone']).optional().meta({
+        description:
+          'who sees a request in the web console: the people involved in it (the default: requester, eligible approvers, deciders, auditors) or every signed-in user',
+      }),
+    })
+    .optional(),
 });
 
 export type PolicyFile = z.output<typeof policySchema>;

@@ -24,6 +24,7 @@ export interface PolicyRule {
   sensitive: string[];
   /** Masking presets (`mask: [pii]`), the rule's own or the policy defaults'. */
   mask: MaskPreset[];
+  maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
   /** The rule applies only when this holds (`when:`). */
@@ -43,6 +44,8 @@ export interface Policy {
   groups: Record<string, string[]>;
   /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */
   agentOwners: ReadonlyMap<string, string>;
+  /** `console.requests: everyone`: every signed-in console user sees every request. */
+  consoleOpenToAll?: boolean;
 }
 
 /** The owner of an agent, whatever the case of its name; null when the policy names none. */
@@ -86,6 +89,7 @@ export const BUILT_IN_POLICY: Policy = {
       defaultChannels: [],
       sensitive: [],
       mask: [],
+      maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
       when: null,
@@ -195,6 +199,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       defaultChannels,
       sensitive: rule.sensitive ?? [],
       mask: rule.mask ?? defaults.mask ?? [],
+      maskRequesterName: rule.maskRequesterName ?? false,
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
       when: rule.when ?? null,
@@ -225,7 +230,13 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     }
     agentOwners.set(key, agent.owner);
   }
-  return { source, rules, groups, agentOwners };
+  return {
+    source,
+    rules,
+    groups,
+    agentOwners,
+    ...(file.console?.requests === 'everyone' ? { consoleOpenToAll: true } : {}),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 // Markdown for people: the summary first (so it needs the summary before the rows), then one
-// table row per request. Cell text has `|` escaped and line breaks flattened.
+// table row per request. Every text cell is escaped (markdownCell) and line breaks flattened.
 import type { Writable } from 'node:stream';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportFilters, ReportRow } from './report-rows.ts';
@@ -7,11 +7,18 @@ import { chainEventText, chainFailureText, secondsText, type ReportSummary } fro
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
 
-/** Cell text that cannot break the table: `|` and backslashes escaped, line breaks as spaces. */
+/**
+ * Cell text that stays text: HTML as entities (`&`, `<`, `>`), the Markdown punctuation that makes
+ * emphasis, code, links, images, strike-through and table cells escaped with a backslash, and line
+ * breaks as spaces. Requesters, agents and deciders write these texts; a reader's renderer must not
+ * run or link anything from them.
+ */
 export function markdownCell(value: string): string {
   return value
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\\`*_[\]()!~|]/g, '\\$&')
     .replace(/\r\n|\r|\n/g, ' ');
 }
 
@@ -21,7 +28,7 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
     '',
     `Period: ${period.from.toISOString()} to ${period.to.toISOString()} (end excluded)`,
   ];
-  if (filters.action) lines.push(`Action filter: \`${markdownCell(filters.action)}\``);
+  if (filters.action) lines.push(`Action filter: ${markdownCell(filters.action)}`);
   if (filters.requester) lines.push(`Requester filter: ${markdownCell(filters.requester)}`);
   const chain = s.chain;
   lines.push(

@@ -3,6 +3,7 @@
 import type { ActionsBlock, Button, KnownBlock, SectionBlock, View } from '@slack/types';
 import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
 import { buildCardView, buttonsHint, deciderPlain, type CardOutcome, type CardView } from '../card-view.ts';
+import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 
 export const APPROVE_ACTION_ID = 'countersign_approve';
 export const DENY_ACTION_ID = 'countersign_deny';
@@ -23,7 +24,6 @@ const CONTEXT_VALUE_LIMIT = 200;
 const DECISION_REASON_LIMIT = 300;
 const PERSON_LABEL_LIMIT = 200;
 const FALLBACK_TEXT_LIMIT = 1000;
-export const DENY_REASON_MAX_LENGTH = 2000;
 const TRUNCATED = '… (truncated)';
 
 /** The actions block of a request's card; the click handler checks it against the button's value. */
@@ -302,7 +302,7 @@ export function renderDenyModal(input: RenderDenyModalInput): View {
           type: 'plain_text_input',
           action_id: DENY_REASON_ACTION_ID,
           multiline: true,
-          max_length: DENY_REASON_MAX_LENGTH,
+          max_length: TEXT_LIMITS.reason,
           placeholder: { type: 'plain_text', text: 'Why should this not happen?' },
         },
       },

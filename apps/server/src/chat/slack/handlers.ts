@@ -8,6 +8,7 @@ import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import {
   decideFromCard,
+  denyReasonTooLong,
   isDenyReasonMissing,
   promptDeny,
   type CardClick,
@@ -203,6 +204,11 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     }
     const reason = view.state.values[DENY_REASON_BLOCK_ID]?.[DENY_REASON_ACTION_ID]?.value?.trim() ?? '';
     const tell = tellClicker(deps, client, meta.channelId, who.data.user.id);
+    const tooLong = denyReasonTooLong(reason);
+    if (tooLong) {
+      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK_ID]: tooLong } });
+      return;
+    }
     // If the database cannot say, the decision below fails too and the clicker is told there.
     const reasonMissing = await isDenyReasonMissing(deps, meta.requestId, reason).catch(() => false);
     if (reasonMissing) {

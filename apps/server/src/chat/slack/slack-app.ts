@@ -12,6 +12,7 @@ import type { FlushSettings } from '../flush-channel.ts';
 import { createIdentityCache } from '../identity-cache.ts';
 import { createPlatformLink, type PlatformLink } from '../platform-link.ts';
 import { registerSlackHandlers } from './handlers.ts';
+import { answerSlackProcessError, isMalformedSlackPayload, slackPayloadGuard } from './payload-guard.ts';
 import { registerRevocationHandlers } from './revocation-events.ts';
 import { registerReportCommand } from './report-command.ts';
 import { classifySlackError, createSlackTransport } from './slack-transport.ts';
@@ -76,6 +77,7 @@ function createReceiver(
     signingSecret: settings.signingSecret,
     endpoints: SLACK_EVENTS_PATH,
     logger,
+    processEventErrorHandler: answerSlackProcessError(deps.log.child({ component: 'slack' })),
   });
   return { receiver, link: createPlatformLink('slack', 'http', deps) };
 }
@@ -107,10 +109,13 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Cha
     countCall,
     workspaces: createSlackWorkspaces(app.client, countCall, settings.allowedTeams),
   };
+  app.use(slackPayloadGuard(deps.log.child({ component: 'slack' })));
   registerSlackHandlers(app, handlerDeps);
   registerReportCommand(app, handlerDeps);
   registerRevocationHandlers(app, { ...handlerDeps, link });
   app.error((error) => {
+    // A malformed payload goes on to the receiver, which answers 400 (payload-guard.ts).
+    if (isMalformedSlackPayload(error)) return Promise.reject(error);
     // Only reached by failures outside our handlers' own boundary (Bolt's middleware).
     deps.log.error({ err: error }, 'Slack request failed');
     return Promise.resolve();

@@ -2,13 +2,13 @@
 // with Action.Execute verbs `approve` (behind a confirmation step) and `deny` (with a reason
 // input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
 // Teams shows as plain text (no markdown, no links), so it stays inert.
+import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { deciderPlain, buttonsHint, type CardOutcome, type CardView } from '../card-view.ts';
 
 export const APPROVE_VERB = 'approve';
 export const DENY_VERB = 'deny';
 /** The reason input's id; Teams merges the inputs into the Action.Execute data. */
 export const DENY_REASON_INPUT = 'denyReason';
-export const DENY_REASON_MAX_LENGTH = 2000;
 
 const SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
 const CONTEXT_LINES_SHOWN = 40;
@@ -121,7 +121,7 @@ function denyStep(view: CardView): Element {
           id: DENY_REASON_INPUT,
           label: view.denyReasonRequired ? 'Reason (required)' : 'Reason',
           isMultiline: true,
-          maxLength: DENY_REASON_MAX_LENGTH,
+          maxLength: TEXT_LIMITS.reason,
           placeholder: 'Why should this not happen?',
           isRequired: view.denyReasonRequired,
           ...(view.denyReasonRequired ? { errorMessage: 'A reason is required to deny this request.' } : {}),

@@ -7,7 +7,13 @@ import { parseReportPeriod, ReportPeriodError } from '../../audit/report/report-
 import { presentWithReceipt } from '../../http/contracts/present-with-receipt.ts';
 import { buildCardView } from '../card-view.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
-import { decideFromCard, isDenyReasonMissing, type CardClick, type ChatDeps } from '../handle-card-action.ts';
+import {
+  decideFromCard,
+  denyReasonTooLong,
+  isDenyReasonMissing,
+  type CardClick,
+  type ChatDeps,
+} from '../handle-card-action.ts';
 import type { ChatIdentity } from '../identity-cache.ts';
 import { refusalText } from '../refusal-text.ts';
 import { checkAuditor, parseCommandText, reportRefusalText, withReportFile } from '../report-command.ts';
@@ -74,6 +80,8 @@ async function onCardAction(
     },
   };
   const reason = stringField(action.data, DENY_REASON_INPUT)?.trim() ?? '';
+  const tooLong = action.verb === DENY_VERB ? denyReasonTooLong(reason) : undefined;
+  if (tooLong) return answerWithMessage(tooLong);
   if (action.verb === DENY_VERB && (await isDenyReasonMissing(deps, requestId, reason))) {
     return answerWithMessage(refusalText('DENY_REASON_REQUIRED', 'teams'));
   }

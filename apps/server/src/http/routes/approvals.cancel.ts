@@ -1,6 +1,7 @@
 // POST /v1/approvals/{id}/cancel — the creating client withdraws a pending request.
 import { z } from 'zod';
 import { cancelRequest } from '../../approvals/cancel-request.ts';
+import { limitedText } from '../contracts/limited-text.ts';
 import { principalOf, requireScope } from '../auth.ts';
 import { approvalSchema } from '../contracts/approval.ts';
 import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
@@ -10,7 +11,7 @@ import { bearerSecurity, type Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 const params = z.object({ id: z.string() });
-const body = z.strictObject({ reason: z.string().max(2000).optional() }).meta({ id: 'CancelApproval' });
+const body = z.strictObject({ reason: limitedText('reason').optional() }).meta({ id: 'CancelApproval' });
 
 export const cancelApprovalRoute: Route = {
   openapi: {

@@ -5,6 +5,7 @@ import { parseDuration } from '../../approvals/duration.ts';
 import { AppError } from '../../errors.ts';
 import { requireScope, principalOf } from '../auth.ts';
 import { approvalSchema } from '../contracts/approval.ts';
+import { limitedText } from '../contracts/limited-text.ts';
 import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
@@ -41,8 +42,8 @@ export const createApprovalBody = z
       .string()
       .max(200)
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted name like "db.export"'),
-    title: z.string().min(1).max(300).optional(),
-    reason: z.string().max(2000).optional(),
+    title: limitedText('title').min(1).optional(),
+    reason: limitedText('reason').optional(),
     requester: z.strictObject({ email, name: z.string().min(1).max(200).optional() }),
     agent: z
       .strictObject({

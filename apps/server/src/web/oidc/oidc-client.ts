@@ -12,6 +12,8 @@ export interface OidcSettings {
   issuer: string;
   clientId: string;
   clientSecret: string | undefined;
+  /** `/auth/callback` under COUNTERSIGN_PUBLIC_URL; never derived from a request's Host. */
+  redirectUri: string;
 }
 
 export interface OidcIdentity {
@@ -24,8 +26,8 @@ export interface OidcIdentity {
 }
 
 export interface OidcClient {
-  start(redirectUri: string, now: Date): Promise<{ url: string; flow: OidcFlow }>;
-  finish(callbackUrl: URL, redirectUri: string, flow: OidcFlow | undefined, now: Date): Promise<OidcIdentity>;
+  start(now: Date): Promise<{ url: string; flow: OidcFlow }>;
+  finish(callbackUrl: URL, flow: OidcFlow | undefined, now: Date): Promise<OidcIdentity>;
 }
 
 /** A sign-in left at the provider for longer than this must start again. */
@@ -64,7 +66,7 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
   };
 
   return {
-    async start(redirectUri, now) {
+    async start(now) {
       const config = await discover();
       const flow: OidcFlow = {
         state: oidc.randomState(),
@@ -73,7 +75,7 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
         startedAt: now.toISOString(),
       };
       const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: redirectUri,
+        redirect_uri: settings.redirectUri,
         scope: 'openid email profile',
         response_type: 'code',
         code_challenge: await oidc.calculatePKCECodeChallenge(flow.codeVerifier),
@@ -84,7 +86,7 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
       return { url: url.href, flow };
     },
 
-    async finish(callbackUrl, redirectUri, flow, now) {
+    async finish(callbackUrl, flow, now) {
       if (!flow || now.getTime() - Date.parse(flow.startedAt) > FLOW_MAX_AGE_MS) {
         throw new AppError('SIGN_IN_FAILED', {
           detail: 'this sign-in was not started in this browser session (or it timed out); sign in again',
@@ -92,7 +94,7 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
       }
       const config = await discover();
       // openid-client compares the callback with this exact redirect URI, so rebuild it from ours.
-      const current = new URL(redirectUri);
+      const current = new URL(settings.redirectUri);
       current.search = callbackUrl.search;
       let tokens;
       try {

@@ -30,10 +30,12 @@ export const PAGE_SIZE = 25;
 export async function listConsoleRequests(
   deps: Pick<Deps, 'db' | 'clock'>,
   filters: RequestFilters,
+  /** Only the requests this person may see (approvals/can-see-request.ts); undefined: all. */
+  visible: Prisma.ApprovalRequestWhereInput | undefined,
   limit = PAGE_SIZE,
 ): Promise<{ items: RequestSummary[]; nextCursor: string | null }> {
   const now = deps.clock.now();
-  const and: Prisma.ApprovalRequestWhereInput[] = [];
+  const and: Prisma.ApprovalRequestWhereInput[] = visible ? [visible] : [];
   if (filters.status) and.push({ status: filters.status });
   if (filters.action) {
     and.push(

@@ -3,7 +3,9 @@
 import { commandLineOf } from '../../approvals/exec-binding.ts';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
+import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-request.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
+import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { listConsoleRequests, requestFiltersSchema } from '../read/list-console-requests.ts';
 import { listWaitingRequests } from '../read/list-waiting-requests.ts';
@@ -13,7 +15,8 @@ import { isSignInConfigured, type WebContext } from '../web-context.ts';
 import { describeTimeline } from '../describe-timeline.ts';
 
 const approveForm = z.object({ confirm: z.literal('yes'), _csrf: z.string().optional() });
-const denyForm = z.object({ reason: z.string().max(2000).optional(), _csrf: z.string().optional() });
+// The reason's limit is checked by recordDecision, as on every door; here only its shape.
+const denyForm = z.object({ reason: z.string().optional(), _csrf: z.string().optional() });
 
 function requestIdOf(req: Request): string {
   return String(req.params['id']);
@@ -36,7 +39,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
   });
 
   router.get('/requests', async (req, res) => {
-    userOf(req);
+    const user = userOf(req);
     const parsed = requestFiltersSchema.safeParse(req.query);
     if (!parsed.success) {
       throw new AppError('VALIDATION_FAILED', {
@@ -44,7 +47,11 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       });
     }
     const filters = parsed.data;
-    const page = await listConsoleRequests(ctx.deps, filters);
+    const page = await listConsoleRequests(
+      ctx.deps,
+      filters,
+      visibleRequestsWhere(ctx.deps.policy, user.email),
+    );
     const next = page.nextCursor
       ? `/requests?${new URLSearchParams({
           ...Object.fromEntries(
@@ -68,6 +75,10 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     const user = userOf(req);
     const view = await loadRequestView(ctx.deps, requestIdOf(req));
     const { request } = view;
+    // Not shown, and not said to exist, to someone not involved in it.
+    if (!canSeeRequest(ctx.deps.policy, user.email, request)) {
+      throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
+    }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
     const now = ctx.deps.clock.now();
     ctx.page(req, res, 'request', {
@@ -82,6 +93,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       agent: request.agent === null ? null : JSON.stringify(request.agent),
       canTryToDecide: request.status === 'pending' && request.expiresAt > now,
       myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
+      reasonLimit: TEXT_LIMITS.reason,
     });
   });
 
@@ -101,7 +113,11 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     userOf(req);
     const id = requestIdOf(req);
     const form = denyForm.safeParse(req.body);
-    await decide(ctx, req, id, 'deny', form.success ? (form.data.reason ?? null) : null);
+    if (!form.success) {
+      req.session.flash = { kind: 'error', text: 'Not recorded: send the deny form with one reason field.' };
+    } else {
+      await decide(ctx, req, id, 'deny', form.data.reason ?? null);
+    }
     res.redirect(303, `/requests/${encodeURIComponent(id)}`);
   });
 }
@@ -139,6 +155,10 @@ async function decide(
   } catch (error) {
     if (!isAppError(error) || error.code === 'NOT_FOUND' || error.code === 'INTERNAL') throw error;
     ctx.deps.log.info({ code: error.code, requestId, email: user.email }, 'web decision refused');
-    req.session.flash = { kind: 'error', text: `Not recorded: ${error.detail}.` };
+    req.session.flash = {
+      kind: 'error',
+      text: `Not recorded: ${error.detail}.`,
+      ...(reason !== null ? { draft: reason.replace(/\r\n?/g, '\n') } : {}),
+    };
   }
 }

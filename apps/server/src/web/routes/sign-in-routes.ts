@@ -1,20 +1,16 @@
 // Sign-in and sign-out: the sign-in page, the OpenID Connect round trip (/auth/login →
 // provider → /auth/callback), the development sign-in form (/auth/dev) and /auth/signout.
-import type { Request, Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { appendAuditEvent } from '../../audit/append-event.ts';
 import { AppError } from '../../errors.ts';
+import { whyNotDirectLoopback } from '../is-direct-loopback-request.ts';
 import { sessionCall, signInUser, signOutUser } from '../sign-in-user.ts';
 import { isSignInConfigured, type WebContext } from '../web-context.ts';
 
 export const SESSION_COOKIE = 'countersign_session';
 
 const devSignInForm = z.object({ email: z.email().max(320), _csrf: z.string().optional() });
-
-function redirectUri(ctx: WebContext, req: Request): string {
-  const base = ctx.settings.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-  return new URL('/auth/callback', base).href;
-}
 
 export function mountSignInRoutes(router: Router, ctx: WebContext): void {
   router.get('/signin', (req, res) => {
@@ -36,7 +32,7 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
   router.get('/auth/login', ctx.signInLimit, async (req, res) => {
     const oidc = ctx.settings.oidc;
     if (!oidc) throw new AppError('ROUTE_NOT_FOUND', { detail: 'OpenID Connect sign-in is not configured' });
-    const { url, flow } = await oidc.start(redirectUri(ctx, req), ctx.deps.clock.now());
+    const { url, flow } = await oidc.start(ctx.deps.clock.now());
     req.session.oidcFlow = flow;
     await sessionCall((done) => req.session.save(done));
     res.redirect(303, url);
@@ -48,7 +44,7 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
     const flow = req.session.oidcFlow;
     delete req.session.oidcFlow; // one use, whatever happens next
     const callbackUrl = new URL(req.originalUrl, 'http://callback.invalid');
-    const identity = await oidc.finish(callbackUrl, redirectUri(ctx, req), flow, ctx.deps.clock.now());
+    const identity = await oidc.finish(callbackUrl, flow, ctx.deps.clock.now());
     if (!identity.email || !identity.emailVerified) {
       const detail = identity.email ? 'email_not_verified' : 'email_missing';
       await ctx.deps.db.prisma.$transaction((tx) =>
@@ -88,6 +84,12 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
   router.post('/auth/dev', ctx.signInLimit, ctx.csrf.require, async (req, res) => {
     if (!ctx.settings.devSignin)
       throw new AppError('ROUTE_NOT_FOUND', { detail: 'the development sign-in is not enabled' });
+    const notLocal = whyNotDirectLoopback({ remoteAddress: req.socket.remoteAddress, headers: req.headers });
+    if (notLocal) {
+      throw new AppError('DEV_SIGNIN_NOT_LOCAL', {
+        detail: `the development sign-in only answers a browser on this machine, and ${notLocal}`,
+      });
+    }
     const form = devSignInForm.safeParse(req.body);
     if (!form.success) {
       throw new AppError('VALIDATION_FAILED', {
