@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { ConfigError } from '../../server/src/config.ts';
 import { registerAuditCommands } from './commands/audit.ts';
+import { registerGatewayCommands } from './commands/gateway.ts';
 import { registerHookCommands } from './commands/hook.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
@@ -29,6 +30,7 @@ registerRequestCommand(program);
 registerTeamsCommands(program);
 registerMcpCommand(program);
 registerHookCommands(program);
+registerGatewayCommands(program);
 
 try {
   await program.parseAsync(process.argv);
