@@ -1,5 +1,11 @@
+// countersign gateway --config FILE — an MCP server over stdio in front of the downstream servers
+// of a gateway file, holding calls for approval on a running Countersign (COUNTERSIGN_URL, an API
+// key; who the calls are for is COUNTERSIGN_REQUESTER / COUNTERSIGN_AGENT, never a tool argument).
 // countersign gateway check FILE — validate a gateway file and resolve its secrets (never shown).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import packageJson from '../../../../package.json' with { type: 'json' };
+import { createApiClient, resolveConnection } from '../api-client.ts';
+import { identityFromEnv } from './mcp.ts';
 import {
   GatewayFileError,
   loadGatewayFile,
@@ -10,7 +16,79 @@ import { CliError } from '../cli-error.ts';
 export function registerGatewayCommands(program: Command): void {
   const gateway = program
     .command('gateway')
-    .description('an MCP gateway that holds downstream tool calls for approval');
+    .description(
+      'serve the tools of the MCP servers in a gateway file over stdio, holding calls for approval; needs ' +
+        'COUNTERSIGN_URL, COUNTERSIGN_API_KEY and COUNTERSIGN_REQUESTER (COUNTERSIGN_AGENT optional)',
+    )
+    .addOption(new Option('--config <file>', 'the gateway file').env('COUNTERSIGN_GATEWAY'))
+    .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
+    .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
+    .option(
+      '--pending-after <seconds>',
+      'answer a held call without progress token as pending after this long',
+      '20',
+    )
+    .action(async (options: { config?: string; url?: string; apiKey?: string; pendingAfter: string }) => {
+      if (!options.config)
+        throw new CliError('name the gateway file: --config FILE or COUNTERSIGN_GATEWAY', 2);
+      const connection = resolveConnection(options);
+      const identity = identityFromEnv(process.env);
+      const pendingAfterSeconds = Number(options.pendingAfter);
+      if (!Number.isInteger(pendingAfterSeconds) || pendingAfterSeconds < 1 || pendingAfterSeconds > 3600) {
+        throw new CliError('--pending-after must be a whole number of seconds from 1 to 3600', 2);
+      }
+      let config;
+      try {
+        config = await loadGatewayFile(options.config, systemSecretReader(process.env));
+      } catch (error) {
+        if (error instanceof GatewayFileError) throw new CliError(error.message);
+        throw error;
+      }
+      const client = createApiClient({
+        ...connection,
+        userAgent: `countersign-gateway/${packageJson.version}`,
+      });
+      // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
+      const [
+        { StdioServerTransport },
+        { createGatewayServer },
+        { DownstreamServers },
+        { createRestGatewayBackend },
+      ] = await Promise.all([
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../../../server/src/gateway/gateway-server.ts'),
+        import('../../../server/src/gateway/downstream-servers.ts'),
+        import('../gateway/rest-gateway-backend.ts'),
+      ]);
+      const downstream = new DownstreamServers(config.servers, {
+        version: packageJson.version,
+        secretValues: config.secretValues,
+      });
+      await downstream.connectAll();
+      for (const health of downstream.health()) {
+        if (!health.healthy) {
+          process.stderr.write(
+            `countersign gateway: ${health.server} is unavailable: ${health.error ?? ''}\n`,
+          );
+        }
+      }
+      const server = createGatewayServer({
+        config,
+        downstream,
+        backend: createRestGatewayBackend(client),
+        identity,
+        version: packageJson.version,
+        pendingAfterSeconds,
+      });
+      const transport = new StdioServerTransport();
+      const closed = new Promise<void>((resolve) => {
+        transport.onclose = resolve;
+      });
+      await server.connect(transport);
+      process.stdin.on('end', () => void server.close());
+      await closed;
+      await downstream.close();
+    });
 
   gateway
     .command('check')

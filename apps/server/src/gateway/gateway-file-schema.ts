@@ -47,9 +47,6 @@ export const gatewayFileSchema = z.strictObject({
   /** What tools that declare readOnlyHint get when no entry of `tools` names them. */
   readOnlyDefault: decision.optional(),
   secrets: z.record(secretName, secretSource).default({}),
-  /** Downstream servers asking the client to sample or elicit: refused unless set to allow. */
-  sampling: z.enum(['refuse', 'allow']).default('refuse'),
-  elicitation: z.enum(['refuse', 'allow']).default('refuse'),
 });
 
 export type GatewayFile = z.output<typeof gatewayFileSchema>;

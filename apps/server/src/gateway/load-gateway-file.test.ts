@@ -91,7 +91,6 @@ describe('loadGatewayText', () => {
       ['bill-secret-value', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'].sort(),
     );
     expect(config.file.default).toBe('ask');
-    expect(config.file.sampling).toBe('refuse');
   });
 
   it('refuses an unknown key with its line', async () => {
