@@ -19,6 +19,7 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
+import { createGatewayRouter } from '../gateway/mount-gateway.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
 
 export const ROUTES: Route[] = [
@@ -88,6 +89,7 @@ export function createHttpApp({
 
   for (const chatRouter of chatRouters) app.use(chatRouter);
   app.use(createMcpRouter(ctx));
+  if (ctx.gateway) app.use(createGatewayRouter(ctx, ctx.gateway));
   if (webRouter) app.use(webRouter);
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);
