@@ -21,6 +21,7 @@ export function registerGatewayCommands(program: Command): void {
         'COUNTERSIGN_URL, COUNTERSIGN_API_KEY and COUNTERSIGN_REQUESTER (COUNTERSIGN_AGENT optional)',
     )
     .addOption(new Option('--config <file>', 'the gateway file').env('COUNTERSIGN_GATEWAY'))
+    .option('--pins <file>', 'where tool definitions are pinned (default: the gateway file + ".pins.json")')
     .option('--url <url>', 'server URL (default: COUNTERSIGN_URL)')
     .option('--api-key <key>', 'API key (default: COUNTERSIGN_API_KEY)')
     .option(
@@ -28,67 +29,78 @@ export function registerGatewayCommands(program: Command): void {
       'answer a held call without progress token as pending after this long',
       '20',
     )
-    .action(async (options: { config?: string; url?: string; apiKey?: string; pendingAfter: string }) => {
-      if (!options.config)
-        throw new CliError('name the gateway file: --config FILE or COUNTERSIGN_GATEWAY', 2);
-      const connection = resolveConnection(options);
-      const identity = identityFromEnv(process.env);
-      const pendingAfterSeconds = Number(options.pendingAfter);
-      if (!Number.isInteger(pendingAfterSeconds) || pendingAfterSeconds < 1 || pendingAfterSeconds > 3600) {
-        throw new CliError('--pending-after must be a whole number of seconds from 1 to 3600', 2);
-      }
-      let config;
-      try {
-        config = await loadGatewayFile(options.config, systemSecretReader(process.env));
-      } catch (error) {
-        if (error instanceof GatewayFileError) throw new CliError(error.message);
-        throw error;
-      }
-      const client = createApiClient({
-        ...connection,
-        userAgent: `countersign-gateway/${packageJson.version}`,
-      });
-      // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
-      const [
-        { StdioServerTransport },
-        { createGatewayServer },
-        { DownstreamServers },
-        { createRestGatewayBackend },
-      ] = await Promise.all([
-        import('@modelcontextprotocol/sdk/server/stdio.js'),
-        import('../../../server/src/gateway/gateway-server.ts'),
-        import('../../../server/src/gateway/downstream-servers.ts'),
-        import('../gateway/rest-gateway-backend.ts'),
-      ]);
-      const downstream = new DownstreamServers(config.servers, {
-        version: packageJson.version,
-        secretValues: config.secretValues,
-      });
-      await downstream.connectAll();
-      for (const health of downstream.health()) {
-        if (!health.healthy) {
-          process.stderr.write(
-            `countersign gateway: ${health.server} is unavailable: ${health.error ?? ''}\n`,
-          );
+    .action(
+      async (options: {
+        config?: string;
+        pins?: string;
+        url?: string;
+        apiKey?: string;
+        pendingAfter: string;
+      }) => {
+        if (!options.config)
+          throw new CliError('name the gateway file: --config FILE or COUNTERSIGN_GATEWAY', 2);
+        const connection = resolveConnection(options);
+        const identity = identityFromEnv(process.env);
+        const pendingAfterSeconds = Number(options.pendingAfter);
+        if (!Number.isInteger(pendingAfterSeconds) || pendingAfterSeconds < 1 || pendingAfterSeconds > 3600) {
+          throw new CliError('--pending-after must be a whole number of seconds from 1 to 3600', 2);
         }
-      }
-      const server = createGatewayServer({
-        config,
-        downstream,
-        backend: createRestGatewayBackend(client),
-        identity,
-        version: packageJson.version,
-        pendingAfterSeconds,
-      });
-      const transport = new StdioServerTransport();
-      const closed = new Promise<void>((resolve) => {
-        transport.onclose = resolve;
-      });
-      await server.connect(transport);
-      process.stdin.on('end', () => void server.close());
-      await closed;
-      await downstream.close();
-    });
+        let config;
+        try {
+          config = await loadGatewayFile(options.config, systemSecretReader(process.env));
+        } catch (error) {
+          if (error instanceof GatewayFileError) throw new CliError(error.message);
+          throw error;
+        }
+        const client = createApiClient({
+          ...connection,
+          userAgent: `countersign-gateway/${packageJson.version}`,
+        });
+        // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
+        const [
+          { StdioServerTransport },
+          { createGatewayServer },
+          { DownstreamServers },
+          { createRestGatewayBackend },
+          { fileToolPins },
+        ] = await Promise.all([
+          import('@modelcontextprotocol/sdk/server/stdio.js'),
+          import('../../../server/src/gateway/gateway-server.ts'),
+          import('../../../server/src/gateway/downstream-servers.ts'),
+          import('../gateway/rest-gateway-backend.ts'),
+          import('../../../server/src/gateway/tool-pins.ts'),
+        ]);
+        const downstream = new DownstreamServers(config.servers, {
+          version: packageJson.version,
+          secretValues: config.secretValues,
+        });
+        await downstream.connectAll();
+        for (const health of downstream.health()) {
+          if (!health.healthy) {
+            process.stderr.write(
+              `countersign gateway: ${health.server} is unavailable: ${health.error ?? ''}\n`,
+            );
+          }
+        }
+        const server = createGatewayServer({
+          config,
+          downstream,
+          backend: createRestGatewayBackend(client),
+          identity,
+          version: packageJson.version,
+          pendingAfterSeconds,
+          pins: fileToolPins(options.pins ?? `${options.config}.pins.json`),
+        });
+        const transport = new StdioServerTransport();
+        const closed = new Promise<void>((resolve) => {
+          transport.onclose = resolve;
+        });
+        await server.connect(transport);
+        process.stdin.on('end', () => void server.close());
+        await closed;
+        await downstream.close();
+      },
+    );
 
   gateway
     .command('check')

@@ -20,9 +20,10 @@ import { decideTool, namespacedTool, TOOL_NAME } from './decide-tool.ts';
 import { DownstreamUnavailableError, type DownstreamServers } from './downstream-servers.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import type { Decision } from './gateway-file-schema.ts';
-import { holdCall, pendingText, refusalText } from './hold-call.ts';
+import { actionOf, holdCall, pendingText, refusalText } from './hold-call.ts';
 import type { GatewayConfig } from './load-gateway-file.ts';
 import { redactJson, redactText } from './redact-result.ts';
+import { describeChange, pinOf, type ToolPins } from './tool-pins.ts';
 
 /** Without a progress token, a held call is answered as pending after this long. */
 export const DEFAULT_PENDING_AFTER_SECONDS = 20;
@@ -35,6 +36,8 @@ export interface GatewayServerOptions {
   identity: McpIdentity;
   version: string;
   pendingAfterSeconds?: number | undefined;
+  /** Where tool definitions are pinned; without it definitions are not pinned. */
+  pins?: ToolPins | undefined;
   /** One line per notable event (a hidden tool, a failed call); stderr by default. */
   warn?: ((message: string) => void) | undefined;
 }
@@ -74,6 +77,60 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     },
   );
 
+  /** True when the tool's definition is the pinned one, or a change an approver accepted. */
+  const definitionAccepted = async (serverName: string, tool: Tool): Promise<boolean> => {
+    const pins = options.pins;
+    if (!pins) return true;
+    const full = namespacedTool(serverName, tool.name);
+    const pin = pinOf(tool);
+    const known = await pins.get(full);
+    if (!known) {
+      await pins.set(full, pin);
+      return true;
+    }
+    if (known.fingerprint === pin.fingerprint) return true;
+    const key = createHash('sha256')
+      .update(
+        canonicalJson({ full, from: known.fingerprint, to: pin.fingerprint, who: identity.requester.email }),
+      )
+      .digest('hex');
+    try {
+      const review = await backend.create(
+        {
+          action: `${actionOf(serverName, tool.name)}.definition-change`,
+          title: `Accept the changed definition of ${tool.name} on ${serverName}`,
+          reason: redactText(describeChange(known, pin), secrets),
+          context: redactJson(
+            {
+              server: serverName,
+              tool: tool.name,
+              fingerprint: pin.fingerprint,
+              previousFingerprint: known.fingerprint,
+              description: pin.description,
+              inputSchema: pin.inputSchema,
+            },
+            secrets,
+          ),
+          requester: identity.requester,
+          ...(identity.agent ? { agent: identity.agent } : {}),
+        },
+        `gateway-definition-${key}`,
+      );
+      if (review.status === 'approved') {
+        await pins.set(full, pin);
+        return true;
+      }
+      warn(
+        `${full} is hidden: its definition changed since it was first seen; approval request ${review.id} is ${review.status}`,
+      );
+    } catch (error) {
+      warn(
+        `${full} is hidden: its definition changed and no review could be asked: ${backend.describe(error)}`,
+      );
+    }
+    return false;
+  };
+
   const refreshTools = async (): Promise<Map<string, ListedTool>> => {
     const next = new Map<string, ListedTool>();
     for (const { server: name, tools } of await downstream.listTools()) {
@@ -85,6 +142,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         const full = namespacedTool(name, tool.name);
         const decision = decideTool(config.file, full, tool.annotations?.readOnlyHint);
         if (decision === 'deny') continue;
+        if (options.pins && !(await definitionAccepted(name, tool))) continue;
         next.set(full, { server: name, tool, decision });
       }
     }

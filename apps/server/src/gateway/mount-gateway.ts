@@ -47,6 +47,7 @@ export function createGatewayRouter(ctx: HttpContext, gateway: GatewayHost): Rou
       backend: createInProcessGatewayBackend(ctx, principalOf(res)),
       identity,
       version: packageJson.version,
+      pins: gateway.pins,
       warn: (message) => ctx.deps.log.warn({ gateway: true }, message),
     });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });

@@ -3,10 +3,12 @@
 import type { Logger } from '../observability/logger.ts';
 import { DownstreamServers } from './downstream-servers.ts';
 import type { GatewayConfig } from './load-gateway-file.ts';
+import { fileToolPins, type ToolPins } from './tool-pins.ts';
 
 export interface GatewayHost {
   config: GatewayConfig;
   downstream: DownstreamServers;
+  pins: ToolPins;
   close(): Promise<void>;
 }
 
@@ -25,5 +27,10 @@ export async function startGateway(
     if (health.healthy) log.info({ server: health.server }, 'gateway downstream connected');
     else log.warn({ server: health.server, error: health.error }, 'gateway downstream unavailable');
   }
-  return { config, downstream, close: () => downstream.close() };
+  return {
+    config,
+    downstream,
+    pins: fileToolPins(`${config.source}.pins.json`),
+    close: () => downstream.close(),
+  };
 }
