@@ -20,6 +20,7 @@ import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
 import { createGatewayRouter } from '../gateway/mount-gateway.ts';
+import { createInterceptorRouter } from '../gateway/mount-interceptor.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
 
 export const ROUTES: Route[] = [
@@ -90,6 +91,7 @@ export function createHttpApp({
   for (const chatRouter of chatRouters) app.use(chatRouter);
   app.use(createMcpRouter(ctx));
   if (ctx.gateway) app.use(createGatewayRouter(ctx, ctx.gateway));
+  app.use(createInterceptorRouter(ctx));
   if (webRouter) app.use(webRouter);
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);
