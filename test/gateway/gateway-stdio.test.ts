@@ -333,7 +333,16 @@ describe('countersign gateway (stdio)', { timeout: 240_000 }, () => {
       expect(result.isError ?? false, text).toBe(false);
       expect(text).toBe(`Echo: ${args.message}`);
       expect(await requestFor('mcp.everything.echo', args)).toBe(id);
-      expect((await executions(id)).map((e) => e.outcome)).toEqual(['succeeded']);
+      // Which secret the call's server held is recorded, never its value.
+      expect(await executions(id)).toEqual([
+        {
+          outcome: 'succeeded',
+          payloadDigest: payloadDigest('mcp.everything.echo', args),
+          detail: expect.stringMatching(
+            /^everything__echo: isError=false; result sha256:[0-9a-f]{64}; secrets: service-token$/,
+          ) as string,
+        },
+      ]);
     } finally {
       await restarted.close();
     }

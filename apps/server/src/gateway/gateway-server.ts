@@ -218,7 +218,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const progressToken = extra._meta?.progressToken;
       let step = 0;
       const outcome = await holdCall(
-        { server: entry.server, tool: entry.tool.name, description: entry.tool.description, args },
+        {
+          server: entry.server,
+          tool: entry.tool.name,
+          description: entry.tool.description && redactText(entry.tool.description, secrets),
+          args,
+        },
         {
           backend,
           identity,
