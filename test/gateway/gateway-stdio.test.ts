@@ -156,7 +156,7 @@ describe('countersign gateway (stdio)', { timeout: 240_000 }, () => {
     expect(JSON.stringify(tools)).not.toContain(SECRET);
   });
 
-  it('forwards an allowed call at once, creating no request', async () => {
+  it('forwards an allowed call at once, creating no request, and puts it in the chain', async () => {
     const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM approval_requests');
     const { result, text } = await call(
       gateway,
@@ -168,6 +168,27 @@ describe('countersign gateway (stdio)', { timeout: 240_000 }, () => {
     expect(text).toContain('hello from the allowed read');
     const after = await query<{ n: number }>('SELECT count(*)::int AS n FROM approval_requests');
     expect(after[0]?.n).toBe(before[0]?.n);
+    // In the chain all the same: which tool, for whom, the digests of its arguments and result.
+    const events = await query<{ actor: string; payload: Record<string, unknown> }>(
+      `SELECT actor, payload FROM audit_events WHERE type = 'gateway.call.forwarded' AND payload->>'tool' = 'read_text_file'`,
+    );
+    expect(events).toEqual([
+      {
+        actor: `client:${h.clientId}`,
+        payload: {
+          clientId: h.clientId,
+          server: 'files',
+          tool: 'read_text_file',
+          requester: REQUESTER,
+          agent: 'coding-agent',
+          payloadDigest: payloadDigest('mcp.files.read_text_file', { path: join(dir, 'notes.txt') }),
+          isError: false,
+          resultDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as string,
+          error: null,
+          secrets: [],
+        },
+      },
+    ]);
   });
 
   it('refuses a denied tool with a JSON-RPC error and runs nothing', async () => {

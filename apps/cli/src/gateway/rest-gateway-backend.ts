@@ -25,5 +25,6 @@ export function createRestGatewayBackend(client: ApiClient): GatewayBackend {
     async finishExecution(id, payloadDigest, outcome, detail) {
       await client.recordExecution(id, { payloadDigest, outcome, detail });
     },
+    recordForwarded: (call) => client.recordGatewayCall(call),
   };
 }

@@ -2,6 +2,7 @@
 // record the execution of an approved one. Backed by the REST API (`countersign gateway`) or by
 // the use cases in-process (/gateway/mcp on `countersign serve`).
 import type { ApprovalBackend } from '../mcp/approval-tools.ts';
+import type { ForwardedCall } from './record-forwarded-call.ts';
 
 export interface GatewayBackend extends Pick<ApprovalBackend, 'create' | 'get' | 'isTransient' | 'describe'> {
   /** Records the start; "already-executed" when this request ran (or started) before. */
@@ -12,4 +13,6 @@ export interface GatewayBackend extends Pick<ApprovalBackend, 'create' | 'get' |
     outcome: 'succeeded' | 'failed',
     detail: string,
   ): Promise<void>;
+  /** An allowed call, forwarded without a request, into the audit chain. */
+  recordForwarded(call: ForwardedCall): Promise<void>;
 }

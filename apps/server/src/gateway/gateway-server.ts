@@ -15,6 +15,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalJson } from '../approvals/canonical-json.ts';
+import { payloadDigest } from '../approvals/payload-digest.ts';
 import type { McpIdentity } from '../mcp/approval-tools.ts';
 import { decideTool, namespacedTool, TOOL_NAME } from './decide-tool.ts';
 import { DownstreamUnavailableError, type DownstreamServers } from './downstream-servers.ts';
@@ -166,6 +167,41 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return redactJson(result, secrets);
   };
 
+  /** An allowed call: forwarded at once, then put in the chain (digests and names only). */
+  const runAllowed = async (
+    entry: ListedTool,
+    name: string,
+    args: Record<string, unknown>,
+    extra: Extra,
+  ): Promise<CallToolResult> => {
+    const base = {
+      server: entry.server,
+      tool: entry.tool.name,
+      requester: identity.requester.email.toLowerCase(),
+      agent: identity.agent?.name ?? null,
+      payloadDigest: payloadDigest(actionOf(entry.server, entry.tool.name), args),
+      secrets: config.secretsByServer[entry.server] ?? [],
+    };
+    let result: CallToolResult | undefined;
+    let failure: string | undefined;
+    try {
+      result = await forward(entry, args, extra.signal);
+    } catch (error) {
+      failure = redactText(error instanceof Error ? error.message : String(error), secrets);
+    }
+    await backend
+      .recordForwarded({
+        ...base,
+        isError: result ? result.isError === true : null,
+        resultDigest: result ? resultDigest(result) : null,
+        error: failure?.slice(0, MAX_DETAIL) ?? null,
+      })
+      .catch((error: unknown) =>
+        warn(`${name} ran but could not be put in the audit chain: ${backend.describe(error)}`),
+      );
+    return result ?? errorResult(failure ?? `${name} failed`);
+  };
+
   const runApproved = async (
     entry: ListedTool,
     name: string,
@@ -214,7 +250,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     // What the digest covers is exactly what is forwarded: a copy in canonical form.
     const args = JSON.parse(canonicalJson(request.params.arguments ?? {})) as Record<string, unknown>;
     try {
-      if (entry.decision === 'allow') return await forward(entry, args, extra.signal);
+      if (entry.decision === 'allow') return await runAllowed(entry, name, args, extra);
       const progressToken = extra._meta?.progressToken;
       let step = 0;
       const outcome = await holdCall(

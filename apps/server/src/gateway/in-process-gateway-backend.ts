@@ -7,6 +7,7 @@ import type { Principal } from '../keys/authenticate-api-key.ts';
 import { hasScope } from '../keys/scopes.ts';
 import { createInProcessBackend } from '../mcp/in-process-backend.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
+import { recordForwardedCall } from './record-forwarded-call.ts';
 
 export function createInProcessGatewayBackend(ctx: HttpContext, principal: Principal): GatewayBackend {
   const approvals = createInProcessBackend(ctx, principal);
@@ -37,6 +38,12 @@ export function createInProcessGatewayBackend(ctx: HttpContext, principal: Princ
     },
     async finishExecution(id, payloadDigest, outcome, detail) {
       await record(id, payloadDigest, outcome, detail);
+    },
+    async recordForwarded(call) {
+      if (!hasScope(principal.scopes, 'approvals:write')) {
+        throw new AppError('INSUFFICIENT_SCOPE', { detail: 'the gateway needs the "approvals:write" scope' });
+      }
+      await recordForwardedCall(ctx.deps, principal.clientId, call);
     },
   };
 }

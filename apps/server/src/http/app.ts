@@ -22,6 +22,7 @@ import { createMcpRouter } from '../mcp/mount-mcp.ts';
 import { createGatewayRouter } from '../gateway/mount-gateway.ts';
 import { createInterceptorRouter } from '../gateway/mount-interceptor.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
+import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -37,6 +38,7 @@ export const ROUTES: Route[] = [
   receiptKeysRoute,
   recordExecutionRoute,
   clientScriptRoute,
+  recordGatewayCallRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
