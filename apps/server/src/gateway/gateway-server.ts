@@ -84,10 +84,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (!pins) return true;
     const full = namespacedTool(serverName, tool.name);
     const pin = pinOf(tool);
-    const known = await pins.get(full);
-    if (!known) {
-      await pins.set(full, pin);
-      return true;
+    let known;
+    try {
+      known = await pins.get(full);
+      if (!known) {
+        await pins.set(full, pin);
+        return true;
+      }
+    } catch (error) {
+      // Unpinned is unchecked: hide the tool rather than serve a definition nobody can compare.
+      warn(`${full} is hidden: its pin cannot be read or stored: ${redactText(String(error), secrets)}`);
+      return false;
     }
     if (known.fingerprint === pin.fingerprint) return true;
     const key = createHash('sha256')
