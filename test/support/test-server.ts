@@ -54,6 +54,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
   const server = await startServer({
     config,
     log: options.log ?? silentLogger(),
+    secretEnv: { ...options.env },
     ...(options.clock ? { clock: options.clock } : {}),
   });
   let keyCount = 0;

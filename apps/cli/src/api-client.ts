@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
 import { executionSchema, type recordExecutionBody } from '../../server/src/http/contracts/execution.ts';
+import type { RecordGatewayCallBody } from '../../server/src/http/contracts/gateway-call.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';
@@ -137,6 +138,8 @@ export interface ApiClient {
   cancelApproval(id: string, reason?: string): Promise<Approval>;
   /** POST /v1/approvals/{id}/execution: record the start (once) or the outcome of a run. */
   recordExecution(id: string, body: RecordExecutionBody): Promise<Execution>;
+  /** POST /v1/gateway/calls: an allowed gateway call, into the audit chain. */
+  recordGatewayCall(body: RecordGatewayCallBody): Promise<void>;
 }
 
 /** The request body of POST /v1/approvals/{id}/execution. */
@@ -224,6 +227,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         body,
         schema: executionSchema,
       });
+    },
+    async recordGatewayCall(body) {
+      await call('POST', '/v1/gateway/calls', { body, schema: z.object({ recorded: z.literal(true) }) });
     },
   };
 }

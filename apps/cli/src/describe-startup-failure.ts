@@ -1,6 +1,7 @@
 // Turns a start-up failure into the sentence an operator needs: what failed and where.
 import { PolicyError } from '../../server/src/approvals/policy/load-policy.ts';
 import type { Config } from '../../server/src/config.ts';
+import { GatewayFileError } from '../../server/src/gateway/load-gateway-file.ts';
 import { DatabaseUnreachableError } from '../../server/src/db/wait-for-database.ts';
 
 function errnoOf(error: unknown): { code?: string; syscall?: string } {
@@ -25,6 +26,7 @@ export function describeStartupFailure(error: unknown, config: Pick<Config, 'POR
     return `HOST ${config.HOST} is not an address of this machine (EADDRNOTAVAIL)`;
   }
   if (error instanceof PolicyError) return `the policy is invalid: ${error.message}`;
+  if (error instanceof GatewayFileError) return `the gateway file is invalid: ${error.message}`;
   if (error instanceof DatabaseUnreachableError) return error.message;
   return error instanceof Error ? error.message : String(error);
 }

@@ -23,6 +23,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['teams', async () => (await import('./commands/teams-package.ts')).registerTeamsCommands],
   ['mcp', async () => (await import('./commands/mcp.ts')).registerMcpCommand],
   ['hook', async () => (await import('./commands/hook.ts')).registerHookCommands],
+  ['gateway', async () => (await import('./commands/gateway.ts')).registerGatewayCommands],
 ];
 
 const program = new Command()

@@ -25,6 +25,8 @@ export const envSchema = z
     COUNTERSIGN_PUBLIC_URL: optionalString.pipe(z.url().optional()),
     COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
     COUNTERSIGN_POLICY: optionalString,
+    /** A gateway file: serve its downstream MCP servers' tools at /gateway/mcp (docs/agents/gateway.md). */
+    COUNTERSIGN_GATEWAY: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SLACK_BOT_TOKEN: optionalString,
     SLACK_SIGNING_SECRET: optionalString,

@@ -23,6 +23,8 @@ import { configuredChatPlatforms, createChatIntegrations } from './chat/create-c
 import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
 import { answerClientErrors } from './http/answer-client-error.ts';
+import { loadGatewayFile, systemSecretReader } from './gateway/load-gateway-file.ts';
+import { startGateway } from './gateway/start-gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { trackConnections } from './http/track-connections.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
@@ -37,6 +39,8 @@ export interface StartServerOptions {
   config: Config;
   log: Logger;
   clock?: Clock;
+  /** Where env:NAME secrets of the gateway file are read (the process environment for `serve`). */
+  secretEnv?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -51,9 +55,14 @@ export async function startServer({
   config,
   log,
   clock = systemClock,
+  secretEnv = {},
 }: StartServerOptions): Promise<RunningServer> {
   const policy = await loadPolicy(config.COUNTERSIGN_POLICY);
   log.info({ policy: policy.source, rules: policy.rules.map((r) => r.name) }, 'policy loaded');
+  // Checked before anything starts: a bad gateway file (or a secret it cannot read) stops start-up.
+  const gatewayConfig = config.COUNTERSIGN_GATEWAY
+    ? await loadGatewayFile(config.COUNTERSIGN_GATEWAY, systemSecretReader(secretEnv))
+    : undefined;
   const database = await resolveDatabaseUrl(config, log, { createEmbedded: true });
   try {
     log.info({ database: redactUrl(database.url), embedded: database.embedded }, 'connecting to Postgres');
@@ -118,8 +127,9 @@ export async function startServer({
     );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
     const checkpoints = startCheckpointTimer(deps, config.COUNTERSIGN_CHECKPOINT_INTERVAL_MIN);
+    const gateway = gatewayConfig ? await startGateway(gatewayConfig, log, packageJson.version) : undefined;
     const app = createHttpApp({
-      ctx: { deps, feed, shutdown: shutdown.signal, chatLinks: chats.map((chat) => chat.link) },
+      ctx: { deps, feed, shutdown: shutdown.signal, chatLinks: chats.map((chat) => chat.link), gateway },
       metrics,
       log,
       version: packageJson.version,
@@ -163,6 +173,7 @@ export async function startServer({
         sleep(remaining(), undefined, { ref: false }),
       ]);
       await stopJobs;
+      await gateway?.close();
       await feed.close();
       await db.close();
       await database.release();

@@ -28,7 +28,7 @@ export function registerServeCommand(program: Command): void {
 
       try {
         await checkPortFree(config.PORT, config.HOST);
-        server = await startServer({ config, log });
+        server = await startServer({ config, log, secretEnv: process.env });
       } catch (error) {
         const cause = describeStartupFailure(error, config);
         log.error({ err: error }, `start-up failed: ${cause.split('\n')[0] ?? cause}`);

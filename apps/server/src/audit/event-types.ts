@@ -220,7 +220,31 @@ export type AuditEventInput =
         subject: string;
         email: string | null;
       };
+    }
+  | {
+      /** A tool call the MCP gateway forwarded without an approval request (its file says allow). */
+      type: 'gateway.call.forwarded';
+      requestId?: null;
+      actor: string;
+      payload: GatewayCallAudit;
     };
+
+/** What the chain keeps of an allowed gateway call: digests and names, never arguments or secrets. */
+export type GatewayCallAudit = {
+  clientId: string;
+  server: string;
+  tool: string;
+  requester: string;
+  agent: string | null;
+  /** sha256 over the canonical {action, context} of the call, as a held call's payloadDigest. */
+  payloadDigest: string;
+  isError: boolean | null;
+  resultDigest: string | null;
+  /** Why the call produced no result (the downstream server failed), else null. */
+  error: string | null;
+  /** Names of the secrets the downstream server held. */
+  secrets: string[];
+};
 
 export type AuditEventType = AuditEventInput['type'];
 

@@ -19,8 +19,11 @@ import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
+import { createGatewayRouter } from '../gateway/mount-gateway.ts';
+import { createInterceptorRouter } from '../gateway/mount-interceptor.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
 import { createScimRouter } from './scim/scim-router.ts';
+import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -36,6 +39,7 @@ export const ROUTES: Route[] = [
   receiptKeysRoute,
   recordExecutionRoute,
   clientScriptRoute,
+  recordGatewayCallRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -93,6 +97,8 @@ export function createHttpApp({
   for (const chatRouter of chatRouters) app.use(chatRouter);
   app.use(createScimRouter(ctx, publicUrl));
   app.use(createMcpRouter(ctx));
+  if (ctx.gateway) app.use(createGatewayRouter(ctx, ctx.gateway));
+  app.use(createInterceptorRouter(ctx));
   if (webRouter) app.use(webRouter);
   const router = express.Router();
   for (const route of ROUTES) route.mount(router, ctx);

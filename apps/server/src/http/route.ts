@@ -5,6 +5,7 @@ import type { Router } from 'express';
 import type { StatusChangeFeed } from '../db/status-change-feed.ts';
 import type { PlatformLink } from '../chat/platform-link.ts';
 import type { Deps } from '../deps.ts';
+import type { GatewayHost } from '../gateway/start-gateway.ts';
 
 export interface HttpContext {
   deps: Deps;
@@ -13,6 +14,8 @@ export interface HttpContext {
   shutdown: AbortSignal;
   /** The configured chat platforms' link states, for /readyz. */
   chatLinks?: readonly PlatformLink[];
+  /** The MCP gateway (COUNTERSIGN_GATEWAY), served at /gateway/mcp. */
+  gateway?: GatewayHost | undefined;
 }
 
 export interface Route {

@@ -26,7 +26,7 @@ export class PolicyError extends Error {
   }
 }
 
-function fieldName(path: readonly PropertyKey[]): string {
+export function fieldName(path: readonly PropertyKey[]): string {
   return (
     path.reduce<string>(
       (name, key) =>
@@ -37,7 +37,7 @@ function fieldName(path: readonly PropertyKey[]): string {
 }
 
 /** The position of the deepest node along the path that exists in the document. */
-function locate(
+export function locate(
   doc: Document,
   lines: LineCounter,
   path: readonly PropertyKey[],
@@ -71,7 +71,7 @@ function locateKey(
   return locate(doc, lines, path);
 }
 
-function schemaProblems(
+export function schemaProblems(
   doc: Document,
   lines: LineCounter,
   issues: readonly z.core.$ZodIssue[],

@@ -22,6 +22,13 @@ const chatLinkSchema = z
 const readySchema = z
   .object({
     status: z.literal('ready'),
+    gateway: z
+      .record(z.string(), z.object({ healthy: z.boolean(), error: z.string().optional() }))
+      .optional()
+      .meta({
+        description:
+          'Per downstream MCP server of the gateway file. An unhealthy server does not make the server unready; its tools answer with an error naming it.',
+      }),
     chat: z.record(z.string(), chatLinkSchema).optional().meta({
       description:
         'Per configured chat platform. A revoked or disconnected platform does not make the server unready: the API and the other platforms still work.',
@@ -82,6 +89,13 @@ export const readyRoute: Route = {
       const links = ctx.chatLinks ?? [];
       const body: z.infer<typeof readySchema> = { status: 'ready' };
       if (links.length > 0) body.chat = Object.fromEntries(links.map((l) => [l.platform, l.status()]));
+      if (ctx.gateway) {
+        body.gateway = Object.fromEntries(
+          ctx.gateway.downstream
+            .health()
+            .map((h) => [h.server, { healthy: h.healthy, ...(h.error ? { error: h.error } : {}) }]),
+        );
+      }
       res.json(body);
     });
   },
