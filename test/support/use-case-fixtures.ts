@@ -81,7 +81,8 @@ export async function createTestRequest(
   overrides: Partial<CreateRequestInput> = {},
 ): Promise<RequestWithDecisions> {
   const clientId = await testClientId(deps.db);
-  const { request } = await createRequest(deps, clientId, {
+  const caller = { clientId, keyName: 'use-case tests', requesters: [], actions: [] };
+  const { request } = await createRequest(deps, caller, {
     action: 'db.export',
     requester: { email: REQUESTER },
     ...overrides,

@@ -29,7 +29,7 @@ export function createInProcessBackend(ctx: HttpContext, principal: Principal): 
           errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
         });
       }
-      const { request } = await createRequest(deps, principal.clientId, body, idempotencyKey);
+      const { request } = await createRequest(deps, principal, body, idempotencyKey);
       return presentWithReceipt(deps, request);
     },
     async get(id, waitSeconds, signal) {

@@ -138,6 +138,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 
@@ -367,6 +368,7 @@ describe('applyPolicy: the built-in default', () => {
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 

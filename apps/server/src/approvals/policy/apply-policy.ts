@@ -32,6 +32,8 @@ export interface ResolvedRules {
   sensitive: string[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** The rule refuses claimed requesters. */
+  requireProvenRequester: boolean;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -113,5 +115,6 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     sensitive: [...new Set([...rule.sensitive, ...(requested.sensitive ?? [])])],
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
+    requireProvenRequester: rule.requireProvenRequester,
   };
 }

@@ -61,6 +61,7 @@ describe('parsePolicy: the spec §4 example', () => {
       sensitive: ['/connection'],
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
     expect(policy.rules[1]).toEqual({
       name: 'privilege-escalation',
@@ -74,6 +75,7 @@ describe('parsePolicy: the spec §4 example', () => {
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 
@@ -90,6 +92,7 @@ describe('parsePolicy: the spec §4 example', () => {
       sensitive: [],
       autoApprove: true,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 
@@ -497,6 +500,7 @@ describe('loadPolicyFile and loadPolicy', () => {
         sensitive: [],
         autoApprove: false,
         denyReasonRequired: false,
+        requireProvenRequester: false,
       },
     ]);
     expect(matchRule(policy, 'anything.at.all')?.name).toBe('default');

@@ -41,6 +41,8 @@ export const ruleSchema = z.strictObject({
   sensitive: z.array(pointer).optional(),
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
+  /** `proven`: only a key-bound or workload-proven requester may ask (422 REQUESTER_NOT_PROVEN). */
+  requester: z.enum(['claimed', 'proven']).optional(),
 });
 
 export const policySchema = z.strictObject({

@@ -21,6 +21,8 @@ export interface PolicyRule {
   sensitive: string[];
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** `requester: proven`: a claimed requester is refused. */
+  requireProvenRequester: boolean;
 }
 
 export interface Policy {
@@ -48,6 +50,11 @@ function asList(channel: string | string[] | undefined): string[] {
   return channel === undefined ? [] : Array.isArray(channel) ? channel : [channel];
 }
 
+/** True when one of the action globs (`*` matches any characters) matches the action. */
+export function actionMatches(globs: readonly string[], action: string): boolean {
+  return globs.some((glob) => globToRegExp(glob).test(action));
+}
+
 export function matchRule(policy: Policy, action: string): PolicyRule | undefined {
   return policy.rules.find((rule) => rule.actions.some((glob) => globToRegExp(glob).test(action)));
 }
@@ -70,6 +77,7 @@ export const BUILT_IN_POLICY: Policy = {
       sensitive: [],
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     },
   ],
 };
@@ -166,6 +174,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       sensitive: rule.sensitive ?? [],
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
+      requireProvenRequester: rule.requester === 'proven',
     };
   }
   const names = new Set<string>();

@@ -43,7 +43,13 @@ export const createApprovalBody = z
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted name like "db.export"'),
     title: z.string().min(1).max(300).optional(),
     reason: z.string().max(2000).optional(),
-    requester: z.strictObject({ email, name: z.string().min(1).max(200).optional() }),
+    requester: z
+      .strictObject({ email, name: z.string().min(1).max(200).optional() })
+      .optional()
+      .meta({
+        description:
+          'who asks; may be left out when the API key is bound to one requester or an identity token proves it',
+      }),
     agent: z
       .strictObject({
         name: z.string().min(1).max(200),
@@ -131,8 +137,7 @@ export const createApprovalRoute: Route = {
             errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
           });
         }
-        const { clientId } = principalOf(res);
-        const result = await createRequest(ctx.deps, clientId, body, headers['idempotency-key']);
+        const result = await createRequest(ctx.deps, principalOf(res), body, headers['idempotency-key']);
         res
           .status(result.replayed ? 200 : 201)
           .location(`/v1/approvals/${result.request.id}`)
