@@ -84,6 +84,8 @@ export const ERROR_CODES = {
   IDENTITY_AUDIENCE_MISMATCH: { status: 401, title: 'Identity token audience mismatch' },
   /** The identity token's issuer is neither a built-in one nor one the policy configures. */
   IDENTITY_ISSUER_UNKNOWN: { status: 401, title: 'Identity token issuer unknown' },
+  /** The identity token's issuer could not be reached for its signing keys; nothing was stored, retry later. */
+  IDENTITY_ISSUER_UNREACHABLE: { status: 503, title: 'Identity issuer unreachable' },
   /** The token is valid but names a CI login the policy maps to no email; it is never guessed. */
   IDENTITY_UNMAPPED: { status: 403, title: 'Identity not mapped to a requester' },
   /** The request names a requester other than the one its identity token proves. */

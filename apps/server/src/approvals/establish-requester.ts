@@ -1,7 +1,8 @@
 // Who is asking, and how we know: the one place that turns a caller (its API key's bindings, and
 // the workload identity it proved, if any) and the requester it names into the requester stored
 // with the request and its proof. Every door (REST, MCP, the gateway) goes through here.
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
+import { verifyIdentityToken } from '../identity/verify-identity-token.ts';
 import type { Deps } from '../deps.ts';
 import { actionMatches } from './policy/policy.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
@@ -21,8 +22,8 @@ export interface RequestCaller extends RequestCallerRef {
   requesters: readonly string[];
   /** Action globs the API key is limited to; empty = any. */
   actions: readonly string[];
-  /** Set when the caller presented a workload identity token that verified. */
-  workload?: VerifiedWorkload | undefined;
+  /** The workload identity token the caller presented (Countersign-Identity-Token), unverified. */
+  identityToken?: string | undefined;
 }
 
 export interface EstablishedRequester {
@@ -57,12 +58,16 @@ export async function establishRequester(
       'ACTION_NOT_ALLOWED',
       `key "${caller.keyName}" may only ask for ${caller.actions.join(', ')}`,
       '/action',
-      named ?? caller.workload?.email ?? null,
+      named ?? null,
     );
   }
   const bound = new Set(caller.requesters);
-  if (caller.workload) {
-    const proven = caller.workload.email;
+  const workload =
+    caller.identityToken === undefined
+      ? undefined
+      : await verifyToken(deps, caller, input.action, named, caller.identityToken);
+  if (workload) {
+    const proven = workload.email;
     if (named !== undefined && named !== proven) {
       throw await refuse(
         'REQUESTER_MISMATCH',
@@ -82,7 +87,7 @@ export async function establishRequester(
     return {
       email: proven,
       name,
-      proof: { kind: 'workload', ...caller.workload.claims, keyName: caller.keyName },
+      proof: { kind: 'workload', ...workload.claims, keyName: caller.keyName },
     };
   }
   if (bound.size > 0) {
@@ -105,6 +110,28 @@ export async function establishRequester(
   if (named === undefined)
     throw requesterMissing('name the requester, or bind the key to one, or send an identity token');
   return { email: named, name, proof: { kind: 'claimed', keyName: caller.keyName } };
+}
+
+/** A token that does not verify is refused (401/403/503 with its code) and audited; nothing is stored. */
+async function verifyToken(
+  deps: Deps,
+  caller: RequestCaller,
+  action: string,
+  named: string | undefined,
+  token: string,
+): Promise<VerifiedWorkload> {
+  try {
+    return await verifyIdentityToken(deps.policy.identityIssuers ?? [], token, deps.clock.now());
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    throw await refuseRequest(deps, caller, {
+      code: error.code,
+      detail: error.detail,
+      action,
+      requester: named ?? null,
+      ...(error.errors ? { errors: error.errors } : {}),
+    });
+  }
 }
 
 function requesterMissing(detail: string): AppError {

@@ -1,6 +1,7 @@
 // The policy file's shape (spec §4), validated with zod. Durations accept "30m"/"1h"/"2d" or seconds.
 import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
+import { identitySchema } from './identity-schema.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -63,6 +64,8 @@ export const policySchema = z.strictObject({
     })
     .optional(),
   rules: z.array(ruleSchema).default([]),
+  /** OIDC issuers whose workload identity tokens prove a requester (Countersign-Identity-Token). */
+  identity: identitySchema.optional(),
 });
 
 export type PolicyFile = z.output<typeof policySchema>;

@@ -1,6 +1,7 @@
 // The compiled policy: rules with groups expanded and defaults applied, and the lookups the
 // domain needs. Rules are matched in file order; the first rule whose action glob matches wins.
 import type { PolicyFile } from './policy-schema.ts';
+import { compileIdentityIssuers, type IdentityIssuer } from '../../identity/identity-issuers.ts';
 
 export const DEFAULT_QUORUM = 1;
 export const DEFAULT_DENY_QUORUM = 1;
@@ -34,6 +35,8 @@ export interface Policy {
   groups: Record<string, string[]>;
   /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */
   agentOwners: ReadonlyMap<string, string>;
+  /** Issuers whose workload identity tokens are trusted (policy `identity.issuers`); none when unset. */
+  identityIssuers?: readonly IdentityIssuer[];
 }
 
 /** The owner of an agent, whatever the case of its name; null when the policy names none. */
@@ -184,6 +187,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     }
     names.add(rule.name);
   });
+  const { issuers: identityIssuers, problems: identityProblems } = compileIdentityIssuers(file.identity);
+  problems.push(...identityProblems);
   const first = problems[0];
   if (first) throw new PolicyCompileError(first.path, first.message, problems);
   const rules = compiled.filter((r): r is PolicyRule => r !== undefined);
@@ -200,5 +205,5 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     }
     agentOwners.set(key, agent.owner);
   }
-  return { source, rules, groups, agentOwners };
+  return { source, rules, groups, agentOwners, ...(identityIssuers.length > 0 ? { identityIssuers } : {}) };
 }
