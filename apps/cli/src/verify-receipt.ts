@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { payloadDigest } from '../../server/src/approvals/payload-digest.ts';
+import { payloadDigest, type DigestIdentity } from '../../server/src/approvals/payload-digest.ts';
 import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/sign-receipt.ts';
 import { API_ERROR_EXIT_CODE } from './api-client.ts';
 import { CliError } from './cli-error.ts';
@@ -58,6 +58,8 @@ export interface ExpectedRun {
   action: string;
   /** The unmasked context this process sent and will act on. */
   context: Record<string, unknown>;
+  /** The workload identity the request was proven with (from the request's requester proof), if any. */
+  identity?: DigestIdentity | undefined;
 }
 
 /** Returns the digest of what will run once the receipt proves it was approved; throws otherwise. */
@@ -84,7 +86,7 @@ export async function verifyReceipt(
   if (status !== 'approved') throw new ReceiptError(`the receipt says ${status}`);
   if (id !== expected.requestId) throw new ReceiptError(`the receipt is for request ${id}`);
   if (action !== expected.action) throw new ReceiptError(`the receipt is for action ${action}`);
-  const digest = payloadDigest(expected.action, expected.context);
+  const digest = payloadDigest(expected.action, expected.context, expected.identity);
   if (claims.data.payloadDigest !== digest) {
     throw new ReceiptError(
       `the approved payload digest ${claims.data.payloadDigest} is not ${digest} (this run)`,
