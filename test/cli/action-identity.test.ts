@@ -191,6 +191,40 @@ identity:
     );
     expect(byDefault.code, describeRun(byDefault)).toBe(0);
 
+    // --wait --exec: the receipt's digest covers the proven identity, and the command runs once approved.
+    const marker = join(dir, 'ran.txt');
+    const exec = run(
+      process.execPath,
+      [
+        client,
+        'request',
+        '--action',
+        'deploy.exec',
+        '--context',
+        '{"ref":"main"}',
+        '--wait',
+        '--timeout',
+        '2m',
+        '--exec',
+        '--',
+        process.execPath,
+        '-e',
+        `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`,
+      ],
+      dir,
+      bareEnv({ COUNTERSIGN_URL: t.url, COUNTERSIGN_API_KEY: key, COUNTERSIGN_ID_TOKEN: token }),
+    );
+    const pending = await pollUntil(
+      async () => listSchema.parse((await t.call('GET', '/v1/approvals?status=pending', { key })).body),
+      (l) => l.items.some((i) => i.action === 'deploy.exec'),
+      { what: 'the pending deploy.exec request' },
+    );
+    await decide(t.server.db, pending.items.find((i) => i.action === 'deploy.exec')?.id ?? '', 'approve');
+    const executed = await exec;
+    expect(executed.code, describeRun(executed)).toBe(0);
+    expect(executed.stderr).toContain('receipt verified');
+    expect(await readFile(marker, 'utf8')).toBe('ran');
+
     const optedOut = await run(
       process.execPath,
       [
