@@ -5,7 +5,7 @@
 set -uo pipefail
 
 : "${COUNTERSIGN_URL:?set the url input}" "${COUNTERSIGN_API_KEY:?set the api-key input}"
-: "${CS_ACTION:?set the action input}" "${CS_REQUESTER:?set the requester input}"
+: "${CS_ACTION:?set the action input}"
 
 work=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/countersign.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -21,8 +21,12 @@ if ! curl --silent --show-error --fail --location --max-time 120 --retry 3 \
   exit 3
 fi
 
-args=(request --action "$CS_ACTION" --requester "$CS_REQUESTER" --expires-in "${CS_EXPIRES_IN:-1h}"
+args=(request --action "$CS_ACTION" --expires-in "${CS_EXPIRES_IN:-1h}"
   --wait --timeout "${CS_TIMEOUT:-65m}" --json)
+# With "permissions: id-token: write" the client fetches the job's OIDC token itself
+# (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN) and the server proves the requester from it.
+[ -n "${CS_REQUESTER:-}" ] && args+=(--requester "$CS_REQUESTER")
+[ -n "${CS_IDENTITY_AUDIENCE:-}" ] && args+=(--identity-audience "$CS_IDENTITY_AUDIENCE")
 [ -n "${CS_TITLE:-}" ] && args+=(--title "$CS_TITLE")
 [ -n "${CS_REASON:-}" ] && args+=(--reason "$CS_REASON")
 [ -n "${CS_CONTEXT:-}" ] && args+=(--context "$CS_CONTEXT")
@@ -70,7 +74,7 @@ if (approval) {
   lines.push('| | |', '| --- | --- |',
     `| request | \`${cell(approval.id)}\` |`,
     `| action | \`${cell(approval.action)}\` |`,
-    `| requester | ${cell(approval.requester?.email)} |`,
+    `| requester | ${cell(approval.requester?.email)}${approval.requester?.shown ? ` (${cell(approval.requester.shown)})` : ''} |`,
     ...(bound ? [`| command | \`${cell(bound.slice('countersign: bound command: '.length))}\` |`] : []),
     `| server | ${cell(server)} |`);
   for (const d of approval.decisions ?? []) {

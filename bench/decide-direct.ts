@@ -96,8 +96,8 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
       callbacks: { allow: parseAllowList('127.0.0.1'), lookupAll: systemLookup, timeoutMs: 10_000 },
       receipts: createReceiptSigner(generateReceiptKey()),
     };
-    const { clientId } = await createApiKey(db.prisma, { name: 'bench direct' });
-    const caller = { clientId, keyName: 'bench direct' };
+    const created = await createApiKey(db.prisma, { name: 'bench direct' });
+    const caller = { clientId: created.clientId, keyName: created.name, requesters: [], actions: [] };
     const create = async (action: string) =>
       (
         await createRequest(deps, caller, {

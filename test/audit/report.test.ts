@@ -173,6 +173,7 @@ function expectedRows(): Partial<ReportRow>[] {
       action: 'db.export',
       title: INJECTION,
       requester: 'alice@example.com',
+      requesterProof: 'claimed by key use-case tests',
       agent: 'deploy-bot',
       policyRule: 'ops',
       approvers: [

@@ -65,6 +65,8 @@ const createdKeySchema = z.strictObject({
   name: z.string(),
   prefix: z.string(),
   scopes: z.array(z.string()),
+  requesters: z.array(z.string()),
+  actions: z.array(z.string()),
   createdAt: z.iso.datetime(),
   key: z.string(),
   callbackSecret: z.string(),
@@ -78,6 +80,8 @@ const listedKeySchema = z.strictObject({
   name: z.string(),
   prefix: z.string(),
   scopes: z.array(z.string()),
+  requesters: z.array(z.string()),
+  actions: z.array(z.string()),
   createdAt: z.iso.datetime(),
   lastUsedAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
@@ -181,6 +185,8 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
       name: 'lister',
       prefix: created.prefix,
       scopes: created.scopes,
+      requesters: [],
+      actions: [],
       createdAt: created.createdAt,
       lastUsedAt: null,
       revokedAt: null,
@@ -229,6 +235,60 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
       created.id,
     ]);
     expect(rows[0]?.scopes).toEqual(['audit:read', 'admin']);
+  });
+
+  it('create --requester … --actions binds the key: stored, audited in key.created, shown by list', async () => {
+    const created = await createKey(
+      '--name',
+      'deploy-bot',
+      '--requester',
+      'Alice@Example.com',
+      '--requester',
+      'bob@example.com',
+      '--actions',
+      'deploy.*,release.tag',
+    );
+    expect(created.requesters).toEqual(['alice@example.com', 'bob@example.com']);
+    expect(created.actions).toEqual(['deploy.*', 'release.tag']);
+    const rows = await target.query<{ requesters: string[]; actions: string[] }>(
+      `SELECT requesters, actions FROM api_keys WHERE id = $1`,
+      [created.id],
+    );
+    expect(rows[0]).toEqual({
+      requesters: ['alice@example.com', 'bob@example.com'],
+      actions: ['deploy.*', 'release.tag'],
+    });
+    const events = await target.query<{ payload: Record<string, unknown> }>(
+      `SELECT payload FROM audit_events WHERE type = 'key.created' AND payload->>'keyId' = $1`,
+      [created.id],
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.payload).toMatchObject({
+      name: 'deploy-bot',
+      requesters: ['alice@example.com', 'bob@example.com'],
+      actions: ['deploy.*', 'release.tag'],
+    });
+
+    const entry = (await listKeys()).find((k) => k.id === created.id);
+    expect(entry).toMatchObject({ requesters: created.requesters, actions: created.actions });
+    const text = await runCli(['keys', 'list'], target.env);
+    expectSuccess(text);
+    const line = text.stdout.split('\n').find((l) => l.startsWith(created.id));
+    expect(line).toContain('requesters: alice@example.com, bob@example.com; actions: deploy.*, release.tag');
+  });
+
+  it.each([
+    [['--requester', 'not-an-email'], 'not-an-email'],
+    [['--actions', 'deploy.$(rm)'], 'deploy.$(rm)'],
+  ])('create with a bad binding %j exits non-zero naming it, and creates nothing', async (extra, named) => {
+    const count = async () =>
+      (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys`))[0]?.n;
+    const before = await count();
+    const result = await runCli(['keys', 'create', '--name', 'bad', ...extra, '--json'], target.env);
+    expectFailure(result);
+    expect(result.stderr).toContain(named);
+    expect(result.stdout).toBe('');
+    expect(await count()).toBe(before);
   });
 
   it('create with an unknown scope exits non-zero naming it, and creates nothing', async () => {

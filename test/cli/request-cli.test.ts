@@ -246,9 +246,13 @@ describe('countersign request', { timeout: 120_000 }, () => {
   });
 
   it('argument errors exit 3 for request, while other commands keep their exit code', async () => {
-    const missing = await runCli(['request', '--action', 'db.export'], env());
+    // --requester may be left out (a bound key, or a CI identity token, names it); --action may not.
+    const missing = await runCli(['request', '--requester', 'alice@example.com'], env());
     expectExit(missing, 3);
-    expect(missing.stderr).toContain("required option '--requester <email>' not specified");
+    expect(missing.stderr).toContain("required option '--action <action>' not specified");
+    const unnamed = await runCli(['request', '--action', 'db.export'], env());
+    expectExit(unnamed, 3);
+    expect(unnamed.stderr).toContain('name the requester, or bind the key to one, or send an identity token');
 
     const badQuorum = await runCli(request('--quorum', 'two'), env());
     expectExit(badQuorum, 3);

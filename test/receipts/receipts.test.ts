@@ -71,6 +71,12 @@ async function expectedPayload(t: TestServer, approval: Approval) {
     action: approval.action,
     payloadDigest: approval.payloadDigest,
     status: approval.status,
+    // The requester with its proof, as the API shows them (this key is unbound: claimed).
+    requester: {
+      email: approval.requester.email,
+      proof: approval.requester.proof,
+      shown: approval.requester.shown,
+    },
     decisions: approval.decisions.map((d) => ({
       approver: d.approver.email,
       platform: d.approver.platform,

@@ -74,6 +74,7 @@ describe('Slack approval card', () => {
     expect(fieldsByLabel(blocks)).toEqual({
       Action: '`db.export`',
       Requester: 'alice@example.com (Alice)',
+      'Requester proof': 'claimed by key test-client-1',
       Agent: 'analytics-agent · gpt-x · run `run_123`',
       'Policy rule': '`data-exports`',
       Quorum: '0 of 1 approval',

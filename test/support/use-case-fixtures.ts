@@ -79,7 +79,7 @@ export async function createTestRequest(
   overrides: Partial<CreateRequestInput> = {},
 ): Promise<RequestWithDecisions> {
   const clientId = await testClientId(deps.db);
-  const caller = { clientId, keyName: 'use-case tests' };
+  const caller = { clientId, keyName: 'use-case tests', requesters: [], actions: [] };
   const { request } = await createRequest(deps, caller, {
     action: 'db.export',
     requester: { email: REQUESTER },

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
+import { createApiKey } from '../../apps/server/src/keys/create-api-key.ts';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
@@ -154,6 +155,20 @@ describe('development sign-in', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toContain('text/csv');
     expect(csv.text).toMatch(/bob@example\.com approve \S+ \[development sign-in\]/);
+  });
+
+  it('shows on the request page how the requester was established', async () => {
+    const bound = await createApiKey(t.server.db.prisma, {
+      name: 'carol-deploys',
+      requesters: ['carol@example.com'],
+    });
+    const fromBound = await createApproval(t, bound.key, { requester: { email: 'carol@example.com' } });
+    const fromClaim = await createApproval(t, key, { requester: { email: 'carol@example.com' } });
+    const agent = await devSignIn('bob@example.com');
+    const boundPage = await agent.request('GET', `${t.url}/requests/${fromBound.id}`);
+    expect(boundPage.text).toContain('<dt>Requester proof</dt><dd>bound to key carol-deploys</dd>');
+    const claimedPage = await agent.request('GET', `${t.url}/requests/${fromClaim.id}`);
+    expect(claimedPage.text).toContain('<dt>Requester proof</dt><dd>claimed by key test-client-1</dd>');
   });
 
   it('refuses the requester approving their own request, and says why on the page', async () => {

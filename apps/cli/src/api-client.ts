@@ -129,7 +129,10 @@ export interface ApiClientOptions extends Connection {
 }
 
 export interface ApiClient {
-  createApproval(body: CreateApprovalBody, options: { idempotencyKey: string }): Promise<Approval>;
+  createApproval(
+    body: CreateApprovalBody,
+    options: { idempotencyKey: string; identityToken?: string | undefined },
+  ): Promise<Approval>;
   /** GET /v1/approvals/{id}; with waitSeconds the server holds the answer until a verdict or then. */
   getApproval(
     id: string,
@@ -207,8 +210,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   return {
-    createApproval(body, { idempotencyKey }) {
-      return call('POST', '/v1/approvals', { body, headers: { 'idempotency-key': idempotencyKey } });
+    createApproval(body, { idempotencyKey, identityToken }) {
+      const headers: Record<string, string> = { 'idempotency-key': idempotencyKey };
+      if (identityToken !== undefined) headers['countersign-identity-token'] = identityToken;
+      return call('POST', '/v1/approvals', { body, headers });
     },
     getApproval(id, { waitSeconds, signal } = {}) {
       const query = waitSeconds === undefined ? '' : `?wait=${waitSeconds}`;

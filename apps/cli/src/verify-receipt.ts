@@ -6,7 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { payloadDigest } from '../../server/src/approvals/payload-digest.ts';
+import {
+  digestIdentity,
+  payloadDigest,
+  type DigestIdentity,
+} from '../../server/src/approvals/payload-digest.ts';
+import { requesterProofSchema } from '../../server/src/approvals/requester-proof.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/sign-receipt.ts';
 import { API_ERROR_EXIT_CODE } from './api-client.ts';
@@ -90,11 +95,15 @@ export type ReceiptExpectation =
       action: string;
       /** The unmasked context this process sent and will act on; the digest is recomputed from it. */
       context: Record<string, unknown>;
+      /** The workload identity the request was proven with (its requester proof), if any. */
+      identity?: DigestIdentity | undefined;
     }
   | { requestId: string; action: string; payloadDigest: string };
 
 function expectedDigest(expected: ReceiptExpectation): string {
-  return 'context' in expected ? payloadDigest(expected.action, expected.context) : expected.payloadDigest;
+  return 'context' in expected
+    ? payloadDigest(expected.action, expected.context, expected.identity)
+    : expected.payloadDigest;
 }
 
 /** Returns the digest the receipt approves once it proves exactly `expected`; throws ReceiptError otherwise. */
@@ -143,6 +152,8 @@ export interface ApprovedAnswer {
   status: string;
   payloadDigest: string;
   receipt?: string | null | undefined;
+  /** A workload-proven requester's identity is part of the digest (payload-digest.ts). */
+  requester?: { email: string; proof?: unknown } | undefined;
 }
 
 /**
@@ -157,9 +168,12 @@ export async function checkApproved(
 ): Promise<string> {
   const jwks = 'keys' in source ? source : await loadReceiptJwks(source);
   const base = { requestId: answer.id, action: answer.action };
+  const proof = requesterProofSchema.safeParse(answer.requester?.proof);
+  const identity =
+    answer.requester && proof.success ? digestIdentity(answer.requester.email, proof.data) : undefined;
   return verifyReceipt(
     answer.receipt,
     jwks,
-    context ? { ...base, context } : { ...base, payloadDigest: answer.payloadDigest },
+    context ? { ...base, context, identity } : { ...base, payloadDigest: answer.payloadDigest },
   );
 }

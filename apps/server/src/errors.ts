@@ -76,6 +76,26 @@ export const ERROR_CODES = {
   DEV_SIGNIN_NOT_LOCAL: { status: 403, title: 'Development sign-in is local only' },
   /** Too many sign-in attempts from one address within a minute. */
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  /** The API key is bound to other requesters than the one the request names. */
+  REQUESTER_NOT_BOUND: { status: 403, title: 'Requester not bound to this key' },
+  /** The API key is bound to a set of actions and this action is outside it. */
+  ACTION_NOT_ALLOWED: { status: 403, title: 'Action not allowed for this key' },
+  /** The matching rule wants a proven requester (bound key or workload identity); this one is only claimed. */
+  REQUESTER_NOT_PROVEN: { status: 422, title: 'Requester not proven' },
+  /** The Countersign-Identity-Token is not a well-formed JWT, or its signature does not verify. */
+  IDENTITY_TOKEN_INVALID: { status: 401, title: 'Identity token invalid' },
+  /** The identity token is expired or not yet valid. */
+  IDENTITY_TOKEN_EXPIRED: { status: 401, title: 'Identity token expired' },
+  /** The identity token's audience is not the one configured for its issuer. */
+  IDENTITY_AUDIENCE_MISMATCH: { status: 401, title: 'Identity token audience mismatch' },
+  /** The identity token's issuer is neither a built-in one nor one the policy configures. */
+  IDENTITY_ISSUER_UNKNOWN: { status: 401, title: 'Identity token issuer unknown' },
+  /** The identity token's issuer could not be reached for its signing keys; nothing was stored, retry later. */
+  IDENTITY_ISSUER_UNREACHABLE: { status: 503, title: 'Identity issuer unreachable' },
+  /** The token is valid but names a CI login the policy maps to no email; it is never guessed. */
+  IDENTITY_UNMAPPED: { status: 403, title: 'Identity not mapped to a requester' },
+  /** The request names a requester other than the one its identity token proves. */
+  REQUESTER_MISMATCH: { status: 422, title: 'Requester differs from the identity token' },
   /** Anything unexpected; details are logged, not returned. */
   INTERNAL: { status: 500, title: 'Internal error' },
   /** The request line, a header or a path segment cannot be decoded (Node's parser, bad % escapes). */

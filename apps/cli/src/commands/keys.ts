@@ -1,5 +1,6 @@
 // countersign keys create | list | revoke — manage API keys.
 import { Option, type Command } from 'commander';
+import { z } from 'zod';
 import { createApiKey } from '../../../server/src/keys/create-api-key.ts';
 import { listApiKeys } from '../../../server/src/keys/list-api-keys.ts';
 import { revokeApiKey } from '../../../server/src/keys/revoke-api-key.ts';
@@ -21,6 +22,45 @@ function parseScopes(values: string[]): Scope[] {
   });
 }
 
+const requesterEmail = z.email();
+const actionGlob = z.string().regex(/^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$/);
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--requester` values: emails, each checked, lower-cased. */
+function parseRequesters(values: string[]): string[] {
+  return values.map((value) => {
+    const email = value.trim();
+    if (!requesterEmail.safeParse(email).success)
+      throw new CliError(`--requester "${value}" is not an email`);
+    return email.toLowerCase();
+  });
+}
+
+/** `--actions` values: dotted action globs, space- or comma-separated. */
+function parseActions(values: string[]): string[] {
+  const globs = values
+    .flatMap((v) => v.split(/[\s,]+/))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const glob of globs) {
+    if (!actionGlob.safeParse(glob).success) {
+      throw new CliError(`--actions "${glob}" is not a dotted action name ("*" matches any characters)`);
+    }
+  }
+  return globs;
+}
+
+/** How `keys list` and `keys create` show a key's bindings. */
+function describeBindings(key: { requesters: string[]; actions: string[] }): string {
+  const requesters =
+    key.requesters.length > 0 ? `requesters: ${key.requesters.join(', ')}` : 'requester: claimed';
+  const actions = key.actions.length > 0 ? `actions: ${key.actions.join(', ')}` : 'actions: any';
+  return `${requesters}; ${actions}`;
+}
+
 export function registerKeysCommands(program: Command): void {
   const keys = program.command('keys').description('manage API keys');
 
@@ -34,31 +74,51 @@ export function registerKeysCommands(program: Command): void {
         'approvals:read',
       ]),
     )
+    .option(
+      '--requester <email>',
+      'bind the key to this requester (repeat for several); requests naming anyone else are refused',
+      collect,
+      [],
+    )
+    .option(
+      '--actions <globs...>',
+      'limit the key to these action globs, e.g. "deploy.*" (space- or comma-separated)',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { name: string; scopes: string[]; json?: boolean }) => {
-      const name = options.name.trim();
-      if (!name) throw new CliError('--name must not be empty');
-      const scopes = parseScopes(options.scopes);
-      const created = await withDatabase((db) =>
-        createApiKey(db.prisma, { name, scopes, actor: cliActor() }),
-      );
-      if (options.json) {
-        console.log(JSON.stringify(created, null, 2));
-        return;
-      }
-      console.log(
-        `Created API key ${created.id} for "${created.name}" (scopes: ${created.scopes.join(', ')})`,
-      );
-      console.log('');
-      console.log(`  API key:          ${created.key}`);
-      console.log(`  Callback secret:  ${created.callbackSecret}`);
-      console.log(`  Webhook secret:   ${created.webhookSecret}`);
-      console.log('');
-      console.log(
-        'Store them now: they are not shown again. Verify callbacks with the callback secret\n' +
-          '(Countersign-Signature) or with the webhook secret and any Standard Webhooks library.',
-      );
-    });
+    .action(
+      async (options: {
+        name: string;
+        scopes: string[];
+        requester: string[];
+        actions?: string[];
+        json?: boolean;
+      }) => {
+        const name = options.name.trim();
+        if (!name) throw new CliError('--name must not be empty');
+        const scopes = parseScopes(options.scopes);
+        const requesters = parseRequesters(options.requester);
+        const actions = parseActions(options.actions ?? []);
+        const created = await withDatabase((db) =>
+          createApiKey(db.prisma, { name, scopes, requesters, actions, actor: cliActor() }),
+        );
+        if (options.json) {
+          console.log(JSON.stringify(created, null, 2));
+          return;
+        }
+        console.log(
+          `Created API key ${created.id} for "${created.name}" (scopes: ${created.scopes.join(', ')}; ${describeBindings(created)})`,
+        );
+        console.log('');
+        console.log(`  API key:          ${created.key}`);
+        console.log(`  Callback secret:  ${created.callbackSecret}`);
+        console.log(`  Webhook secret:   ${created.webhookSecret}`);
+        console.log('');
+        console.log(
+          'Store them now: they are not shown again. Verify callbacks with the callback secret\n' +
+            '(Countersign-Signature) or with the webhook secret and any Standard Webhooks library.',
+        );
+      },
+    );
 
   keys
     .command('list')
@@ -76,7 +136,9 @@ export function registerKeysCommands(program: Command): void {
       }
       for (const key of list) {
         const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
-        console.log(`${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(', ')}]  ${state}`);
+        console.log(
+          `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(', ')}]  ${describeBindings(key)}  ${state}`,
+        );
       }
     });
 

@@ -9,6 +9,7 @@ import { CommanderError, InvalidArgumentError, Option, type Command } from 'comm
 import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import { parseDuration } from '../../../server/src/approvals/duration.ts';
+import { digestIdentity } from '../../../server/src/approvals/payload-digest.ts';
 import {
   bindExec,
   commandLine,
@@ -26,6 +27,7 @@ import {
   type Approval,
   type CreateApprovalBody,
 } from '../api-client.ts';
+import { ciIdentityToken, DEFAULT_ID_TOKEN_VARIABLE } from '../ci-identity-token.ts';
 import { CliError } from '../cli-error.ts';
 import { checkApproved, NO_VALID_RECEIPT, ReceiptError, receiptKeySource } from '../verify-receipt.ts';
 
@@ -46,7 +48,11 @@ const DEFAULT_TIMEOUT_SECONDS = 3600;
 
 interface RequestOptions {
   action: string;
-  requester: string;
+  requester?: string;
+  /** false with --no-identity-token. */
+  identityToken: boolean;
+  identityTokenVariable?: string;
+  identityAudience?: string;
   title?: string;
   reason?: string;
   context?: string;
@@ -106,7 +112,22 @@ export function registerRequestCommand(program: Command): void {
         '2 expired or cancelled, 3 on error or when --timeout passes first',
     )
     .requiredOption('--action <action>', 'dotted name of what will be done, e.g. "db.export"')
-    .requiredOption('--requester <email>', 'email of the person on whose behalf the action runs')
+    .option(
+      '--requester <email>',
+      'email of the person on whose behalf the action runs (may be left out with a key bound to one, or in CI with an identity token)',
+    )
+    .option(
+      '--no-identity-token',
+      "do not send the CI's workload identity token (GitHub Actions' OIDC token, or the --identity-token-variable one)",
+    )
+    .option(
+      '--identity-token-variable <name>',
+      `environment variable holding the CI's ID token (GitLab id_tokens:; default ${DEFAULT_ID_TOKEN_VARIABLE})`,
+    )
+    .option(
+      '--identity-audience <aud>',
+      "audience to ask GitHub Actions' token for (default: COUNTERSIGN_IDENTITY_AUDIENCE, else the server URL)",
+    )
     .option('--title <title>', 'one line for the approval card')
     .option('--reason <reason>', 'why the action is needed')
     .option('--context <json>', 'context as a JSON object, or @file.json to read it from a file')
@@ -193,8 +214,18 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
   const body = buildBody(options, run ? bindRun(userContext ?? {}, run) : userContext);
   const client = createApiClient({ ...connection, userAgent: `countersign-cli/${packageJson.version}` });
   const idempotencyKey = options.idempotencyKey ?? `countersign-cli-${randomUUID()}`;
+  const identity = options.identityToken
+    ? await ciIdentityToken({
+        variable: options.identityTokenVariable ?? DEFAULT_ID_TOKEN_VARIABLE,
+        audience:
+          options.identityAudience ??
+          (process.env['COUNTERSIGN_IDENTITY_AUDIENCE']?.trim() || connection.baseUrl),
+      })
+    : undefined;
+  if (identity)
+    process.stderr.write(`countersign: proving the requester with the ${identity.source} identity token\n`);
 
-  const created = await createWithRetries(client, body, idempotencyKey, deadline);
+  const created = await createWithRetries(client, body, idempotencyKey, deadline, identity?.token);
   if (!options.wait) {
     console.log(options.json ? JSON.stringify(created, null, 2) : created.id);
     return 0;
@@ -423,7 +454,7 @@ function buildBody(
 ): CreateApprovalBody {
   return {
     action: options.action,
-    requester: { email: options.requester },
+    ...(options.requester !== undefined ? { requester: { email: options.requester } } : {}),
     ...(options.title !== undefined ? { title: options.title } : {}),
     ...(options.reason !== undefined ? { reason: options.reason } : {}),
     ...(context !== undefined ? { context } : {}),
@@ -454,10 +485,11 @@ async function createWithRetries(
   body: CreateApprovalBody,
   idempotencyKey: string,
   deadline: number,
+  identityToken: string | undefined,
 ): Promise<Approval> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await client.createApproval(body, { idempotencyKey });
+      return await client.createApproval(body, { idempotencyKey, identityToken });
     } catch (error) {
       if (!(error instanceof ApiUnreachableError)) throw error;
       if (attempt >= CREATE_RETRIES || !(await backOff(attempt, deadline))) {

@@ -17,16 +17,19 @@ import type { Deps } from '../deps.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
 import { MASK, maskContext, maskFreeText } from './masking.ts';
-import { payloadDigest } from './payload-digest.ts';
+import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
+import { describeRequesterProof, isProven } from './requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
 
 export interface CreateRequestInput {
   action: string;
   title?: string | undefined;
   reason?: string | undefined;
-  requester: { email: string; name?: string | undefined };
+  /** May be left out when the key is bound to one requester or an identity token proves it. */
+  requester?: { email: string; name?: string | undefined } | undefined;
   agent?: { name: string; model?: string | undefined; runId?: string | undefined } | undefined;
   context?: Record<string, unknown> | undefined;
   sensitive?: string[] | undefined;
@@ -54,7 +57,7 @@ export function hashIdempotencyKey(key: string): string {
 
 export async function createRequest(
   deps: Deps,
-  caller: RequestCallerRef,
+  caller: RequestCaller,
   input: CreateRequestInput,
   rawIdempotencyKey?: string,
 ): Promise<CreateRequestResult> {
@@ -68,11 +71,12 @@ export async function createRequest(
     if (earlier) return { request: earlier, replayed: true };
   }
 
-  const requesterEmail = input.requester.email.toLowerCase();
+  const requester = await establishRequester(deps, caller, input);
+  const requesterEmail = requester.email;
   const rules = await applyPolicyOrRefuse(deps, caller, {
     action: input.action,
     requesterEmail,
-    requesterName: input.requester.name,
+    requesterName: requester.name ?? undefined,
     agentName: input.agent?.name,
     agent: input.agent,
     context: input.context,
@@ -83,6 +87,16 @@ export async function createRequest(
     channel: input.channel,
     sensitive: input.sensitive,
   });
+  if (rules.requireProvenRequester && !isProven(requester.proof)) {
+    const detail = `rule "${rules.policyRule}" needs a proven requester (a bound key or an identity token); ${requesterEmail} is ${describeRequesterProof(requester.proof)}`;
+    throw await refuseRequest(deps, caller, {
+      code: 'REQUESTER_NOT_PROVEN',
+      detail,
+      action: input.action,
+      requester: requesterEmail,
+      errors: [{ pointer: '/requester', message: 'is only claimed' }],
+    });
+  }
   if (input.callbackUrl) await assertCallbackUrlAllowed(deps, input.callbackUrl);
   await assertChannelsConnected(deps, rules.channels, Array.isArray(input.channel));
   const now = deps.clock.now();
@@ -96,16 +110,13 @@ export async function createRequest(
     requesterEmail,
     // A display name may quote a credential like any free text; a rule may ask to hide it whole.
     requesterName:
-      input.requester.name === undefined
-        ? null
-        : rules.maskRequesterName
-          ? MASK
-          : maskFreeText(input.requester.name),
+      requester.name === null ? null : rules.maskRequesterName ? MASK : maskFreeText(requester.name),
+    requesterProof: requester.proof,
     agent: input.agent ? (maskContext(input.agent, []) as Prisma.InputJsonValue) : undefined,
     context: maskContext(context, rules.sensitive, {
       personalData: rules.maskPersonalData,
     }) as Prisma.InputJsonValue,
-    payloadDigest: payloadDigest(input.action, context),
+    payloadDigest: payloadDigest(input.action, context, digestIdentity(requesterEmail, requester.proof)),
     approvers: rules.approvers,
     anyApprover: rules.anyApprover,
     agentOwner: rules.agentOwner,
@@ -130,6 +141,7 @@ export async function createRequest(
         clientId,
         action: data.action,
         requester: requesterEmail,
+        requesterProof: requester.proof,
         payloadDigest: data.payloadDigest,
         expiresAt: data.expiresAt.toISOString(),
         policyRule: rules.policyRule,

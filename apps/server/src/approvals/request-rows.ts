@@ -24,9 +24,9 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 const INSERT_REQUEST = `INSERT INTO approval_requests (id, client_id, action, title, reason, requester_email,
     requester_name, agent, context, payload_digest, approvers, any_approver, agent_owner, quorum, deny_quorum,
     policy_rule, deny_reason_required, channel, channels, callback_url, idempotency_key, request_hash,
-    created_at, expires_at)
+    created_at, expires_at, requester_proof)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11::text[], $12, $13, $14, $15, $16,
-    $17, $18, $19::text[], $20, $21, $22, $23, $24)
+    $17, $18, $19::text[], $20, $21, $22, $23, $24, $25::jsonb)
   RETURNING ${REQUEST_COLUMNS}`;
 
 function insertValues(data: NewRequestRow): unknown[] {
@@ -55,6 +55,7 @@ function insertValues(data: NewRequestRow): unknown[] {
     data.requestHash,
     data.createdAt,
     data.expiresAt,
+    json(data.requesterProof),
   ];
 }
 
@@ -81,7 +82,7 @@ export async function insertRequestWithEvents(
 ): Promise<ApprovalRequest> {
   const { rows } = await pool.query<ApprovalRequest & { appended: unknown }>(
     `WITH request AS (${INSERT_REQUEST})
-     SELECT request.*, countersign_append_audit_events($25::jsonb) AS appended FROM request`,
+     SELECT request.*, countersign_append_audit_events($26::jsonb) AS appended FROM request`,
     [...insertValues(data), chainBatch],
   );
   const { appended: _appended, ...request } = onlyRow(rows);

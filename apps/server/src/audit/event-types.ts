@@ -1,4 +1,5 @@
 // Audit event payloads, typed per event type so an event cannot be written with the wrong shape.
+import type { RequesterProof } from '../approvals/requester-proof.ts';
 
 export const REFUSAL_REASONS = [
   'self_approval',
@@ -47,6 +48,8 @@ export type AuditEventInput =
         clientId: string;
         action: string;
         requester: string;
+        /** How the requester was established (absent on events written before proofs were kept). */
+        requesterProof?: RequesterProof;
         payloadDigest: string;
         expiresAt: string;
         policyRule: string;
@@ -265,7 +268,17 @@ export type AdminAuditEventInput =
       type: 'key.created';
       requestId?: null;
       actor: string;
-      payload: { keyId: string; clientId: string; name: string; prefix: string; scopes: string[] };
+      payload: {
+        keyId: string;
+        clientId: string;
+        name: string;
+        prefix: string;
+        scopes: string[];
+        /** The requesters the key is bound to; absent or empty = unbound. */
+        requesters?: string[];
+        /** The action globs the key is limited to; absent or empty = any action. */
+        actions?: string[];
+      };
     }
   | {
       type: 'key.revoked';

@@ -2,6 +2,7 @@
 // fields, masked context, decisions, quorum progress, outcome) and whether the buttons show.
 // Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
 import { commandLineOf } from '../approvals/exec-binding.ts';
+import { describeRequesterProof } from '../approvals/requester-proof.ts';
 import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
 
 type Decision = ApprovalRepresentation['decisions'][number];
@@ -42,6 +43,8 @@ export interface CardView {
   heading: string;
   action: string;
   requester: { email: string; name: string | null };
+  /** How the requester was established, e.g. "proven (github-actions: alice / org/repo / run 123)". */
+  requesterProof: string;
   agent: { name: string; model: string | null; runId: string | null } | null;
   policyRule: string | null;
   /** "1 of 2 approvals", plus the denials when there are any. */
@@ -181,7 +184,8 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     title: approval.title,
     heading: approval.title ?? approval.action,
     action: approval.action,
-    requester: approval.requester,
+    requester: { email: approval.requester.email, name: approval.requester.name },
+    requesterProof: describeRequesterProof(approval.requester.proof),
     agent: approval.agent
       ? {
           name: approval.agent.name,

@@ -10,6 +10,10 @@ export interface Principal {
   /** The key's name, for audit events and the requester's proof. */
   keyName: string;
   scopes: string[];
+  /** Requesters the key is bound to (lower-cased); empty = unbound. */
+  requesters: string[];
+  /** Action globs the key is limited to; empty = any. */
+  actions: string[];
 }
 
 interface StoredKey {
@@ -17,6 +21,8 @@ interface StoredKey {
   clientId: string;
   name: string;
   scopes: string[];
+  requesters: string[];
+  actions: string[];
   revokedAt: Date | null;
   lastUsedAt: Date | null;
 }
@@ -30,7 +36,8 @@ export async function authenticateApiKey(
   now: Date = new Date(),
 ): Promise<Principal> {
   const { rows } = await db.pool.query<StoredKey>(
-    `SELECT id, client_id AS "clientId", name, scopes, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
+    `SELECT id, client_id AS "clientId", name, scopes,
+            coalesce(requesters, '{}') AS requesters, coalesce(actions, '{}') AS actions, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
        FROM api_keys WHERE hash = $1`,
     [hashApiKey(token)],
   );
@@ -40,5 +47,12 @@ export async function authenticateApiKey(
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await db.pool.query('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [key.id, now]);
   }
-  return { keyId: key.id, clientId: key.clientId, keyName: key.name, scopes: key.scopes };
+  return {
+    keyId: key.id,
+    clientId: key.clientId,
+    keyName: key.name,
+    scopes: key.scopes,
+    requesters: key.requesters,
+    actions: key.actions,
+  };
 }

@@ -14,6 +14,10 @@ import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 export interface CreateApiKeyInput {
   name: string;
   scopes?: Scope[];
+  /** Requesters the key speaks for (lower-cased); empty or unset = unbound, the requester is only claimed. */
+  requesters?: string[];
+  /** Action globs the key may ask about; empty or unset = any action. */
+  actions?: string[];
   /** Who creates it, for the audit log: `cli:<os user>`, `client:<id>`; `system` when unsaid. */
   actor?: string;
   now?: Date;
@@ -25,6 +29,8 @@ export interface CreatedApiKey {
   name: string;
   prefix: string;
   scopes: Scope[];
+  requesters: string[];
+  actions: string[];
   createdAt: Date;
   /** The secret API key; shown once. */
   key: string;
@@ -38,13 +44,24 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
   const key = generateApiKey();
   const callbackSecret = generateCallbackSecret();
   const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)];
+  const requesters = [...new Set((input.requesters ?? []).map((email) => email.trim().toLowerCase()))];
+  const actions = [...new Set(input.actions ?? [])];
   const now = input.now ?? new Date();
   const { client, apiKey } = await db.$transaction(async (tx) => {
     const client = await tx.client.create({
       data: {
         name: input.name,
         callbackSecret,
-        apiKeys: { create: { name: input.name, prefix: displayPrefix(key), hash: hashApiKey(key), scopes } },
+        apiKeys: {
+          create: {
+            name: input.name,
+            prefix: displayPrefix(key),
+            hash: hashApiKey(key),
+            scopes,
+            requesters,
+            actions,
+          },
+        },
       },
       include: { apiKeys: true },
     });
@@ -55,7 +72,16 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
       {
         type: 'key.created',
         actor: input.actor ?? 'system',
-        payload: { keyId: apiKey.id, clientId: client.id, name: apiKey.name, prefix: apiKey.prefix, scopes },
+        payload: {
+          keyId: apiKey.id,
+          clientId: client.id,
+          name: apiKey.name,
+          prefix: apiKey.prefix,
+          scopes,
+          // Only bound keys carry these, so an unbound key's event reads as it always did.
+          ...(requesters.length > 0 ? { requesters } : {}),
+          ...(actions.length > 0 ? { actions } : {}),
+        },
       },
       now,
     );
@@ -67,6 +93,8 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
     name: apiKey.name,
     prefix: apiKey.prefix,
     scopes,
+    requesters,
+    actions,
     createdAt: apiKey.createdAt,
     key,
     callbackSecret,

@@ -1,4 +1,4 @@
-// Lists API keys without anything secret: name, display prefix, scopes and state.
+// Lists API keys without anything secret: name, display prefix, scopes, bindings and state.
 import type { PrismaClient } from '../db/client.ts';
 
 export interface ApiKeySummary {
@@ -7,13 +7,15 @@ export interface ApiKeySummary {
   name: string;
   prefix: string;
   scopes: string[];
+  requesters: string[];
+  actions: string[];
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
 }
 
 export async function listApiKeys(db: PrismaClient): Promise<ApiKeySummary[]> {
-  return db.apiKey.findMany({
+  const keys = await db.apiKey.findMany({
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: {
       id: true,
@@ -21,9 +23,13 @@ export async function listApiKeys(db: PrismaClient): Promise<ApiKeySummary[]> {
       name: true,
       prefix: true,
       scopes: true,
+      requesters: true,
+      actions: true,
       createdAt: true,
       lastUsedAt: true,
       revokedAt: true,
     },
   });
+  // Keys made before bindings existed have NULL lists: unbound, like an empty one.
+  return keys.map((key) => ({ ...key, requesters: key.requesters ?? [], actions: key.actions ?? [] }));
 }

@@ -63,12 +63,13 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
 }
 
 describe('receiptPayload', () => {
-  it('is exactly {id, action, payloadDigest, status, decisions, decidedAt, verdictEvent}', () => {
+  it('is exactly {id, action, payloadDigest, status, requester, decisions, decidedAt, verdictEvent}', () => {
     expect(receiptPayload(request(), verdictEvent)).toStrictEqual({
       id: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
       action: 'db.export',
       payloadDigest: 'sha256:' + 'ab'.repeat(32),
       status: 'approved',
+      requester: { email: 'alice@example.com', proof: null, shown: 'claimed' },
       decisions: [
         {
           approver: 'bob@example.com',
@@ -81,6 +82,28 @@ describe('receiptPayload', () => {
       decidedAt: '2026-11-21T10:00:03.000Z',
       verdictEvent: { seq: '3', hash: 'cd'.repeat(32) },
     });
+  });
+
+  it('names the requester with its proof, as every door shows it', () => {
+    const proof = {
+      kind: 'workload' as const,
+      provider: 'github-actions',
+      issuer: 'https://token.actions.githubusercontent.com',
+      subject: 'repo:org/repo:ref:refs/heads/main',
+      login: 'alice',
+      repository: 'org/repo',
+      runId: '123',
+      keyName: 'ci',
+    };
+    expect(receiptPayload(request({ requesterProof: proof }), verdictEvent)?.requester).toStrictEqual({
+      email: 'alice@example.com',
+      proof,
+      shown: 'proven (github-actions: alice / org/repo / run 123)',
+    });
+    expect(
+      receiptPayload(request({ requesterProof: { kind: 'claimed', keyName: 'laptop' } }), verdictEvent)
+        ?.requester.shown,
+    ).toBe('claimed by key laptop');
   });
 
   it('is null while the request is pending', () => {

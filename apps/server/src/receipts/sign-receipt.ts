@@ -4,6 +4,11 @@
 import { CompactSign } from 'jose';
 import type { RequestWithDecisions } from '../approvals/find-request.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
+import {
+  describeRequesterProof,
+  requesterProofSchema,
+  type RequesterProof,
+} from '../approvals/requester-proof.ts';
 
 export const RECEIPT_ALG = 'EdDSA';
 export const RECEIPT_TYPE = 'countersign-receipt+jwt';
@@ -35,6 +40,8 @@ export interface ReceiptPayload {
   action: string;
   payloadDigest: string;
   status: 'approved' | 'denied' | 'expired' | 'cancelled';
+  /** Who asked, how that was established (null before proofs were kept), and that in one line. */
+  requester: { email: string; proof: RequesterProof | null; shown: string };
   decisions: ReceiptDecision[];
   decidedAt: string;
   /** Where the verdict is in the audit chain: compare with the chain, or with a signed checkpoint. */
@@ -61,11 +68,14 @@ export function receiptPayload(
 ): ReceiptPayload | null {
   if (request.status === 'pending') return null;
   if (!request.decidedAt) throw new Error(`request ${request.id} is ${request.status} without decidedAt`);
+  const parsed = requesterProofSchema.safeParse(request.requesterProof);
+  const proof = parsed.success ? parsed.data : null;
   return {
     id: request.id,
     action: request.action,
     payloadDigest: request.payloadDigest,
     status: request.status,
+    requester: { email: request.requesterEmail, proof, shown: describeRequesterProof(proof) },
     decisions: request.decisions.map((d) => ({
       approver: d.approverEmail,
       platform: d.platform,

@@ -140,6 +140,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
       maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 
@@ -376,6 +377,7 @@ describe('applyPolicy: the built-in default', () => {
       maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
+      requireProvenRequester: false,
     });
   });
 

@@ -41,6 +41,8 @@ export interface ResolvedRules {
   maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** The rule refuses claimed requesters. */
+  requireProvenRequester: boolean;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -134,5 +136,6 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     maskRequesterName: rule.maskRequesterName,
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
+    requireProvenRequester: rule.requireProvenRequester,
   };
 }

@@ -66,6 +66,7 @@ describe('parsePolicy: the spec §4 example', () => {
       when: null,
       keys: null,
       refusal: null,
+      requireProvenRequester: false,
     });
     expect(policy.rules[1]).toEqual({
       name: 'privilege-escalation',
@@ -84,6 +85,7 @@ describe('parsePolicy: the spec §4 example', () => {
       when: null,
       keys: null,
       refusal: null,
+      requireProvenRequester: false,
     });
   });
 
@@ -105,6 +107,7 @@ describe('parsePolicy: the spec §4 example', () => {
       when: { subject: 'context', path: ['rows'], label: 'context /rows', test: { op: 'lte', bound: 1000 } },
       keys: null,
       refusal: null,
+      requireProvenRequester: false,
     });
   });
 
@@ -517,6 +520,7 @@ describe('loadPolicyFile and loadPolicy', () => {
         when: null,
         keys: null,
         refusal: null,
+        requireProvenRequester: false,
       },
     ]);
     expect(matchRule(policy, { action: 'anything.at.all' })?.name).toBe('default');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.ts';
 import { MASK_PRESETS } from '../pii-masking.ts';
 import { contentRuleFields } from './rule-conditions.ts';
+import { identitySchema } from './identity-schema.ts';
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -56,6 +57,8 @@ export const ruleSchema = z.strictObject({
   autoApprove: z.boolean().optional(),
   denyReason: z.enum(['optional', 'required']).optional(),
   ...contentRuleFields,
+  /** `proven`: only a key-bound or workload-proven requester may ask (422 REQUESTER_NOT_PROVEN). */
+  requester: z.enum(['claimed', 'proven']).optional(),
 });
 
 export const policySchema = z.strictObject({
@@ -85,6 +88,8 @@ export const policySchema = z.strictObject({
       }),
     })
     .optional(),
+  /** OIDC issuers whose workload identity tokens prove a requester (Countersign-Identity-Token). */
+  identity: identitySchema.optional(),
 });
 
 export type PolicyFile = z.output<typeof policySchema>;

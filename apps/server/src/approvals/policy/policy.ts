@@ -4,6 +4,7 @@
 import type { MaskPreset } from '../pii-masking.ts';
 import type { PolicyFile } from './policy-schema.ts';
 import { conditionHolds, type Condition, type RuleSubject } from './rule-conditions.ts';
+import { compileIdentityIssuers, type IdentityIssuer } from '../../identity/identity-issuers.ts';
 
 export const DEFAULT_QUORUM = 1;
 export const DEFAULT_DENY_QUORUM = 1;
@@ -33,6 +34,8 @@ export interface PolicyRule {
   keys: string[] | null;
   /** `deny: true`: matching requests are refused with this reason. */
   refusal: string | null;
+  /** `requester: proven`: a claimed requester is refused. */
+  requireProvenRequester: boolean;
 }
 
 export interface Policy {
@@ -46,6 +49,8 @@ export interface Policy {
   agentOwners: ReadonlyMap<string, string>;
   /** `console.requests: everyone`: every signed-in console user sees every request. */
   consoleOpenToAll?: boolean;
+  /** Issuers whose workload identity tokens are trusted (policy `identity.issuers`); none when unset. */
+  identityIssuers?: readonly IdentityIssuer[];
 }
 
 /** The owner of an agent, whatever the case of its name; null when the policy names none. */
@@ -60,6 +65,11 @@ function globToRegExp(glob: string): RegExp {
 
 function asList(channel: string | string[] | undefined): string[] {
   return channel === undefined ? [] : Array.isArray(channel) ? channel : [channel];
+}
+
+/** True when one of the action globs (`*` matches any characters) matches the action. */
+export function actionMatches(globs: readonly string[], action: string): boolean {
+  return globs.some((glob) => globToRegExp(glob).test(action));
 }
 
 /** The rule that governs the request: the first whose actions, `keys:` and `when:` all match it. */
@@ -95,6 +105,7 @@ export const BUILT_IN_POLICY: Policy = {
       when: null,
       keys: null,
       refusal: null,
+      requireProvenRequester: false,
     },
   ],
 };
@@ -205,6 +216,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       when: rule.when ?? null,
       keys: rule.keys ?? null,
       refusal: null,
+      requireProvenRequester: rule.requester === 'proven',
     };
   }
   const names = new Set<string>();
@@ -214,6 +226,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     }
     names.add(rule.name);
   });
+  const { issuers: identityIssuers, problems: identityProblems } = compileIdentityIssuers(file.identity);
+  problems.push(...identityProblems);
   const first = problems[0];
   if (first) throw new PolicyCompileError(first.path, first.message, problems);
   const rules = compiled.filter((r): r is PolicyRule => r !== undefined);
@@ -236,6 +250,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     groups,
     agentOwners,
     ...(file.console?.requests === 'everyone' ? { consoleOpenToAll: true } : {}),
+    ...(identityIssuers.length > 0 ? { identityIssuers } : {}),
   };
 }
 

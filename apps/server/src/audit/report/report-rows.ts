@@ -1,5 +1,6 @@
 // Streams one report row per request created in the period, in keyset batches of (created_at, id),
 // with its decisions, chat cards and callback outcome read per batch: memory stays flat.
+import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
 import type pg from 'pg';
 import type { ReportPeriod } from './report-period.ts';
 
@@ -28,6 +29,8 @@ export interface ReportRow {
   action: string;
   title: string | null;
   requester: string;
+  /** How the requester was established, e.g. "claimed by key laptop" (describeRequesterProof). */
+  requesterProof: string;
   agent: string | null;
   policyRule: string | null;
   approvers: ReportApprover[];
@@ -54,6 +57,7 @@ interface RequestRecord {
   action: string;
   title: string | null;
   requester_email: string;
+  requester_proof: unknown;
   agent_name: string | null;
   policy_rule: string | null;
   status: string;
@@ -94,7 +98,8 @@ export async function* reportRows(
   let after: { createdAt: Date; id: string } | null = null;
   for (;;) {
     const params: unknown[] = [period.from, period.to];
-    let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.agent->>'name' AS agent_name,
+    let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.requester_proof,
+                      r.agent->>'name' AS agent_name,
                       r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest,
                       r.approvers, r.any_approver
                  FROM approval_requests r
@@ -174,6 +179,7 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
       action: r.action,
       title: r.title,
       requester: r.requester_email,
+      requesterProof: proofLine(r.requester_proof),
       agent: r.agent_name,
       policyRule: r.policy_rule,
       approvers: (approversOf.get(r.id) ?? []).map((d) => ({
@@ -210,4 +216,10 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
     else groups.set(k, [item]);
   }
   return groups;
+}
+
+/** The stored proof in the one wording every door uses; "claimed" for rows made before proofs were kept. */
+function proofLine(stored: unknown): string {
+  const proof = requesterProofSchema.safeParse(stored);
+  return describeRequesterProof(proof.success ? proof.data : null);
 }

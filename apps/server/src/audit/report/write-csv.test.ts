@@ -29,6 +29,7 @@ const row = (overrides: Partial<ReportRow>): ReportRow => ({
   action: 'db.export',
   title: null,
   requester: 'alice@example.com',
+  requesterProof: 'bound to key deploy-bot',
   agent: null,
   policyRule: 'ops',
   approvers: [],
@@ -72,6 +73,10 @@ describe('CsvReportWriter', () => {
     expect(records.map((r) => [r['title'], r['agent'], r['callback_status']])).toEqual([
       [title, '', 'none'],
       ["'-1", "'@bot", 'none'],
+    ]);
+    expect(records.map((r) => r['requester_proof'])).toEqual([
+      'bound to key deploy-bot',
+      'bound to key deploy-bot',
     ]);
   });
 });

@@ -29,6 +29,7 @@ export const CSV_COLUMNS = [
   'asked_approvers',
   'cancelled_by',
   'cancel_reason',
+  'requester_proof',
 ] as const;
 
 /** The comment line before the header. No commas, so a spreadsheet keeps it in one cell. */
@@ -102,6 +103,7 @@ export function csvValues(row: ReportRow): string[] {
     row.askedApprovers === null ? 'anyone but the requester' : row.askedApprovers.join('; '),
     row.cancelledBy ?? '',
     row.cancelReason ?? '',
+    row.requesterProof,
   ];
 }
 

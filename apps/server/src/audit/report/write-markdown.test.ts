@@ -10,6 +10,7 @@ const row: ReportRow = {
   action: 'db.export_all',
   title: '<script>alert(1)</script> **urgent** [docs](javascript:alert(1)) ![x](http://evil/x.png)',
   requester: 'alice@example.com',
+  requesterProof: 'claimed by key <b>deploy-bot</b>',
   agent: '<img src=x onerror=alert(1)>',
   policyRule: 'ops',
   approvers: [

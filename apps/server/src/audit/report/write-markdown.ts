@@ -107,7 +107,7 @@ export function rowMarkdown(row: ReportRow): string {
     row.createdAt,
     row.action,
     row.title ?? '',
-    row.requester,
+    `${row.requester} (${row.requesterProof})`,
     row.agent ?? '',
     row.policyRule ?? '',
     approversCell(row),

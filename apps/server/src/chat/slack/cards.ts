@@ -234,6 +234,7 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
   const fields = [
     field('Action', code(view.action, 300)),
     field('Requester', escapeClipped(oneLine(requester), FIELD_TEXT_BUDGET)),
+    field('Requester proof', escapeClipped(oneLine(view.requesterProof), FIELD_TEXT_BUDGET)),
   ];
   if (view.agent) fields.push(field('Agent', agentText(view.agent)));
   if (view.policyRule) fields.push(field('Policy rule', code(view.policyRule, 300)));

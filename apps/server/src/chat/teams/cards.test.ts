@@ -64,6 +64,38 @@ describe('the Teams approval card', () => {
     expect(JSON.stringify(card)).toContain('0 of 2 approvals');
   });
 
+  it('Teams and Slack cards both show how the requester was established, in the same words', () => {
+    const proven = approval({
+      requester: {
+        email: 'alice@example.com',
+        name: 'Alice',
+        proof: {
+          kind: 'workload',
+          provider: 'github-actions',
+          issuer: 'https://token.actions.githubusercontent.com',
+          subject: 'repo:org/repo:ref:refs/heads/main',
+          login: 'alice',
+          repository: 'org/repo',
+          runId: '123',
+          keyName: 'ci',
+        },
+      },
+    });
+    const line = 'proven (github-actions: alice / org/repo / run 123)';
+    const view = buildCardView(proven, { denyReasonRequired: false });
+    expect(view.requesterProof).toBe(line);
+    const teamsRuns = find(renderTeamsCard(view), (n) => n['type'] === 'TextRun').map((r) => r['text']);
+    expect(teamsRuns).toEqual(expect.arrayContaining(['Requester proof: ', line]));
+    expect(JSON.stringify(renderSlackCard(view))).toContain(`*Requester proof*\\n${line}`);
+    const claimed = buildCardView(
+      approval({
+        requester: { email: 'alice@example.com', name: null, proof: { kind: 'claimed', keyName: 'laptop' } },
+      }),
+      { denyReasonRequired: false },
+    );
+    expect(claimed.requesterProof).toBe('claimed by key laptop');
+  });
+
   it('shows requester text only as plain TextRuns, never as markdown TextBlocks', () => {
     const card = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: false }));
     expect(find(card, (n) => n['type'] === 'TextBlock')).toEqual([]);

@@ -147,7 +147,11 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
   const requester = view.requester.name
     ? `${view.requester.email} (${view.requester.name})`
     : view.requester.email;
-  body.push(fact('Action', view.action), fact('Requester', requester));
+  body.push(
+    fact('Action', view.action),
+    fact('Requester', requester),
+    fact('Requester proof', view.requesterProof),
+  );
   if (view.agent) body.push(fact('Agent', agentText(view.agent)));
   if (view.policyRule) body.push(fact('Policy rule', view.policyRule));
   body.push(

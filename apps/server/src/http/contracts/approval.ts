@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../../approvals/find-request.ts';
 import { redactCallbackUrl } from '../../approvals/masking.ts';
+import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 
@@ -40,7 +41,16 @@ export const approvalSchema = z
     action: z.string(),
     title: z.string().nullable(),
     reason: z.string().nullable(),
-    requester: z.object({ email: z.string(), name: z.string().nullable() }),
+    requester: z.object({
+      email: z.string(),
+      name: z.string().nullable(),
+      proof: requesterProofSchema.nullable().optional().meta({
+        description: 'how the requester was established; null on requests made before proofs were kept',
+      }),
+      shown: z.string().optional().meta({
+        description: 'the proof in one line, e.g. "proven (github-actions: alice / org/repo / run 123)"',
+      }),
+    }),
     agent: z
       .object({ name: z.string(), model: z.string().optional(), runId: z.string().optional() })
       .nullable(),
@@ -84,13 +94,19 @@ export function presentApproval(
   receipt: string | null,
 ): ApprovalRepresentation {
   const agent = agentSchema.safeParse(request.agent);
+  const proof = requesterProofSchema.safeParse(request.requesterProof);
   return {
     id: request.id,
     status: request.status,
     action: request.action,
     title: request.title,
     reason: request.reason,
-    requester: { email: request.requesterEmail, name: request.requesterName },
+    requester: {
+      email: request.requesterEmail,
+      name: request.requesterName,
+      proof: proof.success ? proof.data : null,
+      shown: describeRequesterProof(proof.success ? proof.data : null),
+    },
     agent: agent.success ? agent.data : null,
     context: jsonObjectSchema.parse(request.context),
     payloadDigest: request.payloadDigest,

@@ -44,7 +44,13 @@ export const createApprovalBody = z
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a dotted name like "db.export"'),
     title: limitedText('title').min(1).optional(),
     reason: limitedText('reason').optional(),
-    requester: z.strictObject({ email, name: z.string().min(1).max(200).optional() }),
+    requester: z
+      .strictObject({ email, name: z.string().min(1).max(200).optional() })
+      .optional()
+      .meta({
+        description:
+          'who asks; may be left out when the API key is bound to one requester or an identity token proves it',
+      }),
     agent: z
       .strictObject({
         name: z.string().min(1).max(200),
@@ -83,7 +89,11 @@ export const createApprovalBody = z
   })
   .meta({ id: 'CreateApproval' });
 
-const idempotencyHeaders = z.object({
+const requestHeaders = z.object({
+  'countersign-identity-token': z.string().min(1).max(16_384).optional().meta({
+    description:
+      "an OIDC ID token from the caller's CI (GitHub Actions, GitLab CI, or an issuer the policy lists): proves the requester",
+  }),
   'idempotency-key': z
     .string()
     .min(1)
@@ -100,7 +110,7 @@ export const createApprovalRoute: Route = {
     summary: 'Create an approval request',
     security: bearerSecurity,
     request: {
-      headers: idempotencyHeaders,
+      headers: requestHeaders,
       body: { required: true, content: { 'application/json': { schema: createApprovalBody } } },
     },
     responses: {
@@ -110,8 +120,12 @@ export const createApprovalRoute: Route = {
         content: { 'application/json': { schema: approvalSchema } },
       },
       400: problemResponse('Malformed JSON'),
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks approvals:write'),
+      401: problemResponse(
+        'Missing, invalid or revoked API key; identity token invalid, expired, for another audience or issuer',
+      ),
+      403: problemResponse(
+        'Key lacks approvals:write; key bound to other requesters or actions; identity login unmapped',
+      ),
       409: problemResponse('Idempotency-Key reused with a different body'),
       413: problemResponse('Body over 64 KiB or context over 32 KiB'),
       415: problemResponse('Body is not application/json'),
@@ -124,7 +138,7 @@ export const createApprovalRoute: Route = {
       requireScope(ctx.deps.db, 'approvals:write'),
       jsonBody({ required: true }),
       async (req, res) => {
-        const headers = parseInput(idempotencyHeaders, req.headers, 'header');
+        const headers = parseInput(requestHeaders, req.headers, 'header');
         const body = parseInput(createApprovalBody, req.body, 'body');
         if (body.context && Buffer.byteLength(JSON.stringify(body.context)) > MAX_CONTEXT_BYTES) {
           throw new AppError('PAYLOAD_TOO_LARGE', {
@@ -132,7 +146,8 @@ export const createApprovalRoute: Route = {
             errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
           });
         }
-        const result = await createRequest(ctx.deps, principalOf(res), body, headers['idempotency-key']);
+        const caller = { ...principalOf(res), identityToken: headers['countersign-identity-token'] };
+        const result = await createRequest(ctx.deps, caller, body, headers['idempotency-key']);
         res
           .status(result.replayed ? 200 : 201)
           .location(`/v1/approvals/${result.request.id}`)

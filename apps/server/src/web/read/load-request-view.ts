@@ -1,5 +1,6 @@
 // Everything the request page shows: the request and its decisions, its audit events (the
 // timeline), its callback deliveries with their attempts, and its chat cards with their state.
+import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
 import { isUuid } from '../../approvals/find-request.ts';
 import type { Deps } from '../../deps.ts';
 import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
@@ -11,6 +12,8 @@ export type CardState = 'not posted yet' | 'updating' | 'up to date' | `failed: 
 
 export interface RequestView {
   request: RequestSummary;
+  /** How the requester was established, in the one wording every door uses. */
+  requesterShown: string;
   events: AuditEvent[];
   deliveries: DeliveryWithAttempts[];
   cards: (ChatCard & { state: CardState })[];
@@ -43,5 +46,12 @@ export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promi
     }),
     prisma.chatCard.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } }),
   ]);
-  return { request, events, deliveries, cards: cards.map((card) => ({ ...card, state: cardState(card) })) };
+  const proof = requesterProofSchema.safeParse(request.requesterProof);
+  return {
+    request,
+    requesterShown: describeRequesterProof(proof.success ? proof.data : null),
+    events,
+    deliveries,
+    cards: cards.map((card) => ({ ...card, state: cardState(card) })),
+  };
 }
