@@ -9,7 +9,6 @@ import { CommanderError, InvalidArgumentError, Option, type Command } from 'comm
 import { z } from 'zod';
 import packageJson from '../../../../package.json' with { type: 'json' };
 import { parseDuration } from '../../../server/src/approvals/duration.ts';
-import { digestIdentity } from '../../../server/src/approvals/payload-digest.ts';
 import {
   bindExec,
   commandLine,
