@@ -119,6 +119,17 @@ export async function createRequest(
         approvers: rules.approvers,
         anyApprover: rules.anyApprover,
         quorum: rules.quorum,
+        title: data.title,
+        reason: data.reason,
+        requesterName: data.requesterName,
+        // The row keeps requester_proof null until a proof is established at intake; the event follows the row.
+        requesterProof: null,
+        agent: data.agent ?? null,
+        context: data.context,
+        agentOwner: data.agentOwner,
+        denyQuorum: data.denyQuorum,
+        denyReasonRequired: data.denyReasonRequired,
+        channels: data.channels,
       },
     },
   ];

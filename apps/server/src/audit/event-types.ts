@@ -37,22 +37,42 @@ export type AuditApprover = {
  */
 export type WebSessionRef = { ref: string; devSignin: boolean };
 
+/**
+ * Everything the reviewer saw and every rule the decision is held to, as stored (masked): the
+ * chain, not the request row, is what receipts, executions, decisions and `audit verify` trust.
+ * Events written before a field was added lack it (optional here for that reason only).
+ */
+export type RequestCreatedPayload = {
+  clientId: string;
+  action: string;
+  /** The requester's email (lower-cased). */
+  requester: string;
+  payloadDigest: string;
+  expiresAt: string;
+  policyRule: string;
+  approvers: string[];
+  anyApprover: boolean;
+  quorum: number;
+  title?: string | null;
+  reason?: string | null;
+  requesterName?: string | null;
+  /** How the requester was established (approvals/requester-proof.ts); null when unknown. */
+  requesterProof?: unknown;
+  agent?: unknown;
+  /** The context as stored, secrets masked. */
+  context?: unknown;
+  agentOwner?: string | null;
+  denyQuorum?: number;
+  denyReasonRequired?: boolean;
+  channels?: string[];
+};
+
 export type AuditEventInput =
   | {
       type: 'request.created';
       requestId: string;
       actor: string;
-      payload: {
-        clientId: string;
-        action: string;
-        requester: string;
-        payloadDigest: string;
-        expiresAt: string;
-        policyRule: string;
-        approvers: string[];
-        anyApprover: boolean;
-        quorum: number;
-      };
+      payload: RequestCreatedPayload;
     }
   | {
       /**

@@ -2,7 +2,7 @@
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
 // /v1/keys/receipt. The same key signs checkpoints of the chain head.
 import { CompactSign } from 'jose';
-import type { RequestWithDecisions } from '../approvals/find-request.ts';
+import type { RequestChain } from '../audit/request-chain.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 
 export const RECEIPT_ALG = 'EdDSA';
@@ -39,6 +39,10 @@ export interface ReceiptPayload {
   decidedAt: string;
   /** Where the verdict is in the audit chain: compare with the chain, or with a signed checkpoint. */
   verdictEvent: VerdictEvent;
+  /** Who asked, and how that was established (approvals/requester-proof.ts; null when unknown). */
+  requester: { email: string; name: string | null; proof: unknown };
+  /** The agent that asked, as the reviewer saw it (masked); null when none. */
+  agent: unknown;
 }
 
 export interface ReceiptJwks {
@@ -46,35 +50,43 @@ export interface ReceiptJwks {
 }
 
 export interface ReceiptSigner {
-  /** The receipt of a decided request, naming its verdict event in the chain; null while it is pending. */
-  sign(request: RequestWithDecisions, verdictEvent: VerdictEvent): Promise<string | null>;
+  /** The receipt of a decided request, built from its audit chain record; null while it is pending. */
+  sign(requestId: string, chain: RequestChain): Promise<string | null>;
   /** A checkpoint of the audit chain head. */
   signCheckpoint(statement: CheckpointStatement): Promise<string>;
   /** The public key set verifiers fetch; never holds the private part. */
   jwks(): ReceiptJwks;
 }
 
-/** What the receipt states; null while the request is pending (nothing decided yet). */
-export function receiptPayload(
-  request: RequestWithDecisions,
-  verdictEvent: VerdictEvent,
-): ReceiptPayload | null {
-  if (request.status === 'pending') return null;
-  if (!request.decidedAt) throw new Error(`request ${request.id} is ${request.status} without decidedAt`);
+/**
+ * What the receipt states, all of it from the audit chain (audit/request-chain.ts): the request as
+ * its request.created event recorded it, its decision events, and its one verdict event. Null
+ * while the chain has no verdict (pending) or more than one (then nothing is vouched for).
+ */
+export function receiptPayload(requestId: string, chain: RequestChain): ReceiptPayload | null {
+  const [verdict, ...more] = chain.verdicts;
+  if (!verdict || more.length > 0) return null;
+  const created = chain.created.payload;
   return {
-    id: request.id,
-    action: request.action,
-    payloadDigest: request.payloadDigest,
-    status: request.status,
-    decisions: request.decisions.map((d) => ({
-      approver: d.approverEmail,
+    id: requestId,
+    action: created.action,
+    payloadDigest: created.payloadDigest,
+    status: verdict.status,
+    decisions: chain.decisions.map((d) => ({
+      approver: d.approver,
       platform: d.platform,
       verdict: d.verdict,
       reason: d.reason,
-      at: d.createdAt.toISOString(),
+      at: d.at,
     })),
-    decidedAt: request.decidedAt.toISOString(),
-    verdictEvent: { seq: verdictEvent.seq, hash: verdictEvent.hash },
+    decidedAt: verdict.at,
+    verdictEvent: { seq: verdict.seq, hash: verdict.hash },
+    requester: {
+      email: created.requester,
+      name: created.requesterName ?? null,
+      proof: created.requesterProof ?? null,
+    },
+    agent: created.agent ?? null,
   };
 }
 
@@ -84,8 +96,8 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
   const jwks: ReceiptJwks = { keys: [{ ...key.publicJwk, kid, alg: RECEIPT_ALG, use: 'sig' }] };
   const encoder = new TextEncoder();
   return {
-    async sign(request, verdictEvent) {
-      const payload = receiptPayload(request, verdictEvent);
+    async sign(requestId, chain) {
+      const payload = receiptPayload(requestId, chain);
       if (!payload) return null;
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: RECEIPT_TYPE })
