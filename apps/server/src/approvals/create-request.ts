@@ -163,7 +163,11 @@ async function createPending(
   now: Date,
 ): Promise<RequestWithDecisions> {
   if (!channels.some((channel) => hasCardPlatform(deps, channel))) {
-    const request = await insertRequestWithEvents(deps.db.pool, data, chainBatchJson(events, now));
+    const request = await insertRequestWithEvents(
+      deps.db.pool,
+      data,
+      chainBatchJson(events, now, deps.events),
+    );
     return { ...request, decisions: [], chatCards: [] };
   }
   return withSqlTransaction(deps.db.pool, async (tx) => {
@@ -173,7 +177,7 @@ async function createPending(
       const card = await addCard(tx, deps, request.id, channel);
       if (card) chatCards.push(card);
     }
-    await appendAuditEventsAndCommit(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return { ...request, decisions: [], chatCards };
   });
 }
@@ -195,7 +199,7 @@ function createApproved(
       { id: data.id, callbackUrl: data.callbackUrl ?? null },
       'approved',
     );
-    await appendAuditEvents(tx, [...events, ...approved.events], now);
+    await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
     return { ...approved.request, decisions: [approved.decision], chatCards: [] };
   });
 }

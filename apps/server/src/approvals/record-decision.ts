@@ -162,7 +162,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
       },
       events,
     );
-    await appendAuditEventsAndCommit(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return decided;
   });
   if (outcome.kind === 'refused') {

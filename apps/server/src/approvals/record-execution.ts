@@ -37,7 +37,7 @@ type Outcome =
   | { kind: 'refused'; reason: ExecutionRefusalReason; detail: string };
 
 export async function recordExecution(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'events'>,
   clientId: string,
   input: RecordExecutionInput,
 ): Promise<RequestExecution> {
@@ -75,6 +75,7 @@ export async function recordExecution(
           },
         },
         now,
+        deps.events,
       );
       return { kind: 'refused', ...refusal };
     }
@@ -106,6 +107,7 @@ export async function recordExecution(
         payload: { clientId, outcome: input.outcome, payloadDigest: input.payloadDigest, detail, exitCode },
       },
       now,
+      deps.events,
     );
     return { kind: 'recorded', execution };
   });

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { loadEventKeys, signatureProblem } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
+import { storedEventInput } from './verify-event-hash.ts';
 
 /** The request.created payload; fields added later are optional so older events still read. */
 const createdPayloadSchema = z.looseObject({
@@ -75,8 +77,10 @@ interface EventRow {
   seq: string;
   hash: string;
   type: string;
+  actor: string;
   payload: unknown;
   at: Date;
+  signature: string | null;
 }
 
 /**
@@ -86,13 +90,31 @@ interface EventRow {
 export async function readRequestChain(tx: TransactionDb, requestId: string): Promise<RequestChainResult> {
   const rows = await runSql<EventRow>(
     tx,
-    `SELECT seq::text AS seq, hash, type, payload, occurred_at AS at
+    `SELECT seq::text AS seq, hash, type, actor, payload, occurred_at AS at, signature
        FROM audit_events
       WHERE request_id = $1::uuid
         AND (type = 'request.created' OR type = 'decision.recorded' OR type = ANY($2::text[]))
       ORDER BY seq`,
     [requestId, VERDICT_EVENT_TYPES],
   );
+  // Every event read here changes the request's state: each must be the server's own.
+  const keys = await loadEventKeys((text) => runSql(tx, text));
+  for (const row of rows) {
+    if (BigInt(row.seq) < keys.signedFrom) continue;
+    const input = storedEventInput({
+      type: row.type,
+      requestId,
+      actor: row.actor,
+      payload: row.payload,
+      occurredAt: row.at.toISOString(),
+    });
+    const why = signatureProblem(keys, input, row.signature);
+    if (why)
+      return {
+        found: false,
+        reason: `the ${row.type} event of request ${requestId} at seq ${row.seq} is not the server's (${why}): it was appended past the service`,
+      };
+  }
   const ref = (row: EventRow): ChainEventRef => ({ seq: row.seq, hash: row.hash, at: row.at.toISOString() });
   const created = rows.filter((row) => row.type === 'request.created');
   const first = created[0];
