@@ -178,7 +178,7 @@ export type AuditEventInput =
       type: 'audit.checkpoint';
       requestId?: null;
       actor: string;
-      payload: { seq: string; hash: string; at: string; kid: string; jws: string };
+      payload: { seq: string; hash: string; at: string; eventKeys?: string[]; kid: string; jws: string };
     }
   | {
       /** An executor started an approved request, or reported how its run ended. */

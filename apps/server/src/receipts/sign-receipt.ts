@@ -20,6 +20,8 @@ export interface CheckpointStatement {
   seq: string;
   hash: string;
   at: string;
+  /** The kids of the event keys registered then: every signed event up to `seq` must be by one of them. */
+  eventKeys?: string[];
 }
 
 export interface ReceiptDecision {
@@ -104,7 +106,12 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
         .sign(privateKey);
     },
     signCheckpoint(statement) {
-      const payload = { seq: statement.seq, hash: statement.hash, at: statement.at };
+      const payload = {
+        seq: statement.seq,
+        hash: statement.hash,
+        at: statement.at,
+        ...(statement.eventKeys ? { eventKeys: statement.eventKeys } : {}),
+      };
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
         .sign(privateKey);
