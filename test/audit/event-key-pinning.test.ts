@@ -29,6 +29,15 @@ describe.skipIf(!usingRealPostgres)('event keys pinned in checkpoints', { timeou
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('publishes the registered event keys as a JWKS, without their private part', async () => {
+    const response = await t.call<{ keys: Record<string, unknown>[] }>('GET', '/v1/keys/events');
+    expect(response.status).toBe(200);
+    expect(response.body.keys).toEqual([
+      { ...TEST_EVENT_KEY.publicJwk, kid: TEST_EVENT_KEY.kid, alg: 'EdDSA', use: 'sig' },
+    ]);
+    expect(JSON.stringify(response.body)).not.toContain('"d"');
+  });
+
   it('names an event re-signed with a key registered after the checkpoint', async () => {
     const { key } = await t.createKey();
     const request = await createApproval(t, key);
