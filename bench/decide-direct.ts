@@ -14,6 +14,7 @@ import { createApiKey } from '../apps/server/src/keys/create-api-key.ts';
 import { createLogger } from '../apps/server/src/observability/logger.ts';
 import { generateReceiptKey } from '../apps/server/src/receipts/receipt-key.ts';
 import { createReceiptSigner } from '../apps/server/src/receipts/sign-receipt.ts';
+import { createEventSigner, registerEventKey } from '../apps/server/src/audit/event-key.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { median } from './lib/bench-row.ts';
 import {
@@ -86,6 +87,8 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
   });
   try {
     await jobs.start();
+    const eventKey = generateReceiptKey();
+    await registerEventKey(db.pool, eventKey);
     const deps: Deps = {
       db,
       clock: systemClock,
@@ -95,6 +98,7 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
       chatPlatforms: new Set(['slack']),
       callbacks: { allow: parseAllowList('127.0.0.1'), lookupAll: systemLookup, timeoutMs: 10_000 },
       receipts: createReceiptSigner(generateReceiptKey()),
+      events: createEventSigner(eventKey),
     };
     const created = await createApiKey(db.prisma, { name: 'bench direct' });
     const caller = { clientId: created.clientId, keyName: created.name, requesters: [], actions: [] };

@@ -133,6 +133,25 @@ describe('verifyChain', () => {
   });
 
   it('an event rewritten together with a recomputed hash is caught at the next one', async () => {
+    // Rewritten into an event that carries no signature: only the links can tell.
+    const hash = chainHash(row(1).hash, {
+      type: 'decision.refused',
+      requestId: row(2).request_id,
+      actor: 'mallory@x.org',
+      payload: { forged: true },
+      occurredAt: row(2).occurred_at,
+    });
+    await tamper(() =>
+      sql(
+        `UPDATE audit_events SET type = 'decision.refused', actor = 'mallory@x.org', payload = '{"forged":true}', hash = $1 WHERE seq = 2`,
+        [hash],
+      ),
+    );
+    // Event 2 now checks out on its own, but event 3 still links to the original hash of 2.
+    await expectBroken(3, 'broken_link');
+  });
+
+  it('a state-changing event rewritten with a recomputed hash is caught at itself: its signature fails', async () => {
     const hash = chainHash(row(1).hash, {
       type: row(2).type,
       requestId: row(2).request_id,
@@ -146,8 +165,7 @@ describe('verifyChain', () => {
         [hash],
       ),
     );
-    // Event 2 now checks out on its own, but event 3 still links to the original hash of 2.
-    await expectBroken(3, 'broken_link');
+    await expectBroken(2, 'bad_signature');
   });
 
   it('names the event after a deleted one (the seq gap)', async () => {
@@ -233,9 +251,9 @@ describe('verifyChain', () => {
   });
 
   /** Moves events 5–7 to 6–8 and inserts a forged event as 5, linked to `prevOf5`. */
-  async function insertForgedAt5(prevOf5: string): Promise<void> {
+  async function insertForgedAt5(prevOf5: string, type = 'decision.refused'): Promise<void> {
     const fields = {
-      type: 'decision.recorded',
+      type,
       requestId: row(4).request_id,
       actor: 'mallory@x.org',
       payload: { approver: { email: 'mallory@x.org' }, verdict: 'approve', reason: null },
@@ -270,6 +288,11 @@ describe('verifyChain', () => {
     // Linked to event 4 with a valid hash, it passes; the displaced event (now 6) still links to 4.
     await insertForgedAt5(row(4).hash);
     await expectBroken(6, 'broken_link');
+  });
+
+  it('a state-changing event inserted over the right prev is named itself: it carries no signature', async () => {
+    await insertForgedAt5(row(4).hash, 'decision.recorded');
+    await expectBroken(5, 'bad_signature');
   });
 
   it('names the first of two events whose types and payloads were swapped', async () => {

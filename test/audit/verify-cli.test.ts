@@ -9,7 +9,9 @@ import { recordDecision } from '../../apps/server/src/approvals/record-decision.
 import { createDatabase } from '../../apps/server/src/db/client.ts';
 import { startEmbeddedPostgres } from '../../apps/server/src/db/embedded.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
+import { registerEventKey } from '../../apps/server/src/audit/event-key.ts';
 import { createApproval, expectProblem } from '../support/api-fixtures.ts';
+import { TEST_EVENT_KEY } from '../support/test-event-key.ts';
 import { cliEnv, describeRun, killRunningClis, runCli } from '../support/cli.ts';
 import { silentLogger } from '../support/logging.ts';
 import { createTestDatabase, usingRealPostgres } from '../support/test-database.ts';
@@ -25,6 +27,8 @@ async function writeChain(url: string): Promise<void> {
   await migrate(url, silentLogger());
   const db = createDatabase(url);
   try {
+    // The public half of the key testDeps signs with, as a server registers its own at start-up.
+    await registerEventKey(db.pool, TEST_EVENT_KEY);
     const deps = testDeps(db);
     const request = await createTestRequest(deps);
     await recordDecision(deps, {

@@ -7,7 +7,12 @@ import {
   withPgClient,
   type Approval,
 } from '../support/api-fixtures.ts';
+import { expireOverdueRequests } from '../../apps/server/src/approvals/expire-requests.ts';
+import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { systemClock } from '../../apps/server/src/deps.ts';
+import { SettableClock } from '../support/settable-clock.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { approver, testDeps } from '../support/use-case-fixtures.ts';
 
 interface AuditRow {
   type: string;
@@ -77,10 +82,17 @@ describe('POST /v1/approvals/{id}/cancel', () => {
     'refuses to cancel a request that is already %s with 409 ALREADY_DECIDED',
     async (status) => {
       const created = await createApproval(t, key);
-      await t.server.db.prisma.approvalRequest.update({
-        where: { id: created.id },
-        data: { status, decidedAt: new Date() },
-      });
+      // Decided through the service (a row flipped in SQL is refused on read: test/audit/row-rewrite.test.ts).
+      if (status === 'expired') {
+        const clock = new SettableClock(new Date(Date.parse(created.expiresAt) + 1000));
+        expect(await expireOverdueRequests(testDeps(t.server.db, { clock }))).toContain(created.id);
+      } else {
+        await recordDecision(testDeps(t.server.db, { clock: systemClock }), {
+          requestId: created.id,
+          verdict: status === 'approved' ? 'approve' : 'deny',
+          approver: approver('bob@example.com'),
+        });
+      }
       const before = await snapshotData(t);
       const problem = expectProblem(await cancel(created.id), 'ALREADY_DECIDED');
       expect(problem.detail).toContain(status);

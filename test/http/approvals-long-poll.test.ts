@@ -1,24 +1,44 @@
 // GET /v1/approvals/{id}?wait=N: woken by a status change from any connection, bounded, validated.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApproval, expectProblem, withPgClient, type Approval } from '../support/api-fixtures.ts';
+import { expireOverdueRequests } from '../../apps/server/src/approvals/expire-requests.ts';
+import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
+import { systemClock } from '../../apps/server/src/deps.ts';
+import { createApproval, expectProblem, type Approval } from '../support/api-fixtures.ts';
+import { SettableClock } from '../support/settable-clock.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { approver, testDeps } from '../support/use-case-fixtures.ts';
 
 describe('GET /v1/approvals/{id}?wait=N', () => {
   let t: TestServer;
   let key: string;
-  let outsider: pg.Client;
+  let outsider: Database;
   beforeAll(async () => {
     t = await startTestServer();
     ({ key } = await t.createKey());
-    // A connection of its own, like another replica or an operator's psql session.
-    outsider = new pg.Client({ connectionString: t.database.url });
-    await outsider.connect();
+    // A pool of its own, like another replica. (A status written in SQL past the service is
+    // refused on read: test/audit/row-rewrite.test.ts.)
+    outsider = createDatabase(t.database.url);
   });
   afterAll(async () => {
-    await outsider?.end();
+    await outsider?.close();
     await t?.close();
   });
+
+  /** Decides the request through the service on the other pool. */
+  const decideElsewhere = async (request: Approval, status: 'approved' | 'denied' | 'expired') => {
+    if (status === 'expired') {
+      const clock = new SettableClock(new Date(Date.parse(request.expiresAt) + 1000));
+      expect(await expireOverdueRequests(testDeps(outsider, { clock }))).toContain(request.id);
+      return;
+    }
+    await recordDecision(testDeps(outsider, { clock: systemClock }), {
+      requestId: request.id,
+      verdict: status === 'approved' ? 'approve' : 'deny',
+      approver: approver('bob@example.com'),
+    });
+  };
 
   const read = (id: string, wait?: number | string) =>
     t.call<Approval>('GET', `/v1/approvals/${id}${wait === undefined ? '' : `?wait=${wait}`}`, { key });
@@ -27,14 +47,12 @@ describe('GET /v1/approvals/{id}?wait=N', () => {
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
   it('returns the verdict written by another database connection, woken rather than timed out', async () => {
-    const { id } = await createApproval(t, key);
+    const request = await createApproval(t, key);
+    const { id } = request;
     const started = Date.now();
     const waiting = read(id, 30);
     await settle();
-    await outsider.query(
-      `UPDATE approval_requests SET status = 'approved', decided_at = now() WHERE id = $1`,
-      [id],
-    );
+    await decideElsewhere(request, 'approved');
     const response = await waiting;
     const elapsedMs = Date.now() - started;
     expect(response.status).toBe(200);
@@ -57,9 +75,7 @@ describe('GET /v1/approvals/{id}?wait=N', () => {
     const other = await createApproval(t, key);
     const waiting = read(watched.id, 2);
     await settle();
-    await outsider.query(`UPDATE approval_requests SET status = 'denied', decided_at = now() WHERE id = $1`, [
-      other.id,
-    ]);
+    await decideElsewhere(other, 'denied');
     const response = await waiting;
     expect(response.body.id).toBe(watched.id);
     expect(response.body.status).toBe('pending');
@@ -84,10 +100,9 @@ describe('GET /v1/approvals/{id}?wait=N', () => {
   });
 
   it('returns a request that is already decided at once', async () => {
-    const { id } = await createApproval(t, key);
-    await withPgClient(t.database.url, (client) =>
-      client.query(`UPDATE approval_requests SET status = 'denied', decided_at = now() WHERE id = $1`, [id]),
-    );
+    const request = await createApproval(t, key);
+    const { id } = request;
+    await decideElsewhere(request, 'denied');
     const started = Date.now();
     const response = await read(id, 30);
     expect(response.status).toBe(200);
@@ -110,23 +125,20 @@ describe('GET /v1/approvals/{id}?wait=N', () => {
   });
 
   it('wakes every waiter on the same request', async () => {
-    const { id } = await createApproval(t, key);
+    const request = await createApproval(t, key);
+    const { id } = request;
     const waiters = [read(id, 30), read(id, 30), read(id, 30)];
     await settle();
-    await outsider.query(
-      `UPDATE approval_requests SET status = 'approved', decided_at = now() WHERE id = $1`,
-      [id],
-    );
+    await decideElsewhere(request, 'approved');
     const responses = await Promise.all(waiters);
     expect(responses.map((r) => r.body.status)).toEqual(['approved', 'approved', 'approved']);
   });
 
   it('accepts wait=0 and wait=60 as bounds', async () => {
-    const { id } = await createApproval(t, key);
+    const request = await createApproval(t, key);
+    const { id } = request;
     expect((await read(id, 0)).status).toBe(200);
-    await withPgClient(t.database.url, (client) =>
-      client.query(`UPDATE approval_requests SET status = 'expired', decided_at = now() WHERE id = $1`, [id]),
-    );
+    await decideElsewhere(request, 'expired');
     const response = await read(id, 60);
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('expired');

@@ -104,7 +104,13 @@ describe('lint-clean contracts', { timeout: 120_000 }, () => {
     const ids = operations.map((o) => o.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     const publicPaths = operations.filter((o) => o.security?.length === 0).map((o) => o.path);
-    expect(publicPaths.sort()).toEqual(['/cli/countersign.mjs', '/healthz', '/readyz', '/v1/keys/receipt']);
+    expect(publicPaths.sort()).toEqual([
+      '/cli/countersign.mjs',
+      '/healthz',
+      '/readyz',
+      '/v1/keys/events',
+      '/v1/keys/receipt',
+    ]);
     expect(doc.security).toEqual([{ apiKey: [] }]);
   });
 

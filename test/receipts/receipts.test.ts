@@ -74,6 +74,7 @@ async function expectedPayload(t: TestServer, approval: Approval) {
     // The requester with its proof, as the API shows them (this key is unbound: claimed).
     requester: {
       email: approval.requester.email,
+      name: approval.requester.name,
       proof: approval.requester.proof,
       shown: approval.requester.shown,
     },
@@ -86,6 +87,7 @@ async function expectedPayload(t: TestServer, approval: Approval) {
     })),
     decidedAt: approval.decidedAt,
     verdictEvent: await storedVerdictEvent(t.database.url, approval),
+    agent: approval.agent,
   };
 }
 
@@ -231,16 +233,19 @@ describe('receipts signed with the generated key', () => {
        VALUES (gen_random_uuid(), $1, 'mallory@example.com', 'slack', 'approve')`,
       [created.id],
     );
+    // The read of the one request is refused, naming what differs from the chain.
     const read = await call<Approval>('GET', `/v1/approvals/${created.id}`);
-    expect(read.status).toBe(200);
-    expect(read.body.status).toBe('approved');
+    expect(read.status).toBe(409);
     expect(read.body).not.toHaveProperty('receipt');
+    const problem = read.body as unknown as { code: string; detail: string };
+    expect(problem.code).toBe('CHAIN_MISMATCH');
+    expect(problem.detail).toMatch(/its status, decisions in approval_requests/);
     const list = await call<{ items: Approval[] }>('GET', '/v1/approvals?limit=100');
     expect(list.body.items.find((a) => a.id === created.id)).not.toHaveProperty('receipt');
     expect(captured.lines()).toContainEqual(
       expect.objectContaining({
         requestId: created.id,
-        msg: 'receipt withheld: the verdict is not in the audit chain',
+        msg: 'receipt withheld: the request row disagrees with the audit chain',
       }),
     );
     const auditor = await t.createKey('auditor-2', ['audit:read']);

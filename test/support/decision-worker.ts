@@ -9,6 +9,7 @@ import { createDatabase } from '../../apps/server/src/db/client.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
 import { isAppError } from '../../apps/server/src/errors.ts';
 import { generateReceiptKey } from '../../apps/server/src/receipts/receipt-key.ts';
+import { testEventSigner } from './test-event-key.ts';
 import { createReceiptSigner } from '../../apps/server/src/receipts/sign-receipt.ts';
 import { silentLogger } from './logging.ts';
 import { testCallbackSettings, testJobQueue } from './test-infrastructure.ts';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       log: silentLogger(),
       policy: BUILT_IN_POLICY,
       receipts,
+      events: testEventSigner(),
       jobs: testJobQueue(db),
       chatPlatforms: new Set<string>(),
       callbacks: testCallbackSettings,

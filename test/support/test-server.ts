@@ -3,6 +3,7 @@ import { loadConfig } from '../../apps/server/src/config.ts';
 import type { Clock } from '../../apps/server/src/deps.ts';
 import { createApiKey, type CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
 import type { Scope } from '../../apps/server/src/keys/scopes.ts';
+import { TEST_EVENT_KEY_SETTING } from './test-event-key.ts';
 import { startServer, type RunningServer } from '../../apps/server/src/main.ts';
 import type { Logger } from '../../apps/server/src/observability/logger.ts';
 import { silentLogger } from './logging.ts';
@@ -49,6 +50,8 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
+    // The key use-case helpers (testDeps) sign with, so their events verify on this server too.
+    COUNTERSIGN_EVENT_KEY: TEST_EVENT_KEY_SETTING,
     ...options.env,
   });
   const server = await startServer({

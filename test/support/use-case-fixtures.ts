@@ -15,6 +15,7 @@ import { AppError, type ErrorCode } from '../../apps/server/src/errors.ts';
 import { generateReceiptKey } from '../../apps/server/src/receipts/receipt-key.ts';
 import { createReceiptSigner } from '../../apps/server/src/receipts/sign-receipt.ts';
 import { silentLogger } from './logging.ts';
+import { registerTestEventKey, testEventSigner } from './test-event-key.ts';
 import { testCallbackSettings, testJobQueue } from './test-infrastructure.ts';
 import { SettableClock } from './settable-clock.ts';
 import { createMigratedTestDatabase, type TestDatabase } from './test-database.ts';
@@ -30,6 +31,12 @@ export interface MigratedDatabase {
 export async function openMigratedDatabase(): Promise<MigratedDatabase> {
   const database = await createMigratedTestDatabase();
   const db = createDatabase(database.url);
+  const client = await db.pool.connect();
+  try {
+    await registerTestEventKey(client);
+  } finally {
+    client.release();
+  }
   return {
     database,
     db,
@@ -51,6 +58,7 @@ export function testDeps(db: Database, options: { policy?: Policy; clock?: Clock
     log: silentLogger(),
     policy: options.policy ?? BUILT_IN_POLICY,
     receipts: createReceiptSigner(generateReceiptKey()),
+    events: testEventSigner(),
     jobs: testJobQueue(db),
     chatPlatforms: new Set<string>(),
     callbacks: testCallbackSettings,

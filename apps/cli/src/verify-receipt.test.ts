@@ -1,10 +1,20 @@
 // The executor's receipt check: a receipt that verifies but approves something else is refused.
 import { describe, expect, it } from 'vitest';
+import { chainOfRow } from '../../../test/support/receipt-chain.ts';
 import { payloadDigest } from '../../server/src/approvals/payload-digest.ts';
 import type { RequestWithDecisions } from '../../server/src/approvals/find-request.ts';
 import { generateReceiptKey } from '../../server/src/receipts/receipt-key.ts';
-import { createReceiptSigner } from '../../server/src/receipts/sign-receipt.ts';
+import {
+  createReceiptSigner,
+  type ReceiptSigner,
+  type VerdictEvent,
+} from '../../server/src/receipts/sign-receipt.ts';
 import { ReceiptError, verifyReceipt } from './verify-receipt.ts';
+
+/** Signs the receipt of a fixture row, through the chain record it stands for. */
+function signRow(signer: ReceiptSigner, row: RequestWithDecisions, event: VerdictEvent) {
+  return signer.sign(row.id, chainOfRow(row, event));
+}
 
 const ID = '0b6f2a52-5f7e-4c55-9e55-3d4d1c1b2a10';
 const CONTEXT = { table: 'users' };
@@ -29,7 +39,7 @@ const expected = { requestId: ID, action: 'db.export', context: CONTEXT };
 
 describe('verifyReceipt', () => {
   it('returns the digest of the run when the receipt approves exactly it', async () => {
-    const receipt = await signer.sign(request(), VERDICT_EVENT);
+    const receipt = await signRow(signer, request(), VERDICT_EVENT);
     expect(await verifyReceipt(receipt ?? undefined, signer.jwks(), expected)).toBe(
       payloadDigest('db.export', CONTEXT),
     );
@@ -45,12 +55,12 @@ describe('verifyReceipt', () => {
     ['another request', request({ id: '7d0f3a52-5f7e-4c55-9e55-3d4d1c1b2a10' }), /for request 7d0f/],
     ['a denial', request({ status: 'denied' }), /says denied/],
   ])('refuses a receipt for %s', async (_name, signed, message) => {
-    const receipt = await signer.sign(signed, VERDICT_EVENT);
+    const receipt = await signRow(signer, signed, VERDICT_EVENT);
     await expect(verifyReceipt(receipt ?? undefined, signer.jwks(), expected)).rejects.toThrow(message);
   });
 
   it('refuses a receipt signed by another key, and a missing receipt', async () => {
-    const receipt = await createReceiptSigner(generateReceiptKey()).sign(request(), VERDICT_EVENT);
+    const receipt = await signRow(createReceiptSigner(generateReceiptKey()), request(), VERDICT_EVENT);
     await expect(verifyReceipt(receipt ?? undefined, signer.jwks(), expected)).rejects.toThrow(ReceiptError);
     await expect(verifyReceipt(undefined, signer.jwks(), expected)).rejects.toThrow(/no receipt/);
   });

@@ -91,6 +91,13 @@ export const envSchema = z
     /** How often idle workers look for new jobs, in seconds. */
     COUNTERSIGN_JOB_POLL_S: z.coerce.number().min(0.5).default(2),
     COUNTERSIGN_RECEIPT_KEY: optionalString,
+    /**
+     * The Ed25519 key that signs every audit event changing a request's state (same forms as
+     * COUNTERSIGN_RECEIPT_KEY), or COUNTERSIGN_EVENT_KEY_FILE naming a file that holds it. Never
+     * stored in the database; unset, each start generates one (see docs/compliance/trust-boundary.md).
+     */
+    COUNTERSIGN_EVENT_KEY: optionalString,
+    COUNTERSIGN_EVENT_KEY_FILE: optionalString,
     /** How often overdue pending requests are moved to expired. */
     COUNTERSIGN_EXPIRY_SWEEP_MS: z.coerce.number().int().min(100).default(5000),
     /** How long SIGTERM waits for in-flight requests before closing connections. */

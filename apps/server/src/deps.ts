@@ -6,6 +6,7 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import type { ChatApiCallCounter } from './observability/metrics.ts';
 import type { ReceiptSigner } from './receipts/sign-receipt.ts';
+import type { EventSigner } from './audit/event-key.ts';
 
 export interface Clock {
   now(): Date;
@@ -24,6 +25,8 @@ export interface Deps {
   callbacks: CallbackSettings;
   /** Signs verdict receipts; holds the private key out of reach of anything that logs. */
   receipts: ReceiptSigner;
+  /** Signs every audit event that changes a request's state; its key is never in the database. */
+  events: EventSigner;
   /** Counters adapters increment; absent in tests that do not scrape. */
   metrics?: { chatApiCalls: ChatApiCallCounter };
 }

@@ -116,6 +116,11 @@ export const ERROR_CODES = {
   EXECUTION_NOT_STARTED: { status: 409, title: 'Execution not started' },
   /** The execution already has its outcome; it cannot change. */
   EXECUTION_FINISHED: { status: 409, title: 'Execution finished' },
+  /**
+   * The request's stored row disagrees with what the audit chain recorded for it (or the chain's
+   * record is missing or unsigned): it was changed outside the service, so nothing is vouched for.
+   */
+  CHAIN_MISMATCH: { status: 409, title: 'Request differs from its audit record' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 // Wires configuration → database → migrations → status feed → HTTP, and shuts them down in
 // reverse order. Nothing else happens here.
+import pg from 'pg';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +33,7 @@ import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { loadReceiptKey } from './receipts/load-receipt-key.ts';
+import { createEventSigner, loadEventKey, registerEventKey } from './audit/event-key.ts';
 import { createReceiptSigner } from './receipts/sign-receipt.ts';
 import { createWebConsole } from './web/create-web-console.ts';
 
@@ -74,7 +76,13 @@ export async function startServer({
       databaseUrl: database.url,
       log,
     });
-    // Migrations and the receipt key above ran as the owner; everything below runs as the runtime role.
+    const eventKey = await loadEventKey({
+      setting: config.COUNTERSIGN_EVENT_KEY,
+      file: config.COUNTERSIGN_EVENT_KEY_FILE,
+      log,
+    });
+    await withOwnerClient(database.url, (client) => registerEventKey(client, eventKey));
+    // Migrations, the receipt key and the event key's registration above ran as the owner; everything below runs as the runtime role.
     const sessionUrl = await resolveSessionUrl({
       ownerUrl: database.url,
       embedded: database.embedded,
@@ -114,6 +122,7 @@ export async function startServer({
       callbacks,
       chatPlatforms,
       receipts: createReceiptSigner(receiptKey),
+      events: createEventSigner(eventKey),
       metrics: { chatApiCalls: metrics.chatApiCalls },
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
@@ -186,5 +195,16 @@ export async function startServer({
   } catch (error) {
     await database.release();
     throw error;
+  }
+}
+
+/** One short connection as the owner (DATABASE_URL), for the start-up steps the runtime role may not take. */
+async function withOwnerClient(url: string, work: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
   }
 }

@@ -43,6 +43,7 @@ export async function cancelRequest(
         payload: { clientId, reason: maskFreeText(input.reason ?? null) },
       },
       now,
+      deps.events,
     );
     return true;
   });

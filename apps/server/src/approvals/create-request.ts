@@ -148,6 +148,15 @@ export async function createRequest(
         approvers: rules.approvers,
         anyApprover: rules.anyApprover,
         quorum: rules.quorum,
+        title: data.title,
+        reason: data.reason,
+        requesterName: data.requesterName,
+        agent: data.agent ?? null,
+        context: data.context,
+        agentOwner: data.agentOwner,
+        denyQuorum: data.denyQuorum,
+        denyReasonRequired: data.denyReasonRequired,
+        channels: data.channels,
       },
     },
   ];
@@ -200,7 +209,11 @@ async function createPending(
   now: Date,
 ): Promise<RequestWithDecisions> {
   if (!channels.some((channel) => hasCardPlatform(deps, channel))) {
-    const request = await insertRequestWithEvents(deps.db.pool, data, chainBatchJson(events, now));
+    const request = await insertRequestWithEvents(
+      deps.db.pool,
+      data,
+      chainBatchJson(events, now, deps.events),
+    );
     return { ...request, decisions: [], chatCards: [] };
   }
   return withSqlTransaction(deps.db.pool, async (tx) => {
@@ -210,7 +223,7 @@ async function createPending(
       const card = await addCard(tx, deps, request.id, channel);
       if (card) chatCards.push(card);
     }
-    await appendAuditEventsAndCommit(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return { ...request, decisions: [], chatCards };
   });
 }
@@ -232,7 +245,7 @@ function createApproved(
       { id: data.id, callbackUrl: data.callbackUrl ?? null },
       'approved',
     );
-    await appendAuditEvents(tx, [...events, ...approved.events], now);
+    await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
     return { ...approved.request, decisions: [approved.decision], chatCards: [] };
   });
 }

@@ -31,7 +31,7 @@ export async function expireOverdueRequests(deps: Deps): Promise<string[]> {
           ),
         );
       }
-      await appendAuditEvents(tx, events, now);
+      await appendAuditEvents(tx, events, now, deps.events);
       return rows.map((r) => r.id);
     });
     expired.push(...batch);

@@ -15,6 +15,7 @@ import { mapDatabaseOutage, retryWhileDatabaseUnavailable } from '../db/database
 import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -73,6 +74,22 @@ interface LockedRequest {
   callback_url: string | null;
 }
 
+/** The locked row with every rule the decision is held to taken from the request.created event. */
+function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest {
+  const created = chain.created.payload;
+  return {
+    ...request,
+    requester_email: created.requester,
+    approvers: created.approvers,
+    any_approver: created.anyApprover,
+    quorum: created.quorum,
+    // Events written before these were recorded fall back to the row.
+    agent_owner: created.agentOwner === undefined ? request.agent_owner : created.agentOwner,
+    deny_quorum: created.denyQuorum ?? request.deny_quorum,
+    deny_reason_required: created.denyReasonRequired ?? request.deny_reason_required,
+  };
+}
+
 interface DecisionContext {
   outbox: ChatOutboxDeps;
   email: string | null;
@@ -126,11 +143,16 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
     );
     if (!request)
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+    // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
+    // copy of those rules is not trusted (a database login could have rewritten it).
+    const chain = await readRequestChain(tx, request.id);
+    if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
+    const held = heldToChain(request, chain.chain);
     // Events are appended once, as the transaction's last step, to keep the chain lock short.
     const events: AuditEventInput[] = [];
     const decided = await decide(
       tx,
-      request,
+      held,
       {
         outbox: deps,
         email,
@@ -144,7 +166,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
       },
       events,
     );
-    await appendAuditEventsAndCommit(tx, events, now);
+    await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return decided;
   });
   if (outcome.kind === 'refused') {

@@ -8,6 +8,7 @@ import type { RequestExecution } from '../generated/prisma/client.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { isUuid } from './find-request.ts';
+import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 
 export interface RecordExecutionInput {
   requestId: string;
@@ -29,7 +30,6 @@ const REFUSAL_ERRORS: Record<ExecutionRefusalReason, ErrorCode> = {
 interface LockedRequest {
   id: string;
   status: string;
-  payload_digest: string;
 }
 
 type Outcome =
@@ -37,7 +37,7 @@ type Outcome =
   | { kind: 'refused'; reason: ExecutionRefusalReason; detail: string };
 
 export async function recordExecution(
-  deps: Pick<Deps, 'db' | 'clock'>,
+  deps: Pick<Deps, 'db' | 'clock' | 'events'>,
   clientId: string,
   input: RecordExecutionInput,
 ): Promise<RequestExecution> {
@@ -49,13 +49,16 @@ export async function recordExecution(
 
   const outcome = await deps.db.prisma.$transaction(async (tx): Promise<Outcome> => {
     const [request] = await tx.$queryRaw<LockedRequest[]>`
-      SELECT id, status::text AS status, payload_digest
+      SELECT id, status::text AS status
         FROM approval_requests WHERE id = ${input.requestId}::uuid AND client_id = ${clientId}::uuid
          FOR UPDATE`;
     if (!request) throw missing();
     const existing = await tx.requestExecution.findUnique({ where: { requestId: request.id } });
+    // What was approved is what the chain recorded, not what the row says now.
+    const chain = await readRequestChain(tx, request.id);
+    if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
 
-    const refusal = refusalOf(request, existing, input);
+    const refusal = refusalOf(request, chain.chain, existing, input);
     if (refusal) {
       await appendAuditEvent(
         tx,
@@ -72,6 +75,7 @@ export async function recordExecution(
           },
         },
         now,
+        deps.events,
       );
       return { kind: 'refused', ...refusal };
     }
@@ -103,6 +107,7 @@ export async function recordExecution(
         payload: { clientId, outcome: input.outcome, payloadDigest: input.payloadDigest, detail, exitCode },
       },
       now,
+      deps.events,
     );
     return { kind: 'recorded', execution };
   });
@@ -114,20 +119,27 @@ export async function recordExecution(
 
 function refusalOf(
   request: LockedRequest,
+  chain: RequestChain,
   existing: RequestExecution | null,
   input: RecordExecutionInput,
 ): { reason: ExecutionRefusalReason; detail: string } | undefined {
-  if (request.status !== 'approved') {
+  const verdicts = chain.verdicts.map((v) => v.status);
+  if (request.status !== 'approved' || verdicts.length !== 1 || verdicts[0] !== 'approved') {
+    const recorded = verdicts.join(', ') || 'no verdict';
     return {
       reason: 'not_approved',
-      detail: `approval request ${request.id} is ${request.status}: only an approved request may run`,
+      detail:
+        request.status === 'approved'
+          ? `approval request ${request.id} is approved in its row but the audit chain records ${recorded}: only an approved request may run`
+          : `approval request ${request.id} is ${request.status}: only an approved request may run`,
     };
   }
-  if (input.payloadDigest !== request.payload_digest) {
+  const approvedDigest = chain.created.payload.payloadDigest;
+  if (input.payloadDigest !== approvedDigest) {
     return {
       reason: 'digest_mismatch',
       detail:
-        `payloadDigest ${input.payloadDigest} is not the approved ${request.payload_digest}: ` +
+        `payloadDigest ${input.payloadDigest} is not the approved ${approvedDigest}: ` +
         'what is about to run is not what was approved',
     };
   }

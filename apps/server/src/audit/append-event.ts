@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { runSql, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
+import { SIGNED_EVENT_TYPES, type EventSigner } from './event-key.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -35,7 +36,7 @@ export function chainHash(prevHash: string, event: ChainedEventFields): string {
  * The argument of countersign_append_audit_events: each event with the canonical JSON its hash
  * covers. For a caller that appends within a statement of its own (the intake's single statement).
  */
-export function chainBatchJson(events: readonly ChainEventInput[], now: Date): string {
+export function chainBatchJson(events: readonly ChainEventInput[], now: Date, signer?: EventSigner): string {
   // Milliseconds only: the column keeps three fractional digits, and the hash must match what is read back.
   const occurredAt = new Date(Math.floor(now.getTime()));
   const batch = events.map((event) => {
@@ -46,7 +47,12 @@ export function chainBatchJson(events: readonly ChainEventInput[], now: Date): s
       payload: event.payload,
       occurredAt,
     };
-    return { ...fields, occurredAt: occurredAt.toISOString(), canonical: eventDigestInput(fields) };
+    const canonical = eventDigestInput(fields);
+    if (!SIGNED_EVENT_TYPES.has(event.type))
+      return { ...fields, occurredAt: occurredAt.toISOString(), canonical };
+    // A state change without the server's signature would be indistinguishable from a forgery.
+    if (!signer) throw new Error(`a ${event.type} event must be signed: pass the event signer`);
+    return { ...fields, occurredAt: occurredAt.toISOString(), canonical, signature: signer.sign(canonical) };
   });
   return JSON.stringify(batch);
 }
@@ -61,9 +67,10 @@ export async function appendAuditEvents(
   tx: TransactionDb,
   events: readonly ChainEventInput[],
   now: Date,
+  signer?: EventSigner,
 ): Promise<void> {
   if (events.length === 0) return;
-  const batch = chainBatchJson(events, now);
+  const batch = chainBatchJson(events, now, signer);
   await runSql(tx, 'SELECT countersign_append_audit_events($1::jsonb)', [batch]);
 }
 
@@ -77,12 +84,18 @@ export async function appendAuditEventsAndCommit(
   tx: SqlExecutor,
   events: readonly ChainEventInput[],
   now: Date,
+  signer?: EventSigner,
 ): Promise<void> {
   if (events.length === 0) return;
-  const batch = tx.literal(chainBatchJson(events, now));
+  const batch = tx.literal(chainBatchJson(events, now, signer));
   await tx.commitWith(`SELECT countersign_append_audit_events(${batch}::jsonb)`);
 }
 
-export function appendAuditEvent(tx: TransactionDb, event: ChainEventInput, now: Date): Promise<void> {
-  return appendAuditEvents(tx, [event], now);
+export function appendAuditEvent(
+  tx: TransactionDb,
+  event: ChainEventInput,
+  now: Date,
+  signer?: EventSigner,
+): Promise<void> {
+  return appendAuditEvents(tx, [event], now, signer);
 }

@@ -6,6 +6,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { Deps } from '../deps.ts';
 import type { CheckpointStatement } from '../receipts/sign-receipt.ts';
 import { chainBatchJson } from './append-event.ts';
+import { loadEventKeys } from './event-key.ts';
 
 export interface Checkpoint extends CheckpointStatement {
   kid: string;
@@ -56,7 +57,14 @@ function signHead(
     if (!head) throw new Error('the audit chain head record is missing');
     if (input.skipIfUnchanged && (head.seq === '0' || head.last_type === 'audit.checkpoint')) return null;
     const now = deps.clock.now();
-    const statement: CheckpointStatement = { seq: head.seq, hash: head.hash, at: now.toISOString() };
+    // Pins the event keys registered now: no key added later can have signed an event up to seq.
+    const keys = await loadEventKeys((text) => tx.$queryRawUnsafe<unknown[]>(text));
+    const statement: CheckpointStatement = {
+      seq: head.seq,
+      hash: head.hash,
+      at: now.toISOString(),
+      eventKeys: [...keys.keys.keys()].sort(),
+    };
     const jws = await deps.receipts.signCheckpoint(statement);
     const kid = String(decodeProtectedHeader(jws).kid);
     const batch = chainBatchJson(

@@ -39,24 +39,42 @@ export type AuditApprover = {
  */
 export type WebSessionRef = { ref: string; devSignin: boolean };
 
+/**
+ * Everything the reviewer saw and every rule the decision is held to, as stored (masked): the
+ * chain, not the request row, is what receipts, executions, decisions and `audit verify` trust.
+ * Events written before a field was added lack it (optional here for that reason only).
+ */
+export type RequestCreatedPayload = {
+  clientId: string;
+  action: string;
+  /** The requester's email (lower-cased). */
+  requester: string;
+  payloadDigest: string;
+  expiresAt: string;
+  policyRule: string;
+  approvers: string[];
+  anyApprover: boolean;
+  quorum: number;
+  title?: string | null;
+  reason?: string | null;
+  requesterName?: string | null;
+  /** How the requester was established (approvals/requester-proof.ts); null when unknown. */
+  requesterProof?: unknown;
+  agent?: unknown;
+  /** The context as stored, secrets masked. */
+  context?: unknown;
+  agentOwner?: string | null;
+  denyQuorum?: number;
+  denyReasonRequired?: boolean;
+  channels?: string[];
+};
+
 export type AuditEventInput =
   | {
       type: 'request.created';
       requestId: string;
       actor: string;
-      payload: {
-        clientId: string;
-        action: string;
-        requester: string;
-        /** How the requester was established (absent on events written before proofs were kept). */
-        requesterProof?: RequesterProof;
-        payloadDigest: string;
-        expiresAt: string;
-        policyRule: string;
-        approvers: string[];
-        anyApprover: boolean;
-        quorum: number;
-      };
+      payload: RequestCreatedPayload;
     }
   | {
       /**
@@ -164,7 +182,7 @@ export type AuditEventInput =
       type: 'audit.checkpoint';
       requestId?: null;
       actor: string;
-      payload: { seq: string; hash: string; at: string; kid: string; jws: string };
+      payload: { seq: string; hash: string; at: string; eventKeys?: string[]; kid: string; jws: string };
     }
   | {
       /** An executor started an approved request, or reported how its run ended. */

@@ -7,7 +7,9 @@
 import pg from 'pg';
 import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
 import { GENESIS_HASH } from './append-event.ts';
-import { storedEventHash } from './verify-event-hash.ts';
+import { hash as digest } from 'node:crypto';
+import { loadEventKeys, SIGNED_EVENT_TYPES, signatureProblem } from './event-key.ts';
+import { storedEventInput } from './verify-event-hash.ts';
 import { findRequestMismatch, type RequestMismatch } from './verify-requests.ts';
 
 const PROGRESS_EVERY = 10_000;
@@ -17,11 +19,11 @@ const PROGRESS_EVERY = 10_000;
  * three fractional digits), which is cheaper to turn into toISOString() than a timestamp's text.
  */
 const EVENTS_SQL = `SELECT seq::text, type, request_id::text, actor, payload,
-       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash
+       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature
   FROM audit_events ORDER BY audit_events.seq`;
 
-/** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash */
-type EventRow = [string, string, string | null, string, unknown, string, string, string];
+/** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash, signature */
+type EventRow = [string, string, string | null, string, unknown, string, string, string, string | null];
 
 /**
  * Streams the chain to `check` in seq order until it returns false. Rows after that are read
@@ -53,6 +55,8 @@ export type ChainProblem =
   | 'broken_link'
   | 'sequence_gap'
   | 'head_mismatch'
+  /** A state-changing event without a valid signature of the server's event key: not written by the server. */
+  | 'bad_signature'
   /** A request's rows (status, decisions) disagree with its events in an intact chain. */
   | 'request_mismatch';
 
@@ -120,63 +124,78 @@ export async function verifyChainInSnapshot(
   let firstSeq: string | null = null;
   let events = 0;
   let problem: Extract<VerifyResult, { intact: false }> | null = null;
+  const eventKeys = await loadEventKeys(
+    async (text) => (await client.query<Record<string, unknown>>(text)).rows,
+  );
   const broken = (seq: string, kind: ChainProblem, detail: string) => {
     problem = { intact: false, events, firstBadSeq: seq, problem: kind, detail };
     return false;
   };
-  await streamEvents(client, ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash]) => {
-    if (firstSeq === null && seq !== '1') {
-      return broken(
-        seq,
-        'sequence_gap',
-        `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
-      );
-    }
-    firstSeq ??= seq;
-    // Numbers while they are exact (below 2^53, which no chain reaches); BigInt otherwise.
-    const seqNumber = Number(seq);
-    const consecutive =
-      previousSeq === null ||
-      (Number.isSafeInteger(seqNumber)
-        ? seqNumber === previousSeqNumber + 1
-        : BigInt(seq) === BigInt(previousSeq) + 1n);
-    if (!consecutive && previousSeq !== null) {
-      return broken(
-        seq,
-        'sequence_gap',
-        `events ${BigInt(previousSeq) + 1n}–${BigInt(seq) - 1n} are missing: they were deleted`,
-      );
-    }
-    if (prevHash !== previousHash) {
-      return broken(
-        seq,
-        'broken_link',
-        previousSeq === null
-          ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
-          : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
-      );
-    }
-    const expected = storedEventHash(previousHash, {
-      type,
-      requestId,
-      actor,
-      payload,
-      occurredAt: new Date(Number(occurredAtMs)).toISOString(),
-    });
-    if (expected !== hash) {
-      return broken(
-        seq,
-        'hash_mismatch',
-        'the stored hash does not match the event: its contents were changed after it was written',
-      );
-    }
-    previousHash = hash;
-    previousSeq = seq;
-    previousSeqNumber = seqNumber;
-    events += 1;
-    if (events % PROGRESS_EVERY === 0) options.onProgress?.(events);
-    return true;
-  });
+  await streamEvents(
+    client,
+    ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash, signature]) => {
+      if (firstSeq === null && seq !== '1') {
+        return broken(
+          seq,
+          'sequence_gap',
+          `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
+        );
+      }
+      firstSeq ??= seq;
+      // Numbers while they are exact (below 2^53, which no chain reaches); BigInt otherwise.
+      const seqNumber = Number(seq);
+      const consecutive =
+        previousSeq === null ||
+        (Number.isSafeInteger(seqNumber)
+          ? seqNumber === previousSeqNumber + 1
+          : BigInt(seq) === BigInt(previousSeq) + 1n);
+      if (!consecutive && previousSeq !== null) {
+        return broken(
+          seq,
+          'sequence_gap',
+          `events ${BigInt(previousSeq) + 1n}–${BigInt(seq) - 1n} are missing: they were deleted`,
+        );
+      }
+      if (prevHash !== previousHash) {
+        return broken(
+          seq,
+          'broken_link',
+          previousSeq === null
+            ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
+            : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
+        );
+      }
+      const input = storedEventInput({
+        type,
+        requestId,
+        actor,
+        payload,
+        occurredAt: new Date(Number(occurredAtMs)).toISOString(),
+      });
+      if (digest('sha256', previousHash + input, 'hex') !== hash) {
+        return broken(
+          seq,
+          'hash_mismatch',
+          'the stored hash does not match the event: its contents were changed after it was written',
+        );
+      }
+      if (SIGNED_EVENT_TYPES.has(type) && BigInt(seq) >= eventKeys.signedFrom) {
+        const why = signatureProblem(eventKeys, input, signature);
+        if (why)
+          return broken(
+            seq,
+            'bad_signature',
+            `event ${seq} (${type}) is not the server's: ${why}; it was appended past the service`,
+          );
+      }
+      previousHash = hash;
+      previousSeq = seq;
+      previousSeqNumber = seqNumber;
+      events += 1;
+      if (events % PROGRESS_EVERY === 0) options.onProgress?.(events);
+      return true;
+    },
+  );
   if (problem) return problem;
   options.onProgress?.(events);
   // The head, written with every append, says where the chain ends: events removed from the end

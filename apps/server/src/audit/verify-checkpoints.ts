@@ -12,6 +12,7 @@ export const exportedCheckpointSchema = z.object({
   seq: z.string(),
   hash: z.string(),
   at: z.string(),
+  eventKeys: z.array(z.string()).optional(),
   kid: z.string(),
   jws: z.string(),
   eventSeq: z.string().optional(),
@@ -22,9 +23,16 @@ const signedSchema = z.strictObject({
   seq: z.string().regex(/^\d+$/),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   at: z.string(),
+  eventKeys: z.array(z.string()).optional(),
 });
 
-export type CheckpointProblem = 'unreadable' | 'bad_signature' | 'missing_event' | 'hash_differs';
+export type CheckpointProblem =
+  | 'unreadable'
+  | 'bad_signature'
+  | 'missing_event'
+  | 'hash_differs'
+  /** An event up to the checkpoint's seq is signed by an event key the checkpoint did not pin. */
+  | 'unpinned_event_key';
 
 export type CheckpointResult =
   | { ok: true; checked: number; lastSeq: string | null }
@@ -118,6 +126,25 @@ export async function verifyCheckpoints(
         problem: 'hash_differs',
         detail: `the checkpoint signed at ${statement.at} says event ${statement.seq} has hash ${statement.hash}, the chain now has ${stored}: the chain up to ${statement.seq} was rewritten`,
       };
+    }
+    if (statement.eventKeys) {
+      const { rows: unpinned } = await pool.query<{ seq: string; kid: string }>(
+        `SELECT seq::text AS seq, split_part(signature, '.', 1) AS kid FROM audit_events
+          WHERE seq <= $1::bigint AND signature IS NOT NULL AND split_part(signature, '.', 1) <> ALL($2::text[])
+          ORDER BY seq LIMIT 1`,
+        [statement.seq, statement.eventKeys],
+      );
+      const first = unpinned[0];
+      if (first) {
+        return {
+          ok: false,
+          checked,
+          line,
+          seq: first.seq,
+          problem: 'unpinned_event_key',
+          detail: `event ${first.seq} is signed by event key ${first.kid}, which the checkpoint signed at ${statement.at} (seq ${statement.seq}) does not pin: it was signed with a key registered later`,
+        };
+      }
     }
     checked += 1;
     lastSeq = statement.seq;

@@ -41,13 +41,18 @@ export interface StoredEventFields {
   occurredAt: string;
 }
 
-/** chainHash(prevHash, event) for an event read back from audit_events. */
-export function storedEventHash(prevHash: string, event: StoredEventFields): string {
+/** eventDigestInput(event) for an event read back from audit_events: what its hash and signature cover. */
+export function storedEventInput(event: StoredEventFields): string {
   // The keys of eventDigestInput's object in sorted order: actor, occurredAt, payload, requestId, type.
-  const input =
+  return (
     `{"actor":${JSON.stringify(event.actor)},"occurredAt":${JSON.stringify(event.occurredAt)},` +
     `"payload":${parsedCanonicalJson(event.payload)},` +
     `"requestId":${event.requestId === null ? 'null' : JSON.stringify(event.requestId)},` +
-    `"type":${JSON.stringify(event.type)}}`;
-  return hash('sha256', prevHash + input, 'hex');
+    `"type":${JSON.stringify(event.type)}}`
+  );
+}
+
+/** chainHash(prevHash, event) for an event read back from audit_events. */
+export function storedEventHash(prevHash: string, event: StoredEventFields): string {
+  return hash('sha256', prevHash + storedEventInput(event), 'hex');
 }

@@ -9,6 +9,8 @@ export interface RequestMismatch {
   /** The request's last event in the chain, or where its events would have to be. */
   seq: string;
   detail: string;
+  /** With a field mismatch: the fields of the row that differ from its request.created event. */
+  fields?: string[];
 }
 
 interface StatusRow {
@@ -65,9 +67,11 @@ export async function findRequestMismatch(
     return {
       requestId: status.id,
       seq,
-      detail: `request ${status.id} is ${status.status} in approval_requests but the chain has ${chain} for it: its row was changed outside the service`,
+      detail: `request ${status.id}: its status is ${status.status} in approval_requests but the chain has ${chain} for it: its row was changed outside the service`,
     };
   }
+  const fields = await findFieldMismatch(client);
+  if (fields) return fields;
   const { rows: orphans } = await client.query<{ id: string; last_seq: string }>(
     `SELECT e.request_id::text AS id, max(e.seq)::text AS last_seq FROM audit_events e
       WHERE e.type = 'request.created' AND NOT EXISTS (SELECT 1 FROM approval_requests r WHERE r.id = e.request_id)
@@ -113,9 +117,75 @@ export async function findRequestMismatch(
       seq: last[0]?.seq ?? nextSeq,
       detail:
         decision.side === 'stored'
-          ? `request ${decision.id} has a stored ${decision.verdict} by ${decision.email} that no decision.recorded event in the chain records: it was inserted outside the service`
-          : `request ${decision.id} is missing the ${decision.verdict} by ${decision.email} that the chain records: its decision row was removed or changed`,
+          ? `request ${decision.id}: its decisions include a stored ${decision.verdict} by ${decision.email} that no decision.recorded event in the chain records: it was inserted outside the service`
+          : `request ${decision.id}: its decisions are missing the ${decision.verdict} by ${decision.email} that the chain records: its decision row was removed or changed`,
     };
   }
   return null;
+}
+
+/**
+ * Each field a reviewer or executor relies on, compared between the row and its request.created
+ * event; null when none differs. A field the event does not carry (written before it was added)
+ * is not compared. Status and decisions are checked against their own events above and below.
+ */
+const FIELD_CHECKS: [name: string, differs: string][] = [
+  ['action', `r.action IS DISTINCT FROM c.payload->>'action'`],
+  ['payloadDigest', `r.payload_digest IS DISTINCT FROM c.payload->>'payloadDigest'`],
+  ['requester', `r.requester_email IS DISTINCT FROM c.payload->>'requester'`],
+  [
+    'approvers',
+    `(SELECT coalesce(array_agg(a ORDER BY a), '{}') FROM unnest(r.approvers) a)
+       IS DISTINCT FROM (SELECT coalesce(array_agg(a ORDER BY a), '{}')
+                           FROM jsonb_array_elements_text(c.payload->'approvers') a)`,
+  ],
+  ['anyApprover', `r.any_approver IS DISTINCT FROM (c.payload->>'anyApprover')::boolean`],
+  ['quorum', `r.quorum IS DISTINCT FROM (c.payload->>'quorum')::int`],
+  ['title', `c.payload ? 'title' AND r.title IS DISTINCT FROM c.payload->>'title'`],
+  ['reason', `c.payload ? 'reason' AND r.reason IS DISTINCT FROM c.payload->>'reason'`],
+  [
+    'requesterName',
+    `c.payload ? 'requesterName' AND r.requester_name IS DISTINCT FROM c.payload->>'requesterName'`,
+  ],
+  [
+    'requesterProof',
+    `c.payload ? 'requesterProof' AND coalesce(r.requester_proof, 'null') IS DISTINCT FROM c.payload->'requesterProof'`,
+  ],
+  ['agent', `c.payload ? 'agent' AND coalesce(r.agent, 'null') IS DISTINCT FROM c.payload->'agent'`],
+  ['context', `c.payload ? 'context' AND r.context IS DISTINCT FROM c.payload->'context'`],
+  ['agentOwner', `c.payload ? 'agentOwner' AND r.agent_owner IS DISTINCT FROM c.payload->>'agentOwner'`],
+  [
+    'denyQuorum',
+    `c.payload ? 'denyQuorum' AND r.deny_quorum IS DISTINCT FROM (c.payload->>'denyQuorum')::int`,
+  ],
+  [
+    'denyReasonRequired',
+    `c.payload ? 'denyReasonRequired' AND r.deny_reason_required IS DISTINCT FROM (c.payload->>'denyReasonRequired')::boolean`,
+  ],
+];
+
+const FIELDS_SQL = `WITH c AS MATERIALIZED (
+    SELECT request_id, min(seq) AS seq, (array_agg(payload ORDER BY seq))[1] AS payload
+      FROM audit_events WHERE type = 'request.created' AND request_id IS NOT NULL GROUP BY request_id),
+  diff AS MATERIALIZED (
+    SELECT r.id, r.created_at, c.seq,
+           array_remove(ARRAY[${FIELD_CHECKS.map(([name, differs]) => `CASE WHEN ${differs} THEN '${name}' END`).join(',\n             ')}], NULL) AS fields
+      FROM approval_requests r JOIN c ON c.request_id = r.id)
+  SELECT id::text AS id, seq::text AS seq, fields,
+         (SELECT max(e.seq)::text FROM audit_events e WHERE e.request_id = diff.id) AS last_seq
+    FROM diff WHERE cardinality(fields) > 0 ORDER BY created_at, id LIMIT 1`;
+
+async function findFieldMismatch(client: pg.ClientBase): Promise<RequestMismatch | null> {
+  const { rows } = await client.query<{ id: string; seq: string; fields: string[]; last_seq: string }>(
+    FIELDS_SQL,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const verb = row.fields.length === 1 ? 'differs' : 'differ';
+  return {
+    requestId: row.id,
+    seq: row.last_seq,
+    detail: `request ${row.id}: its ${row.fields.join(', ')} in approval_requests ${verb} from its request.created event (seq ${row.seq}): the row was changed outside the service`,
+    fields: row.fields,
+  };
 }

@@ -9,7 +9,13 @@ import type { Logger } from '../observability/logger.ts';
 export const JOB_SCHEMA = 'pgboss';
 
 /** Tables the runtime role may only read; appends go through countersign_append_audit_events. */
-const READ_ONLY_TABLES = ['audit_events', 'audit_chain_head', '_prisma_migrations'];
+const READ_ONLY_TABLES = [
+  'audit_events',
+  'audit_chain_head',
+  'audit_event_keys',
+  'audit_signing_start',
+  '_prisma_migrations',
+];
 /** Tables the runtime role may not touch at all: the receipt key is read once at start-up by the owner. */
 const HIDDEN_TABLES = ['receipt_keys'];
 const APPEND_FUNCTION = 'countersign_append_audit_events(jsonb)';

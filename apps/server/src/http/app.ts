@@ -17,6 +17,7 @@ import { listDeliveriesRoute } from './routes/deliveries.list.ts';
 import { retryDeliveryRoute } from './routes/deliveries.retry.ts';
 import { healthRoute, readyRoute } from './routes/health.ts';
 import { receiptKeysRoute } from './routes/keys.receipt.ts';
+import { eventKeysRoute } from './routes/keys.events.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
 import { createGatewayRouter } from '../gateway/mount-gateway.ts';
@@ -37,6 +38,7 @@ export const ROUTES: Route[] = [
   healthRoute,
   readyRoute,
   receiptKeysRoute,
+  eventKeysRoute,
   recordExecutionRoute,
   clientScriptRoute,
   recordGatewayCallRoute,

@@ -64,16 +64,16 @@ export function exportPrivateJwk(key: ReceiptKey): PrivateJwk {
  * Parses the COUNTERSIGN_RECEIPT_KEY setting. Throws ConfigError naming the variable, and never
  * echoing its value, when it is not an Ed25519 private key in one of the accepted forms.
  */
-export function parseReceiptKeySetting(value: string): ReceiptKey {
+export function parseReceiptKeySetting(value: string, setting: string = SETTING): ReceiptKey {
   let privateKey: KeyObject;
   try {
     privateKey = readPrivateKey(value.trim());
   } catch {
-    throw new ConfigError([`${SETTING}: ${EXPECTED}; the value could not be read as one`]);
+    throw new ConfigError([`${setting}: ${EXPECTED}; the value could not be read as one`]);
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new ConfigError([
-      `${SETTING}: ${EXPECTED}; got a ${privateKey.asymmetricKeyType ?? 'non-asymmetric'} key`,
+      `${setting}: ${EXPECTED}; got a ${privateKey.asymmetricKeyType ?? 'non-asymmetric'} key`,
     ]);
   }
   return receiptKeyFromPrivateKey(privateKey);

@@ -1,6 +1,7 @@
 // Receipts: exactly what is signed, the JWS header, and that the JWKS verifies them.
 import { compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { chainOfRow } from '../../../../test/support/receipt-chain.ts';
 import type { RequestWithDecisions } from '../approvals/find-request.ts';
 import { generateReceiptKey } from './receipt-key.ts';
 import {
@@ -8,8 +9,18 @@ import {
   createReceiptSigner,
   receiptPayload,
   RECEIPT_TYPE,
+  type ReceiptSigner,
   type VerdictEvent,
 } from './sign-receipt.ts';
+
+/** Signs the receipt of a fixture row, through the chain record it stands for. */
+function signRow(signer: ReceiptSigner, row: RequestWithDecisions, event: VerdictEvent) {
+  return signer.sign(row.id, chainOfRow(row, event));
+}
+
+function payloadOfRow(row: RequestWithDecisions, event: VerdictEvent) {
+  return receiptPayload(row.id, chainOfRow(row, event));
+}
 
 const verdictEvent: VerdictEvent = { seq: '3', hash: 'cd'.repeat(32) };
 
@@ -63,13 +74,12 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
 }
 
 describe('receiptPayload', () => {
-  it('is exactly {id, action, payloadDigest, status, requester, decisions, decidedAt, verdictEvent}', () => {
-    expect(receiptPayload(request(), verdictEvent)).toStrictEqual({
+  it('is exactly {id, action, payloadDigest, status, decisions, decidedAt, verdictEvent, requester, agent}', () => {
+    expect(payloadOfRow(request(), verdictEvent)).toStrictEqual({
       id: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
       action: 'db.export',
       payloadDigest: 'sha256:' + 'ab'.repeat(32),
       status: 'approved',
-      requester: { email: 'alice@example.com', proof: null, shown: 'claimed' },
       decisions: [
         {
           approver: 'bob@example.com',
@@ -81,6 +91,8 @@ describe('receiptPayload', () => {
       ],
       decidedAt: '2026-11-21T10:00:03.000Z',
       verdictEvent: { seq: '3', hash: 'cd'.repeat(32) },
+      requester: { email: 'alice@example.com', name: null, proof: null, shown: 'claimed' },
+      agent: null,
     });
   });
 
@@ -95,20 +107,37 @@ describe('receiptPayload', () => {
       runId: '123',
       keyName: 'ci',
     };
-    expect(receiptPayload(request({ requesterProof: proof }), verdictEvent)?.requester).toStrictEqual({
+    expect(payloadOfRow(request({ requesterProof: proof }), verdictEvent)?.requester).toStrictEqual({
       email: 'alice@example.com',
+      name: null,
       proof,
       shown: 'proven (github-actions: alice / org/repo / run 123)',
     });
     expect(
-      receiptPayload(request({ requesterProof: { kind: 'claimed', keyName: 'laptop' } }), verdictEvent)
+      payloadOfRow(request({ requesterProof: { kind: 'claimed', keyName: 'laptop' } }), verdictEvent)
         ?.requester.shown,
     ).toBe('claimed by key laptop');
   });
 
+  it('states the requester with its proof and the agent, as the chain recorded them', () => {
+    const proof = { kind: 'key', keyName: 'deploy-bot' };
+    const agent = { name: 'release-bot', model: 'm-1', runId: 'run-9' };
+    const payload = payloadOfRow(
+      request({ requesterName: 'Alice', requesterProof: proof, agent }),
+      verdictEvent,
+    );
+    expect(payload?.requester).toStrictEqual({
+      email: 'alice@example.com',
+      name: 'Alice',
+      proof,
+      shown: 'bound to key deploy-bot',
+    });
+    expect(payload?.agent).toStrictEqual(agent);
+  });
+
   it('is null while the request is pending', () => {
     expect(
-      receiptPayload(request({ status: 'pending', decidedAt: null, decisions: [] }), verdictEvent),
+      payloadOfRow(request({ status: 'pending', decidedAt: null, decisions: [] }), verdictEvent),
     ).toBeNull();
   });
 });
@@ -118,7 +147,7 @@ describe('createReceiptSigner', () => {
   const signer = createReceiptSigner(key);
 
   it('signs an EdDSA compact JWS that the JWKS verifies, with kid and typ in the header', async () => {
-    const receipt = await signer.sign(request({ status: 'cancelled', decisions: [] }), verdictEvent);
+    const receipt = await signRow(signer, request({ status: 'cancelled', decisions: [] }), verdictEvent);
     expect(receipt).toEqual(expect.any(String));
     const { payload, protectedHeader } = await jwtVerify(String(receipt), createLocalJWKSet(signer.jwks()), {
       algorithms: ['EdDSA'],
@@ -126,16 +155,18 @@ describe('createReceiptSigner', () => {
     });
     expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYPE });
     expect(payload).toStrictEqual(
-      receiptPayload(request({ status: 'cancelled', decisions: [] }), verdictEvent),
+      payloadOfRow(request({ status: 'cancelled', decisions: [] }), verdictEvent),
     );
   });
 
   it('gives the same receipt for the same request (Ed25519 is deterministic)', async () => {
-    expect(await signer.sign(request(), verdictEvent)).toBe(await signer.sign(request(), verdictEvent));
+    expect(await signRow(signer, request(), verdictEvent)).toBe(
+      await signRow(signer, request(), verdictEvent),
+    );
   });
 
   it('gives no receipt for a pending request', async () => {
-    expect(await signer.sign(request({ status: 'pending', decidedAt: null }), verdictEvent)).toBeNull();
+    expect(await signRow(signer, request({ status: 'pending', decidedAt: null }), verdictEvent)).toBeNull();
   });
 
   it('publishes only the public key, and a receipt of another key does not verify', async () => {
@@ -144,7 +175,7 @@ describe('createReceiptSigner', () => {
     expect(jwks.keys[0]).toStrictEqual({ ...key.publicJwk, kid: key.kid, alg: 'EdDSA', use: 'sig' });
     expect(JSON.stringify(jwks)).not.toContain('"d"');
     const other = createReceiptSigner(generateReceiptKey());
-    const forged = String(await other.sign(request(), verdictEvent));
+    const forged = String(await signRow(other, request(), verdictEvent));
     await expect(compactVerify(forged, createLocalJWKSet(jwks))).rejects.toThrow();
   });
 

@@ -2,13 +2,13 @@
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
 // /v1/keys/receipt. The same key signs checkpoints of the chain head.
 import { CompactSign } from 'jose';
-import type { RequestWithDecisions } from '../approvals/find-request.ts';
-import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 import {
   describeRequesterProof,
   requesterProofSchema,
   type RequesterProof,
 } from '../approvals/requester-proof.ts';
+import type { RequestChain } from '../audit/request-chain.ts';
+import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 
 export const RECEIPT_ALG = 'EdDSA';
 export const RECEIPT_TYPE = 'countersign-receipt+jwt';
@@ -25,6 +25,8 @@ export interface CheckpointStatement {
   seq: string;
   hash: string;
   at: string;
+  /** The kids of the event keys registered then: every signed event up to `seq` must be by one of them. */
+  eventKeys?: string[];
 }
 
 export interface ReceiptDecision {
@@ -40,12 +42,17 @@ export interface ReceiptPayload {
   action: string;
   payloadDigest: string;
   status: 'approved' | 'denied' | 'expired' | 'cancelled';
-  /** Who asked, how that was established (null before proofs were kept), and that in one line. */
-  requester: { email: string; proof: RequesterProof | null; shown: string };
   decisions: ReceiptDecision[];
   decidedAt: string;
   /** Where the verdict is in the audit chain: compare with the chain, or with a signed checkpoint. */
   verdictEvent: VerdictEvent;
+  /**
+   * Who asked, and how that was established (approvals/requester-proof.ts; null when unknown), with
+   * the line every door shows for it.
+   */
+  requester: { email: string; name: string | null; proof: unknown; shown: string };
+  /** The agent that asked, as the reviewer saw it (masked); null when none. */
+  agent: unknown;
 }
 
 export interface ReceiptJwks {
@@ -53,39 +60,50 @@ export interface ReceiptJwks {
 }
 
 export interface ReceiptSigner {
-  /** The receipt of a decided request, naming its verdict event in the chain; null while it is pending. */
-  sign(request: RequestWithDecisions, verdictEvent: VerdictEvent): Promise<string | null>;
+  /** The receipt of a decided request, built from its audit chain record; null while it is pending. */
+  sign(requestId: string, chain: RequestChain): Promise<string | null>;
   /** A checkpoint of the audit chain head. */
   signCheckpoint(statement: CheckpointStatement): Promise<string>;
   /** The public key set verifiers fetch; never holds the private part. */
   jwks(): ReceiptJwks;
 }
 
-/** What the receipt states; null while the request is pending (nothing decided yet). */
-export function receiptPayload(
-  request: RequestWithDecisions,
-  verdictEvent: VerdictEvent,
-): ReceiptPayload | null {
-  if (request.status === 'pending') return null;
-  if (!request.decidedAt) throw new Error(`request ${request.id} is ${request.status} without decidedAt`);
-  const parsed = requesterProofSchema.safeParse(request.requesterProof);
-  const proof = parsed.success ? parsed.data : null;
+/**
+ * What the receipt states, all of it from the audit chain (audit/request-chain.ts): the request as
+ * its request.created event recorded it, its decision events, and its one verdict event. Null
+ * while the chain has no verdict (pending) or more than one (then nothing is vouched for).
+ */
+export function receiptPayload(requestId: string, chain: RequestChain): ReceiptPayload | null {
+  const [verdict, ...more] = chain.verdicts;
+  if (!verdict || more.length > 0) return null;
+  const created = chain.created.payload;
   return {
-    id: request.id,
-    action: request.action,
-    payloadDigest: request.payloadDigest,
-    status: request.status,
-    requester: { email: request.requesterEmail, proof, shown: describeRequesterProof(proof) },
-    decisions: request.decisions.map((d) => ({
-      approver: d.approverEmail,
+    id: requestId,
+    action: created.action,
+    payloadDigest: created.payloadDigest,
+    status: verdict.status,
+    decisions: chain.decisions.map((d) => ({
+      approver: d.approver,
       platform: d.platform,
       verdict: d.verdict,
       reason: d.reason,
-      at: d.createdAt.toISOString(),
+      at: d.at,
     })),
-    decidedAt: request.decidedAt.toISOString(),
-    verdictEvent: { seq: verdictEvent.seq, hash: verdictEvent.hash },
+    decidedAt: verdict.at,
+    verdictEvent: { seq: verdict.seq, hash: verdict.hash },
+    requester: {
+      email: created.requester,
+      name: created.requesterName ?? null,
+      proof: created.requesterProof ?? null,
+      shown: describeRequesterProof(proofOf(created.requesterProof)),
+    },
+    agent: created.agent ?? null,
   };
+}
+
+function proofOf(stored: unknown): RequesterProof | null {
+  const parsed = requesterProofSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
 }
 
 /** The private key is captured here and nowhere else reachable: the signer exposes only methods. */
@@ -94,15 +112,20 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
   const jwks: ReceiptJwks = { keys: [{ ...key.publicJwk, kid, alg: RECEIPT_ALG, use: 'sig' }] };
   const encoder = new TextEncoder();
   return {
-    async sign(request, verdictEvent) {
-      const payload = receiptPayload(request, verdictEvent);
+    async sign(requestId, chain) {
+      const payload = receiptPayload(requestId, chain);
       if (!payload) return null;
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: RECEIPT_TYPE })
         .sign(privateKey);
     },
     signCheckpoint(statement) {
-      const payload = { seq: statement.seq, hash: statement.hash, at: statement.at };
+      const payload = {
+        seq: statement.seq,
+        hash: statement.hash,
+        at: statement.at,
+        ...(statement.eventKeys ? { eventKeys: statement.eventKeys } : {}),
+      };
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
         .sign(privateKey);

@@ -34,6 +34,7 @@ export const getApprovalRoute: Route = {
       401: problemResponse('Missing, invalid or revoked API key'),
       403: problemResponse('Key lacks approvals:read'),
       404: problemResponse('No such request for this client'),
+      409: problemResponse('The stored request differs from its audit record (CHAIN_MISMATCH)'),
       422: problemResponse('Bad query parameter'),
     },
   },
@@ -49,7 +50,7 @@ export const getApprovalRoute: Route = {
           waitSeconds: wait,
           signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
         });
-        const approval = await presentWithReceipt(ctx.deps, request);
+        const approval = await presentWithReceipt(ctx.deps, request, { strict: true });
         if (!res.writableEnded && !res.destroyed) res.json(approval);
       } finally {
         res.off('close', onClose);

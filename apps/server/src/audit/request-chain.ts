@@ -1,0 +1,233 @@
+// What the audit chain recorded for one request: its request.created event (everything the
+// reviewer saw and every rule the decision is held to), its decisions and its verdict. Receipts,
+// executions and decisions go by this record, not by the request row, which a database login can
+// rewrite; `requestRowMismatches` names every field in which the row has drifted from it.
+import { z } from 'zod';
+import { canonicalJson } from '../approvals/canonical-json.ts';
+import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { loadEventKeys, signatureProblem } from './event-key.ts';
+import type { RequestCreatedPayload } from './event-types.ts';
+import { storedEventInput } from './verify-event-hash.ts';
+
+/** The request.created payload; fields added later are optional so older events still read. */
+const createdPayloadSchema = z.looseObject({
+  clientId: z.string(),
+  action: z.string(),
+  requester: z.string(),
+  payloadDigest: z.string(),
+  expiresAt: z.string(),
+  policyRule: z.string(),
+  approvers: z.array(z.string()),
+  anyApprover: z.boolean(),
+  quorum: z.number().int(),
+  title: z.string().nullable().optional(),
+  reason: z.string().nullable().optional(),
+  requesterName: z.string().nullable().optional(),
+  requesterProof: z.unknown().optional(),
+  agent: z.unknown().optional(),
+  context: z.unknown().optional(),
+  agentOwner: z.string().nullable().optional(),
+  denyQuorum: z.number().int().optional(),
+  denyReasonRequired: z.boolean().optional(),
+  channels: z.array(z.string()).optional(),
+}) satisfies z.ZodType<RequestCreatedPayload>;
+
+const decisionPayloadSchema = z.looseObject({
+  approver: z.looseObject({ email: z.string().nullable(), platform: z.string() }),
+  verdict: z.enum(['approve', 'deny']),
+  reason: z.string().nullable(),
+});
+
+export const VERDICT_EVENT_TYPES = [
+  'request.approved',
+  'request.denied',
+  'request.expired',
+  'request.cancelled',
+] as const;
+export type VerdictEventType = (typeof VERDICT_EVENT_TYPES)[number];
+
+export interface ChainEventRef {
+  seq: string;
+  hash: string;
+  /** occurred_at as an ISO string. */
+  at: string;
+}
+
+export interface ChainDecision extends ChainEventRef {
+  approver: string;
+  platform: string;
+  verdict: 'approve' | 'deny';
+  reason: string | null;
+}
+
+export interface ChainVerdict extends ChainEventRef {
+  type: VerdictEventType;
+  status: 'approved' | 'denied' | 'expired' | 'cancelled';
+}
+
+export interface RequestChain {
+  created: ChainEventRef & { payload: RequestCreatedPayload };
+  decisions: ChainDecision[];
+  verdicts: ChainVerdict[];
+}
+
+export type RequestChainResult = { found: true; chain: RequestChain } | { found: false; reason: string };
+
+interface EventRow {
+  seq: string;
+  hash: string;
+  type: string;
+  actor: string;
+  payload: unknown;
+  at: Date;
+  signature: string | null;
+}
+
+/**
+ * Reads the request's events that state what it is and what was decided. Not found when it has no
+ * request.created event, more than one, or one that cannot be read: then nothing is vouched for.
+ */
+export async function readRequestChain(tx: TransactionDb, requestId: string): Promise<RequestChainResult> {
+  const rows = await runSql<EventRow>(
+    tx,
+    `SELECT seq::text AS seq, hash, type, actor, payload, occurred_at AS at, signature
+       FROM audit_events
+      WHERE request_id = $1::uuid
+        AND (type = 'request.created' OR type = 'decision.recorded' OR type = ANY($2::text[]))
+      ORDER BY seq`,
+    [requestId, VERDICT_EVENT_TYPES],
+  );
+  // Every event read here changes the request's state: each must be the server's own.
+  const keys = await loadEventKeys((text) => runSql(tx, text));
+  for (const row of rows) {
+    if (BigInt(row.seq) < keys.signedFrom) continue;
+    const input = storedEventInput({
+      type: row.type,
+      requestId,
+      actor: row.actor,
+      payload: row.payload,
+      occurredAt: row.at.toISOString(),
+    });
+    const why = signatureProblem(keys, input, row.signature);
+    if (why)
+      return {
+        found: false,
+        reason: `the ${row.type} event of request ${requestId} at seq ${row.seq} is not the server's (${why}): it was appended past the service`,
+      };
+  }
+  const ref = (row: EventRow): ChainEventRef => ({ seq: row.seq, hash: row.hash, at: row.at.toISOString() });
+  const created = rows.filter((row) => row.type === 'request.created');
+  const first = created[0];
+  if (!first)
+    return { found: false, reason: `request ${requestId} has no request.created event in the audit chain` };
+  if (created.length > 1)
+    return {
+      found: false,
+      reason: `request ${requestId} has ${created.length} request.created events in the audit chain`,
+    };
+  const payload = createdPayloadSchema.safeParse(first.payload);
+  if (!payload.success)
+    return {
+      found: false,
+      reason: `the request.created event of request ${requestId} (seq ${first.seq}) cannot be read`,
+    };
+  const decisions: ChainDecision[] = [];
+  const verdicts: ChainVerdict[] = [];
+  for (const row of rows) {
+    if (row.type === 'decision.recorded') {
+      const decision = decisionPayloadSchema.safeParse(row.payload);
+      if (!decision.success || decision.data.approver.email === null)
+        return { found: false, reason: `the decision.recorded event at seq ${row.seq} cannot be read` };
+      decisions.push({
+        ...ref(row),
+        approver: decision.data.approver.email,
+        platform: decision.data.approver.platform,
+        verdict: decision.data.verdict,
+        reason: decision.data.reason,
+      });
+    } else if (isVerdictType(row.type)) {
+      verdicts.push({ ...ref(row), type: row.type, status: verdictStatus(row.type) });
+    }
+  }
+  return { found: true, chain: { created: { ...ref(first), payload: payload.data }, decisions, verdicts } };
+}
+
+function isVerdictType(type: string): type is VerdictEventType {
+  return (VERDICT_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+function verdictStatus(type: VerdictEventType): ChainVerdict['status'] {
+  return type.slice('request.'.length) as ChainVerdict['status'];
+}
+
+/** The fields of a request row that a reviewer or executor relies on. */
+export interface RequestRowFields {
+  status: string;
+  action: string;
+  payloadDigest: string;
+  requesterEmail: string;
+  requesterName: string | null;
+  requesterProof?: unknown;
+  approvers: string[];
+  anyApprover: boolean;
+  quorum: number;
+  denyQuorum: number;
+  agentOwner: string | null;
+  denyReasonRequired: boolean;
+  title: string | null;
+  reason: string | null;
+  agent: unknown;
+  context: unknown;
+  decisions: { approverEmail: string; verdict: string }[];
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+/**
+ * The names of the fields in which the row differs from the chain (empty: they agree). A field
+ * the request.created event does not carry (written before it was added) is not compared.
+ */
+export function requestRowMismatches(row: RequestRowFields, chain: RequestChain): string[] {
+  const created = chain.created.payload;
+  const fields: [string, boolean][] = [
+    ['action', row.action === created.action],
+    ['payloadDigest', row.payloadDigest === created.payloadDigest],
+    ['requester', row.requesterEmail === created.requester],
+    ['approvers', same([...row.approvers].sort(), [...created.approvers].sort())],
+    ['anyApprover', row.anyApprover === created.anyApprover],
+    ['quorum', row.quorum === created.quorum],
+  ];
+  const optional: [string, keyof RequestCreatedPayload, unknown][] = [
+    ['title', 'title', row.title],
+    ['reason', 'reason', row.reason],
+    ['requesterName', 'requesterName', row.requesterName],
+    ['requesterProof', 'requesterProof', row.requesterProof],
+    ['agent', 'agent', row.agent],
+    ['context', 'context', row.context],
+    ['agentOwner', 'agentOwner', row.agentOwner],
+    ['denyQuorum', 'denyQuorum', row.denyQuorum],
+    ['denyReasonRequired', 'denyReasonRequired', row.denyReasonRequired],
+  ];
+  for (const [name, key, value] of optional) {
+    if (key in created) fields.push([name, same(value, created[key])]);
+  }
+  const statuses = chain.verdicts.map((v) => v.status);
+  fields.push([
+    'status',
+    row.status === 'pending' ? statuses.length === 0 : statuses.length === 1 && statuses[0] === row.status,
+  ]);
+  const key = (email: string, verdict: string) => `${email} ${verdict}`;
+  fields.push([
+    'decisions',
+    same(
+      row.decisions.map((d) => key(d.approverEmail, d.verdict)).sort(),
+      chain.decisions.map((d) => key(d.approver, d.verdict)).sort(),
+    ),
+  ]);
+  return fields.filter(([, agrees]) => !agrees).map(([name]) => name);
+}
+
+/** "its action, payloadDigest differ from …": one sentence for logs, problems and verify. */
+export function describeMismatch(requestId: string, fields: readonly string[], chain: RequestChain): string {
+  return `request ${requestId}: its ${fields.join(', ')} in approval_requests differ${fields.length === 1 ? 's' : ''} from what the audit chain recorded (request.created at seq ${chain.created.seq} and the events after it): the row was changed outside the service`;
+}
