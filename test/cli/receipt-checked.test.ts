@@ -1,7 +1,9 @@
 // An "approved" status is acted on only with its signed proof: a pending request flipped to
-// approved by direct SQL (no decision, no verdict event, no receipt) is refused by `request --wait`
-// (with and without --exec), the GitHub Action's gate, the MCP tools and the Claude Code hook; and
-// a real approval whose receipt is checked against a pinned key set of another key is refused too.
+// approved by direct SQL (no decision, no verdict event, no receipt) — or, where the server itself
+// refuses to serve such a row (CHAIN_MISMATCH), answered "approved" without a receipt by a lying
+// proxy in front of it — is refused by `request --wait` (with and without --exec), the GitHub
+// Action's gate, the MCP tools and the Claude Code hook; and a real approval whose receipt is
+// checked against a pinned key set of another key is refused too.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
@@ -26,6 +28,7 @@ import {
   startCli,
   type CliResult,
 } from '../support/cli.ts';
+import { startForgingProxy, type ForgingProxy } from '../support/forging-proxy.ts';
 import { callTool, connectHttp, connectStdio, type McpConnection } from '../support/mcp-client.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';
@@ -38,6 +41,7 @@ describe('an approved status without a valid receipt is not an approval', { time
   let key: string;
   let dir: string;
   let otherJwks: string;
+  let proxy: ForgingProxy;
 
   /** The forgery: a pending request set to approved in SQL, past the service and its chain. */
   const flipToApproved = (id: string) =>
@@ -73,6 +77,7 @@ describe('an approved status without a valid receipt is not an approval', { time
 
   beforeAll(async () => {
     t = await startTestServer();
+    proxy = await startForgingProxy(t.url);
     ({ key } = await t.createKey('pipeline', ['approvals:write', 'approvals:read']));
     dir = await mkdtemp(join(tmpdir(), 'countersign-receipt-'));
     otherJwks = join(dir, 'other-jwks.json');
@@ -80,6 +85,7 @@ describe('an approved status without a valid receipt is not an approval', { time
   });
   afterAll(async () => {
     await killRunningClis();
+    await proxy?.close();
     await t?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -113,20 +119,22 @@ describe('an approved status without a valid receipt is not an approval', { time
       }
     };
 
-    it('exits 3 on a status flipped in SQL while it waits, and says why', async () => {
-      const { cli, id } = await waiting([]);
-      await flipToApproved(id);
+    it('exits 3 on an approved answer without a receipt while it waits, and says why', async () => {
+      const { cli, id } = await waiting([], { COUNTERSIGN_URL: proxy.url });
+      proxy.forgeApproved(id);
       const result = await cli.exited;
       expectRefused(result);
       expect(result.stderr).toContain(`request ${id} carries no receipt`);
       expect(result.stdout).not.toContain('approved by');
     });
 
-    it('with --exec exits 3 on a status flipped in SQL, and runs nothing', async () => {
+    it('with --exec exits 3 on an approved answer without a receipt, and runs nothing', async () => {
       const marker = join(dir, 'ran-after-flip');
       const script = 'require("fs").writeFileSync(process.argv[1], "x")';
-      const { cli, id } = await waiting(['--exec', '--', process.execPath, '-e', script, marker]);
-      await flipToApproved(id);
+      const { cli, id } = await waiting(['--exec', '--', process.execPath, '-e', script, marker], {
+        COUNTERSIGN_URL: proxy.url,
+      });
+      proxy.forgeApproved(id);
       const result = await cli.exited;
       expectRefused(result);
       expect(existsSync(marker)).toBe(false);
@@ -240,12 +248,14 @@ describe('an approved status without a valid receipt is not an approval', { time
 
   describe('the MCP tools', () => {
     let stdio: McpConnection;
+    let forgedStdio: McpConnection;
     let pinned: McpConnection;
     let http: McpConnection;
 
     beforeAll(async () => {
       const vars = { COUNTERSIGN_URL: t.url, COUNTERSIGN_API_KEY: key, COUNTERSIGN_REQUESTER: REQUESTER };
       stdio = await connectStdio(vars);
+      forgedStdio = await connectStdio({ ...vars, COUNTERSIGN_URL: proxy.url });
       pinned = await connectStdio({ ...vars, COUNTERSIGN_RECEIPT_JWKS: otherJwks });
       http = await connectHttp(t.url, {
         authorization: `Bearer ${key}`,
@@ -254,18 +264,20 @@ describe('an approved status without a valid receipt is not an approval', { time
     });
     afterAll(async () => {
       await stdio?.close();
+      await forgedStdio?.close();
       await pinned?.close();
       await http?.close();
     });
 
     it.each([
-      ['over stdio', () => stdio],
-      ['over HTTP (/mcp)', () => http],
-    ])('get_approval does not answer "approved" for a status flipped in SQL, %s', async (_n, connection) => {
+      ['over stdio, answered "approved" without a receipt', () => forgedStdio, 'forge'],
+      ['over HTTP (/mcp), flipped in SQL', () => http, 'flip'],
+    ])('get_approval does not answer "approved" %s', async (_n, connection, how) => {
       const created = await callTool(connection(), 'request_approval', { action: 'db.query', wait: false });
       const pending = created.result.structuredContent as ApprovalToolResult;
       expect(pending.status).toBe('pending');
-      await flipToApproved(pending.id);
+      if (how === 'forge') proxy.forgeApproved(pending.id);
+      else await flipToApproved(pending.id);
       const { result, text } = await callTool(connection(), 'get_approval', { id: pending.id, wait: false });
       expect(result.isError).toBe(true);
       expect(text).toContain(NO_RECEIPT);

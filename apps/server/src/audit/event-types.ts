@@ -1,5 +1,4 @@
 // Audit event payloads, typed per event type so an event cannot be written with the wrong shape.
-import type { RequesterProof } from '../approvals/requester-proof.ts';
 
 export const REFUSAL_REASONS = [
   'self_approval',
