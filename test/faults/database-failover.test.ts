@@ -21,6 +21,7 @@ import { createApiKey, type CreatedApiKey } from '../../apps/server/src/keys/cre
 import { UNHANDLED_REJECTION_MESSAGE } from '../../apps/server/src/observability/guard-unhandled-rejections.ts';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { cliEnv, freePort, killRunningClis, startCli, type CliProcess } from '../support/cli.ts';
+import { TEST_EVENT_KEY_SETTING } from '../support/test-event-key.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { pollUntil } from '../support/poll.ts';
 import { CHANNEL, SLACK_USERS, metadataRequestId } from '../support/slack-harness.ts';
@@ -88,6 +89,9 @@ describe.skipIf(!bin)('database failover under load (throwaway Postgres cluster)
         COUNTERSIGN_JOB_POLL_S: '0.5',
         COUNTERSIGN_EXPIRY_SWEEP_MS: '500',
         COUNTERSIGN_SHUTDOWN_GRACE_MS: '3000',
+        // The decisions this test makes itself are signed with the test's event key: the server
+        // holds the same key, as replicas of one deployment do.
+        COUNTERSIGN_EVENT_KEY: TEST_EVENT_KEY_SETTING,
       }),
     );
     await serve.waitForLog((line) => line['msg'] === 'countersign is listening');

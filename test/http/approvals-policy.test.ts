@@ -363,7 +363,10 @@ describe('masking the requester name (a rule asks, or it quotes a credential)', 
       action: 'hr.salary.read',
       requester: { email: 'alice@example.com', name: 'Alice Confidential' },
     });
-    expect(created.requester).toEqual({ email: 'alice@example.com', name: '••••' });
+    const { proof, shown, ...named } = created.requester as Record<string, unknown>;
+    expect(named).toEqual({ email: 'alice@example.com', name: '••••' });
+    expect(proof).toMatchObject({ kind: 'claimed' });
+    expect(shown).toMatch(/^claimed by key /);
     const stored = await storedName(created.id);
     expect(stored?.requester_name).toBe('••••');
     expect(stored?.events ?? '').not.toContain('Confidential');
