@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CardView } from '../../apps/server/src/chat/card-view.ts';
 import {
   flushChannel,
+  LOOKUP_REFUSED,
   type ChatTransport,
   type TransportFailure,
 } from '../../apps/server/src/chat/flush-channel.ts';
@@ -43,6 +44,8 @@ class FakeTransport implements ChatTransport {
   readonly messages = new Map<string, CardView>();
   /** Failures for the next calls, in order; undefined entries let a call through. */
   failNext: (Error | undefined)[] = [];
+  /** Failures for the next look-ups, in order. */
+  failFind: Error[] = [];
   /** Messages "already posted" before a crash, found by request id. */
   readonly lost = new Map<string, string>();
   private next = 1;
@@ -66,6 +69,8 @@ class FakeTransport implements ChatTransport {
   }
   async findPosted(channelId: string, requestId: string): Promise<string | null> {
     this.calls.push({ method: 'find', channelId, requestId });
+    const failure = this.failFind.shift();
+    if (failure) throw failure;
     return Promise.resolve(this.lost.get(requestId) ?? null);
   }
   classify(error: unknown): TransportFailure {
@@ -195,6 +200,47 @@ describe('the chat flush loop', () => {
     await flushChannel(deps, transport, settings, CHANNEL);
     expect(transport.calls.map((c) => c.method)).toEqual(['find', 'update']);
     expect((await cardRow(request.id)).messageId).toBe('m-before-crash');
+  });
+
+  /** A card whose post was attempted, and maybe reached the platform, before a crash. */
+  async function attemptedCard(): Promise<string> {
+    const request = await createTestRequest(deps, { channel: CHANNEL });
+    await m.db.prisma.chatCard.update({
+      where: { requestId_channel: { requestId: request.id, channel: CHANNEL } },
+      data: { postAttemptedAt: new Date() },
+    });
+    return request.id;
+  }
+
+  it('never posts blind when the look-up for the earlier post fails: it waits and then adopts it', async () => {
+    const transport = new FakeTransport();
+    const requestId = await attemptedCard();
+    transport.lost.set(requestId, 'm-before-outage');
+    // A transient failure: the job is retried, the card still first in line, nothing posted.
+    transport.failFind = [new Error('socket hang up')];
+    await expect(flushChannel(deps, transport, settings, CHANNEL)).rejects.toThrow('socket hang up');
+    expect(transport.calls.map((c) => c.method)).toEqual(['find']);
+    expect(await cardRow(requestId)).toMatchObject({ messageId: null, shownVersion: 0, failedAt: null });
+    // A rate limit: waited out within the job, then the look-up finds the message and adopts it.
+    transport.failFind = [new RateLimited(1)];
+    expect(await flushChannel(deps, transport, settings, CHANNEL)).toEqual({ done: true });
+    expect(transport.calls.map((c) => c.method)).toEqual(['find', 'find', 'find', 'update']);
+    expect(transport.messages.has('m-before-outage')).toBe(true);
+    expect(transport.messages.size).toBe(1);
+    const row = await cardRow(requestId);
+    expect(row).toMatchObject({ messageId: 'm-before-outage', failedAt: null });
+    expect(row.shownVersion).toBe(row.version);
+  });
+
+  it('marks the card failed, with the reason, when the platform refuses the look-up for good', async () => {
+    const transport = new FakeTransport();
+    const requestId = await attemptedCard();
+    transport.failFind = [new RefusedForGood('missing_scope')];
+    expect(await flushChannel(deps, transport, settings, CHANNEL)).toEqual({ done: true });
+    expect(transport.calls.map((c) => c.method)).toEqual(['find']);
+    const row = await cardRow(requestId);
+    expect(row).toMatchObject({ messageId: null, error: `${LOOKUP_REFUSED}: missing_scope` });
+    expect(row.failedAt).toBeInstanceOf(Date);
   });
 
   it('keeps at least the post interval between two new cards in a channel', async () => {

@@ -136,6 +136,36 @@ describe('Slack cards across a restart', () => {
     await stop(second);
   });
 
+  it('finds the card that reached Slack before a crash behind more than a page of later messages', async () => {
+    const first = await start(false);
+    const created = await first.create({ action: 'deploy.staging', title: 'Posted before a busy minute' });
+    const { text, blocks } = renderApprovalCard(created, { denyReasonRequired: false });
+    const slack = new WebClient(fake.botToken, { slackApiUrl: fake.url, retryConfig: { retries: 0 } });
+    const posted = await slack.chat.postMessage({
+      channel: CHANNEL,
+      text,
+      blocks,
+      metadata: { event_type: CARD_METADATA_EVENT, event_payload: { request_id: created.id } },
+    });
+    await withPgClient(database.url, (client) =>
+      client.query('UPDATE chat_cards SET post_attempted_at = now() WHERE request_id = $1', [created.id]),
+    );
+    // The channel is busy: more messages after the card than one history page holds (200).
+    for (let i = 0; i < 205; i += 1)
+      await slack.chat.postMessage({ channel: CHANNEL, text: `deploy log line ${i}` });
+    const historyBefore = fake.calls('conversations.history').length;
+    await stop(first);
+
+    const second = await start(true);
+    const card = await second.waitForCard(created.id);
+    expect(card.ts).toBe(posted.ts);
+    expect(await second.cardRow(created.id)).toMatchObject({ messageId: posted.ts });
+    expect(cardMessages(created.id)).toHaveLength(1);
+    expect(postsFor(created.id)).toHaveLength(1); // ours, standing in for the crashed process
+    expect(fake.calls('conversations.history').length - historyBefore).toBeGreaterThanOrEqual(2);
+    await stop(second);
+  });
+
   it('brings a card that reached Slack before a crash up to date when the request changed meanwhile', async () => {
     const first = await start(false);
     const created = await first.create({ action: 'deploy.staging', title: 'Cancelled while nobody flushed' });

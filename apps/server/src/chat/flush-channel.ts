@@ -1,7 +1,9 @@
 // Posts and updates the cards of one channel, oldest first, one call at a time, through the
 // platform's transport: at most one new message per post interval, Retry-After waited out, a card
 // the platform refuses for good recorded as failed (and the next card goes on), a card whose post
-// may have reached the platform before a crash looked up before it is posted again. A job works
+// may have reached the platform before a crash (or a database outage) looked up and adopted before
+// it is posted again; while that look-up fails the card waits, it is never posted a second time
+// blind. A job works
 // the channel for at most its budget, so a crashed worker's job expires soon; the rest goes to a
 // fresh job. Every platform call is counted (countersign_chat_api_calls_total, by countChatCalls);
 // once the platform has revoked the app, cards are marked failed without a call.
@@ -91,7 +93,9 @@ export async function flushChannel(
     if (performance.now() >= deadline) return { done: false, resumeAfterSeconds: 0 };
     try {
       await showCard(deps, platform, settings, { channel, channelId: parsed.id }, card);
-    } catch (error) {
+    } catch (thrown) {
+      const lookup = thrown instanceof CardLookupFailed;
+      const error = lookup ? thrown.cause : thrown;
       const failure = transport.classify(error);
       if (failure.kind === 'rate_limited') {
         const retryAfter = Math.max(1, failure.retryAfterSeconds);
@@ -110,9 +114,11 @@ export async function flushChannel(
         // card does not hold up the channel.
         deps.log.error(
           { channel, requestId: card.request_id, platformError: failure.error },
-          'chat platform refused the card',
+          lookup
+            ? 'chat platform refused the look-up of an already-posted card'
+            : 'chat platform refused the card',
         );
-        await markFailed(deps, card, failure.error);
+        await markFailed(deps, card, lookup ? `${LOOKUP_REFUSED}: ${failure.error}` : failure.error);
         continue;
       }
       throw error; // the job is retried later, this card still first in line
@@ -191,6 +197,25 @@ async function showCard(
   });
 }
 
+/** A card's earlier post could not be looked up: the card waits, it is not posted blind. */
+class CardLookupFailed extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super('could not look for an already-posted card', { cause });
+    this.cause = cause;
+  }
+}
+
+/** The card's error when the platform refuses for good to let us look for its earlier post. */
+export const LOOKUP_REFUSED = 'could not look for the card posted before a restart';
+
+/**
+ * The message id of the card if its earlier post reached the platform. A failed look-up is thrown
+ * (as CardLookupFailed), never taken for "not there": posting then could leave a second card with
+ * live buttons next to the first. The loop waits out a rate limit and tries again, a transient
+ * failure retries the job with the card still first in line, and a refusal for good marks the card
+ * failed where the requester sees it.
+ */
 async function findPosted(
   deps: FlushDeps,
   transport: ChatTransport,
@@ -200,8 +225,11 @@ async function findPosted(
   try {
     return await transport.findPosted(channelId, card.request_id, card.post_attempted_at ?? new Date(0));
   } catch (error) {
-    deps.log.warn({ err: error, channelId }, 'could not look for an already-posted card; posting it');
-    return null;
+    deps.log.warn(
+      { err: error, channelId, requestId: card.request_id },
+      'could not look for an already-posted card; the card waits',
+    );
+    throw new CardLookupFailed(error);
   }
 }
 

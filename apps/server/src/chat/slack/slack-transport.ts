@@ -6,6 +6,11 @@ import { renderSlackCard } from './cards.ts';
 
 export const CARD_METADATA_EVENT = 'countersign_card';
 
+/** The look-up starts this long before the post was attempted, for clock skew with Slack. */
+const LOOKUP_MARGIN_SECONDS = 60;
+/** Messages asked for per conversations.history page (Slack may answer fewer). */
+const HISTORY_PAGE_SIZE = 200;
+
 /** Slack's answers for a token that no longer works: the app was uninstalled or its token revoked. */
 export const REVOKED_TOKEN_ERRORS: ReadonlySet<string> = new Set([
   'token_revoked',
@@ -35,18 +40,30 @@ export function createSlackTransport(client: WebClient): ChatTransport {
       await client.chat.update({ channel: channelId, ts: messageId, text, blocks });
     },
     async findPosted(channelId, requestId, attemptedAt) {
-      const since = attemptedAt.getTime() / 1000 - 60;
-      const history = await client.conversations.history({
-        channel: channelId,
-        oldest: since.toFixed(6),
-        include_all_metadata: true,
-        limit: 200,
-      });
-      const found = history.messages?.find((m) => {
-        const payload: Record<string, unknown> = { ...m.metadata?.event_payload };
-        return m.metadata?.event_type === CARD_METADATA_EVENT && payload['request_id'] === requestId;
-      });
-      return found?.ts ?? null;
+      // Newest first, a page at a time: each next page ends where the last one stopped, so a card
+      // behind many later messages is still found (Slack caps the page size for many apps).
+      const oldest = (attemptedAt.getTime() / 1000 - LOOKUP_MARGIN_SECONDS).toFixed(6);
+      let latest: string | undefined;
+      for (;;) {
+        const history = await client.conversations.history({
+          channel: channelId,
+          oldest,
+          ...(latest ? { latest } : {}),
+          include_all_metadata: true,
+          limit: HISTORY_PAGE_SIZE,
+        });
+        const messages = history.messages ?? [];
+        const found = messages.find((m) => {
+          const payload: Record<string, unknown> = { ...m.metadata?.event_payload };
+          return m.metadata?.event_type === CARD_METADATA_EVENT && payload['request_id'] === requestId;
+        });
+        if (found?.ts) return found.ts;
+        const last = messages.at(-1)?.ts;
+        if (!history.has_more) return null;
+        // More pages, but no way to reach them: not found is not known, so the look-up fails.
+        if (!last || last === latest) throw new Error('conversations.history: has_more without a next page');
+        latest = last;
+      }
     },
     classify: classifySlackError,
   };
