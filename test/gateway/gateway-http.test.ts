@@ -82,6 +82,21 @@ describe('/gateway/mcp (Streamable HTTP)', { timeout: 180_000 }, () => {
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+
+    // A batch is refused whole, as on /mcp: its calls would pass the limits a single call meets.
+    const batch = await h.t.call<{ jsonrpc: string; error: { code: number } }>('POST', '/gateway/mcp', {
+      key: h.key,
+      body: [
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'files__write_file', arguments: {} } },
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ],
+      headers: {
+        accept: 'application/json, text/event-stream',
+        'countersign-requester': 'alice@example.com',
+      },
+    });
+    expect(batch.status).toBe(400);
+    expect(batch.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
     // Still answering.
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
   });
