@@ -4,13 +4,41 @@
 // deadline ends in exit 1 with a line saying so, whatever signals come meanwhile.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, describeRun, freePort, killRunningClis, REPO_ROOT, startCli } from '../support/cli.ts';
 import { pollUntil } from '../support/poll.ts';
 import { createTestDatabase, usingRealPostgres, type TestDatabase } from '../support/test-database.ts';
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+/**
+ * A form post whose body never completes, held open until the caller destroys it: it keeps the
+ * shutdown's drain waiting. Resolves once the server has the request in hand (its "100 Continue"),
+ * so no signal can overtake it on a busy machine.
+ */
+async function stuckRequest(port: number): Promise<Socket> {
+  const socket = createConnection({ port, host: '127.0.0.1' });
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  socket.write(
+    'POST /auth/signout HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+      'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n',
+  );
+  let answer = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (!answer.includes('100 Continue')) return;
+      socket.off('data', onData);
+      resolve();
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`the server closed the connection: ${answer}`)));
+  });
+  socket.write('a=');
+  return socket;
+}
 
 async function isListening(port: number): Promise<boolean> {
   const socket = createConnection({ port, host: '127.0.0.1' });
@@ -79,16 +107,26 @@ describe('signals to the server', { timeout: 240_000 }, () => {
         { what: 'the server to listen', timeoutMs: 180_000 },
       );
       expect(await isListening(port)).toBe(true);
+      // The drain is held by a request in flight until the server has taken the terminal's SIGINT,
+      // so the shutdown cannot be over before the signal is seen, however busy the machine is.
+      const stuck = await stuckRequest(port);
       terminal.stdin.write('\x03');
+      await pollUntil(
+        () => output,
+        (text) => text.includes('"msg":"received signal"'),
+        { what: 'the SIGINT to reach the server', timeoutMs: 60_000 },
+      );
+      stuck.destroy();
       const [code, signal] = await exited;
 
       expect({ code, signal }, output).toEqual({ code: 0, signal: null });
       expect(count(output, '"msg":"received signal"'), output).toBe(1);
-      // npm's forwarded copy came too, and changed nothing.
+      // npm's forwarded copy, when it comes during the shutdown, changes nothing (it did not arrive
+      // in every run on a busy machine; test 2 below sends the second signal itself).
       expect(
         count(output, '"msg":"received signal during shutdown: ignored, the shutdown goes on"'),
         output,
-      ).toBe(1);
+      ).toBeLessThanOrEqual(1);
       expect(count(output, '"msg":"shut down"'), output).toBe(1);
       expect(output).not.toContain('did not finish');
       expect(await isListening(port)).toBe(false);
@@ -103,15 +141,8 @@ describe('signals to the server', { timeout: 240_000 }, () => {
     );
     await serve.waitForLog((line) => line['msg'] === 'countersign is listening');
 
-    // A form post whose body never completes keeps the drain waiting for the whole grace period
-    // (the web console reads the form before anything else).
-    const stuck = createConnection({ port, host: '127.0.0.1' });
-    await once(stuck, 'connect');
-    stuck.write(
-      'POST /auth/signout HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
-        'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\na=',
-    );
-    stuck.on('error', () => undefined);
+    // A form post whose body never completes keeps the drain waiting for the whole grace period.
+    const stuck = await stuckRequest(port);
     try {
       const sentAt = Date.now();
       serve.child.kill('SIGTERM');
