@@ -7,6 +7,7 @@ import { withReadSnapshot } from '../../db/read-snapshot.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
+import { evaluateControls, type ControlFramework, type ControlsSection } from './controls.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
@@ -27,6 +28,8 @@ export interface GenerateReportInput {
   period: ReportPeriod;
   format: ReportFormat;
   filters?: ReportFilters;
+  /** Adds a section per control of this framework with its evidence and status (controls.yaml). */
+  controls?: ControlFramework | undefined;
   out: Writable;
   /** Who runs the report, recorded in the audit log: `cli:<os user>` or `client:<id>`. */
   actor: string;
@@ -41,6 +44,7 @@ export interface GenerateReportInput {
 export interface GenerateReportResult {
   rows: number;
   summary: ReportSummary;
+  controls?: ControlsSection;
 }
 
 const PROGRESS_EVERY = 500;
@@ -60,6 +64,10 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
 
 async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promise<GenerateReportResult> {
   const { period, format, out, onProgress } = input;
+  const controlsOf = (summary: ReportSummary) =>
+    input.controls ? evaluateControls(input.controls, summary) : undefined;
+  const withControls = (rows: number, summary: ReportSummary, controls: ControlsSection | undefined) =>
+    controls ? { rows, summary, controls } : { rows, summary };
   const filters = input.filters ?? {};
   const acc = new SummaryAccumulator();
   const stream = async (write: (row: ReportRow) => Promise<void>) => {
@@ -79,9 +87,10 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
       return Promise.resolve();
     });
     const summary = await completeSummary(db, period, filters, acc);
+    const controls = controlsOf(summary);
     const writer = new MarkdownReportWriter(out);
-    await writer.begin(period, filters, summary);
-    return { rows: await stream((row) => writer.row(row)), summary };
+    await writer.begin(period, filters, summary, controls);
+    return withControls(await stream((row) => writer.row(row)), summary, controls);
   }
   if (format === 'json') {
     const writer = new JsonReportWriter(out);
@@ -91,8 +100,9 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
       await writer.row(row);
     });
     const summary = await completeSummary(db, period, filters, acc);
-    await writer.end(summary);
-    return { rows, summary };
+    const controls = controlsOf(summary);
+    await writer.end(summary, controls);
+    return withControls(rows, summary, controls);
   }
   const writer = new CsvReportWriter(out);
   await writer.begin(period);
@@ -101,8 +111,9 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
     await writer.row(row);
   });
   const summary = await completeSummary(db, period, filters, acc);
-  await writer.end(summary);
-  return { rows, summary };
+  const controls = controlsOf(summary);
+  await writer.end(summary, controls);
+  return withControls(rows, summary, controls);
 }
 
 async function recordReportRun(
