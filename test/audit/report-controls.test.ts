@@ -19,7 +19,9 @@ import { generateReport, type ReportFormat } from '../../apps/server/src/audit/r
 import type { ReportPeriod } from '../../apps/server/src/audit/report/report-period.ts';
 import { systemClock, type Deps } from '../../apps/server/src/deps.ts';
 import { createUser } from '../../apps/server/src/directory/directory-store.ts';
+import { expectProblem } from '../support/api-fixtures.ts';
 import { cliEnv, describeRun, runCli } from '../support/cli.ts';
+import { startTestServer } from '../support/test-server.ts';
 import {
   approver,
   createTestRequest,
@@ -287,5 +289,37 @@ describe('the controls section in every format', () => {
     );
     expect(bad.code, describeRun(bad)).not.toBe(0);
     expect(bad.stderr).toContain("argument 'pci' is invalid");
+  });
+
+  it('the API takes ?controls= and answers 422 for a framework it does not know, recording nothing', async () => {
+    const t = await startTestServer();
+    try {
+      const auditor = await t.createKey('auditor', ['audit:read']);
+      const json = await t.call<{ controls: ControlsSection }>(
+        'GET',
+        '/v1/audit/report?from=1d&format=json&controls=nist80053',
+        { key: auditor.key },
+      );
+      expect(json.status).toBe(200);
+      expect(json.body.controls.controls.map((c) => c.id)).toEqual(
+        expect.arrayContaining(REQUIRED.nist80053),
+      );
+      const recorded = async () =>
+        (
+          await t.server.db.pool.query<{ payload: { controls?: unknown } }>(
+            `SELECT payload FROM audit_events WHERE type = 'report.generated' ORDER BY seq`,
+          )
+        ).rows.map((r) => r.payload.controls);
+      const runs = await recorded();
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ framework: 'nist80053' });
+      expectProblem(
+        await t.call('GET', '/v1/audit/report?format=json&controls=pci', { key: auditor.key }),
+        'VALIDATION_FAILED',
+      );
+      expect(await recorded()).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
   });
 });

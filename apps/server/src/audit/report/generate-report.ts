@@ -58,6 +58,7 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
     filters: input.filters ?? {},
     rows: result.rows,
     chainIntact: result.summary.chain.intact,
+    controls: result.controls,
   });
   return result;
 }
@@ -122,8 +123,11 @@ async function recordReportRun(
     filters: ReportFilters;
     rows: number;
     chainIntact: boolean;
+    controls: ControlsSection | undefined;
   },
 ): Promise<void> {
+  const tally = (status: ControlsSection['controls'][number]['status']) =>
+    run.controls?.controls.filter((c) => c.status === status).length ?? 0;
   const now = run.now();
   await db.prisma.$transaction((tx) =>
     appendAuditEvent(
@@ -139,6 +143,16 @@ async function recordReportRun(
           rows: run.rows,
           chainIntact: run.chainIntact,
           ...(run.origin ? { origin: run.origin } : {}),
+          ...(run.controls
+            ? {
+                controls: {
+                  framework: run.controls.framework,
+                  met: tally('met'),
+                  attention: tally('attention'),
+                  noEvidence: tally('no evidence in period'),
+                },
+              }
+            : {}),
         },
       },
       now,
