@@ -188,6 +188,12 @@ describe('the shipped control mapping', () => {
         'frameworks: { soc2: SOC 2 }\ncontrols:\n  - { framework: pci, id: X, title: T, checks: [events_logged] }\n',
       ),
     ).toThrow(/controls\.0\.framework/);
+    expect(() => parseControlMapping('controls: [unclosed')).toThrow(/controls\.yaml is not valid YAML/);
+    expect(
+      parseControlMapping(
+        'frameworks: { soc2: SOC 2 }\ncontrols:\n  - { framework: soc2, id: X, title: T, checks: [events_logged], notes: why }\n',
+      ).controls[0]?.notes,
+    ).toBe('why');
   });
 });
 

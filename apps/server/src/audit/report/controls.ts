@@ -10,7 +10,7 @@ export const CONTROL_FRAMEWORKS = ['soc2', 'iso27001', 'nist80053'] as const;
 export type ControlFramework = (typeof CONTROL_FRAMEWORKS)[number];
 
 const mappingSchema = z.strictObject({
-  frameworks: z.record(z.enum(CONTROL_FRAMEWORKS), z.string().min(1)),
+  frameworks: z.partialRecord(z.enum(CONTROL_FRAMEWORKS), z.string().min(1)),
   controls: z
     .array(
       z.strictObject({
@@ -18,6 +18,8 @@ const mappingSchema = z.strictObject({
         id: z.string().min(1),
         title: z.string().min(1),
         checks: z.array(z.enum(CHECK_IDS)).min(1),
+        /** Free text for the people who keep the mapping (why these checks); not in the report. */
+        notes: z.string().optional(),
       }),
     )
     .min(1),
@@ -42,7 +44,15 @@ export interface ControlsSection {
 
 /** Parses and checks a mapping; a wrong one fails with every problem and its path. */
 export function parseControlMapping(text: string): ControlMapping {
-  const parsed = mappingSchema.safeParse(parse(text));
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (error) {
+    throw new Error(
+      `controls.yaml is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const parsed = mappingSchema.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`controls.yaml is not a valid control mapping: ${problems}`);

@@ -7,7 +7,13 @@ import { withReadSnapshot } from '../../db/read-snapshot.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
-import { evaluateControls, type ControlFramework, type ControlsSection } from './controls.ts';
+import {
+  evaluateControls,
+  shippedControlMapping,
+  type ControlFramework,
+  type ControlMapping,
+  type ControlsSection,
+} from './controls.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
@@ -52,7 +58,9 @@ const PROGRESS_EVERY = 500;
 export async function generateReport(input: GenerateReportInput): Promise<GenerateReportResult> {
   // Rows and summary come from one snapshot, so the numbers agree with the rows whatever is
   // decided while the report runs; the run is recorded after it.
-  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input));
+  // A wrong mapping file stops the run before anything is written.
+  const mapping = input.controls ? shippedControlMapping() : undefined;
+  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input, mapping));
   await recordReportRun(input.db, {
     ...input,
     filters: input.filters ?? {},
@@ -63,10 +71,14 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
   return result;
 }
 
-async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promise<GenerateReportResult> {
+async function writeReport(
+  db: pg.PoolClient,
+  input: GenerateReportInput,
+  mapping: ControlMapping | undefined,
+): Promise<GenerateReportResult> {
   const { period, format, out, onProgress } = input;
   const controlsOf = (summary: ReportSummary) =>
-    input.controls ? evaluateControls(input.controls, summary) : undefined;
+    input.controls && mapping ? evaluateControls(input.controls, summary, mapping) : undefined;
   const withControls = (rows: number, summary: ReportSummary, controls: ControlsSection | undefined) =>
     controls ? { rows, summary, controls } : { rows, summary };
   const filters = input.filters ?? {};
