@@ -33,6 +33,7 @@ export interface ReportQuery {
   format: string;
   action?: string | undefined;
   requester?: string | undefined;
+  controls?: string | undefined;
 }
 
 export interface ReportDestination {

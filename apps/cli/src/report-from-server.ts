@@ -14,6 +14,7 @@ export interface RemoteReportOptions {
   out?: string;
   action?: string;
   requester?: string;
+  controls?: string;
   url: string;
   apiKey?: string;
 }
@@ -57,6 +58,7 @@ export async function reportFromServer(options: RemoteReportOptions): Promise<Re
         format: options.format,
         action: options.action,
         requester: options.requester,
+        controls: options.controls,
       },
       out
         ? { open: () => createWriteStream(out), end: true, name: out }

@@ -16,6 +16,7 @@ import {
   REPORT_FORMATS,
   type ReportFormat,
 } from '../../../server/src/audit/report/generate-report.ts';
+import { CONTROL_FRAMEWORKS, type ControlFramework } from '../../../server/src/audit/report/controls.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/report/report-period.ts';
 import { createCheckpoint } from '../../../server/src/audit/create-checkpoint.ts';
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
@@ -43,6 +44,7 @@ interface ReportOptions {
   out?: string;
   action?: string;
   requester?: string;
+  controls?: ControlFramework;
   url?: string;
   apiKey?: string;
 }
@@ -220,6 +222,13 @@ export function registerAuditCommands(program: Command): void {
     .option('--out <file>', 'write to this file instead of stdout (also when the chain is not intact)')
     .option('--action <glob>', 'only actions matching this glob (* and ?)')
     .option('--requester <email>', 'only requests by this requester')
+    .addOption(
+      new Option(
+        '--controls <framework>',
+        'add a section per control of this framework with the evidence held for the period and its ' +
+          'status (met, attention with the reason, no evidence in period)',
+      ).choices(CONTROL_FRAMEWORKS),
+    )
     .option(
       '--url <url>',
       'download the report from this server (GET /v1/audit/report, a key with audit:read) instead ' +
@@ -254,6 +263,7 @@ export function registerAuditCommands(program: Command): void {
           period,
           format: options.format,
           filters: { action: options.action, requester: options.requester },
+          controls: options.controls,
           out,
           actor: cliActor(),
           now: () => new Date(),

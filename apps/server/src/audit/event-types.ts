@@ -152,6 +152,8 @@ export type AuditEventInput =
         chainIntact: boolean;
         /** Set when the report was asked for from chat (the slash command). */
         origin?: ChatOrigin;
+        /** With --controls: the framework, and how many of its controls came out in each status. */
+        controls?: { framework: string; met: number; attention: number; noEvidence: number };
       };
     }
   | {

@@ -7,6 +7,13 @@ import { withReadSnapshot } from '../../db/read-snapshot.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
+import {
+  evaluateControls,
+  shippedControlMapping,
+  type ControlFramework,
+  type ControlMapping,
+  type ControlsSection,
+} from './controls.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
@@ -27,6 +34,8 @@ export interface GenerateReportInput {
   period: ReportPeriod;
   format: ReportFormat;
   filters?: ReportFilters;
+  /** Adds a section per control of this framework with its evidence and status (controls.yaml). */
+  controls?: ControlFramework | undefined;
   out: Writable;
   /** Who runs the report, recorded in the audit log: `cli:<os user>` or `client:<id>`. */
   actor: string;
@@ -41,6 +50,7 @@ export interface GenerateReportInput {
 export interface GenerateReportResult {
   rows: number;
   summary: ReportSummary;
+  controls?: ControlsSection;
 }
 
 const PROGRESS_EVERY = 500;
@@ -48,18 +58,29 @@ const PROGRESS_EVERY = 500;
 export async function generateReport(input: GenerateReportInput): Promise<GenerateReportResult> {
   // Rows and summary come from one snapshot, so the numbers agree with the rows whatever is
   // decided while the report runs; the run is recorded after it.
-  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input));
+  // A wrong mapping file stops the run before anything is written.
+  const mapping = input.controls ? shippedControlMapping() : undefined;
+  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input, mapping));
   await recordReportRun(input.db, {
     ...input,
     filters: input.filters ?? {},
     rows: result.rows,
     chainIntact: result.summary.chain.intact,
+    controls: result.controls,
   });
   return result;
 }
 
-async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promise<GenerateReportResult> {
+async function writeReport(
+  db: pg.PoolClient,
+  input: GenerateReportInput,
+  mapping: ControlMapping | undefined,
+): Promise<GenerateReportResult> {
   const { period, format, out, onProgress } = input;
+  const controlsOf = (summary: ReportSummary) =>
+    input.controls && mapping ? evaluateControls(input.controls, summary, mapping) : undefined;
+  const withControls = (rows: number, summary: ReportSummary, controls: ControlsSection | undefined) =>
+    controls ? { rows, summary, controls } : { rows, summary };
   const filters = input.filters ?? {};
   const acc = new SummaryAccumulator();
   const stream = async (write: (row: ReportRow) => Promise<void>) => {
@@ -79,9 +100,10 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
       return Promise.resolve();
     });
     const summary = await completeSummary(db, period, filters, acc);
+    const controls = controlsOf(summary);
     const writer = new MarkdownReportWriter(out);
-    await writer.begin(period, filters, summary);
-    return { rows: await stream((row) => writer.row(row)), summary };
+    await writer.begin(period, filters, summary, controls);
+    return withControls(await stream((row) => writer.row(row)), summary, controls);
   }
   if (format === 'json') {
     const writer = new JsonReportWriter(out);
@@ -91,8 +113,9 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
       await writer.row(row);
     });
     const summary = await completeSummary(db, period, filters, acc);
-    await writer.end(summary);
-    return { rows, summary };
+    const controls = controlsOf(summary);
+    await writer.end(summary, controls);
+    return withControls(rows, summary, controls);
   }
   const writer = new CsvReportWriter(out);
   await writer.begin(period);
@@ -101,8 +124,9 @@ async function writeReport(db: pg.PoolClient, input: GenerateReportInput): Promi
     await writer.row(row);
   });
   const summary = await completeSummary(db, period, filters, acc);
-  await writer.end(summary);
-  return { rows, summary };
+  const controls = controlsOf(summary);
+  await writer.end(summary, controls);
+  return withControls(rows, summary, controls);
 }
 
 async function recordReportRun(
@@ -111,8 +135,11 @@ async function recordReportRun(
     filters: ReportFilters;
     rows: number;
     chainIntact: boolean;
+    controls: ControlsSection | undefined;
   },
 ): Promise<void> {
+  const tally = (status: ControlsSection['controls'][number]['status']) =>
+    run.controls?.controls.filter((c) => c.status === status).length ?? 0;
   const now = run.now();
   await db.prisma.$transaction((tx) =>
     appendAuditEvent(
@@ -128,6 +155,16 @@ async function recordReportRun(
           rows: run.rows,
           chainIntact: run.chainIntact,
           ...(run.origin ? { origin: run.origin } : {}),
+          ...(run.controls
+            ? {
+                controls: {
+                  framework: run.controls.framework,
+                  met: tally('met'),
+                  attention: tally('attention'),
+                  noEvidence: tally('no evidence in period'),
+                },
+              }
+            : {}),
         },
       },
       now,

@@ -1,10 +1,29 @@
 // The report's summary: counts accumulated while the rows stream past, refused attempts counted
 // from the audit log, and the chain verification with the period's first and last event.
 import type pg from 'pg';
-import { ADMIN_EVENT_TYPES, REFUSAL_REASONS, type RefusalReason } from '../event-types.ts';
+import { z } from 'zod';
+import {
+  ADMIN_EVENT_TYPES,
+  EXECUTION_REFUSAL_REASONS,
+  REFUSAL_REASONS,
+  type ExecutionRefusalReason,
+  type RefusalReason,
+} from '../event-types.ts';
 import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
 import type { ReportPeriod } from './report-period.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
+
+export const DIRECTORY_EVENT_TYPES = [
+  'directory.user.created',
+  'directory.user.deactivated',
+  'directory.user.reactivated',
+  'directory.user.removed',
+  'directory.group.created',
+  'directory.group.removed',
+  'directory.group.renamed',
+  'directory.member.added',
+  'directory.member.removed',
+] as const;
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
 const TOP_ACTIONS = 5;
@@ -33,6 +52,21 @@ export interface ReportSummary {
     refusedAttempts: number;
     /** Of those, attempts to start an execution a second time. */
     secondStartAttempts: number;
+    /** Requests of the period an executor started (with the approved payload's digest). */
+    executed: number;
+    /** Refused execution attempts in the period, by reason (digest_mismatch: not what was approved). */
+    refusedByReason: Record<ExecutionRefusalReason, number>;
+  };
+  /** What the identity provider's SCIM client changed in the period (not filtered by action or requester). */
+  directory: {
+    counts: Record<(typeof DIRECTORY_EVENT_TYPES)[number], number>;
+    /** Decisions recorded in the period by someone SCIM had deactivated or removed before (and not reactivated). */
+    decisionsAfterDeprovisioning: number;
+  };
+  /** Signed checkpoints of the chain: how many were made in the period, and the latest made before its end. */
+  checkpoints: {
+    inPeriod: number;
+    latest: { seq: string; hash: string; at: string; kid: string } | null;
   };
   /** Administrative events in the period (not filtered by action or requester): keys, re-sends, policies. */
   adminActions: {
@@ -73,6 +107,7 @@ export class SummaryAccumulator {
   readonly byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as ReportSummary['byStatus'];
   readonly byVerdict = { approve: 0, deny: 0, autoApproved: 0 };
   approvedNeverExecuted = 0;
+  executed = 0;
   private readonly actions = new Map<string, number>();
 
   add(row: ReportRow): void {
@@ -84,6 +119,7 @@ export class SummaryAccumulator {
     }
     this.actions.set(row.action, (this.actions.get(row.action) ?? 0) + 1);
     if (row.status === 'approved' && !row.execution) this.approvedNeverExecuted += 1;
+    if (row.execution) this.executed += 1;
   }
 
   topActions(): ReportSummary['topActions'] {
@@ -145,25 +181,96 @@ async function countRefusals(
   return counts;
 }
 
-/** Refused execution attempts in the period on requests matching the filters, and how many were second starts. */
+/** Refused execution attempts in the period on requests matching the filters, by reason. */
 async function countExecutionRefusals(
   db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters,
-): Promise<{ refusedAttempts: number; secondStartAttempts: number }> {
+): Promise<{
+  refusedAttempts: number;
+  secondStartAttempts: number;
+  refusedByReason: Record<ExecutionRefusalReason, number>;
+}> {
   const params: unknown[] = [period.from, period.to];
   const filtered = filters.action || filters.requester;
-  const { rows } = await db.query<{ refused: string; second_starts: string }>(
-    `SELECT count(*)::text AS refused,
-            count(*) FILTER (WHERE e.payload->>'reason' = 'already_executed')::text AS second_starts
+  const { rows } = await db.query<{ reason: string | null; count: string }>(
+    `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
        FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
       WHERE e.type = 'execution.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
-            ${filtered ? filterClause(filters, params) : ''}`,
+            ${filtered ? filterClause(filters, params) : ''}
+      GROUP BY 1`,
     params,
   );
+  const byReason = Object.fromEntries(EXECUTION_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
+    ExecutionRefusalReason,
+    number
+  >;
+  let refusedAttempts = 0;
+  for (const row of rows) {
+    refusedAttempts += Number(row.count);
+    if (row.reason !== null && row.reason in byReason)
+      byReason[row.reason as ExecutionRefusalReason] = Number(row.count);
+  }
+  return { refusedAttempts, secondStartAttempts: byReason.already_executed, refusedByReason: byReason };
+}
+
+/**
+ * Directory changes in the period by type, and decisions recorded in the period by an approver
+ * whose directory user had been deactivated or removed before it, with no reactivation or new
+ * provisioning (a removed person created again) between.
+ */
+async function directoryActivity(
+  db: pg.PoolClient,
+  period: ReportPeriod,
+): Promise<ReportSummary['directory']> {
+  const counts = await db.query<{ type: string; count: string }>(
+    `SELECT type, count(*)::text AS count FROM audit_events
+      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
+    [period.from, period.to, DIRECTORY_EVENT_TYPES],
+  );
+  const late = await db.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM audit_events d
+      WHERE d.type = 'decision.recorded' AND d.occurred_at >= $1 AND d.occurred_at < $2
+        AND EXISTS (
+          SELECT 1 FROM audit_events x
+           WHERE x.type IN ('directory.user.deactivated', 'directory.user.removed') AND x.seq < d.seq
+             AND lower(x.payload->>'email') = lower(d.payload->'approver'->>'email')
+             AND NOT EXISTS (
+               SELECT 1 FROM audit_events y
+                WHERE y.type IN ('directory.user.reactivated', 'directory.user.created')
+                  AND y.seq > x.seq AND y.seq < d.seq
+                  AND lower(y.payload->>'email') = lower(x.payload->>'email')))`,
+    [period.from, period.to],
+  );
+  const byType = Object.fromEntries(
+    DIRECTORY_EVENT_TYPES.map((t) => [t, 0]),
+  ) as ReportSummary['directory']['counts'];
+  for (const row of counts.rows) {
+    if (row.type in byType) byType[row.type as keyof typeof byType] = Number(row.count);
+  }
+  return { counts: byType, decisionsAfterDeprovisioning: Number(late.rows[0]?.count ?? 0) };
+}
+
+const checkpointPayload = z.object({ seq: z.string(), hash: z.string(), at: z.string(), kid: z.string() });
+
+/** Checkpoints signed in the period, and the latest one signed before the period's end. */
+async function checkpointsOf(db: pg.PoolClient, period: ReportPeriod): Promise<ReportSummary['checkpoints']> {
+  const inPeriod = await db.query<{ count: string }>(
+    `SELECT count(*)::text AS count FROM audit_events
+      WHERE type = 'audit.checkpoint' AND occurred_at >= $1 AND occurred_at < $2`,
+    [period.from, period.to],
+  );
+  const latest = await db.query<{ payload: unknown }>(
+    `SELECT payload FROM audit_events WHERE type = 'audit.checkpoint' AND occurred_at < $1
+      ORDER BY audit_events.seq DESC LIMIT 1`,
+    [period.to],
+  );
+  const parsed = latest.rows[0] ? checkpointPayload.safeParse(latest.rows[0].payload) : null;
+  if (parsed && !parsed.success)
+    throw new Error('the latest audit.checkpoint event has an unreadable payload');
   return {
-    refusedAttempts: Number(rows[0]?.refused ?? 0),
-    secondStartAttempts: Number(rows[0]?.second_starts ?? 0),
+    inPeriod: Number(inPeriod.rows[0]?.count ?? 0),
+    latest: parsed ? parsed.data : null,
   };
 }
 
@@ -227,6 +334,8 @@ export async function completeSummary(
   const edges = await periodEdges(db, period);
   const executionRefusals = await countExecutionRefusals(db, period, filters);
   const admin = await adminActions(db, period);
+  const directory = await directoryActivity(db, period);
+  const checkpoints = await checkpointsOf(db, period);
   const verification = await verifyChainInSnapshot(db);
   const intact =
     verification.intact ||
@@ -239,8 +348,14 @@ export async function completeSummary(
     expiries: acc.byStatus.expired,
     timeToDecision: decisionTimes,
     topActions: acc.topActions(),
-    executions: { approvedNeverExecuted: acc.approvedNeverExecuted, ...executionRefusals },
+    executions: {
+      approvedNeverExecuted: acc.approvedNeverExecuted,
+      executed: acc.executed,
+      ...executionRefusals,
+    },
     adminActions: admin,
+    directory,
+    checkpoints,
     chain: { intact, verification, ...edges },
   };
 }

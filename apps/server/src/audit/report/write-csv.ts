@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportRow } from './report-rows.ts';
+import type { ControlsSection } from './controls.ts';
 import type { ReportSummary } from './report-summary.ts';
 import { writeChunk } from './write-stream.ts';
 
@@ -51,6 +52,22 @@ export function csvChainComment(summary: ReportSummary): string {
       ? `; period events seq ${chain.firstEvent.seq} to ${chain.lastEvent.seq}`
       : '';
   return `# chain ${status}${edges}\r\n`;
+}
+
+/**
+ * With --controls, one comment line per control after the chain line: `# control <framework> <id>:
+ * <status>` and the reasons for attention. Commas become semicolons so each stays in one cell.
+ */
+export function csvControlComments(section: ControlsSection): string {
+  return section.controls
+    .map((c) => {
+      const reasons = c.reasons.length > 0 ? ` (${c.reasons.join('; ')})` : '';
+      return `# control ${section.framework} ${c.id}: ${c.status}${reasons}`.replace(/[,\r\n]/g, (ch) =>
+        ch === ',' ? ';' : ' ',
+      );
+    })
+    .map((line) => `${line}\r\n`)
+    .join('');
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -114,8 +131,8 @@ export class CsvReportWriter {
     return writeChunk(this.out, csvPeriodComment(period) + csvRecord(CSV_COLUMNS));
   }
 
-  end(summary: ReportSummary): Promise<void> {
-    return writeChunk(this.out, csvChainComment(summary));
+  end(summary: ReportSummary, controls?: ControlsSection): Promise<void> {
+    return writeChunk(this.out, csvChainComment(summary) + (controls ? csvControlComments(controls) : ''));
   }
 
   row(row: ReportRow): Promise<void> {

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportFilters, ReportRow } from './report-rows.ts';
+import type { ControlsSection } from './controls.ts';
 import type { ReportSummary } from './report-summary.ts';
 import { writeChunk } from './write-stream.ts';
 
@@ -22,7 +23,9 @@ export class JsonReportWriter {
     return writeChunk(this.out, `${this.rows++ === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
   }
 
-  end(summary: ReportSummary): Promise<void> {
-    return writeChunk(this.out, `\n],"summary":${JSON.stringify(summary)}}\n`);
+  /** The summary, and with --controls the control section as `controls`. */
+  end(summary: ReportSummary, controls?: ControlsSection): Promise<void> {
+    const tail = controls ? `,"controls":${JSON.stringify(controls)}` : '';
+    return writeChunk(this.out, `\n],"summary":${JSON.stringify(summary)}${tail}}\n`);
   }
 }

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportFilters, ReportRow } from './report-rows.ts';
 import { chainEventText, chainFailureText, secondsText, type ReportSummary } from './report-summary.ts';
+import type { ControlsSection } from './controls.ts';
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
 
@@ -93,6 +94,26 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
   return `${lines.join('\n')}\n`;
 }
 
+/** With --controls: a section per control, its status, the reasons for attention and the evidence. */
+export function controlsMarkdown(section: ControlsSection): string {
+  const lines = [`## Controls: ${markdownCell(section.frameworkTitle)}`, ''];
+  lines.push('| control | title | status |', '| --- | --- | --- |');
+  for (const c of section.controls) {
+    lines.push(`| ${markdownCell(c.id)} | ${markdownCell(c.title)} | ${c.status} |`);
+  }
+  lines.push('');
+  for (const c of section.controls) {
+    lines.push(`### ${markdownCell(c.id)} ${markdownCell(c.title)}`, '', `Status: **${c.status}**`, '');
+    for (const reason of c.reasons) lines.push(`- Attention: ${markdownCell(reason)}`);
+    for (const check of c.checks) {
+      const evidence = check.evidence.length > 0 ? check.evidence : ['no evidence in period'];
+      for (const line of evidence) lines.push(`- ${check.check}: ${markdownCell(line)}`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 const TABLE_HEAD = [
   '## Requests',
   '',
@@ -124,8 +145,14 @@ export function rowMarkdown(row: ReportRow): string {
 export class MarkdownReportWriter {
   constructor(private readonly out: Writable) {}
 
-  begin(period: ReportPeriod, filters: ReportFilters, summary: ReportSummary): Promise<void> {
-    return writeChunk(this.out, `${summaryMarkdown(period, filters, summary)}\n${TABLE_HEAD}`);
+  begin(
+    period: ReportPeriod,
+    filters: ReportFilters,
+    summary: ReportSummary,
+    controls?: ControlsSection,
+  ): Promise<void> {
+    const section = controls ? `\n${controlsMarkdown(controls)}` : '';
+    return writeChunk(this.out, `${summaryMarkdown(period, filters, summary)}${section}\n${TABLE_HEAD}`);
   }
 
   row(row: ReportRow): Promise<void> {

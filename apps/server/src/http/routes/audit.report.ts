@@ -4,6 +4,7 @@
 // as HTTP trailers (chunked HTTP/1.1 responses only: not for HEAD or HTTP/1.0).
 import { z } from 'zod';
 import { generateReport, REPORT_CONTENT_TYPES, REPORT_FORMATS } from '../../audit/report/generate-report.ts';
+import { CONTROL_FRAMEWORKS } from '../../audit/report/controls.ts';
 import {
   parseReportPeriod,
   periodBoundSchema,
@@ -27,6 +28,10 @@ const query = z.strictObject({
   format: z.enum(REPORT_FORMATS).default('csv'),
   action: z.string().min(1).max(200).optional().meta({ description: 'action glob (* and ?)' }),
   requester: z.email().optional(),
+  controls: z
+    .enum(CONTROL_FRAMEWORKS)
+    .optional()
+    .meta({ description: 'add a section per control of this framework: its evidence and status' }),
 });
 
 /** Trailers sent after the report body; the chain fields only when the chain is not intact. */
@@ -97,6 +102,7 @@ export const reportAuditRoute: Route = {
           period,
           format: input.format,
           filters: { action: input.action, requester: input.requester },
+          controls: input.controls,
           out: res,
           actor: `client:${principalOf(res).clientId}`,
           now: () => ctx.deps.clock.now(),
