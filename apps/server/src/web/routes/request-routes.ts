@@ -4,6 +4,7 @@ import { commandLineOf } from '../../approvals/exec-binding.ts';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-request.ts';
+import { checkEligibility } from '../../approvals/decider-eligibility.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
@@ -81,18 +82,24 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
     const now = ctx.deps.clock.now();
+    const open = request.status === 'pending' && request.expiresAt > now;
+    const myDecision = request.decisions.find((d) => d.approverEmail === user.email) ?? null;
+    // The buttons show only to whom the core would let decide; posting is checked again there.
+    const eligibility =
+      open && !myDecision ? await checkEligibility(ctx.deps.db.prisma, request, user.email) : null;
     ctx.page(req, res, 'request', {
       title: request.title ?? request.action,
       nav: 'requests',
       view,
       approvals,
       now,
-      timeline: describeTimeline(view.events),
+      timeline: describeTimeline(view.events, view.actorNames),
       context: JSON.stringify(request.context, null, 2),
       commandLine: commandLineOf(request.context),
       agent: request.agent === null ? null : JSON.stringify(request.agent),
-      canTryToDecide: request.status === 'pending' && request.expiresAt > now,
-      myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
+      canTryToDecide: open,
+      myDecision,
+      cannotDecide: eligibility && !eligibility.eligible ? eligibility.detail : null,
       reasonLimit: TEXT_LIMITS.reason,
     });
   });
