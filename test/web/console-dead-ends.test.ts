@@ -5,7 +5,7 @@
 // facts come before the buttons.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
-import { createApproval } from '../support/api-fixtures.ts';
+import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -155,6 +155,22 @@ describe('Approve and Deny only for people who can decide', () => {
 
   it('shows an auditor who is no approver no buttons', async () => {
     const request = await createApproval(t, pipeline.key, { requester: { email: 'alice@example.com' } });
+    const page = await (
+      await devSignIn('audrey@example.com')
+    ).request('GET', `${t.url}/requests/${request.id}`);
+    expect(page.status).toBe(200);
+    expect(hasDecideForms(page.text, request.id)).toBe(false);
+    expect(page.text).toContain('You cannot decide this request: you are not an approver for this request.');
+  });
+
+  it('goes by the approvers the audit chain recorded, not a row rewritten in SQL', async () => {
+    const request = await createApproval(t, pipeline.key, { requester: { email: 'alice@example.com' } });
+    await withPgClient(t.database.url, (client) =>
+      client.query(
+        `UPDATE approval_requests SET approvers = array_append(approvers, 'audrey@example.com') WHERE id = $1`,
+        [request.id],
+      ),
+    );
     const page = await (
       await devSignIn('audrey@example.com')
     ).request('GET', `${t.url}/requests/${request.id}`);

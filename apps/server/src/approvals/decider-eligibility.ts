@@ -2,6 +2,7 @@
 // that wants to know beforehand (the console hides Approve/Deny from whoever would be refused).
 // The foreign-tenant check belongs to the chat doors and stays in recordDecision.
 import type { RefusalReason } from '../audit/event-types.ts';
+import type { RequestChain } from '../audit/request-chain.ts';
 import type { TransactionDb } from '../db/sql-transaction.ts';
 import { idpGroupHeld, isDeprovisioned } from '../directory/directory-eligibility.ts';
 
@@ -28,6 +29,20 @@ export type Eligibility =
       >;
       detail: string;
     };
+
+/**
+ * The rules as the request.created event recorded them: the row's copy is not trusted (a database
+ * login could have rewritten it). `rowAgentOwner` covers events written before the owner was recorded.
+ */
+export function decidingRulesOf(chain: RequestChain, rowAgentOwner: string | null): DecidingRules {
+  const created = chain.created.payload;
+  return {
+    requesterEmail: created.requester,
+    approvers: created.approvers,
+    anyApprover: created.anyApprover,
+    agentOwner: created.agentOwner === undefined ? rowAgentOwner : created.agentOwner,
+  };
+}
 
 /** `email` is canonical (trimmed, lower-cased) or null when the door could not resolve it. */
 export async function checkEligibility(

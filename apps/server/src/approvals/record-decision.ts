@@ -7,7 +7,7 @@ import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
 import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
-import { checkEligibility } from './decider-eligibility.ts';
+import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
@@ -78,14 +78,15 @@ interface LockedRequest {
 /** The locked row with every rule the decision is held to taken from the request.created event. */
 function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest {
   const created = chain.created.payload;
+  const rules = decidingRulesOf(chain, request.agent_owner);
   return {
     ...request,
-    requester_email: created.requester,
-    approvers: created.approvers,
-    any_approver: created.anyApprover,
+    requester_email: rules.requesterEmail,
+    approvers: [...rules.approvers],
+    any_approver: rules.anyApprover,
     quorum: created.quorum,
+    agent_owner: rules.agentOwner,
     // Events written before these were recorded fall back to the row.
-    agent_owner: created.agentOwner === undefined ? request.agent_owner : created.agentOwner,
     deny_quorum: created.denyQuorum ?? request.deny_quorum,
     deny_reason_required: created.denyReasonRequired ?? request.deny_reason_required,
   };
