@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
-import { IDP_PREFIX, idpGroupHeld, isDeprovisioned } from '../directory/directory-eligibility.ts';
+import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
+import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
@@ -77,14 +78,15 @@ interface LockedRequest {
 /** The locked row with every rule the decision is held to taken from the request.created event. */
 function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest {
   const created = chain.created.payload;
+  const rules = decidingRulesOf(chain, request.agent_owner);
   return {
     ...request,
-    requester_email: created.requester,
-    approvers: created.approvers,
-    any_approver: created.anyApprover,
+    requester_email: rules.requesterEmail,
+    approvers: [...rules.approvers],
+    any_approver: rules.anyApprover,
     quorum: created.quorum,
+    agent_owner: rules.agentOwner,
     // Events written before these were recorded fall back to the row.
-    agent_owner: created.agentOwner === undefined ? request.agent_owner : created.agentOwner,
     deny_quorum: created.denyQuorum ?? request.deny_quorum,
     deny_reason_required: created.denyReasonRequired ?? request.deny_reason_required,
   };
@@ -224,34 +226,25 @@ async function decide(
   if (context.foreignTenant) {
     return refuse('foreign_tenant', 'your account belongs to another organisation than this app serves');
   }
-  if (!email) {
-    return refuse(
-      'identity_unresolved',
-      'your corporate email could not be established, so your decision cannot count',
-    );
-  }
-  if (email === request.requester_email || (request.agent_owner !== null && email === request.agent_owner)) {
-    return refuse(
-      'self_approval',
-      email === request.requester_email
-        ? 'you asked for this action, so you cannot decide it'
-        : 'you own the agent that asked for this action, so you cannot decide it',
-    );
-  }
-  if (await isDeprovisioned(tx, email)) {
-    return refuse('deprovisioned', 'your identity provider has deactivated or removed your account');
-  }
-  const listed = request.any_approver || request.approvers.includes(email);
-  const idpGroup = listed ? null : await idpGroupHeld(tx, request.approvers, email);
-  if (!listed && !idpGroup) {
-    return refuse('not_eligible', 'you are not an approver for this request');
-  }
+  const eligibility = await checkEligibility(
+    tx,
+    {
+      requesterEmail: request.requester_email,
+      agentOwner: request.agent_owner,
+      approvers: request.approvers,
+      anyApprover: request.any_approver,
+    },
+    email,
+  );
+  if (!eligibility.eligible) return refuse(eligibility.reason, eligibility.detail);
+  const { idpGroup } = eligibility;
+  const decider = eligibility.email;
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
     throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
   }
 
   const stored = await storeDecision(tx, request.id, {
-    email,
+    email: decider,
     approver,
     verdict,
     reason,
@@ -262,7 +255,7 @@ async function decide(
   events.push({
     type: 'decision.recorded',
     requestId: request.id,
-    actor: email,
+    actor: decider,
     payload: {
       approver,
       verdict,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import session from 'express-session';
 import type { Deps } from '../deps.ts';
+import { isAuditor } from '../approvals/can-see-request.ts';
 import { ERROR_CODES } from '../errors.ts';
 import { toAppError } from '../http/problem.ts';
 import { formBody } from './form-body.ts';
@@ -83,6 +84,7 @@ export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router 
         res,
         {
           devSignin: settings.devSignin,
+          isAuditor: (email) => isAuditor(deps.policy, email),
           csrfToken: (r) => csrf.tokenFor(r),
         },
         view,

@@ -40,12 +40,16 @@ function text(event: AuditEvent): string {
   }
 }
 
-export function describeTimeline(events: AuditEvent[]): TimelineEntry[] {
+/** `actorNames` shows an actor as a reader knows it (`client:<id>` as `key <name>`); others as stored. */
+export function describeTimeline(
+  events: AuditEvent[],
+  actorNames: ReadonlyMap<string, string> = new Map(),
+): TimelineEntry[] {
   return events.map((event) => ({
     seq: event.seq.toString(),
     at: event.occurredAt,
     type: event.type,
-    actor: event.actor,
+    actor: actorNames.get(event.actor) ?? event.actor,
     text: text(event),
     devSignin: field(field(event.payload, 'session'), 'devSignin') === true,
   }));

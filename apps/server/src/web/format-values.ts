@@ -1,4 +1,6 @@
-// Small formatters the templates use: instants in UTC and durations a person reads at a glance.
+// Small formatters the templates use: instants in UTC, durations a person reads at a glance, and
+// the requester proof in the one wording every door uses.
+import { describeRequesterProof, requesterProofSchema } from '../approvals/requester-proof.ts';
 
 export function formatInstant(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '–';
@@ -22,4 +24,15 @@ export function formatCountdown(at: Date, now: Date): string {
   return seconds >= 0 ? `in ${formatDuration(seconds)}` : `${formatDuration(-seconds)} ago`;
 }
 
-export const formatters = { instant: formatInstant, duration: formatDuration, countdown: formatCountdown };
+/** A stored `requesterProof` column as its one-line description ("claimed by key …"). */
+export function formatRequesterProof(stored: unknown): string {
+  const proof = requesterProofSchema.safeParse(stored);
+  return describeRequesterProof(proof.success ? proof.data : null);
+}
+
+export const formatters = {
+  instant: formatInstant,
+  duration: formatDuration,
+  countdown: formatCountdown,
+  requesterProof: formatRequesterProof,
+};

@@ -12,6 +12,8 @@ export const eta = new Eta({ views: VIEWS, cache: true, autoEscape: true });
 
 export interface PageSettings {
   devSignin: boolean;
+  /** Whether this signed-in email may open Audit (the navigation shows the link only then). */
+  isAuditor: (email: string) => boolean;
 }
 
 export interface Flash {
@@ -34,6 +36,8 @@ export interface PageChrome {
   csrfToken: string;
   flash: Flash | null;
   nav: string;
+  /** Show the Audit link: the user is in the policy group `auditors`. */
+  showAudit: boolean;
   fmt: typeof formatters;
 }
 
@@ -50,13 +54,15 @@ export function renderPage(
 ): void {
   const flash = req.session.flash ?? null;
   if (flash) delete req.session.flash;
+  const user = req.session.user ?? null;
   const chrome: PageChrome = {
     title: data.title,
-    user: req.session.user ?? null,
+    user,
     devSignin: settings.devSignin,
     csrfToken: settings.csrfToken(req),
     flash,
     nav: data.nav ?? '',
+    showAudit: user !== null && settings.isAuditor(user.email),
     fmt: formatters,
   };
   const html = eta.render(`./${view}`, { ...data, ...chrome });

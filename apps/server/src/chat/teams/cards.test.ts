@@ -98,9 +98,27 @@ describe('the Teams approval card', () => {
 
   it('shows requester text only as plain TextRuns, never as markdown TextBlocks', () => {
     const card = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: false }));
-    expect(find(card, (n) => n['type'] === 'TextBlock')).toEqual([]);
+    // The one TextBlock is the server's own digest (for its wrap); nothing a requester wrote.
+    expect(find(card, (n) => n['type'] === 'TextBlock').map((b) => b['text'])).toEqual([
+      `Payload digest sha256:${'ab'.repeat(32)}`,
+    ]);
     const runs = find(card, (n) => n['type'] === 'TextRun').map((r) => r['text']);
     expect(runs).toContain('Export [users](https://evil.example) **now**');
+  });
+
+  it('wraps the payload digest at the card edge, and keeps a digest of another shape plain text', () => {
+    const card = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: false }));
+    const [digest] = find(card, (n) => n['type'] === 'TextBlock');
+    expect(digest).toMatchObject({ text: `Payload digest sha256:${'ab'.repeat(32)}`, wrap: true });
+    const odd = renderTeamsCard(
+      buildCardView(approval({ payloadDigest: 'sha256:**[x](https://evil.example)**' }), {
+        denyReasonRequired: false,
+      }),
+    );
+    expect(find(odd, (n) => n['type'] === 'TextBlock')).toEqual([]);
+    expect(find(odd, (n) => n['type'] === 'TextRun').map((r) => r['text'])).toContain(
+      'Payload digest sha256:**[x](https://evil.example)**',
+    );
   });
 
   it('drops the buttons and shows the outcome once decided', () => {

@@ -1,7 +1,8 @@
 // Adaptive Cards 1.5 for Teams, rendered from the platform-neutral card view: the approval card
 // with Action.Execute verbs `approve` (behind a confirmation step) and `deny` (with a reason
 // input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
-// Teams shows as plain text (no markdown, no links), so it stays inert.
+// Teams shows as plain text (no markdown, no links), so it stays inert; the only TextBlock is the
+// server's own payload digest, for its `wrap`.
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { deciderPlain, buttonsHint, type CardOutcome, type CardView } from '../card-view.ts';
 
@@ -48,6 +49,21 @@ function plainBlock(
   return {
     type: 'RichTextBlock',
     inlines: [{ ...run(clip(text, TEXT_LIMIT), options), ...(options.size ? { size: options.size } : {}) }],
+  };
+}
+
+/** The server's own digest (`sha256:<hex>`, no markdown possible) in a TextBlock, the one
+ * element whose `wrap` lets Teams break the unspaced value at the card's edge instead of
+ * running past it. Anything else falls back to plain text. */
+const DIGEST_SHAPE = /^[a-z0-9-]+:[0-9a-f]+$/;
+function digestBlock(digest: string): Element {
+  if (!DIGEST_SHAPE.test(digest)) return plainBlock(`Payload digest ${digest}`, { subtle: true });
+  return {
+    type: 'TextBlock',
+    text: `Payload digest ${digest}`,
+    wrap: true,
+    isSubtle: true,
+    fontType: 'Monospace',
   };
 }
 
@@ -182,7 +198,7 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
       body.push(plainBlock(`… ${hidden} more decision${hidden === 1 ? '' : 's'}`, { subtle: true }));
   }
   if (view.showButtons) body.push(plainBlock(buttonsHint(view), { subtle: true }));
-  body.push(plainBlock(`Payload digest ${view.payloadDigest}`, { subtle: true }));
+  body.push(digestBlock(view.payloadDigest));
 
   const actions: Element[] = view.showButtons ? [approveStep(view), denyStep(view)] : [];
   if (view.consoleUrl)

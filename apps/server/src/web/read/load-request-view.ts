@@ -8,12 +8,18 @@ import { AppError } from '../../errors.ts';
 import type { AuditEvent, ChatCard } from '../../generated/prisma/client.ts';
 import type { RequestSummary } from './list-waiting-requests.ts';
 
+const CLIENT_ACTOR = 'client:';
+
 export type CardState = 'not posted yet' | 'updating' | 'up to date' | `failed: ${string}`;
 
 export interface RequestView {
   request: RequestSummary;
   /** How the requester was established, in the one wording every door uses. */
   requesterShown: string;
+  /** The API key that asked, as `key <name>` (its client's name; keys are created one per client). */
+  askedBy: string;
+  /** Audit actors as a reader knows them: `client:<id>` becomes `key <name>`. */
+  actorNames: ReadonlyMap<string, string>;
   events: AuditEvent[];
   deliveries: DeliveryWithAttempts[];
   cards: (ChatCard & { state: CardState })[];
@@ -47,9 +53,21 @@ export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promi
     prisma.chatCard.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } }),
   ]);
   const proof = requesterProofSchema.safeParse(request.requesterProof);
+  const clientIds = new Set([request.clientId]);
+  for (const event of events) {
+    const id = event.actor.startsWith(CLIENT_ACTOR) ? event.actor.slice(CLIENT_ACTOR.length) : '';
+    if (isUuid(id)) clientIds.add(id);
+  }
+  const clients = await prisma.client.findMany({
+    where: { id: { in: [...clientIds] } },
+    select: { id: true, name: true },
+  });
+  const actorNames = new Map(clients.map((c) => [`${CLIENT_ACTOR}${c.id}`, `key ${c.name}`]));
   return {
     request,
     requesterShown: describeRequesterProof(proof.success ? proof.data : null),
+    askedBy: actorNames.get(`${CLIENT_ACTOR}${request.clientId}`) ?? `${CLIENT_ACTOR}${request.clientId}`,
+    actorNames,
     events,
     deliveries,
     cards: cards.map((card) => ({ ...card, state: cardState(card) })),

@@ -12,6 +12,8 @@ import {
 } from '../../audit/report/report-period.ts';
 import { OutputClosedError } from '../../audit/report/write-stream.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
+import { isAuditor } from '../../approvals/can-see-request.ts';
+import { BUILT_IN_POLICY } from '../../approvals/policy/policy.ts';
 import { AppError } from '../../errors.ts';
 import { horizontalBars, verticalBars } from '../charts/bar-chart.ts';
 import { loadAuditCharts, VERDICTS } from '../read/load-audit-charts.ts';
@@ -27,9 +29,16 @@ const reportQuery = periodQuery.extend({ format: z.enum(REPORT_FORMATS).default(
 
 function requireAuditor(ctx: WebContext, req: Request): WebUser {
   const user = userOf(req);
-  const auditors = ctx.deps.policy.groups['auditors'] ?? [];
-  if (!auditors.map((e) => e.toLowerCase()).includes(user.email)) {
-    throw new AppError('NOT_AUDITOR', { detail: 'the Audit page is for the policy group "auditors"' });
+  if (!isAuditor(ctx.deps.policy, user.email)) {
+    const how =
+      ctx.deps.policy.source === BUILT_IN_POLICY.source
+        ? 'this server runs the built-in policy, which has no auditors: whoever runs it sets ' +
+          `COUNTERSIGN_POLICY to a policy file whose groups: auditors: lists ${user.email}, and restarts it`
+        : `whoever runs this server adds ${user.email} to groups: auditors: in the policy file that ` +
+          'COUNTERSIGN_POLICY names, and restarts it';
+    throw new AppError('NOT_AUDITOR', {
+      detail: `the Audit page is for the policy group "auditors", and ${user.email} is not in it; ${how}`,
+    });
   }
   return user;
 }

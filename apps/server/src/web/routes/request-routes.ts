@@ -4,6 +4,8 @@ import { commandLineOf } from '../../approvals/exec-binding.ts';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-request.ts';
+import { checkEligibility, decidingRulesOf } from '../../approvals/decider-eligibility.ts';
+import { readRequestChain } from '../../audit/request-chain.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
@@ -81,18 +83,24 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
     const now = ctx.deps.clock.now();
+    const open = request.status === 'pending' && request.expiresAt > now;
+    const myDecision = request.decisions.find((d) => d.approverEmail === user.email) ?? null;
+    // The buttons show only to whom the core would let decide, by the rules its chain recorded;
+    // posting is checked again there.
+    const cannotDecide = open && !myDecision ? await whyCannotDecide(ctx, request, user.email) : null;
     ctx.page(req, res, 'request', {
       title: request.title ?? request.action,
       nav: 'requests',
       view,
       approvals,
       now,
-      timeline: describeTimeline(view.events),
+      timeline: describeTimeline(view.events, view.actorNames),
       context: JSON.stringify(request.context, null, 2),
       commandLine: commandLineOf(request.context),
       agent: request.agent === null ? null : JSON.stringify(request.agent),
-      canTryToDecide: request.status === 'pending' && request.expiresAt > now,
-      myDecision: request.decisions.find((d) => d.approverEmail === user.email) ?? null,
+      canTryToDecide: open,
+      myDecision,
+      cannotDecide,
       reasonLimit: TEXT_LIMITS.reason,
     });
   });
@@ -120,6 +128,18 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     }
     res.redirect(303, `/requests/${encodeURIComponent(id)}`);
   });
+}
+
+async function whyCannotDecide(
+  ctx: WebContext,
+  request: { id: string; agentOwner: string | null },
+  email: string,
+): Promise<string | null> {
+  const db = ctx.deps.db.prisma;
+  const chain = await readRequestChain(db, request.id);
+  if (!chain.found) return `its audit chain does not hold (${chain.reason})`;
+  const eligibility = await checkEligibility(db, decidingRulesOf(chain.chain, request.agentOwner), email);
+  return eligibility.eligible ? null : eligibility.detail;
 }
 
 /** Records the decision; a refusal (self-approval, not eligible, decided, …) becomes the page's message. */
