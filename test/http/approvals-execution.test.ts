@@ -209,7 +209,7 @@ describe('POST /v1/approvals/{id}/execution', { timeout: 60_000 }, () => {
     expect(Date.parse(byId.get(ran.id)?.['executed_at'] ?? '')).not.toBeNaN();
     expect(byId.get(neverRan.id)).toMatchObject({ executed_at: '', execution_outcome: '' });
 
-    const json = await t.call<{ summary: { executions: Record<string, number> } }>(
+    const json = await t.call<{ summary: { executions: Record<string, unknown> } }>(
       'GET',
       `/v1/audit/report?format=json&${query}`,
       { key: auditor.key },
@@ -218,6 +218,14 @@ describe('POST /v1/approvals/{id}/execution', { timeout: 60_000 }, () => {
       approvedNeverExecuted: 1,
       refusedAttempts: 2,
       secondStartAttempts: 1,
+      executed: 1,
+      refusedByReason: {
+        already_executed: 1,
+        digest_mismatch: 1,
+        finished: 0,
+        not_approved: 0,
+        not_started: 0,
+      },
     });
     const md = await t.call<string>('GET', `/v1/audit/report?format=md&${query}`, { key: auditor.key });
     expect(md.body).toContain('| approved but never executed | 1 |');
