@@ -11,7 +11,7 @@ import {
   payloadDigest,
   type DigestIdentity,
 } from '../../server/src/approvals/payload-digest.ts';
-import { requesterProofSchema } from '../../server/src/approvals/requester-proof.ts';
+import { readRequesterProof } from '../../server/src/approvals/requester-proof.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/sign-receipt.ts';
 import { API_ERROR_EXIT_CODE } from './api-client.ts';
@@ -168,9 +168,9 @@ export async function checkApproved(
 ): Promise<string> {
   const jwks = 'keys' in source ? source : await loadReceiptJwks(source);
   const base = { requestId: answer.id, action: answer.action };
-  const proof = requesterProofSchema.safeParse(answer.requester?.proof);
-  const identity =
-    answer.requester && proof.success ? digestIdentity(answer.requester.email, proof.data) : undefined;
+  const identity = answer.requester
+    ? digestIdentity(answer.requester.email, readRequesterProof(answer.requester.proof))
+    : undefined;
   return verifyReceipt(
     answer.receipt,
     jwks,

@@ -26,6 +26,12 @@ export const requesterProofSchema = z.discriminatedUnion('kind', [
 
 export type RequesterProof = z.infer<typeof requesterProofSchema>;
 
+/** A stored or received proof (a JSON column, an event, an answer), or null when it is none. */
+export function readRequesterProof(stored: unknown): RequesterProof | null {
+  const parsed = requesterProofSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
+}
+
 /** True when the requester is more than the caller's claim. */
 export function isProven(proof: RequesterProof | null | undefined): boolean {
   return proof !== null && proof !== undefined && proof.kind !== 'claimed';

@@ -2,11 +2,7 @@
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
 // /v1/keys/receipt. The same key signs checkpoints of the chain head.
 import { CompactSign } from 'jose';
-import {
-  describeRequesterProof,
-  requesterProofSchema,
-  type RequesterProof,
-} from '../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 
@@ -95,15 +91,10 @@ export function receiptPayload(requestId: string, chain: RequestChain): ReceiptP
       email: created.requester,
       name: created.requesterName ?? null,
       proof: created.requesterProof ?? null,
-      shown: describeRequesterProof(proofOf(created.requesterProof)),
+      shown: describeRequesterProof(readRequesterProof(created.requesterProof)),
     },
     agent: created.agent ?? null,
   };
-}
-
-function proofOf(stored: unknown): RequesterProof | null {
-  const parsed = requesterProofSchema.safeParse(stored);
-  return parsed.success ? parsed.data : null;
 }
 
 /** The private key is captured here and nowhere else reachable: the signer exposes only methods. */

@@ -1,6 +1,6 @@
 // Small formatters the templates use: instants in UTC, durations a person reads at a glance, and
 // the requester proof in the one wording every door uses.
-import { describeRequesterProof, requesterProofSchema } from '../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
 
 export function formatInstant(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '–';
@@ -26,8 +26,7 @@ export function formatCountdown(at: Date, now: Date): string {
 
 /** A stored `requesterProof` column as its one-line description ("claimed by key …"). */
 export function formatRequesterProof(stored: unknown): string {
-  const proof = requesterProofSchema.safeParse(stored);
-  return describeRequesterProof(proof.success ? proof.data : null);
+  return describeRequesterProof(readRequesterProof(stored));
 }
 
 export const formatters = {

@@ -1,6 +1,6 @@
 // Streams one report row per request created in the period, in keyset batches of (created_at, id),
 // with its decisions, chat cards and callback outcome read per batch: memory stays flat.
-import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../../approvals/requester-proof.ts';
 import type pg from 'pg';
 import type { ReportPeriod } from './report-period.ts';
 
@@ -220,6 +220,5 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 
 /** The stored proof in the one wording every door uses; "claimed" for rows made before proofs were kept. */
 function proofLine(stored: unknown): string {
-  const proof = requesterProofSchema.safeParse(stored);
-  return describeRequesterProof(proof.success ? proof.data : null);
+  return describeRequesterProof(readRequesterProof(stored));
 }

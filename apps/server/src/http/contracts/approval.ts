@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../../approvals/find-request.ts';
 import { redactCallbackUrl } from '../../approvals/masking.ts';
-import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
+import {
+  describeRequesterProof,
+  readRequesterProof,
+  requesterProofSchema,
+} from '../../approvals/requester-proof.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 
@@ -94,7 +98,7 @@ export function presentApproval(
   receipt: string | null,
 ): ApprovalRepresentation {
   const agent = agentSchema.safeParse(request.agent);
-  const proof = requesterProofSchema.safeParse(request.requesterProof);
+  const proof = readRequesterProof(request.requesterProof);
   return {
     id: request.id,
     status: request.status,
@@ -104,8 +108,8 @@ export function presentApproval(
     requester: {
       email: request.requesterEmail,
       name: request.requesterName,
-      proof: proof.success ? proof.data : null,
-      shown: describeRequesterProof(proof.success ? proof.data : null),
+      proof,
+      shown: describeRequesterProof(proof),
     },
     agent: agent.success ? agent.data : null,
     context: jsonObjectSchema.parse(request.context),

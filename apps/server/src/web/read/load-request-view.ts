@@ -1,6 +1,6 @@
 // Everything the request page shows: the request and its decisions, its audit events (the
 // timeline), its callback deliveries with their attempts, and its chat cards with their state.
-import { describeRequesterProof, requesterProofSchema } from '../../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../../approvals/requester-proof.ts';
 import { isUuid } from '../../approvals/find-request.ts';
 import type { Deps } from '../../deps.ts';
 import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
@@ -52,7 +52,6 @@ export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promi
     }),
     prisma.chatCard.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } }),
   ]);
-  const proof = requesterProofSchema.safeParse(request.requesterProof);
   const clientIds = new Set([request.clientId]);
   for (const event of events) {
     const id = event.actor.startsWith(CLIENT_ACTOR) ? event.actor.slice(CLIENT_ACTOR.length) : '';
@@ -65,7 +64,7 @@ export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promi
   const actorNames = new Map(clients.map((c) => [`${CLIENT_ACTOR}${c.id}`, `key ${c.name}`]));
   return {
     request,
-    requesterShown: describeRequesterProof(proof.success ? proof.data : null),
+    requesterShown: describeRequesterProof(readRequesterProof(request.requesterProof)),
     askedBy: actorNames.get(`${CLIENT_ACTOR}${request.clientId}`) ?? `${CLIENT_ACTOR}${request.clientId}`,
     actorNames,
     events,
