@@ -89,7 +89,10 @@ describe('signals to the server', { timeout: 240_000 }, () => {
       const port = await freePort();
       // `script` gives npm a pseudo-terminal of its own, as an interactive shell would; ^C written
       // to it makes the terminal send SIGINT to its foreground process group (npm and the server).
-      const terminal = spawn('script', ['-qefc', 'npm start', '/dev/null'], {
+      // `exec` puts npm where an interactive shell puts a foreground job: script runs the command
+      // through $SHELL, and a non-interactive dash would otherwise wait in between and die of the
+      // SIGINT itself, which script reports as 130 whatever npm and the server did.
+      const terminal = spawn('script', ['-qefc', 'exec npm start', '/dev/null'], {
         cwd: REPO_ROOT,
         env: serverEnv(port),
         detached: true,
