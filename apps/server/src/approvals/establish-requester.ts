@@ -2,20 +2,11 @@
 // the workload identity it proved, if any) and the requester it names into the requester stored
 // with the request and its proof. Every door (REST, MCP, the gateway) goes through here.
 import { AppError, isAppError } from '../errors.ts';
-import { verifyIdentityToken } from '../identity/verify-identity-token.ts';
+import { verifyIdentityToken, type VerifiedWorkload } from '../identity/verify-identity-token.ts';
 import type { Deps } from '../deps.ts';
 import { actionMatches } from './policy/policy.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import type { RequesterProof } from './requester-proof.ts';
-
-/** What a verified workload identity token proves (the proof minus the key that presented it). */
-export type WorkloadClaims = Omit<Extract<RequesterProof, { kind: 'workload' }>, 'kind' | 'keyName'>;
-
-export interface VerifiedWorkload {
-  /** The requester's email, read from the token or mapped from its login by the policy. */
-  email: string;
-  claims: WorkloadClaims;
-}
 
 export interface RequestCaller extends RequestCallerRef {
   /** Requesters the API key is bound to (lower-cased); empty = unbound. */

@@ -5,9 +5,18 @@
 // configured claim; a login the policy does not map to an email is refused, never guessed.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { VerifiedWorkload } from '../approvals/establish-requester.ts';
+import type { RequesterProof } from '../approvals/requester-proof.ts';
 import { AppError } from '../errors.ts';
 import type { IdentityIssuer } from './identity-issuers.ts';
+
+/** What a verified workload identity token proves (the proof minus the key that presented it). */
+export type WorkloadClaims = Omit<Extract<RequesterProof, { kind: 'workload' }>, 'kind' | 'keyName'>;
+
+export interface VerifiedWorkload {
+  /** The requester's email, read from the token or mapped from its login by the policy. */
+  email: string;
+  claims: WorkloadClaims;
+}
 
 /** Asymmetric algorithms only: never `none`, never HS* (a public key must not become an HMAC secret). */
 export const IDENTITY_TOKEN_ALGORITHMS = [
