@@ -16,7 +16,9 @@ import { parseChannel, type ChatPlatform } from './channels.ts';
 import { buildCardView, type CardView } from './card-view.ts';
 import { countChatCalls } from './count-chat-call.ts';
 import type { PlatformLink } from './platform-link.ts';
-import type { FlushOutcome } from './start-chat-workers.ts';
+
+/** `done`, or the channel still has cards to show: resume in a new job after `resumeAfterSeconds`. */
+export type FlushOutcome = { done: true } | { done: false; resumeAfterSeconds: number };
 
 /** How a platform call failed, as far as the loop cares. */
 export type TransportFailure =

@@ -11,9 +11,6 @@ import { flushChannel, type FlushDeps } from './flush-channel.ts';
 
 const jobData = z.object({ channel: z.string().min(1) });
 
-/** `done`, or the channel still has cards to show: resume in a new job after `resumeAfterSeconds`. */
-export type FlushOutcome = { done: true } | { done: false; resumeAfterSeconds: number };
-
 export async function startChatWorkers(
   deps: Pick<Deps, 'jobs' | 'log' | 'db' | 'clock' | 'receipts'> & FlushDeps,
   integrations: readonly ChatIntegration[],
