@@ -2,7 +2,7 @@
 // database (started only by tests that deliver), and a URL guard that lets callbacks reach
 // loopback test receivers.
 import { parseAllowList, systemLookup } from '../../apps/server/src/delivery/url-guard.ts';
-import type { CallbackSettings } from '../../apps/server/src/delivery/deliver-callback.ts';
+import type { CallbackSettings } from '../../apps/server/src/deps.ts';
 import type { Database } from '../../apps/server/src/db/client.ts';
 import { createJobQueue, type JobQueue } from '../../apps/server/src/jobs/job-queue.ts';
 import { silentLogger } from './logging.ts';

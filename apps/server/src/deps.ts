@@ -1,7 +1,7 @@
 // What use cases receive instead of importing globals: the database, a clock and a logger.
 import type { Database } from './db/client.ts';
 import type { Policy } from './approvals/policy/policy.ts';
-import type { CallbackSettings } from './delivery/deliver-callback.ts';
+import type { CallbackAllowList, LookupAll } from './delivery/url-guard.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import type { ChatApiCallCounter } from './observability/metrics.ts';
@@ -13,6 +13,13 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** How verdict callbacks are sent: which private addresses are allowed, name lookup, timeout. */
+export interface CallbackSettings {
+  allow: CallbackAllowList;
+  lookupAll: LookupAll;
+  timeoutMs: number;
+}
 
 export interface Deps {
   db: Database;

@@ -10,13 +10,6 @@ import { deriveWebhookSecret } from '../keys/key-material.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import { postCallback } from './post-callback.ts';
 import { standardWebhookHeaders } from './standard-webhooks.ts';
-import type { CallbackAllowList, LookupAll } from './url-guard.ts';
-
-export interface CallbackSettings {
-  allow: CallbackAllowList;
-  lookupAll: LookupAll;
-  timeoutMs: number;
-}
 
 export type AttemptOutcome = 'succeeded' | 'gone' | 'retry' | 'failed' | 'skipped';
 
