@@ -6,7 +6,7 @@ import { createRequest } from '../apps/server/src/approvals/create-request.ts';
 import { parsePolicy } from '../apps/server/src/approvals/policy/load-policy.ts';
 import { recordDecision } from '../apps/server/src/approvals/record-decision.ts';
 import { createDatabase } from '../apps/server/src/db/client.ts';
-import { parseAllowList, systemLookup } from '../apps/server/src/delivery/url-guard.ts';
+import { parseAllowList, systemLookup } from '../apps/server/src/approvals/outbox/url-guard.ts';
 import { systemClock, type Deps } from '../apps/server/src/deps.ts';
 import { isAppError } from '../apps/server/src/errors.ts';
 import { createJobQueue } from '../apps/server/src/jobs/job-queue.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { systemClock, type Deps } from '../../apps/server/src/deps.ts';
 import { attemptDelivery, RetryableDeliveryError } from '../../apps/server/src/delivery/deliver-callback.ts';
-import { parseAllowList, type LookupAll } from '../../apps/server/src/delivery/url-guard.ts';
+import { parseAllowList, type LookupAll } from '../../apps/server/src/approvals/outbox/url-guard.ts';
 import { createApproval, expectProblem, snapshotData, type Approval } from '../support/api-fixtures.ts';
 import { startCallbackReceiver } from '../support/callback-receiver.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';

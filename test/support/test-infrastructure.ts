@@ -1,7 +1,7 @@
 // The job queue and callback settings for use-case tests: a real pg-boss queue on the test
 // database (started only by tests that deliver), and a URL guard that lets callbacks reach
 // loopback test receivers.
-import { parseAllowList, systemLookup } from '../../apps/server/src/delivery/url-guard.ts';
+import { parseAllowList, systemLookup } from '../../apps/server/src/approvals/outbox/url-guard.ts';
 import type { CallbackSettings } from '../../apps/server/src/deps.ts';
 import type { Database } from '../../apps/server/src/db/client.ts';
 import { createJobQueue, type JobQueue } from '../../apps/server/src/jobs/job-queue.ts';

@@ -1,7 +1,7 @@
 // What use cases receive instead of importing globals: the database, a clock and a logger.
 import type { Database } from './db/client.ts';
 import type { Policy } from './approvals/policy/policy.ts';
-import type { CallbackAllowList, LookupAll } from './delivery/url-guard.ts';
+import type { CallbackAllowList, LookupAll } from './approvals/outbox/url-guard.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import type { ChatApiCallCounter } from './observability/metrics.ts';

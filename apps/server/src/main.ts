@@ -19,7 +19,7 @@ import { startStatusChangeFeed } from './db/status-change-feed.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { systemClock, type Clock } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
-import { parseAllowList, systemLookup } from './delivery/url-guard.ts';
+import { parseAllowList, systemLookup } from './approvals/outbox/url-guard.ts';
 import { configuredChatPlatforms, createChatIntegrations } from './chat/create-chat-integrations.ts';
 import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';

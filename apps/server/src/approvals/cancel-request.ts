@@ -1,8 +1,8 @@
 // Cancels a pending request on behalf of the client that created it. Cancelling a cancelled
 // request again is a no-op; any other verdict cannot be changed.
 import { appendAuditEvent } from '../audit/append-event.ts';
-import { refreshCards } from '../chat/card-outbox.ts';
-import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
+import { refreshCards } from './outbox/card-outbox.ts';
+import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';

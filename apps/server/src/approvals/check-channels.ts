@@ -3,7 +3,7 @@
 // for any other Teams conversation is refused at creation instead of leaving a card nobody sees.
 import type { Deps } from '../deps.ts';
 import { AppError, type FieldError } from '../errors.ts';
-import { parseChannel } from '../chat/channels.ts';
+import { parseChannel } from './channels.ts';
 
 export async function assertChannelsConnected(
   deps: Pick<Deps, 'db' | 'chatPlatforms'>,

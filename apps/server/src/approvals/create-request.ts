@@ -9,9 +9,9 @@ import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from '.
 import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
-import { addCard, hasCardPlatform } from '../chat/card-outbox.ts';
-import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
-import { CallbackUrlError, resolveCallbackTarget } from '../delivery/url-guard.ts';
+import { addCard, hasCardPlatform } from './outbox/card-outbox.ts';
+import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
+import { CallbackUrlError, resolveCallbackTarget } from './outbox/url-guard.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { canonicalJson } from './canonical-json.ts';

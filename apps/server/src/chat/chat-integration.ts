@@ -3,7 +3,7 @@
 // from the configuration; adding a platform adds one entry.
 import type { Router } from 'express';
 import type { Config } from '../config.ts';
-import { CHAT_PLATFORMS, type ChatPlatform } from './channels.ts';
+import { CHAT_PLATFORMS, type ChatPlatform } from '../approvals/channels.ts';
 import type { ChatTransport, FlushSettings } from './flush-channel.ts';
 import type { PlatformLink } from './platform-link.ts';
 

@@ -2,7 +2,7 @@
 // `ok` if it answered, `rate_limited` if the platform's classifier says it was throttled, else
 // `error`. The flush loop and the adapters' handlers (replies, look-ups, uploads) count through it.
 import type { ChatApiCallCounter } from '../observability/metrics.ts';
-import type { ChatPlatform } from './channels.ts';
+import type { ChatPlatform } from '../approvals/channels.ts';
 
 /** Runs `call` (one request to the platform's method `method`) and counts it by its outcome. */
 export type CountChatCall = <T>(method: string, call: () => Promise<T>) => Promise<T>;

@@ -2,7 +2,7 @@
 // credentials are set gives one entry (router, card transport, flush settings).
 import type { Config } from '../config.ts';
 import type { Deps } from '../deps.ts';
-import type { ChatPlatform } from './channels.ts';
+import type { ChatPlatform } from '../approvals/channels.ts';
 import { flushSettingsFor, type ChatIntegration } from './chat-integration.ts';
 import { createIdentityCache } from './identity-cache.ts';
 import { createPlatformLink } from './platform-link.ts';

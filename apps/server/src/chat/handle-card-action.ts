@@ -7,7 +7,7 @@ import { recordDecision, type RecordDecisionResult } from '../approvals/record-d
 import { textLengthProblem } from '../approvals/text-limits.ts';
 import type { Deps } from '../deps.ts';
 import { isAppError, type ErrorCode } from '../errors.ts';
-import type { ChatPlatform } from './channels.ts';
+import type { ChatPlatform } from '../approvals/channels.ts';
 import type { ChatIdentity, IdentityCache } from './identity-cache.ts';
 import { refusalText } from './refusal-text.ts';
 

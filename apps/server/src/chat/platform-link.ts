@@ -3,7 +3,7 @@
 // platform in this process until it restarts with new credentials; `/readyz` shows the state.
 import type { Clock } from '../deps.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { ChatPlatform } from './channels.ts';
+import type { ChatPlatform } from '../approvals/channels.ts';
 
 /** How the platform reaches us: HTTP requests to our URL, or a socket we opened (Slack Socket Mode). */
 export type PlatformLinkMode = 'http' | 'socket';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAT_PLATFORMS } from './channels.ts';
+import { CHAT_PLATFORMS } from '../approvals/channels.ts';
 import { refusalText, UNEXPECTED_FAILURE } from './refusal-text.ts';
 
 const CODES = [

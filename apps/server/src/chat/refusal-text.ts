@@ -1,7 +1,7 @@
 // The one sentence a clicker sees, privately, when a chat decision is refused: keyed by the error
 // code, worded once for every platform (the platform's name is a parameter).
 import type { ErrorCode } from '../errors.ts';
-import { PLATFORM_NAMES, type ChatPlatform } from './channels.ts';
+import { PLATFORM_NAMES, type ChatPlatform } from '../approvals/channels.ts';
 
 interface Wording {
   platform: string;

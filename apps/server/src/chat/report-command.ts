@@ -12,7 +12,7 @@ import { generateReport } from '../audit/report/generate-report.ts';
 import { reportFileName, type ReportPeriod } from '../audit/report/report-period.ts';
 import type { ReportSummary } from '../audit/report/report-summary.ts';
 import type { Deps } from '../deps.ts';
-import { PLATFORM_NAMES } from './channels.ts';
+import { PLATFORM_NAMES } from '../approvals/channels.ts';
 import type { ChatIdentity } from './identity-cache.ts';
 
 export const AUDITORS_GROUP = 'auditors';

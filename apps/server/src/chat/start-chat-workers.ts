@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { CHAT_FLUSH_QUEUE } from '../jobs/job-queue.ts';
-import { queueFlush } from './card-outbox.ts';
-import { platformOf } from './channels.ts';
+import { queueFlush } from '../approvals/outbox/card-outbox.ts';
+import { platformOf } from '../approvals/channels.ts';
 import type { ChatIntegration } from './chat-integration.ts';
 import { flushChannel, type FlushDeps } from './flush-channel.ts';
 

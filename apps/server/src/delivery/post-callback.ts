@@ -3,7 +3,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { resolveCallbackTarget, type CallbackAllowList, type LookupAll } from './url-guard.ts';
+import {
+  resolveCallbackTarget,
+  type CallbackAllowList,
+  type LookupAll,
+} from '../approvals/outbox/url-guard.ts';
 
 export interface PostCallbackInput {
   url: string;

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
 import { CALLBACK_QUEUE } from '../jobs/job-queue.ts';
-import type { CallbackJobData } from './enqueue-verdict-callback.ts';
+import type { CallbackJobData } from '../approvals/outbox/enqueue-verdict-callback.ts';
 import type { DeliveryWithAttempts } from './list-deliveries.ts';
 
 export async function retryDelivery(

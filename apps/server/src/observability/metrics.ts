@@ -4,7 +4,7 @@
 // (aggregate those with max(), not sum()).
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CHAT_PLATFORMS } from '../chat/channels.ts';
+import { CHAT_PLATFORMS } from '../approvals/channels.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { REFUSAL_REASONS } from '../audit/event-types.ts';
 import { createAuditEventTally } from './tally-audit-events.ts';

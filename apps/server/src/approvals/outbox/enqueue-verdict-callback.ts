@@ -2,10 +2,10 @@
 // URL, records the delivery and enqueues its job there and then, so a verdict never commits
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
-import { redactCallbackUrl } from '../approvals/masking.ts';
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
-import type { ApprovalStatus } from '../generated/prisma/enums.ts';
-import { CALLBACK_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
+import { redactCallbackUrl } from '../masking.ts';
+import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
+import { CALLBACK_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 
 export interface CallbackJobData {
   deliveryId: string;

@@ -1,10 +1,10 @@
 // Keeps chat cards in step with their request, durably: called inside the transaction of every
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
-import type { ChatCard } from '../generated/prisma/client.ts';
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
-import { CHAT_FLUSH_QUEUE, type JobQueue } from '../jobs/job-queue.ts';
-import { platformOf } from './channels.ts';
+import type { ChatCard } from '../../generated/prisma/client.ts';
+import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import { CHAT_FLUSH_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
+import { platformOf } from '../channels.ts';
 
 export interface ChatOutboxDeps {
   jobs: JobQueue;
