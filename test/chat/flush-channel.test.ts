@@ -9,7 +9,7 @@ import {
   type TransportFailure,
 } from '../../apps/server/src/chat/flush-channel.ts';
 import type { Deps } from '../../apps/server/src/deps.ts';
-import { presentApproval } from '../../apps/server/src/http/contracts/approval.ts';
+import { presentApproval } from '../../apps/server/src/approvals/view/approval.ts';
 import {
   approver,
   createTestRequest,

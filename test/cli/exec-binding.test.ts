@@ -19,7 +19,7 @@ import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { buildCardView } from '../../apps/server/src/chat/card-view.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
-import type { ApprovalRepresentation } from '../../apps/server/src/http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../../apps/server/src/approvals/view/approval.ts';
 import { withPgClient } from '../support/api-fixtures.ts';
 import {
   REPO_ROOT,

@@ -9,7 +9,7 @@ import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import type { Database } from '../../apps/server/src/db/client.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
-import { approvalSchema } from '../../apps/server/src/http/contracts/approval.ts';
+import { approvalSchema } from '../../apps/server/src/approvals/view/approval.ts';
 import type { Approval } from '../support/api-fixtures.ts';
 import {
   cliEnv,

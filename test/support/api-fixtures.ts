@@ -4,7 +4,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import type { Clock } from '../../apps/server/src/deps.ts';
 import { ERROR_CODES, type ErrorCode } from '../../apps/server/src/errors.ts';
-import type { ApprovalRepresentation } from '../../apps/server/src/http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../../apps/server/src/approvals/view/approval.ts';
 import type { Problem } from '../../apps/server/src/http/contracts/problem.ts';
 import type { ApiResponse, CallOptions, TestServer } from './test-server.ts';
 

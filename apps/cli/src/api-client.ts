@@ -2,7 +2,7 @@
 // problem+json answers and unreachable servers turned into CliErrors (exit 3).
 import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
-import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
+import { approvalSchema } from '../../server/src/approvals/view/approval.ts';
 import { executionSchema, type recordExecutionBody } from '../../server/src/http/contracts/execution.ts';
 import type { RecordGatewayCallBody } from '../../server/src/http/contracts/gateway-call.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCardView } from '../chat/card-view.ts';
 import { renderSlackCard } from '../chat/slack/cards.ts';
 import { renderTeamsCard } from '../chat/teams/cards.ts';
-import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from './view/approval.ts';
 import { bindExec, commandLine, commandLineOf, execBindingOf, shellWord } from './exec-binding.ts';
 
 const BINDING = {

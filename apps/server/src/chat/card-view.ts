@@ -3,7 +3,7 @@
 // Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
 import { commandLineOf } from '../approvals/exec-binding.ts';
 import { describeRequesterProof } from '../approvals/requester-proof.ts';
-import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
 
 type Decision = ApprovalRepresentation['decisions'][number];
 type Status = ApprovalRepresentation['status'];

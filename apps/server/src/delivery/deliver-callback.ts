@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
-import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
+import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import { deriveWebhookSecret } from '../keys/key-material.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import { postCallback } from './post-callback.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson } from '../approvals/canonical-json.ts';
 import { payloadDigest } from '../approvals/payload-digest.ts';
-import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
 import type { CreateApprovalInput, McpIdentity } from '../mcp/approval-tools.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 

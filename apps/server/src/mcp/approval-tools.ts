@@ -8,8 +8,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ApprovalRepresentation } from '../http/contracts/approval.ts';
-import { approvalStatusSchema } from '../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
+import { approvalStatusSchema } from '../approvals/view/approval.ts';
 import { limitedText } from '../http/contracts/limited-text.ts';
 import { createApprovalBody } from '../http/routes/approvals.create.ts';
 

@@ -4,7 +4,7 @@ import { cancelRequest } from '../approvals/cancel-request.ts';
 import { createRequest } from '../approvals/create-request.ts';
 import { getRequest } from '../approvals/get-request.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { presentWithReceipt } from '../http/contracts/present-with-receipt.ts';
+import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import type { HttpContext } from '../http/route.ts';
 import { createApprovalBody, MAX_CONTEXT_BYTES } from '../http/routes/approvals.create.ts';
 import { parseInput } from '../http/validate.ts';

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
 import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,

@@ -1,7 +1,7 @@
 // Block Kit for Slack: the approval card (rendered from the platform-neutral card view) and the
 // deny-reason modal. Pure functions, so posting, updates and tests render the same card.
 import type { ActionsBlock, Button, KnownBlock, SectionBlock, View } from '@slack/types';
-import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
 import { buildCardView, buttonsHint, deciderPlain, type CardOutcome, type CardView } from '../card-view.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 

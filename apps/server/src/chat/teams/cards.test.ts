@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRepresentation } from '../../http/contracts/approval.ts';
+import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
 import { buildCardView } from '../card-view.ts';
 import { renderSlackCard } from '../slack/cards.ts';
 import { renderTeamsCard } from './cards.ts';

@@ -4,7 +4,7 @@
 import type { RecordDecisionResult } from '../../approvals/record-decision.ts';
 import type { ChatOrigin } from '../../audit/event-types.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../audit/report/report-period.ts';
-import { presentWithReceipt } from '../../http/contracts/present-with-receipt.ts';
+import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { buildCardView } from '../card-view.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import {

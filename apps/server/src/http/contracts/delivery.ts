@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { redactCallbackUrl } from '../../approvals/masking.ts';
 import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
-import { approvalStatusSchema } from './approval.ts';
+import { approvalStatusSchema } from '../../approvals/view/approval.ts';
 
 export const deliverySchema = z
   .object({

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { listRequests } from '../../approvals/list-requests.ts';
 import { principalOf, requireScope } from '../auth.ts';
-import { approvalSchema, approvalStatusSchema } from '../contracts/approval.ts';
-import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
+import { approvalSchema, approvalStatusSchema } from '../../approvals/view/approval.ts';
+import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { bearerSecurity, type Route } from '../route.ts';
 import { parseInput } from '../validate.ts';

@@ -28,7 +28,7 @@ export interface RequestView {
 export function cardState(
   card: Pick<ChatCard, 'messageId' | 'version' | 'shownVersion' | 'failedAt' | 'error'>,
 ): CardState {
-  // Same reading as the API's card status (http/contracts/approval.ts), in words.
+  // Same reading as the API's card status (approvals/view/approval.ts), in words.
   if (card.failedAt) return `failed: ${card.error ?? 'refused by the platform'}`;
   if (!card.messageId) return 'not posted yet';
   return card.shownVersion < card.version ? 'updating' : 'up to date';

@@ -1,12 +1,8 @@
 // The approval request as the API returns it (spec §2), and the presenter that produces it.
 import { z } from 'zod';
-import type { RequestWithDecisions } from '../../approvals/find-request.ts';
-import { redactCallbackUrl } from '../../approvals/masking.ts';
-import {
-  describeRequesterProof,
-  readRequesterProof,
-  requesterProofSchema,
-} from '../../approvals/requester-proof.ts';
+import type { RequestWithDecisions } from '../find-request.ts';
+import { redactCallbackUrl } from '../masking.ts';
+import { describeRequesterProof, readRequesterProof, requesterProofSchema } from '../requester-proof.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 
