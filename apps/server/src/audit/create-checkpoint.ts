@@ -3,8 +3,9 @@
 // to that seq was not rewritten, even by a superuser who recomputes every hash and the head
 // (the way transparency logs hold their operator to its history).
 import { decodeProtectedHeader } from 'jose';
-import type { Deps } from '../deps.ts';
-import type { CheckpointStatement } from '../receipts/sign-receipt.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { CheckpointStatement, ReceiptSigner } from '../receipts/sign-receipt.ts';
 import { chainBatchJson } from './append-event.ts';
 import { loadEventKeys } from './event-key.ts';
 
@@ -17,6 +18,13 @@ export interface CreateCheckpointInput {
   actor: string;
   /** For the periodic run: no new checkpoint when the newest event is already one. */
   skipIfUnchanged?: boolean;
+}
+
+/** What a checkpoint needs: the same fields as in Deps, named here so the audit trail does not import the core's wiring. */
+export interface CheckpointDeps {
+  db: Database;
+  clock: { now(): Date };
+  receipts: ReceiptSigner;
 }
 
 /** An event landed between the head read and the checkpoint's own append: sign the new head. */
@@ -33,7 +41,7 @@ const HEAD_ATTEMPTS = 5;
  * first: a checkpoint always signs the event just before it.
  */
 export async function createCheckpoint(
-  deps: Pick<Deps, 'db' | 'clock' | 'receipts'>,
+  deps: CheckpointDeps,
   input: CreateCheckpointInput,
 ): Promise<Checkpoint | null> {
   for (let attempt = 1; ; attempt += 1) {
@@ -45,10 +53,7 @@ export async function createCheckpoint(
   }
 }
 
-function signHead(
-  deps: Pick<Deps, 'db' | 'clock' | 'receipts'>,
-  input: CreateCheckpointInput,
-): Promise<Checkpoint | null> {
+function signHead(deps: CheckpointDeps, input: CreateCheckpointInput): Promise<Checkpoint | null> {
   return deps.db.prisma.$transaction(async (tx) => {
     const heads = await tx.$queryRaw<{ seq: string; hash: string; last_type: string | null }[]>`
       SELECT h.seq::text AS seq, h.hash, (SELECT type FROM audit_events e WHERE e.seq = h.seq) AS last_type
@@ -84,7 +89,7 @@ export interface CheckpointTimer {
 
 /** Every `intervalMinutes` (0: never), a checkpoint unless nothing was appended since the last. */
 export function startCheckpointTimer(
-  deps: Pick<Deps, 'db' | 'clock' | 'receipts' | 'log'>,
+  deps: CheckpointDeps & { log: Logger },
   intervalMinutes: number,
 ): CheckpointTimer {
   if (intervalMinutes <= 0) return { stop: () => Promise.resolve() };
