@@ -11,7 +11,7 @@ import {
   payloadDigest,
   type DigestIdentity,
 } from '../../server/src/approvals/payload-digest.ts';
-import { readRequesterProof } from '../../server/src/approvals/requester-proof.ts';
+import { readRequesterProof } from '../../server/src/receipts/requester-proof.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/sign-receipt.ts';
 import { API_ERROR_EXIT_CODE } from './api-client.ts';

@@ -14,14 +14,14 @@ import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
 import { CallbackUrlError, resolveCallbackTarget } from './outbox/url-guard.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
 import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
 import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
-import { describeRequesterProof, isProven } from './requester-proof.ts';
+import { describeRequesterProof, isProven } from '../receipts/requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
 
 export interface CreateRequestInput {

@@ -6,7 +6,7 @@ import { verifyIdentityToken, type VerifiedWorkload } from '../identity/verify-i
 import type { Deps } from '../deps.ts';
 import { actionMatches } from './policy/policy.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
-import type { RequesterProof } from './requester-proof.ts';
+import type { RequesterProof } from '../receipts/requester-proof.ts';
 
 export interface RequestCaller extends RequestCallerRef {
   /** Requesters the API key is bound to (lower-cased); empty = unbound. */

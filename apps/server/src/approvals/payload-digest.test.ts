@@ -3,7 +3,7 @@
 // here, independently, because executors must be able to recompute it without our code.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 import { maskContext } from './masking.ts';
 import { payloadDigest } from './payload-digest.ts';
 

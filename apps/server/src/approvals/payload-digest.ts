@@ -3,8 +3,8 @@
 // proved who asks, the proven identity (requester, issuer, subject, repository, workflow, run) is
 // part of what was asked too: {action, context, identity}.
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.ts';
-import type { RequesterProof } from './requester-proof.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
+import type { RequesterProof } from '../receipts/requester-proof.ts';
 
 /** The part of a workload proof the digest covers; the key that presented the token is not in it. */
 export interface DigestIdentity {

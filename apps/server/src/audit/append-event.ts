@@ -3,7 +3,7 @@
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
 import { runSql, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 import { SIGNED_EVENT_TYPES, type EventSigner } from './event-key.ts';
 

@@ -3,7 +3,7 @@
 // executions and decisions go by this record, not by the request row, which a database login can
 // rewrite; `requestRowMismatches` names every field in which the row has drifted from it.
 import { z } from 'zod';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
 import { loadEventKeys, signatureProblem } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';

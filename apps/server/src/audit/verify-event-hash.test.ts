@@ -1,7 +1,7 @@
 // The verification hash must be byte for byte the append's: the same digest input as
 // eventDigestInput (canonicalJson) for every JSON value jsonb can hand back, and the same hash.
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { chainHash, eventDigestInput, GENESIS_HASH } from './append-event.ts';
 import { parsedCanonicalJson, storedEventHash } from './verify-event-hash.ts';
 

@@ -4,7 +4,7 @@
 // eventDigestInput writes for values read back from jsonb (plain objects, arrays, strings,
 // numbers, booleans, null); verify-event-hash.test.ts holds the two to each other.
 import { hash } from 'node:crypto';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 
 /** canonicalJson of a value that came out of JSON.parse. */
 export function parsedCanonicalJson(value: unknown): string {

@@ -2,7 +2,7 @@
 // fields, masked context, decisions, quorum progress, outcome) and whether the buttons show.
 // Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
 import { commandLineOf } from '../approvals/exec-binding.ts';
-import { describeRequesterProof } from '../approvals/requester-proof.ts';
+import { describeRequesterProof } from '../receipts/requester-proof.ts';
 import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
 
 type Decision = ApprovalRepresentation['decisions'][number];

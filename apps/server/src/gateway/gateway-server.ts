@@ -14,7 +14,7 @@ import {
   type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 import { payloadDigest } from '../approvals/payload-digest.ts';
 import type { McpIdentity } from '../mcp/approval-tools.ts';
 import { decideTool, namespacedTool, TOOL_NAME } from './decide-tool.ts';

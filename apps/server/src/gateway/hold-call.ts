@@ -5,7 +5,7 @@
 // call asks anew (a model retrying a denied call gets the denial, not a new card).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 import { payloadDigest } from '../approvals/payload-digest.ts';
 import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
 import type { CreateApprovalInput, McpIdentity } from '../mcp/approval-tools.ts';

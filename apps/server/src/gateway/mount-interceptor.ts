@@ -8,7 +8,7 @@
 import express, { type Router } from 'express';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 import { AppError } from '../errors.ts';
 import type { HttpContext } from '../http/route.ts';
 import { parseInput } from '../http/validate.ts';

@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { canonicalJson } from '../approvals/canonical-json.ts';
+import { canonicalJson } from '../audit/canonical-json.ts';
 
 const pinSchema = z.object({
   fingerprint: z.string(),

@@ -5,7 +5,7 @@
 // configured claim; a login the policy does not map to an email is refused, never guessed.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { RequesterProof } from '../approvals/requester-proof.ts';
+import type { RequesterProof } from '../receipts/requester-proof.ts';
 import { AppError } from '../errors.ts';
 import type { IdentityIssuer } from './identity-issuers.ts';
 

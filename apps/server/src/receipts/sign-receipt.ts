@@ -2,7 +2,7 @@
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
 // /v1/keys/receipt. The same key signs checkpoints of the chain head.
 import { CompactSign } from 'jose';
-import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from './requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 

@@ -1,6 +1,6 @@
 // Small formatters the templates use: instants in UTC, durations a person reads at a glance, and
 // the requester proof in the one wording every door uses.
-import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../receipts/requester-proof.ts';
 
 export function formatInstant(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '–';

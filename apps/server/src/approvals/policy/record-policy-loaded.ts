@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { appendAuditEvent } from '../../audit/append-event.ts';
 import type { PrismaClient } from '../../db/client.ts';
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson } from '../../audit/canonical-json.ts';
 import type { Policy } from './policy.ts';
 
 /** The file's digest, or for the built-in default a digest of its compiled rules. */

@@ -1,7 +1,7 @@
 // `when:` conditions on policy rules: what a rule looks at besides the action name. Parsing (with
 // precise messages), and a pure evaluation over one request, shared by every door.
 import { z } from 'zod';
-import { canonicalJson } from '../canonical-json.ts';
+import { canonicalJson } from '../../audit/canonical-json.ts';
 
 export const CONDITION_OPERATORS = [
   'equals',

@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../find-request.ts';
 import { redactCallbackUrl } from '../masking.ts';
-import { describeRequesterProof, readRequesterProof, requesterProofSchema } from '../requester-proof.ts';
+import {
+  describeRequesterProof,
+  readRequesterProof,
+  requesterProofSchema,
+} from '../../receipts/requester-proof.ts';
 
 export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
 

@@ -1,6 +1,6 @@
 // Streams one report row per request created in the period, in keyset batches of (created_at, id),
 // with its decisions, chat cards and callback outcome read per batch: memory stays flat.
-import { describeRequesterProof, readRequesterProof } from '../../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../../receipts/requester-proof.ts';
 import type pg from 'pg';
 import type { ReportPeriod } from './report-period.ts';
 

@@ -1,6 +1,6 @@
 // Everything the request page shows: the request and its decisions, its audit events (the
 // timeline), its callback deliveries with their attempts, and its chat cards with their state.
-import { describeRequesterProof, readRequesterProof } from '../../approvals/requester-proof.ts';
+import { describeRequesterProof, readRequesterProof } from '../../receipts/requester-proof.ts';
 import { isUuid } from '../../approvals/find-request.ts';
 import type { Deps } from '../../deps.ts';
 import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
