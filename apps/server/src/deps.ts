@@ -4,7 +4,6 @@ import type { Policy } from './approvals/policy/policy.ts';
 import type { CallbackAllowList, LookupAll } from './approvals/outbox/url-guard.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
-import type { ChatApiCallCounter } from './observability/metrics.ts';
 import type { ReceiptSigner } from './receipts/sign-receipt.ts';
 import type { EventSigner } from './audit/event-key.ts';
 
@@ -19,6 +18,11 @@ export interface CallbackSettings {
   allow: CallbackAllowList;
   lookupAll: LookupAll;
   timeoutMs: number;
+}
+
+/** What chat adapters count: one call to a platform's API, by its outcome. */
+export interface ChatApiCallCounter {
+  inc(labels: { platform: string; method: string; result: 'ok' | 'rate_limited' | 'error' }): void;
 }
 
 export interface Deps {

@@ -31,7 +31,7 @@ import { trackConnections } from './http/track-connections.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
-import { createMetrics } from './observability/metrics.ts';
+import { createMetrics } from './metrics/metrics.ts';
 import { loadReceiptKey } from './receipts/load-receipt-key.ts';
 import { createEventSigner, loadEventKey, registerEventKey } from './audit/event-key.ts';
 import { createReceiptSigner } from './receipts/sign-receipt.ts';

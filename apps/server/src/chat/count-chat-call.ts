@@ -1,7 +1,7 @@
 // The one rule for countersign_chat_api_calls_total: a call to a chat platform's API counts once,
 // `ok` if it answered, `rate_limited` if the platform's classifier says it was throttled, else
 // `error`. The flush loop and the adapters' handlers (replies, look-ups, uploads) count through it.
-import type { ChatApiCallCounter } from '../observability/metrics.ts';
+import type { ChatApiCallCounter } from '../deps.ts';
 import type { ChatPlatform } from '../approvals/channels.ts';
 
 /** Runs `call` (one request to the platform's method `method`) and counts it by its outcome. */

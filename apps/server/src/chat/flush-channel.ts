@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
 import type { Deps } from '../deps.ts';
-import type { ChatApiCallCounter } from '../observability/metrics.ts';
+import type { ChatApiCallCounter } from '../deps.ts';
 import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from '../approvals/channels.ts';
 import { buildCardView, type CardView } from './card-view.ts';

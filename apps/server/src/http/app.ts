@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import { redactQueryObject, redactQueryString, type Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { problemHandler, routeNotFound } from './problem.ts';
 import type { HttpContext, Route } from './route.ts';

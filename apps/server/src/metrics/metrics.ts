@@ -6,13 +6,9 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CHAT_PLATFORMS } from '../approvals/channels.ts';
 import type { PrismaClient } from '../db/client.ts';
+import type { ChatApiCallCounter } from '../deps.ts';
 import { REFUSAL_REASONS } from '../audit/event-types.ts';
 import { createAuditEventTally } from './tally-audit-events.ts';
-
-/** What chat adapters count: one call to a platform's API, by its outcome. */
-export interface ChatApiCallCounter {
-  inc(labels: { platform: string; method: string; result: 'ok' | 'rate_limited' | 'error' }): void;
-}
 
 export interface Metrics {
   registry: Registry;
