@@ -1,7 +1,7 @@
 // A callback delivery as the API shows it, with every attempt.
 import { z } from 'zod';
 import { redactCallbackUrl } from '../../approvals/masking.ts';
-import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
+import type { DeliveryWithAttempts } from '../../approvals/outbox/list-deliveries.ts';
 import { approvalStatusSchema } from '../../approvals/view/approval.ts';
 
 export const deliverySchema = z

@@ -1,6 +1,6 @@
 // GET /v1/approvals/{id}/deliveries — the verdict callbacks of a request, every attempt included.
 import { z } from 'zod';
-import { listDeliveries } from '../../delivery/list-deliveries.ts';
+import { listDeliveries } from '../../approvals/outbox/list-deliveries.ts';
 import { principalOf, requireScope } from '../auth.ts';
 import { deliverySchema, presentDelivery } from '../contracts/delivery.ts';
 import { problemResponse } from '../contracts/problem.ts';

@@ -1,6 +1,6 @@
 // POST /v1/approvals/{id}/deliveries/{deliveryId}/retry — send a failed-for-good callback again.
 import { z } from 'zod';
-import { retryDelivery } from '../../delivery/retry-delivery.ts';
+import { retryDelivery } from '../../approvals/outbox/retry-delivery.ts';
 import { principalOf, requireScope } from '../auth.ts';
 import { deliverySchema, presentDelivery } from '../contracts/delivery.ts';
 import { problemResponse } from '../contracts/problem.ts';

@@ -3,7 +3,7 @@
 import { describeRequesterProof, readRequesterProof } from '../../receipts/requester-proof.ts';
 import { isUuid } from '../../approvals/find-request.ts';
 import type { Deps } from '../../deps.ts';
-import type { DeliveryWithAttempts } from '../../delivery/list-deliveries.ts';
+import type { DeliveryWithAttempts } from '../../approvals/outbox/list-deliveries.ts';
 import { AppError } from '../../errors.ts';
 import type { AuditEvent, ChatCard } from '../../generated/prisma/client.ts';
 import type { RequestSummary } from './list-waiting-requests.ts';

@@ -1,11 +1,11 @@
 // Sends a delivery that ended as failed (or gone) again: back to pending with a fresh job; its
 // id, and so the Countersign-Delivery header, stays the same. The re-send is audited with it.
-import { appendAuditEvent } from '../audit/append-event.ts';
-import type { Deps } from '../deps.ts';
-import { findRequestForClient, isUuid } from '../approvals/find-request.ts';
-import { AppError } from '../errors.ts';
-import { CALLBACK_QUEUE } from '../jobs/job-queue.ts';
-import type { CallbackJobData } from '../approvals/outbox/enqueue-verdict-callback.ts';
+import { appendAuditEvent } from '../../audit/append-event.ts';
+import type { Deps } from '../../deps.ts';
+import { findRequestForClient, isUuid } from '../find-request.ts';
+import { AppError } from '../../errors.ts';
+import { CALLBACK_QUEUE } from '../../jobs/job-queue.ts';
+import type { CallbackJobData } from './enqueue-verdict-callback.ts';
 import type { DeliveryWithAttempts } from './list-deliveries.ts';
 
 export async function retryDelivery(

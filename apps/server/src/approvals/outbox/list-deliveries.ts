@@ -1,7 +1,7 @@
 // The callback deliveries of a client's request, each with every attempt.
-import type { Deps } from '../deps.ts';
-import { findRequestForClient } from '../approvals/find-request.ts';
-import type { CallbackAttempt, CallbackDelivery } from '../generated/prisma/client.ts';
+import type { Deps } from '../../deps.ts';
+import { findRequestForClient } from '../find-request.ts';
+import type { CallbackAttempt, CallbackDelivery } from '../../generated/prisma/client.ts';
 
 export type DeliveryWithAttempts = CallbackDelivery & { attempts: CallbackAttempt[] };
 
