@@ -57,7 +57,7 @@ export type RequestCreatedPayload = {
   title?: string | null;
   reason?: string | null;
   requesterName?: string | null;
-  /** How the requester was established (approvals/requester-proof.ts); null when unknown. */
+  /** How the requester was established (receipts/requester-proof.ts); null when unknown. */
   requesterProof?: unknown;
   agent?: unknown;
   /** The context as stored, secrets masked. */

@@ -43,7 +43,7 @@ export interface ReceiptPayload {
   /** Where the verdict is in the audit chain: compare with the chain, or with a signed checkpoint. */
   verdictEvent: VerdictEvent;
   /**
-   * Who asked, and how that was established (approvals/requester-proof.ts; null when unknown), with
+   * Who asked, and how that was established (receipts/requester-proof.ts; null when unknown), with
    * the line every door shows for it.
    */
   requester: { email: string; name: string | null; proof: unknown; shown: string };
