@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { createRequest } from '../../approvals/create-request.ts';
 import { parseDuration } from '../../approvals/duration.ts';
 import { AppError } from '../../errors.ts';
-import { requireScope, principalOf } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../contracts/approval.ts';
 import { limitedText } from '../contracts/limited-text.ts';
 import { presentWithReceipt } from '../contracts/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 export const channelString = z
@@ -103,12 +103,12 @@ const requestHeaders = z.object({
 });
 
 export const createApprovalRoute: Route = {
-  openapi: {
+  method: 'post',
+  path: '/v1/approvals',
+  scope: 'approvals:write',
+  contract: {
     operationId: 'createApproval',
-    method: 'post',
-    path: '/v1/approvals',
     summary: 'Create an approval request',
-    security: bearerSecurity,
     request: {
       headers: requestHeaders,
       body: { required: true, content: { 'application/json': { schema: createApprovalBody } } },
@@ -132,10 +132,8 @@ export const createApprovalRoute: Route = {
       422: problemResponse('Body breaks the schema'),
     },
   },
-  mount(router, ctx) {
-    router.post(
-      '/v1/approvals',
-      requireScope(ctx.deps.db, 'approvals:write'),
+  handlers(ctx) {
+    return [
       jsonBody({ required: true }),
       async (req, res) => {
         const headers = parseInput(requestHeaders, req.headers, 'header');
@@ -154,6 +152,6 @@ export const createApprovalRoute: Route = {
           .set(result.replayed ? { 'Idempotent-Replayed': 'true' } : {})
           .json(await presentWithReceipt(ctx.deps, result.request));
       },
-    );
+    ];
   },
 };
