@@ -8,8 +8,8 @@ import { parseReportPeriod, ReportPeriodError, type ReportPeriod } from '../../a
 import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import type { ChatDeps } from '../handle-card-action.ts';
+import { checkAuditor } from '../../audit/report/check-auditor.ts';
 import {
-  checkAuditor,
   parseCommandText,
   reportRefusalText,
   withReportFile,
@@ -77,7 +77,7 @@ async function handleReport(
     command.user_id,
     lookUpSlackUser(client, deps.countCall, command.user_id),
   );
-  const auditor = await checkAuditor(deps, { who, origin, text: command.text });
+  const auditor = await checkAuditor(deps, { email: who.email, origin, text: command.text });
   if (!auditor.allowed) {
     await reply({ text: reportRefusalText(auditor.reason, origin, `${SLASH_COMMAND} report`) });
     return;

@@ -16,7 +16,8 @@ import {
 } from '../handle-card-action.ts';
 import type { ChatIdentity } from '../identity-cache.ts';
 import { refusalText } from '../refusal-text.ts';
-import { checkAuditor, parseCommandText, reportRefusalText, withReportFile } from '../report-command.ts';
+import { parseCommandText, reportRefusalText, withReportFile } from '../report-command.ts';
+import { checkAuditor } from '../../audit/report/check-auditor.ts';
 import { readFile } from 'node:fs/promises';
 import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
 import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, renderTeamsCard } from './cards.ts';
@@ -116,7 +117,7 @@ async function onMessage(deps: ChatDeps, message: TeamsMessage, turn: TeamsTurnT
     `${message.tenantId ?? ''}:${message.from.aadObjectId ?? message.from.id}`,
     lookUpSender(turn),
   );
-  const auditor = await checkAuditor(deps, { who, origin, text: message.text });
+  const auditor = await checkAuditor(deps, { email: who.email, origin, text: message.text });
   if (!auditor.allowed) {
     await turn.reply(reportRefusalText(auditor.reason, origin, 'report'));
     return;
