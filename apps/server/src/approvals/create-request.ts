@@ -23,6 +23,7 @@ import { establishRequester, type RequestCaller } from './establish-requester.ts
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from './requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { refuseTooLargeContext } from './context-limit.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -64,6 +65,7 @@ export async function createRequest(
   const { clientId } = caller;
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
+  refuseTooLargeContext(input.context);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import { createRequest } from '../../approvals/create-request.ts';
 import { parseDuration } from '../../approvals/duration.ts';
-import { AppError } from '../../errors.ts';
 import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../contracts/approval.ts';
 import { limitedText } from '../contracts/limited-text.ts';
@@ -17,7 +16,6 @@ export const channelString = z
   .max(300)
   .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
 
-export const MAX_CONTEXT_BYTES = 32 * 1024;
 const MAX_EXPIRES_IN_SECONDS = 30 * 86_400;
 
 const email = z.email().max(320);
@@ -138,12 +136,6 @@ export const createApprovalRoute: Route = {
       async (req, res) => {
         const headers = parseInput(requestHeaders, req.headers, 'header');
         const body = parseInput(createApprovalBody, req.body, 'body');
-        if (body.context && Buffer.byteLength(JSON.stringify(body.context)) > MAX_CONTEXT_BYTES) {
-          throw new AppError('PAYLOAD_TOO_LARGE', {
-            detail: 'context is larger than 32 KiB',
-            errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
-          });
-        }
         const caller = { ...principalOf(res), identityToken: headers['countersign-identity-token'] };
         const result = await createRequest(ctx.deps, caller, body, headers['idempotency-key']);
         res
