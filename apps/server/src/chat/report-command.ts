@@ -7,13 +7,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUDITORS_GROUP, type ReportRefusal } from '../audit/report/check-auditor.ts';
+import { AUDITORS_GROUP, checkAuditor, type ReportRefusal } from '../audit/report/check-auditor.ts';
 import type { ChatOrigin } from '../audit/event-types.ts';
 import { generateReport } from '../audit/report/generate-report.ts';
-import { reportFileName, type ReportPeriod } from '../audit/report/report-period.ts';
+import {
+  parseReportPeriod,
+  reportFileName,
+  ReportPeriodError,
+  type ReportPeriod,
+} from '../audit/report/report-period.ts';
 import type { ReportSummary } from '../audit/report/report-summary.ts';
 import type { Deps } from '../deps.ts';
 import { PLATFORM_NAMES } from './channels.ts';
+import type { ChatIdentity } from './identity-cache.ts';
 
 export type ReportCommandText =
   | { kind: 'report'; from: string | undefined; to: string | undefined }
@@ -78,4 +84,44 @@ export async function withReportFile<T>(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** How a report command ended: a sentence for the asker, or what the platform's delivery gave. */
+export type ReportCommandOutcome<T> =
+  | { kind: 'refused'; text: string }
+  | { kind: 'bad_period'; message: string }
+  | { kind: 'delivered'; value: T };
+
+/**
+ * The report command once the platform has parsed it and resolved who asked, for every chat door:
+ * the auditor check (a refusal is audited), the period, then the CSV written for `deliver`.
+ * `command` is how the platform's user typed it, for the refusal sentence.
+ */
+export async function runReportCommand<T>(
+  deps: Deps,
+  input: {
+    who: ChatIdentity;
+    origin: ChatOrigin;
+    text: string;
+    command: string;
+    period: { from: string | undefined; to: string | undefined };
+  },
+  deliver: (file: ReportFile, period: ReportPeriod) => Promise<T>,
+): Promise<ReportCommandOutcome<T>> {
+  const { origin } = input;
+  const auditor = await checkAuditor(deps, { email: input.who.email, origin, text: input.text });
+  if (!auditor.allowed) {
+    return { kind: 'refused', text: reportRefusalText(auditor.reason, origin, input.command) };
+  }
+  let period: ReportPeriod;
+  try {
+    period = parseReportPeriod(input.period, deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ReportPeriodError)) throw error;
+    return { kind: 'bad_period', message: `${error.message}.` };
+  }
+  const value = await withReportFile(deps, { period, email: auditor.email, origin }, (file) =>
+    deliver(file, period),
+  );
+  return { kind: 'delivered', value };
 }
