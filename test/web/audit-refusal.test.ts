@@ -3,7 +3,7 @@
 // `report.refused` event in the audit trail, as `/countersign report` in Slack or Teams records it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/api-fixtures.ts';
-import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
+import { devSignIn, type CookieAgent } from '../support/cookie-agent.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -25,13 +25,7 @@ interface AuditRow {
 let policy: TempPolicyFile;
 let t: TestServer;
 
-async function devSignIn(email: string): Promise<CookieAgent> {
-  const agent = createCookieAgent();
-  const page = await agent.request('GET', `${t.url}/signin`);
-  const done = await agent.request('POST', `${t.url}/auth/dev`, { email, _csrf: csrfTokenOf(page.text) });
-  expect(done.status, done.text).toBe(303);
-  return agent;
-}
+const signIn = (email: string): Promise<CookieAgent> => devSignIn(t.url, email);
 
 const eventsAfter = (seq: string) =>
   withPgClient(t.database.url, async (client) => {
@@ -62,7 +56,7 @@ afterAll(async () => {
 
 describe('the Audit page for someone outside the auditors group', () => {
   it('refuses the page and the report, and records each attempt as report.refused', async () => {
-    const reviewer = await devSignIn('bob@example.com');
+    const reviewer = await signIn('bob@example.com');
     const from = await lastSeq();
     const page = await reviewer.request('GET', `${t.url}/audit?from=7d`);
     expect(page.status).toBe(403);
@@ -84,7 +78,7 @@ describe('the Audit page for someone outside the auditors group', () => {
   });
 
   it('records nothing for an auditor, whose report is a report.generated run as before', async () => {
-    const auditor = await devSignIn('audrey@example.com');
+    const auditor = await signIn('audrey@example.com');
     const from = await lastSeq();
     expect((await auditor.request('GET', `${t.url}/audit`)).status).toBe(200);
     expect((await auditor.request('GET', `${t.url}/audit/report?format=csv`)).status).toBe(200);
