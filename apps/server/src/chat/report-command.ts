@@ -1,5 +1,5 @@
 // The chat report command, whatever the platform: `report [7d|30d|<from>..<to>]` or `help`. Only
-// members of the policy group `auditors` may run it (audit/report/check-auditor.ts, as on the
+// members of the policy group `auditors` may run it (approvals/check-auditor.ts, as on the
 // console); anyone else is refused and the attempt is audited. An auditor's report is written as
 // CSV to a temporary file for the adapter to deliver.
 import { createWriteStream } from 'node:fs';
@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUDITORS_GROUP, checkAuditor, type ReportRefusal } from '../audit/report/check-auditor.ts';
+import { AUDITORS_GROUP, checkAuditor, type ReportRefusal } from '../approvals/check-auditor.ts';
 import type { ChatOrigin } from '../audit/event-types.ts';
 import { generateReport } from '../audit/report/generate-report.ts';
 import {

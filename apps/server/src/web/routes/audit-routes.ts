@@ -12,7 +12,7 @@ import {
 } from '../../audit/report/report-period.ts';
 import { OutputClosedError } from '../../audit/report/write-stream.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
-import { checkAuditor } from '../../audit/report/check-auditor.ts';
+import { checkAuditor } from '../../approvals/check-auditor.ts';
 import { BUILT_IN_POLICY } from '../../approvals/policy/policy.ts';
 import { AppError } from '../../errors.ts';
 import { horizontalBars, verticalBars } from '../charts/bar-chart.ts';

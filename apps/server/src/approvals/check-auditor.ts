@@ -1,10 +1,10 @@
 // Who may run the compliance report from a door a person uses (Slack, Teams, the web console):
 // the policy group `auditors`. Anyone else is refused, and the attempt is a `report.refused` audit
 // event written before the door answers, whichever door it came through.
-import { isAuditor } from '../../approvals/can-see-request.ts';
-import type { Deps } from '../../deps.ts';
-import { appendAuditEvent } from '../append-event.ts';
-import type { ReportOrigin } from '../event-types.ts';
+import { isAuditor } from './can-see-request.ts';
+import type { Deps } from '../deps.ts';
+import { appendAuditEvent } from '../audit/append-event.ts';
+import type { ReportOrigin } from '../audit/event-types.ts';
 
 export const AUDITORS_GROUP = 'auditors';
 
