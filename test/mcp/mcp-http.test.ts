@@ -127,6 +127,18 @@ describe('/mcp (Streamable HTTP)', { timeout: 120_000 }, () => {
     expect(await pendingIds(t)).toEqual([]);
   });
 
+  it('refuses a context over 32 KiB as POST /v1/approvals does, and creates nothing', async () => {
+    const tooLarge = await callTool(mcp, 'request_approval', {
+      action: 'billing.refund',
+      context: { blob: 'x'.repeat(40 * 1024) },
+    });
+    expect(tooLarge.result.isError).toBe(true);
+    expect(tooLarge.text).toContain(
+      'PAYLOAD_TOO_LARGE: context is larger than 32 KiB (/context: larger than 32 KiB)',
+    );
+    expect(await pendingIds(t)).toEqual([]);
+  });
+
   it('refuses a JSON-RPC batch with a JSON-RPC error, and creates nothing', async () => {
     const call = (id: number) => ({
       jsonrpc: '2.0',

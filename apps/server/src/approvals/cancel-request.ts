@@ -2,7 +2,8 @@
 // request again is a no-op; any other verdict cannot be changed.
 import { appendAuditEvent } from '../audit/append-event.ts';
 import { refreshCards } from './outbox/card-outbox.ts';
-import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
+import { concludeRequest } from './conclude-request.ts';
+import { runSql } from '../db/sql-transaction.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
@@ -23,16 +24,15 @@ export async function cancelRequest(
   refuseTooLongText('reason', input.reason);
   const now = deps.clock.now();
   const cancelled = await deps.db.prisma.$transaction(async (tx) => {
-    const { count } = await tx.approvalRequest.updateMany({
-      where: { id, clientId, status: 'pending' },
-      data: { status: 'cancelled', decidedAt: now },
-    });
-    if (count === 0) return false;
-    const { callbackUrl } = await tx.approvalRequest.findUniqueOrThrow({
-      where: { id },
-      select: { callbackUrl: true },
-    });
-    await enqueueVerdictCallback(tx, deps.jobs, { id, callbackUrl }, 'cancelled');
+    // Locked first, so a decision or the expiry sweep cannot conclude it meanwhile.
+    const [pending] = await runSql<{ callbackUrl: string | null }>(
+      tx,
+      `SELECT callback_url AS "callbackUrl" FROM approval_requests
+        WHERE id = $1::uuid AND client_id = $2::uuid AND status = 'pending' FOR UPDATE`,
+      [id, clientId],
+    );
+    if (!pending) return false;
+    await concludeRequest(tx, deps.jobs, { id, callbackUrl: pending.callbackUrl }, 'cancelled', now);
     await refreshCards(tx, deps, id);
     await appendAuditEvent(
       tx,

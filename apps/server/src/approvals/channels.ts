@@ -26,10 +26,11 @@ function isChatPlatform(value: string): value is ChatPlatform {
 
 /**
  * Teams appends `;messageid=<thread root>` to the conversation id of activities inside a channel
- * thread; the channel is the part before it.
+ * thread; the channel is the part before it. The marker is matched in any letter case. The one
+ * normaliser of Teams conversation ids: channel strings, installs, stored references and cards.
  */
 export function teamsConversationKey(conversationId: string): string {
-  const cut = conversationId.indexOf(';messageid=');
+  const cut = conversationId.toLowerCase().indexOf(';messageid=');
   return cut === -1 ? conversationId : conversationId.slice(0, cut);
 }
 

@@ -3,14 +3,14 @@
 // taken over the unmasked {action, context}. Auto-approved rules decide in the same transaction.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
-import type { ApprovalRequest, ChatCard, Decision } from '../generated/prisma/client.ts';
+import type { ChatCard, Decision } from '../generated/prisma/client.ts';
 import { withSqlTransaction } from '../db/sql-transaction.ts';
 import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from './request-rows.ts';
 import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
 import { addCard, hasCardPlatform } from './outbox/card-outbox.ts';
-import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
+import { concludeRequest } from './conclude-request.ts';
 import { CallbackUrlError, resolveCallbackTarget } from './outbox/url-guard.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
@@ -23,6 +23,7 @@ import { establishRequester, type RequestCaller } from './establish-requester.ts
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from '../receipts/requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { refuseTooLargeContext } from './context-limit.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -64,6 +65,7 @@ export async function createRequest(
   const { clientId } = caller;
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
+  refuseTooLargeContext(input.context);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
@@ -237,33 +239,31 @@ function createApproved(
   now: Date,
 ): Promise<RequestWithDecisions> {
   return deps.db.prisma.$transaction(async (tx) => {
-    await insertRequestRow(tx, data);
+    const inserted = await insertRequestRow(tx, data);
     const approved = await autoApprove(tx, data.id, ruleName, now);
-    await enqueueVerdictCallback(
+    await concludeRequest(
       tx,
       deps.jobs,
       { id: data.id, callbackUrl: data.callbackUrl ?? null },
       'approved',
+      now,
     );
     await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
-    return { ...approved.request, decisions: [approved.decision], chatCards: [] };
+    const request = { ...inserted, status: 'approved' as const, decidedAt: now };
+    return { ...request, decisions: [approved.decision], chatCards: [] };
   });
 }
 
-/** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision. */
+/** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision; concludeRequest ends it. */
 async function autoApprove(
   tx: Prisma.TransactionClient,
   requestId: string,
   ruleName: string,
   now: Date,
-): Promise<{ events: AuditEventInput[]; decision: Decision; request: ApprovalRequest }> {
+): Promise<{ events: AuditEventInput[]; decision: Decision }> {
   const actor = `policy:${ruleName}`;
   const decision = await tx.decision.create({
     data: { requestId, approverEmail: actor, platform: 'policy', verdict: 'approve', createdAt: now },
-  });
-  const request = await tx.approvalRequest.update({
-    where: { id: requestId },
-    data: { status: 'approved', decidedAt: now },
   });
   const events: AuditEventInput[] = [
     {
@@ -283,7 +283,7 @@ async function autoApprove(
       payload: { approvals: [actor], denials: [], quorum: 1, denyQuorum: 1 },
     },
   ];
-  return { events, decision, request };
+  return { events, decision };
 }
 
 async function findIdempotentReplay(

@@ -3,14 +3,14 @@
 // request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
-import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
+import { withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
 import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
+import { concludeRequest } from './conclude-request.ts';
 import { refreshCards, type ChatOutboxDeps } from './outbox/card-outbox.ts';
 import { mapDatabaseOutage, retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
@@ -337,8 +337,7 @@ async function settleVerdict(
   const status =
     denials.length >= request.deny_quorum ? 'denied' : approvals.length >= request.quorum ? 'approved' : null;
   if (!status) return null;
-  await setStatus(tx, request.id, status, now);
-  await enqueueVerdictCallback(tx, jobs, { id: request.id, callbackUrl: request.callback_url }, status);
+  await concludeRequest(tx, jobs, { id: request.id, callbackUrl: request.callback_url }, status, now);
   return {
     status,
     event: {
@@ -357,8 +356,7 @@ export async function markExpired(
   request: { id: string; expiresAt: Date; callbackUrl: string | null },
   now: Date,
 ): Promise<AuditEventInput> {
-  await setStatus(tx, request.id, 'expired', now);
-  await enqueueVerdictCallback(tx, outbox.jobs, request, 'expired');
+  await concludeRequest(tx, outbox.jobs, request, 'expired', now);
   await refreshCards(tx, outbox, request.id);
   return {
     type: 'request.expired',
@@ -366,17 +364,4 @@ export async function markExpired(
     actor: 'countersign',
     payload: { expiresAt: request.expiresAt.toISOString() },
   };
-}
-
-function setStatus(
-  tx: TransactionDb,
-  requestId: string,
-  status: 'approved' | 'denied' | 'expired',
-  now: Date,
-): Promise<unknown[]> {
-  return runSql(
-    tx,
-    'UPDATE approval_requests SET status = $2::"ApprovalStatus", decided_at = $3 WHERE id = $1::uuid',
-    [requestId, status, now],
-  );
 }

@@ -14,6 +14,9 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 /** Where a chat command came from: the platform's user and the channel it was typed in. */
 export type ChatOrigin = { platform: 'slack' | 'teams'; userId: string; channelId: string };
 
+/** Where a report was asked for: a chat command, or the web console (its user is the event's actor). */
+export type ReportOrigin = ChatOrigin | { platform: 'web' };
+
 /** A Teams conversation as its install and removal events record it. */
 export type TeamsConversationAudit = {
   conversationId: string;
@@ -157,14 +160,14 @@ export type AuditEventInput =
       };
     }
   | {
-      /** Someone outside the policy's auditors group asked for a report from chat. */
+      /** Someone outside the policy's auditors group asked for a report from chat or the console. */
       type: 'report.refused';
       requestId?: null;
       actor: string;
       payload: {
         reason: 'not_auditor' | 'identity_unresolved';
-        origin: ChatOrigin;
-        /** The command's text as typed, e.g. "report 7d". */
+        origin: ReportOrigin;
+        /** The command's text as typed, e.g. "report 7d"; on the console, the method and path. */
         text: string;
       };
     }

@@ -75,20 +75,31 @@ export async function promptDeny(deps: Deps, click: CardClick): Promise<DenyProm
 }
 
 /** The clicker's sentence for a deny reason over its limit (as typed), or undefined when it fits. */
-export function denyReasonTooLong(reason: string): string | undefined {
+function denyReasonTooLong(reason: string): string | undefined {
   const problem = textLengthProblem('reason', reason);
   if (!problem) return undefined;
   return `${problem.charAt(0).toUpperCase()}${problem.slice(1)}. Shorten it and send again.`;
 }
 
-/** A deny whose rule requires a reason and has none is sent back before anything is recorded. */
-export async function isDenyReasonMissing(deps: Deps, requestId: string, reason: string): Promise<boolean> {
-  if (reason.trim() !== '' || !isUuid(requestId)) return false;
-  const request = await deps.db.prisma.approvalRequest.findUnique({
-    where: { id: requestId },
-    select: { denyReasonRequired: true },
-  });
-  return request?.denyReasonRequired === true;
+/**
+ * The deny reason checked before anything is recorded, for every chat door: the clicker's sentence
+ * when it is too long, or missing where the request's rule requires one; undefined when it may go
+ * on to recordDecision (which checks the rule again). If the database cannot say whether a reason
+ * is required, the decision that follows fails too and the clicker is told there.
+ */
+export async function denyReasonProblem(
+  deps: Deps,
+  platform: ChatPlatform,
+  requestId: string,
+  reason: string,
+): Promise<string | undefined> {
+  const tooLong = denyReasonTooLong(reason);
+  if (tooLong) return tooLong;
+  if (reason.trim() !== '' || !isUuid(requestId)) return undefined;
+  const request = await deps.db.prisma.approvalRequest
+    .findUnique({ where: { id: requestId }, select: { denyReasonRequired: true } })
+    .catch(() => null);
+  return request?.denyReasonRequired === true ? refusalText('DENY_REASON_REQUIRED', platform) : undefined;
 }
 
 export async function decideFromCard(

@@ -1,21 +1,25 @@
 // The chat report command, whatever the platform: `report [7d|30d|<from>..<to>]` or `help`. Only
-// members of the policy group `auditors` may run it; anyone else is refused and the attempt is
-// audited. An auditor's report is written as CSV to a temporary file for the adapter to deliver.
+// members of the policy group `auditors` may run it (approvals/check-auditor.ts, as on the
+// console); anyone else is refused and the attempt is audited. An auditor's report is written as
+// CSV to a temporary file for the adapter to deliver.
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendAuditEvent } from '../audit/append-event.ts';
+import { AUDITORS_GROUP, checkAuditor, type ReportRefusal } from '../approvals/check-auditor.ts';
 import type { ChatOrigin } from '../audit/event-types.ts';
 import { generateReport } from '../audit/report/generate-report.ts';
-import { reportFileName, type ReportPeriod } from '../audit/report/report-period.ts';
+import {
+  parseReportPeriod,
+  reportFileName,
+  ReportPeriodError,
+  type ReportPeriod,
+} from '../audit/report/report-period.ts';
 import type { ReportSummary } from '../audit/report/report-summary.ts';
 import type { Deps } from '../deps.ts';
 import { PLATFORM_NAMES } from '../approvals/channels.ts';
 import type { ChatIdentity } from './identity-cache.ts';
-
-export const AUDITORS_GROUP = 'auditors';
 
 export type ReportCommandText =
   | { kind: 'report'; from: string | undefined; to: string | undefined }
@@ -37,40 +41,11 @@ export function parseCommandText(text: string): ReportCommandText {
   return { kind: 'report', from: from || undefined, to: to || undefined };
 }
 
-export type ReportRefusal = 'not_auditor' | 'identity_unresolved';
-
 /** The private sentence for a refused report; `command` is how the platform's user typed it. */
 export function reportRefusalText(reason: ReportRefusal, origin: ChatOrigin, command: string): string {
   return reason === 'not_auditor'
     ? `Only members of the policy group \`${AUDITORS_GROUP}\` may run \`${command}\`. Your attempt was recorded in the audit trail.`
     : `Countersign could not read an email address on your ${PLATFORM_NAMES[origin.platform]} profile, so it cannot check that you are an auditor. Your attempt was recorded in the audit trail.`;
-}
-
-export type AuditorCheck = { allowed: true; email: string } | { allowed: false; reason: ReportRefusal };
-
-/** Whether `who` is an auditor; a refusal is a `report.refused` audit event before it is answered. */
-export async function checkAuditor(
-  deps: Deps,
-  input: { who: ChatIdentity; origin: ChatOrigin; text: string },
-): Promise<AuditorCheck> {
-  const { who, origin } = input;
-  const auditors = (deps.policy.groups[AUDITORS_GROUP] ?? []).map((e) => e.toLowerCase());
-  if (who.email && auditors.includes(who.email)) return { allowed: true, email: who.email };
-  const reason: ReportRefusal = who.email ? 'not_auditor' : 'identity_unresolved';
-  const now = deps.clock.now();
-  await deps.db.prisma.$transaction((tx) =>
-    appendAuditEvent(
-      tx,
-      {
-        type: 'report.refused',
-        actor: who.email ?? `${origin.platform}:${origin.userId}`,
-        payload: { reason, origin, text: input.text },
-      },
-      now,
-    ),
-  );
-  deps.log.info({ platform: origin.platform, userId: origin.userId, reason }, 'chat report refused');
-  return { allowed: false, reason };
 }
 
 export interface ReportFile {
@@ -109,4 +84,44 @@ export async function withReportFile<T>(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** How a report command ended: a sentence for the asker, or what the platform's delivery gave. */
+export type ReportCommandOutcome<T> =
+  | { kind: 'refused'; text: string }
+  | { kind: 'bad_period'; message: string }
+  | { kind: 'delivered'; value: T };
+
+/**
+ * The report command once the platform has parsed it and resolved who asked, for every chat door:
+ * the auditor check (a refusal is audited), the period, then the CSV written for `deliver`.
+ * `command` is how the platform's user typed it, for the refusal sentence.
+ */
+export async function runReportCommand<T>(
+  deps: Deps,
+  input: {
+    who: ChatIdentity;
+    origin: ChatOrigin;
+    text: string;
+    command: string;
+    period: { from: string | undefined; to: string | undefined };
+  },
+  deliver: (file: ReportFile, period: ReportPeriod) => Promise<T>,
+): Promise<ReportCommandOutcome<T>> {
+  const { origin } = input;
+  const auditor = await checkAuditor(deps, { email: input.who.email, origin, text: input.text });
+  if (!auditor.allowed) {
+    return { kind: 'refused', text: reportRefusalText(auditor.reason, origin, input.command) };
+  }
+  let period: ReportPeriod;
+  try {
+    period = parseReportPeriod(input.period, deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ReportPeriodError)) throw error;
+    return { kind: 'bad_period', message: `${error.message}.` };
+  }
+  const value = await withReportFile(deps, { period, email: auditor.email, origin }, (file) =>
+    deliver(file, period),
+  );
+  return { kind: 'delivered', value };
 }

@@ -6,7 +6,7 @@ import { redactQueryObject, redactQueryString, type Logger } from '../observabil
 import type { Metrics } from '../metrics/metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { problemHandler, routeNotFound } from './problem.ts';
-import type { HttpContext, Route } from './route.ts';
+import { mountRoute, type HttpContext, type Route } from './route.ts';
 import { cancelApprovalRoute } from './routes/approvals.cancel.ts';
 import { createApprovalRoute } from './routes/approvals.create.ts';
 import { getApprovalRoute } from './routes/approvals.get.ts';
@@ -103,7 +103,7 @@ export function createHttpApp({
   app.use(createInterceptorRouter(ctx));
   if (webRouter) app.use(webRouter);
   const router = express.Router();
-  for (const route of ROUTES) route.mount(router, ctx);
+  for (const route of ROUTES) mountRoute(router, route, ctx);
   app.use(router);
 
   const openapi = buildOpenApiDocument(ROUTES, version);

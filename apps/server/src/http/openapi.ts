@@ -1,6 +1,6 @@
 // /openapi.json, generated from the routes' own zod contracts.
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { Route } from './route.ts';
+import { openapiOperation, type Route } from './route.ts';
 
 export function buildOpenApiDocument(
   routes: Route[],
@@ -12,7 +12,7 @@ export function buildOpenApiDocument(
     scheme: 'bearer',
     description: 'An API key from `countersign keys create`',
   });
-  for (const route of routes) registry.registerPath(route.openapi);
+  for (const route of routes) registry.registerPath(openapiOperation(route));
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

@@ -6,7 +6,7 @@ import { getRequest } from '../approvals/get-request.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import type { HttpContext } from '../http/route.ts';
-import { createApprovalBody, MAX_CONTEXT_BYTES } from '../http/routes/approvals.create.ts';
+import { createApprovalBody } from '../http/routes/approvals.create.ts';
 import { parseInput } from '../http/validate.ts';
 import type { Principal } from '../keys/authenticate-api-key.ts';
 import { hasScope, type Scope } from '../keys/scopes.ts';
@@ -23,12 +23,6 @@ export function createInProcessBackend(ctx: HttpContext, principal: Principal): 
     async create(input, idempotencyKey) {
       need('approvals:write');
       const body = parseInput(createApprovalBody, input, 'body');
-      if (body.context && Buffer.byteLength(JSON.stringify(body.context)) > MAX_CONTEXT_BYTES) {
-        throw new AppError('PAYLOAD_TOO_LARGE', {
-          detail: 'context is larger than 32 KiB',
-          errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
-        });
-      }
       const { request } = await createRequest(deps, principal, body, idempotencyKey);
       return presentWithReceipt(deps, request);
     },

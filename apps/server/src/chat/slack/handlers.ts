@@ -8,13 +8,11 @@ import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import {
   decideFromCard,
-  denyReasonTooLong,
-  isDenyReasonMissing,
+  denyReasonProblem,
   promptDeny,
   type CardClick,
   type ChatDeps,
 } from '../handle-card-action.ts';
-import { refusalText } from '../refusal-text.ts';
 import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,
@@ -204,18 +202,9 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     }
     const reason = view.state.values[DENY_REASON_BLOCK_ID]?.[DENY_REASON_ACTION_ID]?.value?.trim() ?? '';
     const tell = tellClicker(deps, client, meta.channelId, who.data.user.id);
-    const tooLong = denyReasonTooLong(reason);
-    if (tooLong) {
-      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK_ID]: tooLong } });
-      return;
-    }
-    // If the database cannot say, the decision below fails too and the clicker is told there.
-    const reasonMissing = await isDenyReasonMissing(deps, meta.requestId, reason).catch(() => false);
-    if (reasonMissing) {
-      await ack({
-        response_action: 'errors',
-        errors: { [DENY_REASON_BLOCK_ID]: refusalText('DENY_REASON_REQUIRED', 'slack') },
-      });
+    const problem = await denyReasonProblem(deps, 'slack', meta.requestId, reason);
+    if (problem) {
+      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK_ID]: problem } });
       return;
     }
     await ack();

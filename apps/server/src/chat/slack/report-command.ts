@@ -4,15 +4,13 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import { WebAPIPlatformError, type WebClient } from '@slack/web-api';
 import type { ChatOrigin } from '../../audit/event-types.ts';
-import { parseReportPeriod, ReportPeriodError, type ReportPeriod } from '../../audit/report/report-period.ts';
+import type { ReportPeriod } from '../../audit/report/report-period.ts';
 import type { CountChatCall } from '../count-chat-call.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
 import type { ChatDeps } from '../handle-card-action.ts';
 import {
-  checkAuditor,
   parseCommandText,
-  reportRefusalText,
-  withReportFile,
+  runReportCommand,
   type ReportCommandText,
   type ReportFile,
 } from '../report-command.ts';
@@ -77,28 +75,27 @@ async function handleReport(
     command.user_id,
     lookUpSlackUser(client, deps.countCall, command.user_id),
   );
-  const auditor = await checkAuditor(deps, { who, origin, text: command.text });
-  if (!auditor.allowed) {
-    await reply({ text: reportRefusalText(auditor.reason, origin, `${SLASH_COMMAND} report`) });
-    return;
-  }
-  let period: ReportPeriod;
-  try {
-    period = parseReportPeriod({ from: parsed.from, to: parsed.to }, deps.clock.now());
-  } catch (error) {
-    if (!(error instanceof ReportPeriodError)) throw error;
-    await reply({ text: `${error.message}.\n${REPORT_USAGE}` });
-    return;
-  }
-  const { summary, fileNote } = await withReportFile(
+  const outcome = await runReportCommand(
     deps,
-    { period, email: auditor.email, origin },
-    async (file) => ({
+    {
+      who,
+      origin,
+      text: command.text,
+      command: `${SLASH_COMMAND} report`,
+      period: { from: parsed.from, to: parsed.to },
+    },
+    async (file, period) => ({
+      period,
       summary: file.summary,
       fileNote: await uploadToDm(deps, client, command.user_id, period, file),
     }),
   );
-  await reply(reportSummaryMessage(period, summary, fileNote));
+  if (outcome.kind === 'refused') await reply({ text: outcome.text });
+  else if (outcome.kind === 'bad_period') await reply({ text: `${outcome.message}\n${REPORT_USAGE}` });
+  else {
+    const { period, summary, fileNote } = outcome.value;
+    await reply(reportSummaryMessage(period, summary, fileNote));
+  }
 }
 
 export function registerReportCommand(app: App, deps: SlackReportDeps): void {

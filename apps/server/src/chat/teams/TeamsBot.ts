@@ -18,7 +18,7 @@ import type { Clock } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CountChatCall } from '../count-chat-call.ts';
 import { answerWithError } from './answer-invoke.ts';
-import { normalizeConversationId } from './normalize-conversation-id.ts';
+import { teamsConversationKey } from '../../approvals/channels.ts';
 import { answerFileOffer, createFileOffer } from './offer-teams-file.ts';
 import {
   recordTeamsInstallation,
@@ -57,7 +57,7 @@ function whereOf(activity: Activity): Where {
   const conversation = conversationSchema.parse(activity.conversation);
   const channelData = teamsChannelDataSchema.parse(activity.channelData);
   return {
-    conversationId: normalizeConversationId(conversation.id),
+    conversationId: teamsConversationKey(conversation.id),
     rawConversationId: conversation.id,
     conversationType: conversation.conversationType ?? null,
     tenantId: conversation.tenantId ?? channelData?.tenant?.id ?? null,

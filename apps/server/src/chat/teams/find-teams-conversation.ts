@@ -1,7 +1,7 @@
 // Looks up where the bot is installed, by any form of the conversation id.
 import type { Database } from '../../db/client.ts';
 import type { TeamsConversation } from '../../generated/prisma/client.ts';
-import { normalizeConversationId } from './normalize-conversation-id.ts';
+import { teamsConversationKey } from '../../approvals/channels.ts';
 
 export type { TeamsConversation };
 
@@ -11,7 +11,7 @@ export function findTeamsConversation(
   conversationId: string,
 ): Promise<TeamsConversation | null> {
   return db.prisma.teamsConversation.findUnique({
-    where: { conversationId: normalizeConversationId(conversationId) },
+    where: { conversationId: teamsConversationKey(conversationId) },
   });
 }
 

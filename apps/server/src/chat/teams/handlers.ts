@@ -3,20 +3,13 @@
 // `report …` / `help` becomes the report command (summary card, CSV through file consent).
 import type { RecordDecisionResult } from '../../approvals/record-decision.ts';
 import type { ChatOrigin } from '../../audit/event-types.ts';
-import { parseReportPeriod, ReportPeriodError } from '../../audit/report/report-period.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { buildCardView } from '../card-view.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
-import {
-  decideFromCard,
-  denyReasonTooLong,
-  isDenyReasonMissing,
-  type CardClick,
-  type ChatDeps,
-} from '../handle-card-action.ts';
+import { decideFromCard, denyReasonProblem, type CardClick, type ChatDeps } from '../handle-card-action.ts';
 import type { ChatIdentity } from '../identity-cache.ts';
 import { refusalText } from '../refusal-text.ts';
-import { checkAuditor, parseCommandText, reportRefusalText, withReportFile } from '../report-command.ts';
+import { parseCommandText, runReportCommand } from '../report-command.ts';
 import { readFile } from 'node:fs/promises';
 import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
 import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, renderTeamsCard } from './cards.ts';
@@ -80,10 +73,9 @@ async function onCardAction(
     },
   };
   const reason = stringField(action.data, DENY_REASON_INPUT)?.trim() ?? '';
-  const tooLong = action.verb === DENY_VERB ? denyReasonTooLong(reason) : undefined;
-  if (tooLong) return answerWithMessage(tooLong);
-  if (action.verb === DENY_VERB && (await isDenyReasonMissing(deps, requestId, reason))) {
-    return answerWithMessage(refusalText('DENY_REASON_REQUIRED', 'teams'));
+  if (action.verb === DENY_VERB) {
+    const problem = await denyReasonProblem(deps, 'teams', requestId, reason);
+    if (problem) return answerWithMessage(problem);
   }
   const outcome = await decideFromCard(deps, click, {
     verdict: action.verb === APPROVE_VERB ? 'approve' : 'deny',
@@ -116,33 +108,26 @@ async function onMessage(deps: ChatDeps, message: TeamsMessage, turn: TeamsTurnT
     `${message.tenantId ?? ''}:${message.from.aadObjectId ?? message.from.id}`,
     lookUpSender(turn),
   );
-  const auditor = await checkAuditor(deps, { who, origin, text: message.text });
-  if (!auditor.allowed) {
-    await turn.reply(reportRefusalText(auditor.reason, origin, 'report'));
-    return;
-  }
-  let period;
-  try {
-    period = parseReportPeriod({ from: parsed.from, to: parsed.to }, deps.clock.now());
-  } catch (error) {
-    if (!(error instanceof ReportPeriodError)) throw error;
-    await turn.reply(`${error.message}.\n\n${TEAMS_REPORT_USAGE}`);
-    return;
-  }
-  await withReportFile(deps, { period, email: auditor.email, origin }, async (file) => {
-    await turn.replyWithCard(
-      renderReportSummaryCard(
-        period,
-        file.summary,
-        `The CSV (${file.rows} rows) follows: accept the file to receive it.`,
-      ),
-    );
-    await turn.offerFile({
-      name: file.filename,
-      content: await readFile(file.path),
-      description: `Countersign audit report (${file.rows} requests)`,
-    });
-  });
+  const outcome = await runReportCommand(
+    deps,
+    { who, origin, text: message.text, command: 'report', period: { from: parsed.from, to: parsed.to } },
+    async (file, period) => {
+      await turn.replyWithCard(
+        renderReportSummaryCard(
+          period,
+          file.summary,
+          `The CSV (${file.rows} rows) follows: accept the file to receive it.`,
+        ),
+      );
+      await turn.offerFile({
+        name: file.filename,
+        content: await readFile(file.path),
+        description: `Countersign audit report (${file.rows} requests)`,
+      });
+    },
+  );
+  if (outcome.kind === 'refused') await turn.reply(outcome.text);
+  if (outcome.kind === 'bad_period') await turn.reply(`${outcome.message}\n\n${TEAMS_REPORT_USAGE}`);
 }
 
 export function createTeamsHandlers(deps: ChatDeps, settings: TeamsHandlerSettings): TeamsBotHandlers {

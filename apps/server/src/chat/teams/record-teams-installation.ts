@@ -7,7 +7,7 @@ import { appendAuditEvent } from '../../audit/append-event.ts';
 import type { TeamsConversationAudit } from '../../audit/event-types.ts';
 import type { Database } from '../../db/client.ts';
 import type { Clock } from '../../deps.ts';
-import { normalizeConversationId } from './normalize-conversation-id.ts';
+import { teamsConversationKey } from '../../approvals/channels.ts';
 
 export interface TeamsConversationInfo {
   /** Any form of the id; stored without its ";messageid=" suffix. */
@@ -56,7 +56,7 @@ export async function recordTeamsInstallation(
   actor: string,
   via: TeamsInstallationSource,
 ): Promise<InstallationChange> {
-  const conversationId = normalizeConversationId(info.conversationId);
+  const conversationId = teamsConversationKey(info.conversationId);
   const now = deps.clock.now();
   return deps.db.prisma.$transaction(async (tx) => {
     await lockConversation(tx, conversationId);
@@ -91,7 +91,7 @@ export async function recordTeamsRemoval(
   actor: string,
   via: TeamsInstallationSource,
 ): Promise<boolean> {
-  const conversationId = normalizeConversationId(rawConversationId);
+  const conversationId = teamsConversationKey(rawConversationId);
   const now = deps.clock.now();
   return deps.db.prisma.$transaction(async (tx) => {
     await lockConversation(tx, conversationId);

@@ -2,42 +2,38 @@
 import { z } from 'zod';
 import { cancelRequest } from '../../approvals/cancel-request.ts';
 import { limitedText } from '../contracts/limited-text.ts';
-import { principalOf, requireScope } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../../approvals/view/approval.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 const params = z.object({ id: z.string() });
 const body = z.strictObject({ reason: limitedText('reason').optional() }).meta({ id: 'CancelApproval' });
 
 export const cancelApprovalRoute: Route = {
-  openapi: {
+  method: 'post',
+  path: '/v1/approvals/{id}/cancel',
+  scope: 'approvals:write',
+  contract: {
     operationId: 'cancelApproval',
-    method: 'post',
-    path: '/v1/approvals/{id}/cancel',
     summary: 'Cancel a pending approval request',
-    security: bearerSecurity,
     request: { params, body: { required: false, content: { 'application/json': { schema: body } } } },
     responses: {
       200: {
         description: 'The cancelled request',
         content: { 'application/json': { schema: approvalSchema } },
       },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks approvals:write'),
       404: problemResponse('No such request for this client'),
       409: problemResponse('The request already has another verdict'),
       415: problemResponse('Body is not application/json'),
       422: problemResponse('Body breaks the schema'),
     },
   },
-  mount(router, ctx) {
-    router.post(
-      '/v1/approvals/:id/cancel',
-      requireScope(ctx.deps.db, 'approvals:write'),
+  handlers(ctx) {
+    return [
       jsonBody({ required: false }),
       async (req, res) => {
         const input = parseInput(body, req.body ?? {}, 'body');
@@ -49,6 +45,6 @@ export const cancelApprovalRoute: Route = {
         );
         res.json(await presentWithReceipt(ctx.deps, request));
       },
-    );
+    ];
   },
 };

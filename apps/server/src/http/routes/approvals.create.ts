@@ -2,14 +2,13 @@
 import { z } from 'zod';
 import { createRequest } from '../../approvals/create-request.ts';
 import { parseDuration } from '../../approvals/duration.ts';
-import { AppError } from '../../errors.ts';
-import { requireScope, principalOf } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../../approvals/view/approval.ts';
 import { limitedText } from '../contracts/limited-text.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 export const channelString = z
@@ -17,7 +16,6 @@ export const channelString = z
   .max(300)
   .regex(/^(slack|teams):\S+$/, 'must be "slack:<channel id>" or "teams:<conversation id>"');
 
-export const MAX_CONTEXT_BYTES = 32 * 1024;
 const MAX_EXPIRES_IN_SECONDS = 30 * 86_400;
 
 const email = z.email().max(320);
@@ -103,12 +101,12 @@ const requestHeaders = z.object({
 });
 
 export const createApprovalRoute: Route = {
-  openapi: {
+  method: 'post',
+  path: '/v1/approvals',
+  scope: 'approvals:write',
+  contract: {
     operationId: 'createApproval',
-    method: 'post',
-    path: '/v1/approvals',
     summary: 'Create an approval request',
-    security: bearerSecurity,
     request: {
       headers: requestHeaders,
       body: { required: true, content: { 'application/json': { schema: createApprovalBody } } },
@@ -132,20 +130,12 @@ export const createApprovalRoute: Route = {
       422: problemResponse('Body breaks the schema'),
     },
   },
-  mount(router, ctx) {
-    router.post(
-      '/v1/approvals',
-      requireScope(ctx.deps.db, 'approvals:write'),
+  handlers(ctx) {
+    return [
       jsonBody({ required: true }),
       async (req, res) => {
         const headers = parseInput(requestHeaders, req.headers, 'header');
         const body = parseInput(createApprovalBody, req.body, 'body');
-        if (body.context && Buffer.byteLength(JSON.stringify(body.context)) > MAX_CONTEXT_BYTES) {
-          throw new AppError('PAYLOAD_TOO_LARGE', {
-            detail: 'context is larger than 32 KiB',
-            errors: [{ pointer: '/context', message: 'larger than 32 KiB' }],
-          });
-        }
         const caller = { ...principalOf(res), identityToken: headers['countersign-identity-token'] };
         const result = await createRequest(ctx.deps, caller, body, headers['idempotency-key']);
         res
@@ -154,6 +144,6 @@ export const createApprovalRoute: Route = {
           .set(result.replayed ? { 'Idempotent-Replayed': 'true' } : {})
           .json(await presentWithReceipt(ctx.deps, result.request));
       },
-    );
+    ];
   },
 };

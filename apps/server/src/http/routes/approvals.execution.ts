@@ -3,21 +3,21 @@
 import { z } from 'zod';
 import { recordExecution } from '../../approvals/record-execution.ts';
 import { executionSchema, presentExecution, recordExecutionBody } from '../contracts/execution.ts';
-import { principalOf, requireScope } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import { jsonBody } from '../json-body.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 const params = z.object({ id: z.string().meta({ description: 'approval request id (UUID)' }) });
 
 export const recordExecutionRoute: Route = {
-  openapi: {
+  method: 'post',
+  path: '/v1/approvals/{id}/execution',
+  scope: 'approvals:write',
+  contract: {
     operationId: 'recordApprovalExecution',
-    method: 'post',
-    path: '/v1/approvals/{id}/execution',
     summary: 'Record that an approved request is being executed (once), or how its execution ended',
-    security: bearerSecurity,
     request: {
       params,
       body: { required: true, content: { 'application/json': { schema: recordExecutionBody } } },
@@ -25,8 +25,6 @@ export const recordExecutionRoute: Route = {
     responses: {
       201: { description: 'Execution started', content: { 'application/json': { schema: executionSchema } } },
       200: { description: 'Outcome recorded', content: { 'application/json': { schema: executionSchema } } },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks approvals:write'),
       404: problemResponse('No such request for this client'),
       409: problemResponse(
         'EXECUTION_NOT_APPROVED, ALREADY_EXECUTED (a second start), EXECUTION_NOT_STARTED or EXECUTION_FINISHED',
@@ -35,10 +33,8 @@ export const recordExecutionRoute: Route = {
       422: problemResponse('Body breaks the schema, or PAYLOAD_DIGEST_MISMATCH'),
     },
   },
-  mount(router, ctx) {
-    router.post(
-      '/v1/approvals/:id/execution',
-      requireScope(ctx.deps.db, 'approvals:write'),
+  handlers(ctx) {
+    return [
       jsonBody({ required: true }),
       async (req, res) => {
         const body = parseInput(recordExecutionBody, req.body, 'body');
@@ -48,6 +44,6 @@ export const recordExecutionRoute: Route = {
         });
         res.status(body.outcome === 'started' ? 201 : 200).json(presentExecution(execution));
       },
-    );
+    ];
   },
 };

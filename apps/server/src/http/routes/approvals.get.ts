@@ -1,11 +1,11 @@
 // GET /v1/approvals/{id} — read one request; ?wait=N long-polls until it leaves pending.
 import { z } from 'zod';
 import { getRequest } from '../../approvals/get-request.ts';
-import { principalOf, requireScope } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../../approvals/view/approval.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 export const MAX_WAIT_SECONDS = 60;
@@ -22,39 +22,39 @@ const query = z.strictObject({
 });
 
 export const getApprovalRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/approvals/{id}',
+  scope: 'approvals:read',
+  contract: {
     operationId: 'getApproval',
-    method: 'get',
-    path: '/v1/approvals/{id}',
     summary: 'Read an approval request, optionally waiting for its verdict',
-    security: bearerSecurity,
     request: { params, query },
     responses: {
       200: { description: 'The request', content: { 'application/json': { schema: approvalSchema } } },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks approvals:read'),
       404: problemResponse('No such request for this client'),
       409: problemResponse('The stored request differs from its audit record (CHAIN_MISMATCH)'),
       422: problemResponse('Bad query parameter'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/approvals/:id', requireScope(ctx.deps.db, 'approvals:read'), async (req, res) => {
-      const { wait } = parseInput(query, req.query, 'query');
-      const disconnected = new AbortController();
-      const onClose = () => disconnected.abort();
-      res.on('close', onClose);
-      try {
-        const request = await getRequest(ctx.deps, ctx.feed, principalOf(res).clientId, {
-          id: String(req.params.id),
-          waitSeconds: wait,
-          signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
-        });
-        const approval = await presentWithReceipt(ctx.deps, request, { strict: true });
-        if (!res.writableEnded && !res.destroyed) res.json(approval);
-      } finally {
-        res.off('close', onClose);
-      }
-    });
+  handlers(ctx) {
+    return [
+      async (req, res) => {
+        const { wait } = parseInput(query, req.query, 'query');
+        const disconnected = new AbortController();
+        const onClose = () => disconnected.abort();
+        res.on('close', onClose);
+        try {
+          const request = await getRequest(ctx.deps, ctx.feed, principalOf(res).clientId, {
+            id: String(req.params.id),
+            waitSeconds: wait,
+            signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
+          });
+          const approval = await presentWithReceipt(ctx.deps, request, { strict: true });
+          if (!res.writableEnded && !res.destroyed) res.json(approval);
+        } finally {
+          res.off('close', onClose);
+        }
+      },
+    ];
   },
 };

@@ -1,11 +1,11 @@
 // GET /v1/approvals — the client's requests, newest first, filtered, with cursor pagination.
 import { z } from 'zod';
 import { listRequests } from '../../approvals/list-requests.ts';
-import { principalOf, requireScope } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { approvalSchema, approvalStatusSchema } from '../../approvals/view/approval.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 const query = z.strictObject({
@@ -27,26 +27,26 @@ const listSchema = z
   .meta({ id: 'ApprovalList' });
 
 export const listApprovalsRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/approvals',
+  scope: 'approvals:read',
+  contract: {
     operationId: 'listApprovals',
-    method: 'get',
-    path: '/v1/approvals',
     summary: "List the client's approval requests",
-    security: bearerSecurity,
     request: { query },
     responses: {
       200: { description: 'One page of requests', content: { 'application/json': { schema: listSchema } } },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks approvals:read'),
       422: problemResponse('Bad filter, limit or cursor'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/approvals', requireScope(ctx.deps.db, 'approvals:read'), async (req, res) => {
-      const input = parseInput(query, req.query, 'query');
-      const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
-      const items = await Promise.all(page.items.map((request) => presentWithReceipt(ctx.deps, request)));
-      res.json({ items, nextCursor: page.nextCursor });
-    });
+  handlers(ctx) {
+    return [
+      async (req, res) => {
+        const input = parseInput(query, req.query, 'query');
+        const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
+        const items = await Promise.all(page.items.map((request) => presentWithReceipt(ctx.deps, request)));
+        res.json({ items, nextCursor: page.nextCursor });
+      },
+    ];
   },
 };

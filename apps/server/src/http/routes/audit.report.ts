@@ -13,9 +13,9 @@ import {
 } from '../../audit/report/report-period.ts';
 import { OutputClosedError } from '../../audit/report/write-stream.ts';
 import { AppError } from '../../errors.ts';
-import { principalOf, requireScope } from '../auth.ts';
+import { principalOf } from '../auth.ts';
 import { problemResponse } from '../contracts/problem.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
 
 const query = z.strictObject({
@@ -45,12 +45,12 @@ export const REPORT_TRAILERS = {
 const TRAILER_LIST = Object.values(REPORT_TRAILERS).join(', ');
 
 export const reportAuditRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/audit/report',
+  scope: 'audit:read',
+  contract: {
     operationId: 'getAuditReport',
-    method: 'get',
-    path: '/v1/audit/report',
     summary: 'The compliance report for a period, streamed',
-    security: bearerSecurity,
     request: { query },
     responses: {
       200: {
@@ -76,61 +76,64 @@ export const reportAuditRoute: Route = {
           'text/markdown': { schema: z.string() },
         },
       },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks audit:read'),
       422: problemResponse('Bad period, format or filter'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/audit/report', requireScope(ctx.deps.db, 'audit:read'), async (req, res) => {
-      const input = parseInput(query, req.query, 'query');
-      let period;
-      try {
-        period = parseReportPeriod(input, ctx.deps.clock.now());
-      } catch (error) {
-        if (!(error instanceof ReportPeriodError)) throw error;
-        throw new AppError('VALIDATION_FAILED', { detail: error.message });
-      }
-      res.setHeader('Content-Type', REPORT_CONTENT_TYPES[input.format]);
-      res.setHeader('Content-Disposition', `attachment; filename="${reportFileName(period, input.format)}"`);
-      // Node throws on a Trailer header without chunked encoding (HEAD, HTTP/1.0).
-      const trailers = req.method !== 'HEAD' && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1);
-      if (trailers) res.setHeader('Trailer', TRAILER_LIST);
-      try {
-        const report = await generateReport({
-          db: ctx.deps.db,
-          period,
-          format: input.format,
-          filters: { action: input.action, requester: input.requester },
-          controls: input.controls,
-          out: res,
-          actor: `client:${principalOf(res).clientId}`,
-          now: () => ctx.deps.clock.now(),
-        });
-        if (trailers) {
-          const { chain } = report.summary;
-          res.addTrailers({
-            [REPORT_TRAILERS.rows]: String(report.rows),
-            [REPORT_TRAILERS.chainIntact]: String(chain.intact),
-            ...(chain.intact || chain.verification.intact
-              ? {}
-              : {
-                  [REPORT_TRAILERS.firstBadSeq]: chain.verification.firstBadSeq,
-                  [REPORT_TRAILERS.problem]: chain.verification.problem,
-                }),
+  handlers(ctx) {
+    return [
+      async (req, res) => {
+        const input = parseInput(query, req.query, 'query');
+        let period;
+        try {
+          period = parseReportPeriod(input, ctx.deps.clock.now());
+        } catch (error) {
+          if (!(error instanceof ReportPeriodError)) throw error;
+          throw new AppError('VALIDATION_FAILED', { detail: error.message });
+        }
+        res.setHeader('Content-Type', REPORT_CONTENT_TYPES[input.format]);
+        res.setHeader(
+          'Content-Disposition',
+          `attachment; filename="${reportFileName(period, input.format)}"`,
+        );
+        // Node throws on a Trailer header without chunked encoding (HEAD, HTTP/1.0).
+        const trailers = req.method !== 'HEAD' && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1);
+        if (trailers) res.setHeader('Trailer', TRAILER_LIST);
+        try {
+          const report = await generateReport({
+            db: ctx.deps.db,
+            period,
+            format: input.format,
+            filters: { action: input.action, requester: input.requester },
+            controls: input.controls,
+            out: res,
+            actor: `client:${principalOf(res).clientId}`,
+            now: () => ctx.deps.clock.now(),
           });
+          if (trailers) {
+            const { chain } = report.summary;
+            res.addTrailers({
+              [REPORT_TRAILERS.rows]: String(report.rows),
+              [REPORT_TRAILERS.chainIntact]: String(chain.intact),
+              ...(chain.intact || chain.verification.intact
+                ? {}
+                : {
+                    [REPORT_TRAILERS.firstBadSeq]: chain.verification.firstBadSeq,
+                    [REPORT_TRAILERS.problem]: chain.verification.problem,
+                  }),
+            });
+          }
+          res.end();
+        } catch (error) {
+          // Once streaming has begun the status is sent: cut the response so it cannot pass as complete.
+          if (!res.headersSent) {
+            res.removeHeader('Trailer'); // the problem+json answer has a Content-Length
+            throw error;
+          }
+          if (error instanceof OutputClosedError) req.log.warn('audit report client went away mid-report');
+          else req.log.error({ err: error }, 'audit report failed while streaming');
+          res.destroy(error instanceof Error ? error : new Error(String(error)));
         }
-        res.end();
-      } catch (error) {
-        // Once streaming has begun the status is sent: cut the response so it cannot pass as complete.
-        if (!res.headersSent) {
-          res.removeHeader('Trailer'); // the problem+json answer has a Content-Length
-          throw error;
-        }
-        if (error instanceof OutputClosedError) req.log.warn('audit report client went away mid-report');
-        else req.log.error({ err: error }, 'audit report failed while streaming');
-        res.destroy(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+      },
+    ];
   },
 };

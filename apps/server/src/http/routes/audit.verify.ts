@@ -1,9 +1,7 @@
 // GET /v1/audit/verify — recompute the audit hash chain (scope audit:read).
 import { z } from 'zod';
 import { verifyChain } from '../../audit/verify-chain.ts';
-import { requireScope } from '../auth.ts';
-import { problemResponse } from '../contracts/problem.ts';
-import { bearerSecurity, type Route } from '../route.ts';
+import type { Route } from '../route.ts';
 
 const verifySchema = z
   .discriminatedUnion('intact', [
@@ -28,21 +26,21 @@ const verifySchema = z
   .meta({ id: 'AuditVerification' });
 
 export const verifyAuditRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/audit/verify',
+  scope: 'audit:read',
+  contract: {
     operationId: 'verifyAuditChain',
-    method: 'get',
-    path: '/v1/audit/verify',
     summary: 'Verify the tamper-evident audit chain',
-    security: bearerSecurity,
     responses: {
       200: { description: 'Verification result', content: { 'application/json': { schema: verifySchema } } },
-      401: problemResponse('Missing, invalid or revoked API key'),
-      403: problemResponse('Key lacks audit:read'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/audit/verify', requireScope(ctx.deps.db, 'audit:read'), async (_req, res) => {
-      res.json(verifySchema.parse(await verifyChain(ctx.deps.db.pool)));
-    });
+  handlers(ctx) {
+    return [
+      async (_req, res) => {
+        res.json(verifySchema.parse(await verifyChain(ctx.deps.db.pool)));
+      },
+    ];
   },
 };

@@ -6,12 +6,12 @@ import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
 
 export const clientScriptRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/cli/countersign.mjs',
+  scope: 'public',
+  contract: {
     operationId: 'getClientScript',
-    method: 'get',
-    path: '/cli/countersign.mjs',
     summary: 'The single-file Countersign client (an ES module for Node ≥ 20.19)',
-    security: [],
     responses: {
       200: {
         description: 'JavaScript; save it and run `node countersign.mjs request … --wait`',
@@ -20,15 +20,17 @@ export const clientScriptRoute: Route = {
       '4XX': problemResponse('Any client error, as problem+json'),
     },
   },
-  mount(router) {
-    router.get('/cli/countersign.mjs', async (req, res) => {
-      const bundle = await clientBundle();
-      res.set({ 'Cache-Control': 'public, max-age=300', ETag: bundle.etag });
-      if (req.headers['if-none-match'] === bundle.etag) {
-        res.status(304).end();
-        return;
-      }
-      res.type('text/javascript; charset=utf-8').send(bundle.code);
-    });
+  handlers() {
+    return [
+      async (req, res) => {
+        const bundle = await clientBundle();
+        res.set({ 'Cache-Control': 'public, max-age=300', ETag: bundle.etag });
+        if (req.headers['if-none-match'] === bundle.etag) {
+          res.status(304).end();
+          return;
+        }
+        res.type('text/javascript; charset=utf-8').send(bundle.code);
+      },
+    ];
   },
 };

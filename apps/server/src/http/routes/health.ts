@@ -37,30 +37,32 @@ const readySchema = z
   .meta({ id: 'Ready' });
 
 export const healthRoute: Route = {
-  openapi: {
-    method: 'get',
-    path: '/healthz',
+  method: 'get',
+  path: '/healthz',
+  scope: 'public',
+  contract: {
     operationId: 'getHealth',
-    security: [],
     summary: 'Liveness: the process is up',
     responses: {
       200: { description: 'Up', content: { 'application/json': { schema: healthSchema } } },
       '4XX': problemResponse('Any client error, as problem+json'),
     },
   },
-  mount(router) {
-    router.get('/healthz', (_req, res) => {
-      res.json({ status: 'ok' });
-    });
+  handlers() {
+    return [
+      (_req, res) => {
+        res.json({ status: 'ok' });
+      },
+    ];
   },
 };
 
 export const readyRoute: Route = {
-  openapi: {
-    method: 'get',
-    path: '/readyz',
+  method: 'get',
+  path: '/readyz',
+  scope: 'public',
+  contract: {
     operationId: 'getReadiness',
-    security: [],
     summary: 'Readiness: database reachable and all migrations applied',
     responses: {
       200: { description: 'Ready', content: { 'application/json': { schema: readySchema } } },
@@ -68,35 +70,37 @@ export const readyRoute: Route = {
       503: problemResponse('Not ready, or shutting down'),
     },
   },
-  mount(router, ctx) {
-    router.get('/readyz', async (_req, res) => {
-      if (ctx.shutdown.aborted)
-        throw new AppError('SHUTTING_DOWN', { detail: 'the server is shutting down' });
-      let pending: string[];
-      try {
-        const client = await ctx.deps.db.pool.connect();
+  handlers(ctx) {
+    return [
+      async (_req, res) => {
+        if (ctx.shutdown.aborted)
+          throw new AppError('SHUTTING_DOWN', { detail: 'the server is shutting down' });
+        let pending: string[];
         try {
-          pending = await pendingMigrations(client);
-        } finally {
-          client.release();
+          const client = await ctx.deps.db.pool.connect();
+          try {
+            pending = await pendingMigrations(client);
+          } finally {
+            client.release();
+          }
+        } catch (error) {
+          throw new AppError('NOT_READY', { detail: 'the database is not reachable', cause: error });
         }
-      } catch (error) {
-        throw new AppError('NOT_READY', { detail: 'the database is not reachable', cause: error });
-      }
-      if (pending.length > 0) {
-        throw new AppError('NOT_READY', { detail: `migrations not applied: ${pending.join(', ')}` });
-      }
-      const links = ctx.chatLinks ?? [];
-      const body: z.infer<typeof readySchema> = { status: 'ready' };
-      if (links.length > 0) body.chat = Object.fromEntries(links.map((l) => [l.platform, l.status()]));
-      if (ctx.gateway) {
-        body.gateway = Object.fromEntries(
-          ctx.gateway.downstream
-            .health()
-            .map((h) => [h.server, { healthy: h.healthy, ...(h.error ? { error: h.error } : {}) }]),
-        );
-      }
-      res.json(body);
-    });
+        if (pending.length > 0) {
+          throw new AppError('NOT_READY', { detail: `migrations not applied: ${pending.join(', ')}` });
+        }
+        const links = ctx.chatLinks ?? [];
+        const body: z.infer<typeof readySchema> = { status: 'ready' };
+        if (links.length > 0) body.chat = Object.fromEntries(links.map((l) => [l.platform, l.status()]));
+        if (ctx.gateway) {
+          body.gateway = Object.fromEntries(
+            ctx.gateway.downstream
+              .health()
+              .map((h) => [h.server, { healthy: h.healthy, ...(h.error ? { error: h.error } : {}) }]),
+          );
+        }
+        res.json(body);
+      },
+    ];
   },
 };

@@ -22,11 +22,11 @@ const eventJwksSchema = z.object({ keys: z.array(eventJwkSchema) }).meta({ id: '
 const storedRow = z.object({ kid: z.string(), public_jwk: publicJwkSchema });
 
 export const eventKeysRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/keys/events',
+  scope: 'public',
+  contract: {
     operationId: 'getEventKeys',
-    security: [],
-    method: 'get',
-    path: '/v1/keys/events',
     summary: 'The public key set (JWKS) that verifies the signatures of audit events',
     responses: {
       200: {
@@ -36,18 +36,20 @@ export const eventKeysRoute: Route = {
       '4XX': problemResponse('Any client error, as problem+json'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/keys/events', async (_req, res) => {
-      const rows = await ctx.deps.db.prisma.$queryRaw<unknown[]>`
+  handlers(ctx) {
+    return [
+      async (_req, res) => {
+        const rows = await ctx.deps.db.prisma.$queryRaw<unknown[]>`
         SELECT kid, public_jwk FROM audit_event_keys ORDER BY created_at, kid`;
-      const keys = rows.flatMap((row) => {
-        const parsed = storedRow.safeParse(row);
-        if (!parsed.success || jwkThumbprint(parsed.data.public_jwk) !== parsed.data.kid) return [];
-        return [
-          { ...parsed.data.public_jwk, kid: parsed.data.kid, alg: 'EdDSA' as const, use: 'sig' as const },
-        ];
-      });
-      res.set('Cache-Control', 'public, max-age=300').json(eventJwksSchema.parse({ keys }));
-    });
+        const keys = rows.flatMap((row) => {
+          const parsed = storedRow.safeParse(row);
+          if (!parsed.success || jwkThumbprint(parsed.data.public_jwk) !== parsed.data.kid) return [];
+          return [
+            { ...parsed.data.public_jwk, kid: parsed.data.kid, alg: 'EdDSA' as const, use: 'sig' as const },
+          ];
+        });
+        res.set('Cache-Control', 'public, max-age=300').json(eventJwksSchema.parse({ keys }));
+      },
+    ];
   },
 };

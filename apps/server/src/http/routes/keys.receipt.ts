@@ -18,11 +18,11 @@ const receiptJwkSchema = z
 const receiptJwksSchema = z.object({ keys: z.array(receiptJwkSchema) }).meta({ id: 'ReceiptJwks' });
 
 export const receiptKeysRoute: Route = {
-  openapi: {
+  method: 'get',
+  path: '/v1/keys/receipt',
+  scope: 'public',
+  contract: {
     operationId: 'getReceiptKeys',
-    security: [],
-    method: 'get',
-    path: '/v1/keys/receipt',
     summary: 'The public key set (JWKS) that verifies verdict receipts',
     responses: {
       200: {
@@ -32,9 +32,13 @@ export const receiptKeysRoute: Route = {
       '4XX': problemResponse('Any client error, as problem+json'),
     },
   },
-  mount(router, ctx) {
-    router.get('/v1/keys/receipt', (_req, res) => {
-      res.set('Cache-Control', 'public, max-age=300').json(receiptJwksSchema.parse(ctx.deps.receipts.jwks()));
-    });
+  handlers(ctx) {
+    return [
+      (_req, res) => {
+        res
+          .set('Cache-Control', 'public, max-age=300')
+          .json(receiptJwksSchema.parse(ctx.deps.receipts.jwks()));
+      },
+    ];
   },
 };

@@ -12,7 +12,7 @@ import {
 } from '../../audit/report/report-period.ts';
 import { OutputClosedError } from '../../audit/report/write-stream.ts';
 import { verifyChain } from '../../audit/verify-chain.ts';
-import { isAuditor } from '../../approvals/can-see-request.ts';
+import { checkAuditor } from '../../approvals/check-auditor.ts';
 import { BUILT_IN_POLICY } from '../../approvals/policy/policy.ts';
 import { AppError } from '../../errors.ts';
 import { horizontalBars, verticalBars } from '../charts/bar-chart.ts';
@@ -27,9 +27,15 @@ const periodQuery = z.object({
 });
 const reportQuery = periodQuery.extend({ format: z.enum(REPORT_FORMATS).default('csv') });
 
-function requireAuditor(ctx: WebContext, req: Request): WebUser {
+/** The auditor check chat uses: a refusal is a `report.refused` event before the page says so. */
+async function requireAuditor(ctx: WebContext, req: Request): Promise<WebUser> {
   const user = userOf(req);
-  if (!isAuditor(ctx.deps.policy, user.email)) {
+  const check = await checkAuditor(ctx.deps, {
+    email: user.email,
+    origin: { platform: 'web' },
+    text: `${req.method} ${req.originalUrl}`,
+  });
+  if (!check.allowed) {
     const how =
       ctx.deps.policy.source === BUILT_IN_POLICY.source
         ? 'this server runs the built-in policy, which has no auditors: whoever runs it sets ' +
@@ -37,7 +43,9 @@ function requireAuditor(ctx: WebContext, req: Request): WebUser {
         : `whoever runs this server adds ${user.email} to groups: auditors: in the policy file that ` +
           'COUNTERSIGN_POLICY names, and restarts it';
     throw new AppError('NOT_AUDITOR', {
-      detail: `the Audit page is for the policy group "auditors", and ${user.email} is not in it; ${how}`,
+      detail:
+        `the Audit page is for the policy group "auditors", and ${user.email} is not in it; ${how}. ` +
+        'The attempt was recorded in the audit trail.',
     });
   }
   return user;
@@ -67,7 +75,7 @@ function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> 
 
 export function mountAuditRoutes(router: Router, ctx: WebContext): void {
   router.get('/audit', async (req, res) => {
-    requireAuditor(ctx, req);
+    await requireAuditor(ctx, req);
     const input = parseQuery(periodQuery, req.query);
     const period = periodOf(ctx, input);
     const [chain, charts] = await Promise.all([
@@ -111,7 +119,7 @@ export function mountAuditRoutes(router: Router, ctx: WebContext): void {
   });
 
   router.get('/audit/report', async (req, res) => {
-    const user = requireAuditor(ctx, req);
+    const user = await requireAuditor(ctx, req);
     const input = parseQuery(reportQuery, req.query);
     const period = periodOf(ctx, input);
     res.setHeader('Content-Type', REPORT_CONTENT_TYPES[input.format]);
