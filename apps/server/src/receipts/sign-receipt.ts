@@ -1,6 +1,8 @@
 // Verdict receipts: a compact JWS (EdDSA over Ed25519) of what was decided, and of where the
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
-// /v1/keys/receipt. The same key signs checkpoints of the chain head.
+// /v1/keys/receipt. The same key signs checkpoints of the chain head, and the `v1a` (Ed25519)
+// Standard Webhooks signature of verdict callbacks.
+import { sign as signEd25519 } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
@@ -60,6 +62,11 @@ export interface ReceiptSigner {
   sign(requestId: string, chain: RequestChain): Promise<string | null>;
   /** A checkpoint of the audit chain head. */
   signCheckpoint(statement: CheckpointStatement): Promise<string>;
+  /**
+   * The base64 Ed25519 signature of `content` (a Standard Webhooks `v1a` signature when `content`
+   * is `id.timestamp.body`).
+   */
+  signWebhook(content: string): string;
   /** The public key set verifiers fetch; never holds the private part. */
   jwks(): ReceiptJwks;
 }
@@ -121,6 +128,7 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
         .sign(privateKey);
     },
+    signWebhook: (content) => signEd25519(null, Buffer.from(content, 'utf8'), privateKey).toString('base64'),
     jwks: () => structuredClone(jwks),
   };
 }
