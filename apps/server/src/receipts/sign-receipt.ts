@@ -11,6 +11,7 @@ import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 export const RECEIPT_ALG = 'EdDSA';
 export const RECEIPT_TYPE = 'countersign-receipt+jwt';
 export const CHECKPOINT_TYPE = 'countersign-checkpoint+jwt';
+export const EVIDENCE_MANIFEST_TYPE = 'countersign-evidence-manifest+jwt';
 
 /** The audit event that gave the request its verdict: its seq and chain hash. */
 export interface VerdictEvent {
@@ -62,6 +63,8 @@ export interface ReceiptSigner {
   sign(requestId: string, chain: RequestChain): Promise<string | null>;
   /** A checkpoint of the audit chain head. */
   signCheckpoint(statement: CheckpointStatement): Promise<string>;
+  /** An evidence pack's manifest.json, exactly as written, as the payload of a compact JWS. */
+  signEvidenceManifest(manifest: string): Promise<string>;
   /**
    * The base64 Ed25519 signature of `content` (a Standard Webhooks `v1a` signature when `content`
    * is `id.timestamp.body`).
@@ -126,6 +129,11 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
       };
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
+        .sign(privateKey);
+    },
+    signEvidenceManifest(manifest) {
+      return new CompactSign(encoder.encode(manifest))
+        .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: EVIDENCE_MANIFEST_TYPE })
         .sign(privateKey);
     },
     signWebhook: (content) => signEd25519(null, Buffer.from(content, 'utf8'), privateKey).toString('base64'),
