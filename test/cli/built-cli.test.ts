@@ -81,6 +81,7 @@ describe('the built CLI', { timeout: 120_000 }, () => {
       chunks,
       sources: [...sources],
       serverPackages: modules.filter((url) => SERVER_PACKAGES.some((part) => url.includes(part))),
+      jose: modules.filter((url) => url.includes('/node_modules/jose/')),
       serverSources: [...sources].filter((source) => SERVER_SOURCES.some((part) => source.startsWith(part))),
       typescript: modules.filter((url) => url.endsWith('.ts') || url.includes('/node_modules/tsx/')),
     };
@@ -122,6 +123,8 @@ describe('the built CLI', { timeout: 120_000 }, () => {
       expect(loads.result.code, describeRun(loads.result)).toBe(3);
       expect(loads.sources).toContain('apps/cli/src/commands/request.ts');
       expect(loads.serverPackages).toEqual([]);
+      // jose verifies receipts, loaded once a verdict brings one.
+      expect(loads.jose).toEqual([]);
       expect(loads.serverSources).toEqual([]);
       expect(loads.typescript).toEqual([]);
     } finally {

@@ -6,12 +6,10 @@ import { sign as signEd25519 } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { describeRequesterProof, readRequesterProof } from '../approvals/requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
+import { CHECKPOINT_TYPE, EVIDENCE_MANIFEST_TYPE, RECEIPT_ALG, RECEIPT_TYPE } from './receipt-jws-types.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 
-export const RECEIPT_ALG = 'EdDSA';
-export const RECEIPT_TYPE = 'countersign-receipt+jwt';
-export const CHECKPOINT_TYPE = 'countersign-checkpoint+jwt';
-export const EVIDENCE_MANIFEST_TYPE = 'countersign-evidence-manifest+jwt';
+export { CHECKPOINT_TYPE, EVIDENCE_MANIFEST_TYPE, RECEIPT_ALG, RECEIPT_TYPE };
 
 /** The audit event that gave the request its verdict: its seq and chain hash. */
 export interface VerdictEvent {
