@@ -1,7 +1,8 @@
 // The CLI loads only what the command run needs: `--version` and the client commands (`request`,
 // `hook`) never load the server, Prisma, Bolt, botbuilder, express or PGlite, so a pipeline's call
 // starts at once. The module log comes from Node's resolve hook in the real CLI process; `keys`
-// (a database command) shows that the log does see those modules when they load.
+// (a database command) shows that the log does see those modules when they load. This is the
+// sources' path (COUNTERSIGN_FROM_SOURCES=1); built-cli.test.ts checks the build's.
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -77,7 +78,12 @@ describe('the CLI loads only what the command uses', { timeout: 120_000 }, () =>
     const log = join(dir, `modules-${++runs}.log`);
     const result = await runCli(
       args,
-      cliEnv({ NODE_OPTIONS: `--import=${PRELOAD}`, COUNTERSIGN_TEST_MODULE_LOG: log, ...vars }),
+      cliEnv({
+        NODE_OPTIONS: `--import=${PRELOAD}`,
+        COUNTERSIGN_TEST_MODULE_LOG: log,
+        COUNTERSIGN_FROM_SOURCES: '1',
+        ...vars,
+      }),
     );
     const modules = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
     const serverSide = modules.filter((url) => SERVER_SIDE.some((part) => url.includes(part)));

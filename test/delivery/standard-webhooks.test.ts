@@ -1,7 +1,9 @@
 // Verdict callbacks verify with the official `standardwebhooks` package: webhook-id is the
 // delivery id on every attempt (a retry carries the same id), webhook-timestamp the attempt's
 // second, and webhook-signature checks out with the `whsec_` secret `keys create` returns, and
-// with no other. Countersign-Signature still comes along.
+// with no other. Beside `v1` each carries `v1a`, Ed25519 with the receipt key, which node:crypto
+// verifies with the public key GET /v1/keys/receipt publishes. Countersign-Signature still comes along.
+import { createPublicKey, generateKeyPairSync, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
@@ -15,6 +17,22 @@ function stringHeaders(headers: Record<string, string | string[] | undefined>): 
   return Object.fromEntries(
     Object.entries(headers).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : [])),
   );
+}
+
+/** The receipt key's public half, as any receiver gets it: from the published JWKS. */
+async function publishedReceiptKey(t: TestServer): Promise<KeyObject> {
+  const jwks = (await t.call('GET', '/v1/keys/receipt')).body as { keys: JsonWebKey[] };
+  const [jwk, ...more] = jwks.keys;
+  if (!jwk || more.length > 0) throw new Error(`expected one receipt key, got ${jwks.keys.length}`);
+  return createPublicKey({ key: jwk, format: 'jwk' });
+}
+
+/** Whether the `v1a,` signature in `header` is Ed25519 by `key` over `id.timestamp.body`. */
+function v1aVerifies(key: KeyObject, headers: Record<string, string>, rawBody: string): boolean {
+  const v1a = (headers['webhook-signature'] ?? '').split(' ').find((part) => part.startsWith('v1a,'));
+  if (!v1a) return false;
+  const content = `${headers['webhook-id']}.${headers['webhook-timestamp']}.${rawBody}`;
+  return verify(null, Buffer.from(content), key, Buffer.from(v1a.slice('v1a,'.length), 'base64'));
 }
 
 describe('Standard Webhooks headers on verdict callbacks', () => {
@@ -47,11 +65,13 @@ describe('Standard Webhooks headers on verdict callbacks', () => {
     expect(received.map((r) => r.answer)).toEqual([500, 200]);
 
     const webhook = new Webhook(client.webhookSecret);
+    const receiptKey = await publishedReceiptKey(t);
     for (const call of received) {
       const headers = stringHeaders(call.headers);
       expect(headers['webhook-id']).toBe(delivery.id);
       expect(headers['webhook-timestamp']).toMatch(/^\d+$/);
-      expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+      expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}= v1a,[A-Za-z0-9+/]{86}==$/);
+      expect(v1aVerifies(receiptKey, headers, call.rawBody)).toBe(true);
       // The timestamp is the attempt's own second, not the delivery's creation.
       const sentAt = Number(headers['webhook-timestamp']) * 1000;
       expect(Math.abs(sentAt - call.receivedAt.getTime())).toBeLessThan(5_000);
@@ -84,5 +104,13 @@ describe('Standard Webhooks headers on verdict callbacks', () => {
     expect(() => new Webhook(other.webhookSecret).verify(call.rawBody, headers)).toThrow(
       WebhookVerificationError,
     );
+
+    // v1a: the published receipt key verifies it, not for a changed body or id, and no other key does.
+    const receiptKey = await publishedReceiptKey(t);
+    expect(v1aVerifies(receiptKey, headers, call.rawBody)).toBe(true);
+    expect(v1aVerifies(receiptKey, headers, call.rawBody.replace('denied', 'approved'))).toBe(false);
+    expect(v1aVerifies(receiptKey, { ...headers, 'webhook-id': 'another' }, call.rawBody)).toBe(false);
+    const stranger = createPublicKey(generateKeyPairSync('ed25519').privateKey);
+    expect(v1aVerifies(stranger, headers, call.rawBody)).toBe(false);
   });
 });

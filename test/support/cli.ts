@@ -141,7 +141,7 @@ export function startCli(
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string; cwd?: string } = {},
+  options: { input?: string; cwd?: string; bin?: string } = {},
 ): Promise<CliResult> {
   return startCli(args, env, options).exited;
 }

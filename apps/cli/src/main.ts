@@ -1,7 +1,7 @@
 // countersign: the command line. Each command lives in its own file under commands/.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../../../package.json' with { type: 'json' };
-import { ConfigError } from '../../server/src/config.ts';
+import { ConfigError } from '../../server/src/config-error.ts';
 import { CliError } from './cli-error.ts';
 import { applyDataDirOption } from './data-dir-option.ts';
 import { invokedCommand } from '../bin/invoked-command.js';

@@ -4,7 +4,7 @@
 // server's GET /v1/keys/receipt, trusted on use) and that names this request, action, payload
 // digest and the status approved. Fields the receipt gains later are tolerated.
 import { readFile } from 'node:fs/promises';
-import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import {
   digestIdentity,
@@ -13,7 +13,7 @@ import {
 } from '../../server/src/approvals/payload-digest.ts';
 import { readRequesterProof } from '../../server/src/receipts/requester-proof.ts';
 import { optionalString } from '../../server/src/config.ts';
-import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/sign-receipt.ts';
+import { RECEIPT_ALG, RECEIPT_TYPE } from '../../server/src/receipts/receipt-jws-types.ts';
 import { API_ERROR_EXIT_CODE } from './api-client.ts';
 import { CliError } from './cli-error.ts';
 
@@ -113,6 +113,8 @@ export async function verifyReceipt(
   expected: ReceiptExpectation,
 ): Promise<string> {
   if (!receipt) throw new ReceiptError(`request ${expected.requestId} carries no receipt`);
+  // Loaded only once there is a receipt to check: `request` starts without it.
+  const { compactVerify, createLocalJWKSet } = await import('jose');
   let payload: Uint8Array;
   try {
     const verified = await compactVerify(receipt, createLocalJWKSet(jwks), { algorithms: [RECEIPT_ALG] });

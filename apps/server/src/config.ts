@@ -1,5 +1,8 @@
 // Configuration: the environment parsed once with zod. Nothing else reads process.env.
 import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+
+export { ConfigError };
 
 /** A setting that may be absent; blank counts as absent. */
 export const optionalString = z
@@ -215,15 +218,6 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export type Config = z.infer<typeof envSchema>;
-
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
-    this.name = 'ConfigError';
-  }
-}
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

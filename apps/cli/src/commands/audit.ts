@@ -3,6 +3,7 @@
 // countersign audit checkpoint [export] — sign the chain head now, or write the checkpoints out.
 // countersign audit report — the compliance report (spec §8); exit 1 when the chain is not intact.
 // It reads the database (DATABASE_URL), or with --url downloads the report from a server.
+// countersign audit evidence — the evidence pack for a period: one zip with a signed manifest.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +20,11 @@ import {
 import { CONTROL_FRAMEWORKS, type ControlFramework } from '../../../server/src/audit/report/controls.ts';
 import { parseReportPeriod, ReportPeriodError } from '../../../server/src/audit/report/report-period.ts';
 import { createCheckpoint } from '../../../server/src/audit/create-checkpoint.ts';
+import { buildEvidencePack } from '../../../server/src/audit/evidence/build-evidence-pack.ts';
+import {
+  EvidencePeriodError,
+  parseEvidencePeriod,
+} from '../../../server/src/audit/evidence/evidence-period.ts';
 import { verifyChain } from '../../../server/src/audit/verify-chain.ts';
 import {
   listCheckpoints,
@@ -298,5 +304,57 @@ export function registerAuditCommands(program: Command): void {
         ),
       );
       process.exitCode = chain.intact ? 0 : 1;
+    });
+
+  audit
+    .command('evidence')
+    .description(
+      'write the evidence pack for a period to a zip: the report (md, csv, json), the chain verification, ' +
+        'the latest signed checkpoint, the policy history, directory changes, admin actions, and a ' +
+        'manifest of SHA-256 hashes signed with the receipt key; exit 0 when the chain is intact, 1 when not, 2 for bad options',
+    )
+    .requiredOption('--period <period>', 'a quarter (2026-Q4), a month (2026-11) or a year (2026), UTC')
+    .requiredOption('--out <file>', 'the zip to write')
+    .addOption(
+      new Option('--controls <framework>', "add the framework's control sections to the report").choices(
+        CONTROL_FRAMEWORKS,
+      ),
+    )
+    .action(async (options: { period: string; out: string; controls?: ControlFramework }) => {
+      let period;
+      try {
+        period = parseEvidencePeriod(options.period);
+      } catch (error) {
+        if (error instanceof EvidencePeriodError) throw new CliError(error.message, 2);
+        throw error;
+      }
+      const out = await openOutput(options.out);
+      out.on('error', () => undefined);
+      const pack = await withDatabase(async (db, log) => {
+        const config = loadConfig();
+        const key = await loadReceiptKey({
+          setting: config.COUNTERSIGN_RECEIPT_KEY,
+          databaseUrl: db.url,
+          log,
+        });
+        return buildEvidencePack({
+          db,
+          period,
+          receipts: createReceiptSigner(key),
+          jwks: await loadReceiptPublicKeys(config.COUNTERSIGN_RECEIPT_KEY, db.pool),
+          controls: options.controls,
+          actor: cliActor(),
+          now: () => new Date(),
+          separateSessions: config.DATABASE_URL !== undefined,
+        });
+      });
+      out.end(pack.zip);
+      await once(out, 'finish');
+      const { manifest } = pack;
+      process.stderr.write(
+        `evidence ${manifest.period.name}: ${manifest.files.length + 2} files in ${options.out}, chain ` +
+          `${manifest.chainIntact ? 'intact' : 'NOT INTACT'}, manifest signed by ${manifest.kid}\n`,
+      );
+      process.exitCode = manifest.chainIntact ? 0 : 1;
     });
 }

@@ -7,7 +7,7 @@ import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { z } from 'zod';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   generateReceiptKey,

@@ -68,6 +68,7 @@ export async function attemptDelivery(
         secret: deriveWebhookSecret(client.callbackSecret),
         body,
         now: attemptedAt,
+        signAsymmetric: (content) => deps.receipts.signWebhook(content),
       }),
     },
     timeoutMs: deps.callbacks.timeoutMs,

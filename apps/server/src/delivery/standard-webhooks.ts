@@ -1,7 +1,9 @@
 // Standard Webhooks headers for verdict callbacks (https://www.standardwebhooks.com): webhook-id is
 // the delivery's id (the same on every retry, so receivers can drop duplicates), webhook-timestamp
 // the attempt's unix seconds, and webhook-signature `v1,<base64 HMAC-SHA256 over id.timestamp.body>`
-// keyed with the decoded bytes of the client's `whsec_` secret. Any Standard Webhooks verifier
+// keyed with the decoded bytes of the client's `whsec_` secret, then (space-separated, as the
+// specification lists several) `v1a,<base64 Ed25519 signature over the same content>` made with the
+// receipt key, whose public half GET /v1/keys/receipt publishes. Any Standard Webhooks verifier
 // accepts these callbacks; Countersign-Signature is sent beside them, unchanged.
 import { createHmac } from 'node:crypto';
 
@@ -30,18 +32,22 @@ export interface StandardWebhookInput {
   /** The exact body bytes sent. */
   body: string;
   now: Date;
+  /** Signs the signed content with Ed25519 (the receipt key) for the `v1a` signature; base64. */
+  signAsymmetric?: (content: string) => string;
 }
 
 /** The three Standard Webhooks headers for one attempt. */
 export function standardWebhookHeaders(input: StandardWebhookInput): Record<string, string> {
   if (input.id.includes('.')) throw new Error('a webhook id must not contain "."');
   const timestamp = Math.floor(input.now.getTime() / 1000);
-  const signature = createHmac('sha256', webhookSecretBytes(input.secret))
-    .update(`${input.id}.${timestamp}.${input.body}`)
-    .digest('base64');
+  const content = `${input.id}.${timestamp}.${input.body}`;
+  const signatures = [
+    `v1,${createHmac('sha256', webhookSecretBytes(input.secret)).update(content).digest('base64')}`,
+  ];
+  if (input.signAsymmetric) signatures.push(`v1a,${input.signAsymmetric(content)}`);
   return {
     [WEBHOOK_ID_HEADER]: input.id,
     [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
-    [WEBHOOK_SIGNATURE_HEADER]: `v1,${signature}`,
+    [WEBHOOK_SIGNATURE_HEADER]: signatures.join(' '),
   };
 }

@@ -1,14 +1,15 @@
 // Verdict receipts: a compact JWS (EdDSA over Ed25519) of what was decided, and of where the
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
-// /v1/keys/receipt. The same key signs checkpoints of the chain head.
+// /v1/keys/receipt. The same key signs checkpoints of the chain head, and the `v1a` (Ed25519)
+// Standard Webhooks signature of verdict callbacks.
+import { sign as signEd25519 } from 'node:crypto';
 import { CompactSign } from 'jose';
 import { describeRequesterProof, readRequesterProof } from './requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
+import { CHECKPOINT_TYPE, EVIDENCE_MANIFEST_TYPE, RECEIPT_ALG, RECEIPT_TYPE } from './receipt-jws-types.ts';
 import type { PublicJwk, ReceiptKey } from './receipt-key.ts';
 
-export const RECEIPT_ALG = 'EdDSA';
-export const RECEIPT_TYPE = 'countersign-receipt+jwt';
-export const CHECKPOINT_TYPE = 'countersign-checkpoint+jwt';
+export { CHECKPOINT_TYPE, EVIDENCE_MANIFEST_TYPE, RECEIPT_ALG, RECEIPT_TYPE };
 
 /** The audit event that gave the request its verdict: its seq and chain hash. */
 export interface VerdictEvent {
@@ -60,6 +61,13 @@ export interface ReceiptSigner {
   sign(requestId: string, chain: RequestChain): Promise<string | null>;
   /** A checkpoint of the audit chain head. */
   signCheckpoint(statement: CheckpointStatement): Promise<string>;
+  /** An evidence pack's manifest.json, exactly as written, as the payload of a compact JWS. */
+  signEvidenceManifest(manifest: string): Promise<string>;
+  /**
+   * The base64 Ed25519 signature of `content` (a Standard Webhooks `v1a` signature when `content`
+   * is `id.timestamp.body`).
+   */
+  signWebhook(content: string): string;
   /** The public key set verifiers fetch; never holds the private part. */
   jwks(): ReceiptJwks;
 }
@@ -121,6 +129,12 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
         .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
         .sign(privateKey);
     },
+    signEvidenceManifest(manifest) {
+      return new CompactSign(encoder.encode(manifest))
+        .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: EVIDENCE_MANIFEST_TYPE })
+        .sign(privateKey);
+    },
+    signWebhook: (content) => signEd25519(null, Buffer.from(content, 'utf8'), privateKey).toString('base64'),
     jwks: () => structuredClone(jwks),
   };
 }

@@ -1,0 +1,1 @@
+export function builtEntry(dist?: string, root?: string): URL | undefined;
