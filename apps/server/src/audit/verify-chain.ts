@@ -10,7 +10,7 @@ import { GENESIS_HASH } from './append-event.ts';
 import { hash as digest } from 'node:crypto';
 import { loadEventKeys, SIGNED_EVENT_TYPES, signatureProblem } from './event-key.ts';
 import { storedEventInput } from './verify-event-hash.ts';
-import { findRequestMismatch, type RequestMismatch } from './verify-requests.ts';
+import { findRequestMismatch, type RequestMismatch, type RequestScope } from './verify-requests.ts';
 
 const PROGRESS_EVERY = 10_000;
 
@@ -18,9 +18,11 @@ const PROGRESS_EVERY = 10_000;
  * Rows as arrays (no object per row). occurred_at comes as epoch milliseconds (the column keeps
  * three fractional digits), which is cheaper to turn into toISOString() than a timestamp's text.
  */
-const EVENTS_SQL = `SELECT seq::text, type, request_id::text, actor, payload,
-       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature
-  FROM audit_events ORDER BY audit_events.seq`;
+const EVENT_COLUMNS = `seq::text, type, request_id::text, actor, payload,
+       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature`;
+const EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
+const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events
+  WHERE seq >= $1::bigint AND seq <= $2::bigint ORDER BY audit_events.seq`;
 
 /** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash, signature */
 type EventRow = [string, string, string | null, string, unknown, string, string, string, string | null];
@@ -29,9 +31,15 @@ type EventRow = [string, string, string | null, string, unknown, string, string,
  * Streams the chain to `check` in seq order until it returns false. Rows after that are read
  * and dropped (the query runs to its end; only a tampered chain stops early).
  */
-function streamEvents(client: pg.PoolClient, check: (row: EventRow) => boolean): Promise<void> {
+function streamEvents(
+  client: pg.PoolClient,
+  range: ChainRange | undefined,
+  check: (row: EventRow) => boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const config: pg.QueryArrayConfig = { text: EVENTS_SQL, rowMode: 'array' };
+    const config: pg.QueryArrayConfig = range
+      ? { text: RANGE_SQL, values: [range.fromSeq, range.throughSeq], rowMode: 'array' }
+      : { text: EVENTS_SQL, rowMode: 'array' };
     const query = new pg.Query<EventRow>(config);
     let checking = true;
     let failure: unknown;
@@ -48,6 +56,18 @@ function streamEvents(client: pg.PoolClient, check: (row: EventRow) => boolean):
     query.on('end', () => (failure === undefined ? resolve() : reject(failure as Error)));
     client.query(query);
   });
+}
+
+/**
+ * A stretch of the chain to verify instead of all of it: from `fromSeq`, whose prev_hash must be
+ * `prevHash` (a hash vouched for otherwise, e.g. by a signed checkpoint), through `throughSeq`.
+ * After it only the link to the next event is checked (its seq and prev_hash), or the head when
+ * `throughSeq` is the last event: removing the stretch's last events still shows.
+ */
+export interface ChainRange {
+  fromSeq: string;
+  prevHash: string;
+  throughSeq: string;
 }
 
 export type ChainProblem =
@@ -116,9 +136,15 @@ export async function verifyChainInSnapshot(
   options: VerifyOptions & {
     /** The request check already running on another connection of this snapshot. */
     requestCheck?: Promise<RequestMismatch | null>;
+    /** Only this stretch of the chain. */
+    range?: ChainRange;
+    /** With `range`: compare only the rows of the requests created in this scope with the chain. */
+    requestScope?: RequestScope;
   } = {},
 ): Promise<VerifyResult> {
-  let previousHash = GENESIS_HASH;
+  const { range } = options;
+  const startSeq = range?.fromSeq ?? '1';
+  let previousHash = range?.prevHash ?? GENESIS_HASH;
   let previousSeq: string | null = null;
   let previousSeqNumber = 0;
   let firstSeq: string | null = null;
@@ -133,12 +159,15 @@ export async function verifyChainInSnapshot(
   };
   await streamEvents(
     client,
+    range,
     ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash, signature]) => {
-      if (firstSeq === null && seq !== '1') {
+      if (firstSeq === null && seq !== startSeq) {
         return broken(
           seq,
           'sequence_gap',
-          `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
+          range
+            ? `the stretch starts at event ${seq}, not ${startSeq}: events ${startSeq}–${BigInt(seq) - 1n} were deleted`
+            : `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
         );
       }
       firstSeq ??= seq;
@@ -161,7 +190,9 @@ export async function verifyChainInSnapshot(
           seq,
           'broken_link',
           previousSeq === null
-            ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
+            ? range
+              ? `prev_hash of event ${seq} is not the hash the checkpoint signed for the event before it: an event was removed, inserted or changed here`
+              : `the first event does not start the chain: an earlier event was removed or this one was inserted`
             : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
         );
       }
@@ -198,6 +229,14 @@ export async function verifyChainInSnapshot(
   );
   if (problem) return problem;
   options.onProgress?.(events);
+  if (range) {
+    const seam = await checkSeam(client, range, previousSeq, previousHash, events);
+    if (seam) return seam;
+    const mismatch = await (options.requestCheck ??
+      findRequestMismatch(client, previousSeq ?? '0', options.requestScope));
+    if (mismatch) return requestProblem(events, mismatch);
+    return { intact: true, events, firstSeq, lastSeq: previousSeq, lastHash: previousHash };
+  }
   // The head, written with every append, says where the chain ends: events removed from the end
   // leave it pointing past the last event still stored.
   const { rows: heads } = await client.query<{ seq: string; hash: string }>(
@@ -220,15 +259,81 @@ export async function verifyChainInSnapshot(
     };
   }
   const mismatch = await (options.requestCheck ?? findRequestMismatch(client, previousSeq ?? '0'));
-  if (mismatch) {
-    return {
-      intact: false,
-      events,
-      firstBadSeq: mismatch.seq,
-      problem: 'request_mismatch',
-      detail: mismatch.detail,
-      requestId: mismatch.requestId,
-    };
-  }
+  if (mismatch) return requestProblem(events, mismatch);
   return { intact: true, events, firstSeq, lastSeq: previousSeq, lastHash: previousHash };
+}
+
+function requestProblem(events: number, mismatch: RequestMismatch): VerifyResult {
+  return {
+    intact: false,
+    events,
+    firstBadSeq: mismatch.seq,
+    problem: 'request_mismatch',
+    detail: mismatch.detail,
+    requestId: mismatch.requestId,
+  };
+}
+
+/**
+ * After a stretch: it must have reached `throughSeq`, and the event after it (when there is one)
+ * must follow it, or the head must be its last event (when there is none).
+ */
+async function checkSeam(
+  client: pg.PoolClient,
+  range: ChainRange,
+  lastSeq: string | null,
+  lastHash: string,
+  events: number,
+): Promise<VerifyResult | null> {
+  const broken = (seq: string, problem: ChainProblem, detail: string): VerifyResult => ({
+    intact: false,
+    events,
+    firstBadSeq: seq,
+    problem,
+    detail,
+  });
+  if (lastSeq !== range.throughSeq) {
+    const missing = lastSeq === null ? range.fromSeq : String(BigInt(lastSeq) + 1n);
+    return broken(
+      missing,
+      'sequence_gap',
+      `events ${missing}–${range.throughSeq} are missing: they were deleted`,
+    );
+  }
+  const { rows } = await client.query<{ seq: string; prev_hash: string }>(
+    `SELECT seq::text AS seq, prev_hash FROM audit_events WHERE seq > $1::bigint ORDER BY audit_events.seq LIMIT 1`,
+    [lastSeq],
+  );
+  const next = rows[0];
+  if (next) {
+    const expected = String(BigInt(lastSeq) + 1n);
+    if (next.seq !== expected)
+      return broken(
+        expected,
+        'sequence_gap',
+        `events ${expected}–${BigInt(next.seq) - 1n} are missing: they were deleted`,
+      );
+    if (next.prev_hash !== lastHash)
+      return broken(
+        next.seq,
+        'broken_link',
+        `prev_hash does not match the hash of event ${lastSeq}: an event was removed, inserted or reordered here`,
+      );
+    return null;
+  }
+  const { rows: heads } = await client.query<{ seq: string; hash: string }>(
+    `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
+  );
+  const head = heads[0];
+  if (head && head.seq === lastSeq && head.hash === lastHash) return null;
+  const headSeq = head ? BigInt(head.seq) : 0n;
+  return broken(
+    String(headSeq > BigInt(lastSeq) ? BigInt(lastSeq) + 1n : BigInt(lastSeq)),
+    'head_mismatch',
+    head
+      ? headSeq > BigInt(lastSeq)
+        ? `the chain head records event ${head.seq} but the chain ends at ${lastSeq}: events were removed from the end`
+        : `the chain head (event ${head.seq}) does not match the last event ${lastSeq}`
+      : 'the chain head record is missing',
+  );
 }
