@@ -7,9 +7,9 @@
 import pg from 'pg';
 import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
 import { GENESIS_HASH } from './append-event.ts';
-import { hash as digest } from 'node:crypto';
-import { loadEventKeys, SIGNED_EVENT_TYPES, signatureProblem } from './event-key.ts';
-import { storedEventInput } from './verify-event-hash.ts';
+import { ChainWalk, type ChainProblem, type EventRow } from './chain-walk.ts';
+import { loadEventKeys } from './event-key.ts';
+import { walkInWorkers } from './walk-in-workers.ts';
 import { findRequestMismatch, type RequestMismatch, type RequestScope } from './verify-requests.ts';
 
 const PROGRESS_EVERY = 10_000;
@@ -23,9 +23,6 @@ const EVENT_COLUMNS = `seq::text, type, request_id::text, actor, payload,
 const EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
 const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events
   WHERE seq >= $1::bigint AND seq <= $2::bigint ORDER BY audit_events.seq`;
-
-/** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash, signature */
-type EventRow = [string, string, string | null, string, unknown, string, string, string, string | null];
 
 /**
  * Streams the chain to `check` in seq order until it returns false. Rows after that are read
@@ -70,15 +67,7 @@ export interface ChainRange {
   throughSeq: string;
 }
 
-export type ChainProblem =
-  | 'hash_mismatch'
-  | 'broken_link'
-  | 'sequence_gap'
-  | 'head_mismatch'
-  /** A state-changing event without a valid signature of the server's event key: not written by the server. */
-  | 'bad_signature'
-  /** A request's rows (status, decisions) disagree with its events in an intact chain. */
-  | 'request_mismatch';
+export type { ChainProblem } from './chain-walk.ts';
 
 export type VerifyResult =
   | { intact: true; events: number; firstSeq: string | null; lastSeq: string | null; lastHash: string }
@@ -101,6 +90,15 @@ export interface VerifyOptions {
    * while this one walks the chain. Over 1 M events it is several seconds of aggregation.
    */
   separateSessions?: boolean;
+  /**
+   * Hash the chain on this many worker threads, in chunks whose seams are checked in order; the
+   * result is the serial walk's. Undefined or 1: on this thread.
+   */
+  workers?: number;
+  /** With workers: events per chunk (tests make seams fall where they want them). */
+  chunkEvents?: number;
+  /** With workers: called with the reason when they cannot start and the walk runs on this thread. */
+  onSerialFallback?: (reason: string) => void;
 }
 
 /** Verifies the chain in a snapshot of its own. */
@@ -144,90 +142,38 @@ export async function verifyChainInSnapshot(
 ): Promise<VerifyResult> {
   const { range } = options;
   const startSeq = range?.fromSeq ?? '1';
-  let previousHash = range?.prevHash ?? GENESIS_HASH;
-  let previousSeq: string | null = null;
-  let previousSeqNumber = 0;
-  let firstSeq: string | null = null;
-  let events = 0;
-  let problem: Extract<VerifyResult, { intact: false }> | null = null;
   const eventKeys = await loadEventKeys(
     async (text) => (await client.query<Record<string, unknown>>(text)).rows,
   );
-  const broken = (seq: string, kind: ChainProblem, detail: string) => {
-    problem = { intact: false, events, firstBadSeq: seq, problem: kind, detail };
-    return false;
-  };
-  await streamEvents(
-    client,
-    range,
-    ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash, signature]) => {
-      if (firstSeq === null && seq !== startSeq) {
-        return broken(
-          seq,
-          'sequence_gap',
-          range
-            ? `the stretch starts at event ${seq}, not ${startSeq}: events ${startSeq}–${BigInt(seq) - 1n} were deleted`
-            : `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
-        );
-      }
-      firstSeq ??= seq;
-      // Numbers while they are exact (below 2^53, which no chain reaches); BigInt otherwise.
-      const seqNumber = Number(seq);
-      const consecutive =
-        previousSeq === null ||
-        (Number.isSafeInteger(seqNumber)
-          ? seqNumber === previousSeqNumber + 1
-          : BigInt(seq) === BigInt(previousSeq) + 1n);
-      if (!consecutive && previousSeq !== null) {
-        return broken(
-          seq,
-          'sequence_gap',
-          `events ${BigInt(previousSeq) + 1n}–${BigInt(seq) - 1n} are missing: they were deleted`,
-        );
-      }
-      if (prevHash !== previousHash) {
-        return broken(
-          seq,
-          'broken_link',
-          previousSeq === null
-            ? range
-              ? `prev_hash of event ${seq} is not the hash the checkpoint signed for the event before it: an event was removed, inserted or changed here`
-              : `the first event does not start the chain: an earlier event was removed or this one was inserted`
-            : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
-        );
-      }
-      const input = storedEventInput({
-        type,
-        requestId,
-        actor,
-        payload,
-        occurredAt: new Date(Number(occurredAtMs)).toISOString(),
-      });
-      if (digest('sha256', previousHash + input, 'hex') !== hash) {
-        return broken(
-          seq,
-          'hash_mismatch',
-          'the stored hash does not match the event: its contents were changed after it was written',
-        );
-      }
-      if (SIGNED_EVENT_TYPES.has(type) && BigInt(seq) >= eventKeys.signedFrom) {
-        const why = signatureProblem(eventKeys, input, signature);
-        if (why)
-          return broken(
-            seq,
-            'bad_signature',
-            `event ${seq} (${type}) is not the server's: ${why}; it was appended past the service`,
-          );
-      }
-      previousHash = hash;
-      previousSeq = seq;
-      previousSeqNumber = seqNumber;
-      events += 1;
-      if (events % PROGRESS_EVERY === 0) options.onProgress?.(events);
-      return true;
-    },
-  );
-  if (problem) return problem;
+  const walk = new ChainWalk(eventKeys, {
+    startSeq,
+    prevHash: range?.prevHash ?? GENESIS_HASH,
+    ranged: !!range,
+  });
+  let walked = false;
+  if (options.workers !== undefined && options.workers > 1) {
+    const outcome = await walkInWorkers(
+      client,
+      range,
+      options.workers,
+      walk,
+      options.onProgress,
+      options.chunkEvents,
+    );
+    if (outcome === true) walked = true;
+    else options.onSerialFallback?.(outcome);
+  }
+  if (!walked) {
+    await streamEvents(client, range, (row) => {
+      const ok = walk.check(row);
+      if (ok && walk.events % PROGRESS_EVERY === 0) options.onProgress?.(walk.events);
+      return ok;
+    });
+  }
+  const { problem, events, firstSeq } = walk;
+  const previousSeq = walk.previousSeq;
+  const previousHash = walk.previousHash;
+  if (problem) return { intact: false, ...problem };
   options.onProgress?.(events);
   if (range) {
     const seam = await checkSeam(client, range, previousSeq, previousHash, events);
