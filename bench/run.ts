@@ -5,6 +5,7 @@
 import { benchAuditAppend } from './audit-append.bench.ts';
 import { benchReport } from './audit-report.bench.ts';
 import { benchVerify } from './audit-verify.bench.ts';
+import { benchVerifyParallel } from './verify-parallel.bench.ts';
 import { benchCliStart } from './cli-start.bench.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchEmbedded } from './embedded.bench.ts';
@@ -17,6 +18,7 @@ const benchmarks: Record<string, Benchmark> = {
   decide: benchDecide,
   append: benchAuditAppend,
   verify: benchVerify,
+  'verify-parallel': benchVerifyParallel,
   report: benchReport,
   embedded: benchEmbedded,
   cli: benchCliStart,

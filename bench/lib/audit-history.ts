@@ -33,6 +33,11 @@ async function seed(target: number): Promise<AuditHistory> {
   const pool = new pg.Pool({ connectionString: database.url, max: 1 });
   try {
     const result = await seedApprovalHistory(pool, { firstRequest: 0, targetEvents: target });
+    // The seeded events carry no event-key signatures: a history from before signing began, as
+    // the event_signatures migration records for an existing chain.
+    await pool.query(
+      'UPDATE audit_signing_start SET seq = (SELECT seq + 1 FROM audit_chain_head WHERE id = 1) WHERE id = 1',
+    );
     console.log(
       `   seeded ${result.events.toLocaleString('en-US')} audit events (${result.requests.toLocaleString('en-US')} requests) in ${result.seconds.toFixed(0)} s`,
     );

@@ -266,6 +266,10 @@ export function registerAuditCommands(program: Command): void {
       const result = await withDatabase(async (db) => {
         const report = await generateReport({
           db,
+          // A signed checkpoint at or before the period is where the chain verification starts.
+          checkpointKeys: await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool),
+          // DATABASE_URL set: a real server, whose second connection verifies while rows are written.
+          separateSessions: loadConfig().DATABASE_URL !== undefined,
           period,
           format: options.format,
           filters: { action: options.action, requester: options.requester },

@@ -7,10 +7,10 @@
 import pg from 'pg';
 import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
 import { GENESIS_HASH } from './append-event.ts';
-import { hash as digest } from 'node:crypto';
-import { loadEventKeys, SIGNED_EVENT_TYPES, signatureProblem } from './event-key.ts';
-import { storedEventInput } from './verify-event-hash.ts';
-import { findRequestMismatch, type RequestMismatch } from './verify-requests.ts';
+import { ChainWalk, type ChainProblem, type EventRow } from './chain-walk.ts';
+import { loadEventKeys } from './event-key.ts';
+import { walkInWorkers } from './walk-in-workers.ts';
+import { findRequestMismatch, type RequestMismatch, type RequestScope } from './verify-requests.ts';
 
 const PROGRESS_EVERY = 10_000;
 
@@ -18,20 +18,25 @@ const PROGRESS_EVERY = 10_000;
  * Rows as arrays (no object per row). occurred_at comes as epoch milliseconds (the column keeps
  * three fractional digits), which is cheaper to turn into toISOString() than a timestamp's text.
  */
-const EVENTS_SQL = `SELECT seq::text, type, request_id::text, actor, payload,
-       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature
-  FROM audit_events ORDER BY audit_events.seq`;
-
-/** seq, type, request_id, actor, payload, occurred_at (epoch ms), prev_hash, hash, signature */
-type EventRow = [string, string, string | null, string, unknown, string, string, string, string | null];
+const EVENT_COLUMNS = `seq::text, type, request_id::text, actor, payload,
+       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature`;
+const EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
+const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events
+  WHERE seq >= $1::bigint AND seq <= $2::bigint ORDER BY audit_events.seq`;
 
 /**
  * Streams the chain to `check` in seq order until it returns false. Rows after that are read
  * and dropped (the query runs to its end; only a tampered chain stops early).
  */
-function streamEvents(client: pg.PoolClient, check: (row: EventRow) => boolean): Promise<void> {
+function streamEvents(
+  client: pg.PoolClient,
+  range: ChainRange | undefined,
+  check: (row: EventRow) => boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const config: pg.QueryArrayConfig = { text: EVENTS_SQL, rowMode: 'array' };
+    const config: pg.QueryArrayConfig = range
+      ? { text: RANGE_SQL, values: [range.fromSeq, range.throughSeq], rowMode: 'array' }
+      : { text: EVENTS_SQL, rowMode: 'array' };
     const query = new pg.Query<EventRow>(config);
     let checking = true;
     let failure: unknown;
@@ -50,15 +55,19 @@ function streamEvents(client: pg.PoolClient, check: (row: EventRow) => boolean):
   });
 }
 
-export type ChainProblem =
-  | 'hash_mismatch'
-  | 'broken_link'
-  | 'sequence_gap'
-  | 'head_mismatch'
-  /** A state-changing event without a valid signature of the server's event key: not written by the server. */
-  | 'bad_signature'
-  /** A request's rows (status, decisions) disagree with its events in an intact chain. */
-  | 'request_mismatch';
+/**
+ * A stretch of the chain to verify instead of all of it: from `fromSeq`, whose prev_hash must be
+ * `prevHash` (a hash vouched for otherwise, e.g. by a signed checkpoint), through `throughSeq`.
+ * After it only the link to the next event is checked (its seq and prev_hash), or the head when
+ * `throughSeq` is the last event: removing the stretch's last events still shows.
+ */
+export interface ChainRange {
+  fromSeq: string;
+  prevHash: string;
+  throughSeq: string;
+}
+
+export type { ChainProblem } from './chain-walk.ts';
 
 export type VerifyResult =
   | { intact: true; events: number; firstSeq: string | null; lastSeq: string | null; lastHash: string }
@@ -81,6 +90,15 @@ export interface VerifyOptions {
    * while this one walks the chain. Over 1 M events it is several seconds of aggregation.
    */
   separateSessions?: boolean;
+  /**
+   * Hash the chain on this many worker threads, in chunks whose seams are checked in order; the
+   * result is the serial walk's. Undefined or 1: on this thread.
+   */
+  workers?: number;
+  /** With workers: events per chunk (tests make seams fall where they want them). */
+  chunkEvents?: number;
+  /** With workers: called with the reason when they cannot start and the walk runs on this thread. */
+  onSerialFallback?: (reason: string) => void;
 }
 
 /** Verifies the chain in a snapshot of its own. */
@@ -116,88 +134,55 @@ export async function verifyChainInSnapshot(
   options: VerifyOptions & {
     /** The request check already running on another connection of this snapshot. */
     requestCheck?: Promise<RequestMismatch | null>;
+    /** Only this stretch of the chain. */
+    range?: ChainRange;
+    /** With `range`: compare only the rows of the requests created in this scope with the chain. */
+    requestScope?: RequestScope;
   } = {},
 ): Promise<VerifyResult> {
-  let previousHash = GENESIS_HASH;
-  let previousSeq: string | null = null;
-  let previousSeqNumber = 0;
-  let firstSeq: string | null = null;
-  let events = 0;
-  let problem: Extract<VerifyResult, { intact: false }> | null = null;
+  const { range } = options;
+  const startSeq = range?.fromSeq ?? '1';
   const eventKeys = await loadEventKeys(
     async (text) => (await client.query<Record<string, unknown>>(text)).rows,
   );
-  const broken = (seq: string, kind: ChainProblem, detail: string) => {
-    problem = { intact: false, events, firstBadSeq: seq, problem: kind, detail };
-    return false;
-  };
-  await streamEvents(
-    client,
-    ([seq, type, requestId, actor, payload, occurredAtMs, prevHash, hash, signature]) => {
-      if (firstSeq === null && seq !== '1') {
-        return broken(
-          seq,
-          'sequence_gap',
-          `the chain starts at event ${seq}, not 1: events 1–${BigInt(seq) - 1n} were deleted`,
-        );
-      }
-      firstSeq ??= seq;
-      // Numbers while they are exact (below 2^53, which no chain reaches); BigInt otherwise.
-      const seqNumber = Number(seq);
-      const consecutive =
-        previousSeq === null ||
-        (Number.isSafeInteger(seqNumber)
-          ? seqNumber === previousSeqNumber + 1
-          : BigInt(seq) === BigInt(previousSeq) + 1n);
-      if (!consecutive && previousSeq !== null) {
-        return broken(
-          seq,
-          'sequence_gap',
-          `events ${BigInt(previousSeq) + 1n}–${BigInt(seq) - 1n} are missing: they were deleted`,
-        );
-      }
-      if (prevHash !== previousHash) {
-        return broken(
-          seq,
-          'broken_link',
-          previousSeq === null
-            ? `the first event does not start the chain: an earlier event was removed or this one was inserted`
-            : `prev_hash does not match the hash of event ${previousSeq}: an event was removed, inserted or reordered here`,
-        );
-      }
-      const input = storedEventInput({
-        type,
-        requestId,
-        actor,
-        payload,
-        occurredAt: new Date(Number(occurredAtMs)).toISOString(),
-      });
-      if (digest('sha256', previousHash + input, 'hex') !== hash) {
-        return broken(
-          seq,
-          'hash_mismatch',
-          'the stored hash does not match the event: its contents were changed after it was written',
-        );
-      }
-      if (SIGNED_EVENT_TYPES.has(type) && BigInt(seq) >= eventKeys.signedFrom) {
-        const why = signatureProblem(eventKeys, input, signature);
-        if (why)
-          return broken(
-            seq,
-            'bad_signature',
-            `event ${seq} (${type}) is not the server's: ${why}; it was appended past the service`,
-          );
-      }
-      previousHash = hash;
-      previousSeq = seq;
-      previousSeqNumber = seqNumber;
-      events += 1;
-      if (events % PROGRESS_EVERY === 0) options.onProgress?.(events);
-      return true;
-    },
-  );
-  if (problem) return problem;
+  const walk = new ChainWalk(eventKeys, {
+    startSeq,
+    prevHash: range?.prevHash ?? GENESIS_HASH,
+    ranged: !!range,
+  });
+  let walked = false;
+  if (options.workers !== undefined && options.workers > 1) {
+    const outcome = await walkInWorkers(
+      client,
+      range,
+      options.workers,
+      walk,
+      options.onProgress,
+      options.chunkEvents,
+    );
+    if (outcome === true) walked = true;
+    else options.onSerialFallback?.(outcome);
+  }
+  if (!walked) {
+    await streamEvents(client, range, (row) => {
+      const ok = walk.check(row);
+      if (ok && walk.events % PROGRESS_EVERY === 0) options.onProgress?.(walk.events);
+      return ok;
+    });
+  }
+  const { problem, events, firstSeq } = walk;
+  const previousSeq = walk.previousSeq;
+  const previousHash = walk.previousHash;
+  if (problem) return { intact: false, ...problem };
   options.onProgress?.(events);
+  if (range) {
+    const seam = await checkSeam(client, range, previousSeq, previousHash, events);
+    if (seam) return seam;
+    const mismatch = await (options.requestCheck ??
+      findRequestMismatch(client, previousSeq ?? '0', options.requestScope));
+    if (mismatch) return requestProblem(events, mismatch);
+    return { intact: true, events, firstSeq, lastSeq: previousSeq, lastHash: previousHash };
+  }
   // The head, written with every append, says where the chain ends: events removed from the end
   // leave it pointing past the last event still stored.
   const { rows: heads } = await client.query<{ seq: string; hash: string }>(
@@ -220,15 +205,81 @@ export async function verifyChainInSnapshot(
     };
   }
   const mismatch = await (options.requestCheck ?? findRequestMismatch(client, previousSeq ?? '0'));
-  if (mismatch) {
-    return {
-      intact: false,
-      events,
-      firstBadSeq: mismatch.seq,
-      problem: 'request_mismatch',
-      detail: mismatch.detail,
-      requestId: mismatch.requestId,
-    };
-  }
+  if (mismatch) return requestProblem(events, mismatch);
   return { intact: true, events, firstSeq, lastSeq: previousSeq, lastHash: previousHash };
+}
+
+function requestProblem(events: number, mismatch: RequestMismatch): VerifyResult {
+  return {
+    intact: false,
+    events,
+    firstBadSeq: mismatch.seq,
+    problem: 'request_mismatch',
+    detail: mismatch.detail,
+    requestId: mismatch.requestId,
+  };
+}
+
+/**
+ * After a stretch: it must have reached `throughSeq`, and the event after it (when there is one)
+ * must follow it, or the head must be its last event (when there is none).
+ */
+async function checkSeam(
+  client: pg.PoolClient,
+  range: ChainRange,
+  lastSeq: string | null,
+  lastHash: string,
+  events: number,
+): Promise<VerifyResult | null> {
+  const broken = (seq: string, problem: ChainProblem, detail: string): VerifyResult => ({
+    intact: false,
+    events,
+    firstBadSeq: seq,
+    problem,
+    detail,
+  });
+  if (lastSeq !== range.throughSeq) {
+    const missing = lastSeq === null ? range.fromSeq : String(BigInt(lastSeq) + 1n);
+    return broken(
+      missing,
+      'sequence_gap',
+      `events ${missing}–${range.throughSeq} are missing: they were deleted`,
+    );
+  }
+  const { rows } = await client.query<{ seq: string; prev_hash: string }>(
+    `SELECT seq::text AS seq, prev_hash FROM audit_events WHERE seq > $1::bigint ORDER BY audit_events.seq LIMIT 1`,
+    [lastSeq],
+  );
+  const next = rows[0];
+  if (next) {
+    const expected = String(BigInt(lastSeq) + 1n);
+    if (next.seq !== expected)
+      return broken(
+        expected,
+        'sequence_gap',
+        `events ${expected}–${BigInt(next.seq) - 1n} are missing: they were deleted`,
+      );
+    if (next.prev_hash !== lastHash)
+      return broken(
+        next.seq,
+        'broken_link',
+        `prev_hash does not match the hash of event ${lastSeq}: an event was removed, inserted or reordered here`,
+      );
+    return null;
+  }
+  const { rows: heads } = await client.query<{ seq: string; hash: string }>(
+    `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
+  );
+  const head = heads[0];
+  if (head && head.seq === lastSeq && head.hash === lastHash) return null;
+  const headSeq = head ? BigInt(head.seq) : 0n;
+  return broken(
+    String(headSeq > BigInt(lastSeq) ? BigInt(lastSeq) + 1n : BigInt(lastSeq)),
+    'head_mismatch',
+    head
+      ? headSeq > BigInt(lastSeq)
+        ? `the chain head records event ${head.seq} but the chain ends at ${lastSeq}: events were removed from the end`
+        : `the chain head (event ${head.seq}) does not match the last event ${lastSeq}`
+      : 'the chain head record is missing',
+  );
 }

@@ -26,6 +26,20 @@ const signedSchema = z.strictObject({
   eventKeys: z.array(z.string()).optional(),
 });
 
+/** What a checkpoint's signature covers. */
+export type SignedCheckpoint = z.infer<typeof signedSchema>;
+
+/** The statement a checkpoint's JWS signs, when it verifies against `keys`; throws otherwise. */
+export async function verifyCheckpointSignature(
+  jws: string,
+  keys: ReturnType<typeof createLocalJWKSet>,
+): Promise<SignedCheckpoint> {
+  const verified = await compactVerify(jws, keys, { algorithms: [RECEIPT_ALG] });
+  if (verified.protectedHeader.typ !== CHECKPOINT_TYPE)
+    throw new Error(`typ ${verified.protectedHeader.typ}`);
+  return signedSchema.parse(JSON.parse(new TextDecoder().decode(verified.payload)));
+}
+
 export type CheckpointProblem =
   | 'unreadable'
   | 'bad_signature'
@@ -63,7 +77,6 @@ export async function verifyCheckpoints(
   jwks: JSONWebKeySet,
 ): Promise<CheckpointResult> {
   const keys = createLocalJWKSet(jwks);
-  const decoder = new TextDecoder();
   let checked = 0;
   let lastSeq: string | null = null;
   const lines = text.split('\n');
@@ -83,12 +96,9 @@ export async function verifyCheckpoints(
         detail: `line ${line} is not a checkpoint`,
       };
     }
-    let statement: z.infer<typeof signedSchema>;
+    let statement: SignedCheckpoint;
     try {
-      const verified = await compactVerify(jws, keys, { algorithms: [RECEIPT_ALG] });
-      if (verified.protectedHeader.typ !== CHECKPOINT_TYPE)
-        throw new Error(`typ ${verified.protectedHeader.typ}`);
-      statement = signedSchema.parse(JSON.parse(decoder.decode(verified.payload)));
+      statement = await verifyCheckpointSignature(jws, keys);
     } catch (error) {
       return {
         ok: false,

@@ -23,12 +23,39 @@ interface StatusRow {
 
 const VERDICT_EVENTS = ['request.approved', 'request.denied', 'request.expired', 'request.cancelled'];
 
-/** The first request (oldest first) whose rows disagree with the chain, or null. */
+/** Only the requests created in [from, to): a report's period. */
+export interface RequestScope {
+  from: Date;
+  to: Date;
+}
+
+/**
+ * SQL conditions limiting the check to a scope, with the scope's bounds as parameters `$n`, `$n+1`
+ * of `params`: on a request row (`r`) and on an event (`e`) of such a request.
+ */
+function scopeFilter(scope: RequestScope | undefined, params: unknown[]): { row: string; event: string } {
+  if (!scope) return { row: '', event: '' };
+  params.push(scope.from, scope.to);
+  const from = `$${params.length - 1}`;
+  const to = `$${params.length}`;
+  return {
+    row: ` AND r.created_at >= ${from} AND r.created_at < ${to}`,
+    event: ` AND e.request_id IN (SELECT s.id FROM approval_requests s WHERE s.created_at >= ${from} AND s.created_at < ${to})`,
+  };
+}
+
+/**
+ * The first request (oldest first) whose rows disagree with the chain, or null. With `scope`, only
+ * the requests created in it (and the events of those requests) are compared.
+ */
 export async function findRequestMismatch(
   client: pg.ClientBase,
   chainEnd: string,
+  scope?: RequestScope,
 ): Promise<RequestMismatch | null> {
   const nextSeq = String(BigInt(chainEnd) + 1n);
+  const statusParams: unknown[] = [VERDICT_EVENTS];
+  const statusScope = scopeFilter(scope, statusParams);
   // Only the events this check needs (request.created and verdicts), aggregated in one hash pass.
   // The mismatches are collected before they are ordered (MATERIALIZED): with ORDER BY … LIMIT 1
   // straight over the join, the planner walks requests in created_at order and rescans the
@@ -38,20 +65,20 @@ export async function findRequestMismatch(
        SELECT request_id,
               min(seq) FILTER (WHERE type = 'request.created')::text AS created_seq,
               array_agg(type ORDER BY seq) FILTER (WHERE type = ANY($1::text[])) AS verdicts
-         FROM audit_events
-        WHERE request_id IS NOT NULL AND (type = 'request.created' OR type = ANY($1::text[]))
+         FROM audit_events e
+        WHERE request_id IS NOT NULL AND (type = 'request.created' OR type = ANY($1::text[]))${statusScope.event}
         GROUP BY request_id),
      bad AS MATERIALIZED (
        SELECT r.id, r.created_at, r.status::text AS status, ev.created_seq, ev.verdicts
          FROM approval_requests r LEFT JOIN ev ON ev.request_id = r.id
-        WHERE ev.created_seq IS NULL
+        WHERE (ev.created_seq IS NULL
            OR CASE WHEN r.status = 'pending' THEN ev.verdicts IS NOT NULL
-                   ELSE ev.verdicts IS DISTINCT FROM ARRAY['request.' || r.status::text] END)
+                   ELSE ev.verdicts IS DISTINCT FROM ARRAY['request.' || r.status::text] END)${statusScope.row})
      SELECT bad.id::text AS id, bad.status, bad.created_seq,
             (SELECT max(e.seq)::text FROM audit_events e WHERE e.request_id = bad.id) AS last_seq,
             bad.verdicts
        FROM bad ORDER BY bad.created_at, bad.id LIMIT 1`,
-    [VERDICT_EVENTS],
+    statusParams,
   );
   const status = statuses[0];
   if (status) {
@@ -70,12 +97,18 @@ export async function findRequestMismatch(
       detail: `request ${status.id}: its status is ${status.status} in approval_requests but the chain has ${chain} for it: its row was changed outside the service`,
     };
   }
-  const fields = await findFieldMismatch(client);
+  const fields = await findFieldMismatch(client, scope);
   if (fields) return fields;
+  // In a scope: the requests whose request.created event falls in it (their rows are gone, so
+  // their creation time is the event's).
+  const orphanParams: unknown[] = [];
+  if (scope) orphanParams.push(scope.from, scope.to);
   const { rows: orphans } = await client.query<{ id: string; last_seq: string }>(
     `SELECT e.request_id::text AS id, max(e.seq)::text AS last_seq FROM audit_events e
       WHERE e.type = 'request.created' AND NOT EXISTS (SELECT 1 FROM approval_requests r WHERE r.id = e.request_id)
+            ${scope ? 'AND e.occurred_at >= $1 AND e.occurred_at < $2' : ''}
       GROUP BY e.request_id ORDER BY min(e.seq) LIMIT 1`,
+    orphanParams,
   );
   const orphan = orphans[0];
   if (orphan) {
@@ -85,6 +118,8 @@ export async function findRequestMismatch(
       detail: `request ${orphan.id} is in the chain but its row is gone from approval_requests`,
     };
   }
+  const decisionParams: unknown[] = [];
+  const decisionScope = scopeFilter(scope, decisionParams);
   // Decisions: the stored (request, approver, verdict) rows and the decision.recorded events must
   // be the same multiset. (Reasons are not compared: a reason may be masked in one place only.)
   // Counted in one hash aggregate (+1 stored, -1 chain): a group whose count is not zero is in
@@ -97,14 +132,16 @@ export async function findRequestMismatch(
   }>(
     `WITH diff AS MATERIALIZED (
        SELECT request_id, email, verdict, CASE WHEN sum(n) > 0 THEN 'stored' ELSE 'chain' END AS side
-         FROM (SELECT request_id, approver_email AS email, verdict::text AS verdict, 1 AS n FROM decisions
+         FROM (SELECT e.request_id, e.approver_email AS email, e.verdict::text AS verdict, 1 AS n
+                 FROM decisions e WHERE true${decisionScope.event}
                UNION ALL
-               SELECT request_id, payload->'approver'->>'email', payload->>'verdict', -1
-                 FROM audit_events WHERE type = 'decision.recorded') d
+               SELECT e.request_id, e.payload->'approver'->>'email', e.payload->>'verdict', -1
+                 FROM audit_events e WHERE e.type = 'decision.recorded'${decisionScope.event}) d
         GROUP BY request_id, email, verdict HAVING sum(n) <> 0)
      SELECT d.request_id::text AS id, d.email, d.verdict, d.side FROM diff d
        LEFT JOIN approval_requests r ON r.id = d.request_id
       ORDER BY r.created_at NULLS LAST, d.request_id, d.side DESC LIMIT 1`,
+    decisionParams,
   );
   const decision = decisions[0];
   if (decision) {
@@ -164,20 +201,29 @@ const FIELD_CHECKS: [name: string, differs: string][] = [
   ],
 ];
 
-const FIELDS_SQL = `WITH c AS MATERIALIZED (
-    SELECT request_id, min(seq) AS seq, (array_agg(payload ORDER BY seq))[1] AS payload
-      FROM audit_events WHERE type = 'request.created' AND request_id IS NOT NULL GROUP BY request_id),
+const fieldsSql = (scope: { row: string; event: string }) => `WITH c AS MATERIALIZED (
+    SELECT e.request_id, min(e.seq) AS seq, (array_agg(e.payload ORDER BY e.seq))[1] AS payload
+      FROM audit_events e WHERE e.type = 'request.created' AND e.request_id IS NOT NULL${scope.event}
+     GROUP BY e.request_id),
   diff AS MATERIALIZED (
     SELECT r.id, r.created_at, c.seq,
            array_remove(ARRAY[${FIELD_CHECKS.map(([name, differs]) => `CASE WHEN ${differs} THEN '${name}' END`).join(',\n             ')}], NULL) AS fields
-      FROM approval_requests r JOIN c ON c.request_id = r.id)
+      FROM approval_requests r JOIN c ON c.request_id = r.id WHERE true${scope.row})
   SELECT id::text AS id, seq::text AS seq, fields,
          (SELECT max(e.seq)::text FROM audit_events e WHERE e.request_id = diff.id) AS last_seq
     FROM diff WHERE cardinality(fields) > 0 ORDER BY created_at, id LIMIT 1`;
 
-async function findFieldMismatch(client: pg.ClientBase): Promise<RequestMismatch | null> {
+const FIELDS_SQL = fieldsSql({ row: '', event: '' });
+
+async function findFieldMismatch(
+  client: pg.ClientBase,
+  scope: RequestScope | undefined,
+): Promise<RequestMismatch | null> {
+  const params: unknown[] = [];
+  const filter = scopeFilter(scope, params);
   const { rows } = await client.query<{ id: string; seq: string; fields: string[]; last_seq: string }>(
-    FIELDS_SQL,
+    scope ? fieldsSql(filter) : FIELDS_SQL,
+    params,
   );
   const row = rows[0];
   if (!row) return null;

@@ -71,6 +71,7 @@ export async function withReportFile<T>(
     const out = createWriteStream(path);
     const report = await generateReport({
       db: deps.db,
+      checkpointKeys: deps.receipts.jwks(),
       period: run.period,
       format: 'csv',
       out,

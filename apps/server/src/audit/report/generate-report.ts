@@ -3,7 +3,8 @@
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import type { Database } from '../../db/client.ts';
-import { withReadSnapshot } from '../../db/read-snapshot.ts';
+import type { JSONWebKeySet } from 'jose';
+import { withImportedSnapshot, withReadSnapshot } from '../../db/read-snapshot.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
@@ -14,6 +15,7 @@ import {
   type ControlMapping,
   type ControlsSection,
 } from './controls.ts';
+import { verifyForReport, type ReportVerification } from './report-verification.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
@@ -45,6 +47,17 @@ export interface GenerateReportInput {
   now: () => Date;
   /** Called every PROGRESS_EVERY rows and at the end with the rows written so far. */
   onProgress?: (rows: number) => void;
+  /**
+   * The receipt public keys: a signed checkpoint at or before the period that verifies against
+   * them is where the chain verification starts. Without them it starts at seq 1.
+   */
+  checkpointKeys?: JSONWebKeySet;
+  /**
+   * The pool's connections are Postgres sessions of their own (not the embedded PGlite's one
+   * shared session): the chain is then verified on a second connection in the report's snapshot
+   * while the rows are written.
+   */
+  separateSessions?: boolean;
 }
 
 export interface GenerateReportResult {
@@ -60,7 +73,26 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
   // decided while the report runs; the run is recorded after it.
   // A wrong mapping file stops the run before anything is written.
   const mapping = input.controls ? shippedControlMapping() : undefined;
-  const result = await withReadSnapshot(input.db.pool, (client) => writeReport(client, input, mapping));
+  const result = await withReadSnapshot(input.db.pool, async (client) => {
+    if (!input.separateSessions || (input.db.pool.options.max ?? 10) < 2)
+      return writeReport(client, input, mapping, () =>
+        verifyForReport(client, input.period, input.checkpointKeys),
+      );
+    const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+    const running = withImportedSnapshot(input.db.pool, rows[0]?.snapshot ?? '', (other) =>
+      verifyForReport(other, input.period, input.checkpointKeys),
+    );
+    // Settled before the snapshot's transaction ends, whatever happens to the rows.
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await writeReport(client, input, mapping, () => running);
+    } finally {
+      await settled;
+    }
+  });
   await recordReportRun(input.db, {
     ...input,
     filters: input.filters ?? {},
@@ -75,6 +107,7 @@ async function writeReport(
   db: pg.PoolClient,
   input: GenerateReportInput,
   mapping: ControlMapping | undefined,
+  verify: () => Promise<ReportVerification>,
 ): Promise<GenerateReportResult> {
   const { period, format, out, onProgress } = input;
   const controlsOf = (summary: ReportSummary) =>
@@ -99,7 +132,7 @@ async function writeReport(
       acc.add(row);
       return Promise.resolve();
     });
-    const summary = await completeSummary(db, period, filters, acc);
+    const summary = await completeSummary(db, period, filters, acc, verify);
     const controls = controlsOf(summary);
     const writer = new MarkdownReportWriter(out);
     await writer.begin(period, filters, summary, controls);
@@ -112,7 +145,7 @@ async function writeReport(
       acc.add(row);
       await writer.row(row);
     });
-    const summary = await completeSummary(db, period, filters, acc);
+    const summary = await completeSummary(db, period, filters, acc, verify);
     const controls = controlsOf(summary);
     await writer.end(summary, controls);
     return withControls(rows, summary, controls);
@@ -123,7 +156,7 @@ async function writeReport(
     acc.add(row);
     await writer.row(row);
   });
-  const summary = await completeSummary(db, period, filters, acc);
+  const summary = await completeSummary(db, period, filters, acc, verify);
   const controls = controlsOf(summary);
   await writer.end(summary, controls);
   return withControls(rows, summary, controls);

@@ -9,8 +9,9 @@ import {
   type ExecutionRefusalReason,
   type RefusalReason,
 } from '../event-types.ts';
-import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
+import type { VerifyResult } from '../verify-chain.ts';
 import type { ReportPeriod } from './report-period.ts';
+import type { ReportVerification, ReportVerificationScope } from './report-verification.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
 
 export const DIRECTORY_EVENT_TYPES = [
@@ -78,6 +79,8 @@ export interface ReportSummary {
     /** True when no tampering is found in or before the period's events. */
     intact: boolean;
     verification: VerifyResult;
+    /** What was verified: from which signed checkpoint (or seq 1), through which event, whose request rows. */
+    scope: ReportVerificationScope;
     firstEvent: ChainEventRef | null;
     lastEvent: ChainEventRef | null;
   };
@@ -99,6 +102,17 @@ export function chainFailureText(chain: ReportSummary['chain']): string {
   return v.intact
     ? 'no events in the period to verify'
     : `tampering found at seq ${v.firstBadSeq} (${v.problem})`;
+}
+
+/** What the verification covered, in one sentence. */
+export function verificationScopeText(scope: ReportVerificationScope): string {
+  const through =
+    scope.throughSeq === null ? 'the chain head' : `seq ${scope.throughSeq} and the link after it`;
+  const requests = scope.requests === 'period' ? "the period's requests" : 'every request';
+  if (!scope.checkpoint)
+    return `verified from seq 1 through ${through}${scope.fullBecause ? ` (${scope.fullBecause})` : ''}; rows of ${requests} checked against the chain`;
+  const c = scope.checkpoint;
+  return `verified from the signed checkpoint at seq ${c.eventSeq} (signed ${c.at} with key ${c.kid}; it vouches for events up to ${c.seq}) through ${through}; rows of ${requests} checked against the chain`;
 }
 
 /** Counts collected as the rows stream past (memory does not grow with the rows). */
@@ -319,14 +333,35 @@ async function periodEdges(
 }
 
 /**
- * Completes the summary. The whole chain is verified (an event is only as good as the links
- * before it); the period counts as intact when the first bad event, if any, comes after it.
+ * Whether the first bad event is a stored event after the period. A seq no longer stored (events
+ * removed right after the period's last one, or from the chain's end) may have been the period's own.
+ */
+async function badEventAfterPeriod(
+  db: pg.PoolClient,
+  period: ReportPeriod,
+  verification: Extract<VerifyResult, { intact: false }>,
+  lastEvent: ChainEventRef | null,
+): Promise<boolean> {
+  if (lastEvent === null || BigInt(verification.firstBadSeq) <= BigInt(lastEvent.seq)) return false;
+  const { rows } = await db.query<{ after: boolean }>(
+    'SELECT occurred_at >= $2 AS after FROM audit_events WHERE seq = $1::bigint',
+    [verification.firstBadSeq, period.to],
+  );
+  return rows[0]?.after === true;
+}
+
+/**
+ * Completes the summary. The chain is verified up to the period's end from the last signed
+ * checkpoint before it (report-verification.ts; `verify` when it already runs on another
+ * connection of the snapshot); the period counts as intact when the first bad event, if any,
+ * comes after it.
  */
 export async function completeSummary(
   db: pg.PoolClient,
   period: ReportPeriod,
   filters: ReportFilters,
   acc: SummaryAccumulator,
+  verify: () => Promise<ReportVerification>,
 ): Promise<ReportSummary> {
   // One connection (the report's snapshot) runs one query at a time.
   const refusedByReason = await countRefusals(db, period, filters);
@@ -336,10 +371,9 @@ export async function completeSummary(
   const admin = await adminActions(db, period);
   const directory = await directoryActivity(db, period);
   const checkpoints = await checkpointsOf(db, period);
-  const verification = await verifyChainInSnapshot(db);
+  const { verification, scope } = await verify();
   const intact =
-    verification.intact ||
-    (edges.lastEvent !== null && BigInt(verification.firstBadSeq) > BigInt(edges.lastEvent.seq));
+    verification.intact || (await badEventAfterPeriod(db, period, verification, edges.lastEvent));
   return {
     requests: acc.requests,
     byStatus: acc.byStatus,
@@ -356,6 +390,6 @@ export async function completeSummary(
     adminActions: admin,
     directory,
     checkpoints,
-    chain: { intact, verification, ...edges },
+    chain: { intact, verification, scope, ...edges },
   };
 }

@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportRow } from './report-rows.ts';
 import type { ControlsSection } from './controls.ts';
-import type { ReportSummary } from './report-summary.ts';
+import { verificationScopeText, type ReportSummary } from './report-summary.ts';
 import { writeChunk } from './write-stream.ts';
 
 export const CSV_COLUMNS = [
@@ -51,7 +51,10 @@ export function csvChainComment(summary: ReportSummary): string {
     chain.firstEvent && chain.lastEvent
       ? `; period events seq ${chain.firstEvent.seq} to ${chain.lastEvent.seq}`
       : '';
-  return `# chain ${status}${edges}\r\n`;
+  // Commas become semicolons so the line stays in one cell.
+  const scope = verificationScopeText(chain.scope).replace(/,/g, ';');
+  // The status stays the last line.
+  return `# chain ${scope}\r\n# chain ${status}${edges}\r\n`;
 }
 
 /**

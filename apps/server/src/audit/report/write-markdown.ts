@@ -3,7 +3,13 @@
 import type { Writable } from 'node:stream';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportFilters, ReportRow } from './report-rows.ts';
-import { chainEventText, chainFailureText, secondsText, type ReportSummary } from './report-summary.ts';
+import {
+  chainEventText,
+  chainFailureText,
+  secondsText,
+  verificationScopeText,
+  type ReportSummary,
+} from './report-summary.ts';
 import type { ControlsSection } from './controls.ts';
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
@@ -42,6 +48,7 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
           chain.verification.intact ? '' : `: ${chain.verification.detail}`
         }`,
     '',
+    `- Scope: ${verificationScopeText(chain.scope)}`,
     `- First event in the period: ${chainEventText(chain.firstEvent)}`,
     `- Last event in the period: ${chainEventText(chain.lastEvent)}`,
     '',

@@ -101,6 +101,7 @@ export const reportAuditRoute: Route = {
         try {
           const report = await generateReport({
             db: ctx.deps.db,
+            checkpointKeys: ctx.deps.receipts.jwks(),
             period,
             format: input.format,
             filters: { action: input.action, requester: input.requester },

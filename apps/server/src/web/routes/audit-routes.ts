@@ -128,6 +128,7 @@ export function mountAuditRoutes(router: Router, ctx: WebContext): void {
     try {
       await generateReport({
         db: ctx.deps.db,
+        checkpointKeys: ctx.deps.receipts.jwks(),
         period,
         format: input.format,
         out: res,
