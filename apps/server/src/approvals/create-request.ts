@@ -23,6 +23,8 @@ import { establishRequester, type RequestCaller } from './establish-requester.ts
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from './requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { hasTimedFollowUps, scheduleFollowUps } from './follow-up/follow-up-jobs.ts';
+import type { FollowUpPlan } from '../audit/event-types.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -157,6 +159,7 @@ export async function createRequest(
         denyQuorum: data.denyQuorum,
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
+        ...(rules.followUp ? { followUp: rules.followUp } : {}),
       },
     },
   ];
@@ -164,7 +167,7 @@ export async function createRequest(
   try {
     const request = rules.autoApprove
       ? await createApproved(deps, data, events, rules.policyRule, now)
-      : await createPending(deps, data, events, rules.channels, now);
+      : await createPending(deps, data, events, rules.channels, now, rules.followUp);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -207,8 +210,9 @@ async function createPending(
   events: AuditEventInput[],
   channels: readonly string[],
   now: Date,
+  followUp: FollowUpPlan | undefined,
 ): Promise<RequestWithDecisions> {
-  if (!channels.some((channel) => hasCardPlatform(deps, channel))) {
+  if (!channels.some((channel) => hasCardPlatform(deps, channel)) && !hasTimedFollowUps(deps, followUp)) {
     const request = await insertRequestWithEvents(
       deps.db.pool,
       data,
@@ -223,6 +227,8 @@ async function createPending(
       const card = await addCard(tx, deps, request.id, channel);
       if (card) chatCards.push(card);
     }
+    // Reminders and the escalation exist exactly when the request does.
+    await scheduleFollowUps(tx, deps, request.id, followUp);
     await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return { ...request, decisions: [], chatCards };
   });
