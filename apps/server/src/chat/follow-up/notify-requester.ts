@@ -44,7 +44,9 @@ export async function notifyRequester(
   deps: Pick<Deps, 'db' | 'clock' | 'events' | 'log'> & { publicUrl?: string | undefined },
   notifiers: ReadonlyMap<string, ChatNotifier>,
   requestId: string,
-): Promise<Notified['via'] | 'already_notified' | 'not_wanted'> {
+): Promise<Notified['via'] | 'already_notified' | 'not_wanted' | 'no_platform'> {
+  // Teams has no notifier yet (docs/operate/teams.md): nothing to try, so nothing is recorded.
+  if (notifiers.size === 0) return Promise.resolve('no_platform');
   return withSqlTransaction(deps.db.pool, async (tx) => {
     await lockFollowUp(tx, `${requestId}:notify-requester`);
     const [done] = await tx.query<{ one: number }>(
