@@ -10,6 +10,15 @@ import {
   startSlackHarness,
   type SlackHarness,
 } from '../support/slack-harness.ts';
+import { pollUntil } from '../support/poll.ts';
+
+/** The request's audit trail once the requester's notice (sent after the verdict, by a job) is in. */
+const auditOnceNotified = (h: SlackHarness, requestId: string) =>
+  pollUntil(
+    () => h.audit(requestId),
+    (events) => events.some((e) => e.type === 'requester.notified'),
+    { what: `the requester's notice of ${requestId}` },
+  );
 
 describe('Slack clicks that decide', () => {
   let h: SlackHarness;
@@ -60,8 +69,13 @@ describe('Slack clicks that decide', () => {
     expect(updates.length).toBeGreaterThanOrEqual(1);
     expect(h.fake.messages(CHANNEL).filter((m) => m.ts === card.ts)).toHaveLength(1);
 
-    const audit = await h.audit(created.id);
-    expect(audit.map((e) => e.type)).toEqual(['request.created', 'decision.recorded', 'request.approved']);
+    const audit = await auditOnceNotified(h, created.id);
+    expect(audit.map((e) => e.type)).toEqual([
+      'request.created',
+      'decision.recorded',
+      'request.approved',
+      'requester.notified',
+    ]);
     expect(audit[1]).toMatchObject({
       actor: 'bob@example.com',
       payload: {
@@ -103,12 +117,13 @@ describe('Slack clicks that decide', () => {
     );
     expect(blockText(done)).toContain('*Quorum*\n2 of 2 approvals');
 
-    const audit = await h.audit(created.id);
+    const audit = await auditOnceNotified(h, created.id);
     expect(audit.map((e) => e.type)).toEqual([
       'request.created',
       'decision.recorded',
       'decision.recorded',
       'request.approved',
+      'requester.notified',
     ]);
     expect(h.fake.messages(CHANNEL).filter((m) => m.ts === card.ts)).toHaveLength(1);
   });

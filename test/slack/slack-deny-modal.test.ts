@@ -17,6 +17,15 @@ import {
   startSlackHarness,
   type SlackHarness,
 } from '../support/slack-harness.ts';
+import { pollUntil } from '../support/poll.ts';
+
+/** The request's audit trail once the requester's notice (sent after the verdict, by a job) is in. */
+const auditOnceNotified = (h: SlackHarness, requestId: string) =>
+  pollUntil(
+    () => h.audit(requestId),
+    (events) => events.some((e) => e.type === 'requester.notified'),
+    { what: `the requester's notice of ${requestId}` },
+  );
 
 describe('Slack deny modal', () => {
   let h: SlackHarness;
@@ -88,8 +97,13 @@ describe('Slack deny modal', () => {
       'Denied: Export invoices — by Bob (bob@example.com): Not during the quarter close',
     );
 
-    const audit = await h.audit(created.id);
-    expect(audit.map((e) => e.type)).toEqual(['request.created', 'decision.recorded', 'request.denied']);
+    const audit = await auditOnceNotified(h, created.id);
+    expect(audit.map((e) => e.type)).toEqual([
+      'request.created',
+      'decision.recorded',
+      'request.denied',
+      'requester.notified',
+    ]);
     expect(audit[1]?.payload).toMatchObject({ verdict: 'deny', reason: 'Not during the quarter close' });
     expect(h.fake.ephemerals()).toEqual([]);
   });

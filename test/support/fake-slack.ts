@@ -25,6 +25,7 @@ export const FAKE_SLACK_DEFAULTS = {
 /** Methods that answer `missing_scope` (with `needed`) unless the token has the scope. */
 const REQUIRED_SCOPES: Record<string, string> = {
   'conversations.open': 'im:write',
+  'users.lookupByEmail': 'users:read.email',
   'files.getUploadURLExternal': 'files:write',
   'files.completeUploadExternal': 'files:write',
 };
@@ -355,6 +356,7 @@ const ephemeralArgs = z.object({
   thread_ts: z.string().optional(),
 });
 const usersInfoArgs = z.object({ user: z.string().min(1) });
+const lookupByEmailArgs = z.object({ email: z.string().min(1) });
 const viewsOpenArgs = z.object({ trigger_id: z.string().min(1), view: viewSchema });
 const historyArgs = z.object({
   channel: z.string().min(1),
@@ -710,6 +712,16 @@ export async function startFakeSlack(options: StartFakeSlackOptions = {}): Promi
       const spec = users.get(parsed.data.user);
       if (!spec) return fail('user_not_found');
       return ok({ user: userObject(parsed.data.user, spec) });
+    },
+
+    'users.lookupByEmail': (raw) => {
+      const parsed = lookupByEmailArgs.safeParse(raw);
+      if (!parsed.success) return fail(argumentError(parsed.error));
+      const email = parsed.data.email.toLowerCase();
+      for (const [id, spec] of users) {
+        if (spec.email?.toLowerCase() === email && !spec.deleted) return ok({ user: userObject(id, spec) });
+      }
+      return fail('users_not_found');
     },
 
     'views.open': (raw) => {

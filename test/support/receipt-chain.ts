@@ -48,5 +48,6 @@ export function chainOfRow(request: RequestWithDecisions, verdictEvent: VerdictE
               status: request.status,
             },
           ],
+    escalations: [],
   };
 }

@@ -28,6 +28,7 @@ import { loadGatewayFile, systemSecretReader } from './gateway/load-gateway-file
 import { startGateway } from './gateway/start-gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { trackConnections } from './http/track-connections.ts';
+import { startFollowUpWorkers } from './chat/follow-up/start-follow-up-workers.ts';
 import { createJobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
@@ -130,6 +131,11 @@ export async function startServer({
     for (const chat of chats) chatPlatforms.add(chat.platform);
     await warnAboutUnconnectedPolicyChannels(deps);
     await startChatWorkers(
+      { ...deps, publicUrl: config.COUNTERSIGN_PUBLIC_URL },
+      chats,
+      config.COUNTERSIGN_CHAT_WORKERS,
+    );
+    await startFollowUpWorkers(
       { ...deps, publicUrl: config.COUNTERSIGN_PUBLIC_URL },
       chats,
       config.COUNTERSIGN_CHAT_WORKERS,

@@ -9,6 +9,7 @@ import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
 import { maskFreeText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { queueRequesterNotice } from './follow-up/follow-up-jobs.ts';
 
 export interface CancelRequestInput {
   reason?: string | undefined;
@@ -34,6 +35,7 @@ export async function cancelRequest(
     if (!pending) return false;
     await concludeRequest(tx, deps.jobs, { id, callbackUrl: pending.callbackUrl }, 'cancelled', now);
     await refreshCards(tx, deps, id);
+    await queueRequesterNotice(tx, deps, id);
     await appendAuditEvent(
       tx,
       {

@@ -45,7 +45,13 @@ export async function warnAboutUnconnectedPolicyChannels(
   deps: Pick<Deps, 'db' | 'chatPlatforms' | 'policy' | 'log'>,
 ): Promise<void> {
   if (!deps.chatPlatforms.has('teams')) return;
-  const named = new Set(deps.policy.rules.flatMap((rule) => [...rule.channels, ...rule.defaultChannels]));
+  const named = new Set(
+    deps.policy.rules.flatMap((rule) => [
+      ...rule.channels,
+      ...rule.defaultChannels,
+      ...(rule.followUp?.escalate?.channel ? [rule.followUp.escalate.channel] : []),
+    ]),
+  );
   for (const channel of named) {
     const parsed = parseChannel(channel);
     if (parsed?.platform !== 'teams') continue;

@@ -24,6 +24,8 @@ import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from '../receipts/requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { refuseTooLargeContext } from './context-limit.ts';
+import { hasTimedFollowUps, scheduleFollowUps } from './follow-up/follow-up-jobs.ts';
+import type { FollowUpPlan } from '../audit/event-types.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -159,6 +161,7 @@ export async function createRequest(
         denyQuorum: data.denyQuorum,
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
+        ...(rules.followUp ? { followUp: rules.followUp } : {}),
       },
     },
   ];
@@ -166,7 +169,7 @@ export async function createRequest(
   try {
     const request = rules.autoApprove
       ? await createApproved(deps, data, events, rules.policyRule, now)
-      : await createPending(deps, data, events, rules.channels, now);
+      : await createPending(deps, data, events, rules.channels, now, rules.followUp);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -209,8 +212,9 @@ async function createPending(
   events: AuditEventInput[],
   channels: readonly string[],
   now: Date,
+  followUp: FollowUpPlan | undefined,
 ): Promise<RequestWithDecisions> {
-  if (!channels.some((channel) => hasCardPlatform(deps, channel))) {
+  if (!channels.some((channel) => hasCardPlatform(deps, channel)) && !hasTimedFollowUps(deps, followUp)) {
     const request = await insertRequestWithEvents(
       deps.db.pool,
       data,
@@ -225,6 +229,8 @@ async function createPending(
       const card = await addCard(tx, deps, request.id, channel);
       if (card) chatCards.push(card);
     }
+    // Reminders and the escalation exist exactly when the request does.
+    await scheduleFollowUps(tx, deps, request.id, followUp);
     await appendAuditEventsAndCommit(tx, events, now, deps.events);
     return { ...request, decisions: [], chatCards };
   });

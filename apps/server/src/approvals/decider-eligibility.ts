@@ -38,7 +38,8 @@ export function decidingRulesOf(chain: RequestChain, rowAgentOwner: string | nul
   const created = chain.created.payload;
   return {
     requesterEmail: created.requester,
-    approvers: created.approvers,
+    // An escalation (request.escalated) adds approvers; nothing else ever changes who may decide.
+    approvers: [...new Set([...created.approvers, ...chain.escalations.flatMap((e) => e.approvers)])],
     anyApprover: created.anyApprover,
     agentOwner: created.agentOwner === undefined ? rowAgentOwner : created.agentOwner,
   };

@@ -17,6 +17,7 @@ import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-re
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
+import { queueRequesterNotice } from './follow-up/follow-up-jobs.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -266,7 +267,10 @@ async function decide(
   });
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   await refreshCards(tx, context.outbox, request.id);
-  if (settled) events.push(settled.event);
+  if (settled) {
+    events.push(settled.event);
+    await queueRequesterNotice(tx, context.outbox, request.id);
+  }
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }
 
@@ -358,6 +362,7 @@ export async function markExpired(
 ): Promise<AuditEventInput> {
   await concludeRequest(tx, outbox.jobs, request, 'expired', now);
   await refreshCards(tx, outbox, request.id);
+  await queueRequesterNotice(tx, outbox, request.id);
   return {
     type: 'request.expired',
     requestId: request.id,

@@ -112,6 +112,8 @@ export const SIGNED_EVENT_TYPES: ReadonlySet<string> = new Set([
   'request.expired',
   'request.cancelled',
   'request.executed',
+  // Adds approvers: who may decide is read from the chain, so this must be the server's own.
+  'request.escalated',
 ]);
 
 /** Null when `signature` is the server's over `canonical`, else why not. */

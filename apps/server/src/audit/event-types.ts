@@ -69,6 +69,15 @@ export type RequestCreatedPayload = {
   denyQuorum?: number;
   denyReasonRequired?: boolean;
   channels?: string[];
+  /** The rule's reminders, escalation and requester notice (approvals/follow-up/); absent: none, told. */
+  followUp?: FollowUpPlan;
+};
+
+/** What a request's rule asked for while it waits and once it is decided, as request.created records it. */
+export type FollowUpPlan = {
+  remindSeconds: number[];
+  escalate: { afterSeconds: number; approvers: string[]; channel: string | null } | null;
+  notifyRequester: boolean;
 };
 
 export type AuditEventInput =
@@ -140,6 +149,38 @@ export type AuditEventInput =
       requestId: string;
       actor: string;
       payload: { expiresAt: string };
+    }
+  | {
+      /** Approvers who had not decided were reminded in the card's thread (step counts from 1). */
+      type: 'request.reminded';
+      requestId: string;
+      actor: string;
+      payload: {
+        step: number;
+        /** Emails mentioned, per channel the reminder was posted in. */
+        channels: { channel: string; mentioned: string[] }[];
+        /** Undecided approvers the platform could not find by email: skipped, counted. */
+        unresolved: string[];
+      };
+    }
+  | {
+      /** The rule's escalation: these approvers were added to those who may decide. */
+      type: 'request.escalated';
+      requestId: string;
+      actor: string;
+      payload: { approvers: string[]; channel: string | null; afterSeconds: number };
+    }
+  | {
+      /** The requester was told the verdict: by direct message, in the card's thread, or could not be. */
+      type: 'requester.notified';
+      requestId: string;
+      actor: string;
+      payload: {
+        status: 'approved' | 'denied' | 'expired' | 'cancelled';
+        via: 'direct_message' | 'card_thread' | 'none';
+        platform: string | null;
+        detail: string | null;
+      };
     }
   | {
       /** A compliance report was run: auditors are audited too. */

@@ -30,6 +30,19 @@ const createdPayloadSchema = z.looseObject({
   denyQuorum: z.number().int().optional(),
   denyReasonRequired: z.boolean().optional(),
   channels: z.array(z.string()).optional(),
+  followUp: z
+    .object({
+      remindSeconds: z.array(z.number().int()),
+      escalate: z
+        .object({
+          afterSeconds: z.number().int(),
+          approvers: z.array(z.string()),
+          channel: z.string().nullable(),
+        })
+        .nullable(),
+      notifyRequester: z.boolean(),
+    })
+    .optional(),
 }) satisfies z.ZodType<RequestCreatedPayload>;
 
 const decisionPayloadSchema = z.looseObject({
@@ -65,11 +78,19 @@ export interface ChainVerdict extends ChainEventRef {
   status: 'approved' | 'denied' | 'expired' | 'cancelled';
 }
 
+export interface ChainEscalation extends ChainEventRef {
+  /** Approvers the escalation added to those the request was created with. */
+  approvers: string[];
+}
+
 export interface RequestChain {
   created: ChainEventRef & { payload: RequestCreatedPayload };
   decisions: ChainDecision[];
   verdicts: ChainVerdict[];
+  escalations: ChainEscalation[];
 }
+
+const escalationPayloadSchema = z.looseObject({ approvers: z.array(z.string()) });
 
 export type RequestChainResult = { found: true; chain: RequestChain } | { found: false; reason: string };
 
@@ -93,7 +114,7 @@ export async function readRequestChain(tx: TransactionDb, requestId: string): Pr
     `SELECT seq::text AS seq, hash, type, actor, payload, occurred_at AS at, signature
        FROM audit_events
       WHERE request_id = $1::uuid
-        AND (type = 'request.created' OR type = 'decision.recorded' OR type = ANY($2::text[]))
+        AND (type IN ('request.created', 'decision.recorded', 'request.escalated') OR type = ANY($2::text[]))
       ORDER BY seq`,
     [requestId, VERDICT_EVENT_TYPES],
   );
@@ -133,7 +154,15 @@ export async function readRequestChain(tx: TransactionDb, requestId: string): Pr
     };
   const decisions: ChainDecision[] = [];
   const verdicts: ChainVerdict[] = [];
+  const escalations: ChainEscalation[] = [];
   for (const row of rows) {
+    if (row.type === 'request.escalated') {
+      const escalation = escalationPayloadSchema.safeParse(row.payload);
+      if (!escalation.success)
+        return { found: false, reason: `the request.escalated event at seq ${row.seq} cannot be read` };
+      escalations.push({ ...ref(row), approvers: escalation.data.approvers });
+      continue;
+    }
     if (row.type === 'decision.recorded') {
       const decision = decisionPayloadSchema.safeParse(row.payload);
       if (!decision.success || decision.data.approver.email === null)
@@ -149,7 +178,10 @@ export async function readRequestChain(tx: TransactionDb, requestId: string): Pr
       verdicts.push({ ...ref(row), type: row.type, status: verdictStatus(row.type) });
     }
   }
-  return { found: true, chain: { created: { ...ref(first), payload: payload.data }, decisions, verdicts } };
+  return {
+    found: true,
+    chain: { created: { ...ref(first), payload: payload.data }, decisions, verdicts, escalations },
+  };
 }
 
 function isVerdictType(type: string): type is VerdictEventType {

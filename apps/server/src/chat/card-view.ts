@@ -65,12 +65,16 @@ export interface CardView {
   summary: string;
   /** The request's page in the web console, when the public URL is configured. */
   consoleUrl: string | null;
+  /** Approvers the rule's escalation added (request.escalated), when it happened. */
+  escalatedTo?: string[];
 }
 
 export interface CardViewOptions {
   denyReasonRequired: boolean;
   /** COUNTERSIGN_PUBLIC_URL; with it the card links to the request's page. */
   publicUrl?: string | undefined;
+  /** Approvers added by the request's escalation, when it was escalated. */
+  escalatedTo?: string[] | undefined;
 }
 
 function plural(count: number, noun: string): string {
@@ -211,5 +215,6 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     payloadDigest: approval.payloadDigest,
     summary: summaryOf(approval),
     consoleUrl: options.publicUrl ? consoleRequestUrl(options.publicUrl, approval.id) : null,
+    ...(options.escalatedTo ? { escalatedTo: options.escalatedTo } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { CHAT_PLATFORMS, type ChatPlatform } from '../approvals/channels.ts';
 import type { ChatTransport, FlushSettings } from './flush-channel.ts';
 import type { PlatformLink } from './platform-link.ts';
+import type { ChatNotifier } from './follow-up/chat-notifier.ts';
 
 export interface ChatIntegration {
   platform: ChatPlatform;
@@ -13,6 +14,8 @@ export interface ChatIntegration {
   transport: ChatTransport;
   flush: FlushSettings;
   link: PlatformLink;
+  /** Thread replies and direct messages for reminders and the requester's notice. */
+  notifier?: ChatNotifier;
   /** Opens what the platform needs opened from our side (Slack Socket Mode); returns at once. */
   start?(): void;
   /** Closes it again, on shutdown. */

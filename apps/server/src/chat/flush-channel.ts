@@ -166,6 +166,7 @@ async function showCard(
   const view = buildCardView(await presentWithReceipt(deps, request), {
     denyReasonRequired: request.denyReasonRequired,
     publicUrl: deps.publicUrl,
+    escalatedTo: await escalatedApprovers(deps.db, request.id),
   });
   let messageId =
     card.message_id ??
@@ -197,6 +198,14 @@ async function showCard(
     where: { id: card.id },
     data: { messageId, shownVersion: card.version, failedAt: null, error: null },
   });
+}
+
+/** The approvers a request.escalated event added, or undefined when it was not escalated. */
+async function escalatedApprovers(db: FlushDeps['db'], requestId: string): Promise<string[] | undefined> {
+  const rows = await db.prisma.$queryRaw<{ approvers: string[] }[]>`
+    SELECT ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) AS approvers
+      FROM audit_events WHERE request_id = ${requestId}::uuid AND type = 'request.escalated'`;
+  return rows.length === 0 ? undefined : rows.flatMap((row) => row.approvers);
 }
 
 /** A card's earlier post could not be looked up: the card waits, it is not posted blind. */

@@ -16,6 +16,8 @@ export const CALLBACK_QUEUE = 'callback-delivery';
 /** One job per chat channel posts and updates that channel's cards in order ("stately": at most
  * one queued and one running per channel). */
 export const CHAT_FLUSH_QUEUE = 'chat-flush';
+/** Reminders, escalations and the requester's notice, each due at its time (approvals/follow-up/). */
+export const FOLLOW_UP_QUEUE = 'request-follow-up';
 /** NOTIFY channel whose payload is the name of a queue that was sent a job. */
 export const JOBS_SENT_CHANNEL = 'countersign_jobs_sent';
 
@@ -127,6 +129,15 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
     expireInSeconds: options.chatFlushExpireSeconds ?? 15 * 60,
     retentionDays: 7,
   };
+  const followUpQueue = {
+    name: FOLLOW_UP_QUEUE,
+    // A card not yet posted, or a platform hiccup: try again every few seconds for a few minutes.
+    retryLimit: 60,
+    retryDelay: 5,
+    retryBackoff: false,
+    expireInSeconds: 120,
+    retentionDays: 7,
+  };
   let started = false;
 
   return {
@@ -140,6 +151,8 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
         await boss.updateQueue(CALLBACK_QUEUE, queue);
         await boss.createQueue(CHAT_FLUSH_QUEUE, chatQueue);
         await boss.updateQueue(CHAT_FLUSH_QUEUE, chatQueue);
+        await boss.createQueue(FOLLOW_UP_QUEUE, followUpQueue);
+        await boss.updateQueue(FOLLOW_UP_QUEUE, followUpQueue);
       });
       listener = await listenForNotifications({
         url: options.url,

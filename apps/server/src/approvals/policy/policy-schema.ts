@@ -41,6 +41,32 @@ const actionGlob = z
   .min(1)
   .regex(/^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*$/, 'must be a dotted action name; "*" matches any characters');
 
+/** Nudges while a request waits, and the word to its requester afterwards (approvals/follow-up/). */
+const followUpFields = {
+  remind: z
+    .array(duration)
+    .min(1)
+    .max(10)
+    .optional()
+    .meta({
+      description: 'times after creation to re-notify approvers who have not decided, e.g. [15m, 45m]',
+    }),
+  escalate: z
+    .strictObject({
+      after: duration,
+      approvers: z.array(approverRef).min(1),
+      channel: channel.optional(),
+    })
+    .optional()
+    .meta({
+      description: 'after this long undecided: these approvers are added, and a card goes to channel',
+    }),
+  notifyRequester: z
+    .boolean()
+    .optional()
+    .meta({ description: 'tell the requester the outcome in a direct message (default true)' }),
+};
+
 export const ruleSchema = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, 'must be letters, digits, ".", "_" or "-"'),
   actions: z.array(actionGlob).min(1),
@@ -59,6 +85,7 @@ export const ruleSchema = z.strictObject({
   ...contentRuleFields,
   /** `proven`: only a key-bound or workload-proven requester may ask (422 REQUESTER_NOT_PROVEN). */
   requester: z.enum(['claimed', 'proven']).optional(),
+  ...followUpFields,
 });
 
 export const policySchema = z.strictObject({

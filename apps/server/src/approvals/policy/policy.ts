@@ -36,6 +36,22 @@ export interface PolicyRule {
   refusal: string | null;
   /** `requester: proven`: a claimed requester is refused. */
   requireProvenRequester: boolean;
+  /** `remind:`, `escalate:`, `notifyRequester:`; absent: no nudges, the requester is told. */
+  followUp?: FollowUpRule;
+}
+
+/** What happens while a request waits and once it is decided (approvals/follow-up/). */
+export interface FollowUpRule {
+  /** Seconds after creation at which undecided approvers are reminded, ascending. */
+  remindSeconds: number[];
+  escalate: {
+    afterSeconds: number;
+    /** Lower-cased emails (groups expanded) added to the eligible set. */
+    approvers: string[];
+    /** Where the second card goes; null: none. */
+    channel: string | null;
+  } | null;
+  notifyRequester: boolean;
 }
 
 export interface Policy {
@@ -172,6 +188,8 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     const refs = rule.approvers ?? defaults.approvers;
     const autoApprove = rule.autoApprove ?? false;
     const refusal = checkContentRule(rule, path);
+    const expiresIn = rule.expiresIn ?? defaults.expiresIn ?? DEFAULT_EXPIRES_IN_SECONDS;
+    const followUp = compileFollowUp(rule, path, expiresIn, expand);
     if (refusal !== null) return { ...deciding(rule, [], DEFAULT_QUORUM), refusal };
     if (!refs && !autoApprove) {
       throw new PolicyCompileError(
@@ -191,7 +209,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,
       );
     }
-    return deciding(rule, approvers, quorum);
+    return { ...deciding(rule, approvers, quorum), ...(followUp ? { followUp } : {}) };
   }
   function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
     const autoApprove = rule.autoApprove ?? false;
@@ -252,6 +270,58 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     ...(file.console?.requests === 'everyone' ? { consoleOpenToAll: true } : {}),
     ...(identityIssuers.length > 0 ? { identityIssuers } : {}),
   };
+}
+
+/**
+ * `remind:`, `escalate:` and `notifyRequester:`, checked against the rule's expiry: a nudge planned
+ * for after the request has expired could never happen, so it is refused rather than ignored.
+ */
+function compileFollowUp(
+  rule: PolicyFile['rules'][number],
+  path: (string | number)[],
+  expiresIn: number,
+  expand: (refs: string[], path: (string | number)[]) => string[],
+): FollowUpRule | undefined {
+  if (rule.remind === undefined && rule.escalate === undefined && rule.notifyRequester === undefined)
+    return undefined;
+  const nudges = rule.remind !== undefined || rule.escalate !== undefined;
+  if (nudges && (rule.autoApprove === true || rule.deny === true)) {
+    throw new PolicyCompileError(
+      [...path, rule.remind !== undefined ? 'remind' : 'escalate'],
+      `rule "${rule.name}" decides at once (${rule.deny === true ? 'deny' : 'autoApprove'}): there is nobody to remind or escalate to`,
+    );
+  }
+  const remindSeconds = rule.remind ?? [];
+  remindSeconds.forEach((seconds, index) => {
+    const earlier = remindSeconds[index - 1];
+    if (earlier !== undefined && seconds <= earlier) {
+      throw new PolicyCompileError(
+        [...path, 'remind', index],
+        `reminders must be in ascending order: ${seconds}s is not after ${earlier}s`,
+      );
+    }
+    if (seconds >= expiresIn) {
+      throw new PolicyCompileError(
+        [...path, 'remind', index],
+        `a reminder at ${seconds}s comes after the request expires (expiresIn ${expiresIn}s)`,
+      );
+    }
+  });
+  let escalate: FollowUpRule['escalate'] = null;
+  if (rule.escalate) {
+    if (rule.escalate.after >= expiresIn) {
+      throw new PolicyCompileError(
+        [...path, 'escalate', 'after'],
+        `escalation at ${rule.escalate.after}s comes after the request expires (expiresIn ${expiresIn}s)`,
+      );
+    }
+    escalate = {
+      afterSeconds: rule.escalate.after,
+      approvers: expand(rule.escalate.approvers, [...path, 'escalate', 'approvers']),
+      channel: rule.escalate.channel ?? null,
+    };
+  }
+  return { remindSeconds, escalate, notifyRequester: rule.notifyRequester ?? true };
 }
 
 /**

@@ -244,6 +244,10 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
     field('Request id', code(view.requestId, 100)),
   );
   blocks.push({ type: 'section', fields });
+  if (view.escalatedTo && view.showButtons) {
+    const to = escapeClipped(view.escalatedTo.join(', '), SECTION_TEXT_BUDGET - 60);
+    blocks.push(mrkdwnSection(`:rotating_light: *Escalated*: also asked ${to}`));
+  }
 
   if (view.reason) {
     blocks.push(mrkdwnSection(`*Reason*\n${escapeClipped(view.reason, SECTION_TEXT_BUDGET - 20)}`));

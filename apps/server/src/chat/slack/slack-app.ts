@@ -18,6 +18,7 @@ import { registerReportCommand } from './report-command.ts';
 import { classifySlackError, createSlackTransport } from './slack-transport.ts';
 import { slackTimestampGuard } from './timestamp-guard.ts';
 import { createSlackWorkspaces } from './workspace.ts';
+import { createSlackNotifier } from './slack-notifier.ts';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -122,11 +123,12 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Cha
   });
 
   const transport = createSlackTransport(app.client);
+  const notifier = createSlackNotifier(app.client, countCall);
   const router = express.Router();
   if (receiver instanceof ExpressReceiver) {
     router.use(SLACK_EVENTS_PATH, slackTimestampGuard(deps.clock));
     router.use(receiver.router);
-    return { platform: 'slack', router, transport, flush: settings.flush, link };
+    return { platform: 'slack', router, transport, notifier, flush: settings.flush, link };
   }
   // Socket Mode: no request URL. The socket is opened in the background, so a Slack outage does
   // not hold up start-up; the client reconnects by itself and /readyz shows whether it is up.
@@ -135,6 +137,7 @@ export function createSlackIntegration(deps: Deps, settings: SlackSettings): Cha
     platform: 'slack',
     router,
     transport,
+    notifier,
     flush: settings.flush,
     link,
     start() {

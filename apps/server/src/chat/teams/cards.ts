@@ -175,6 +175,9 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
     fact(view.showButtons ? 'Expires' : 'Expiry', when(view.expiresAt)),
     fact('Request id', view.requestId),
   );
+  if (view.escalatedTo && view.showButtons) {
+    body.push(fact('Escalated', `also asked ${view.escalatedTo.join(', ')}`));
+  }
   if (view.reason) body.push(plainBlock('Reason', { bold: true }), plainBlock(view.reason));
   if (view.commandLine) {
     body.push(plainBlock('Command (runs only as approved)', { bold: true }), plainBlock(view.commandLine));
