@@ -19,6 +19,7 @@ import { findRequestForClient, type RequestWithDecisions } from './find-request.
 import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
 import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from './requester-proof.ts';
@@ -38,6 +39,11 @@ export interface CreateRequestInput {
   channel?: string | string[] | undefined;
   expiresIn?: number | undefined;
   callbackUrl?: string | undefined;
+}
+
+export interface CreateRequestOptions {
+  /** Only a policy proposal (policy/propose-policy.ts) may ask for `policy.change`. */
+  reservedAction?: boolean;
 }
 
 export interface CreateRequestResult {
@@ -60,8 +66,15 @@ export async function createRequest(
   caller: RequestCaller,
   input: CreateRequestInput,
   rawIdempotencyKey?: string,
+  options: CreateRequestOptions = {},
 ): Promise<CreateRequestResult> {
   const { clientId } = caller;
+  if (input.action === POLICY_CHANGE_ACTION && !options.reservedAction) {
+    throw new AppError('POLICY_VIOLATION', {
+      detail: `"${POLICY_CHANGE_ACTION}" requests are made by proposing a policy (POST /v1/policy/proposals, countersign policy propose)`,
+      errors: [{ pointer: '/action', message: 'is reserved for policy proposals' }],
+    });
+  }
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
   const hash = requestHash(input);
@@ -73,7 +86,9 @@ export async function createRequest(
 
   const requester = await establishRequester(deps, caller, input);
   const requesterEmail = requester.email;
-  const rules = await applyPolicyOrRefuse(deps, caller, {
+  // Read with the rules (applyPolicy is synchronous): a version switch cannot fall in between.
+  let policyVersion: number | undefined;
+  const rules = await applyPolicyOrRefuse(deps, caller, (version) => (policyVersion = version), {
     action: input.action,
     requesterEmail,
     requesterName: requester.name ?? undefined,
@@ -157,6 +172,7 @@ export async function createRequest(
         denyQuorum: data.denyQuorum,
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
+        ...(policyVersion !== undefined ? { policyVersion } : {}),
       },
     },
   ];
@@ -180,9 +196,11 @@ export async function createRequest(
 async function applyPolicyOrRefuse(
   deps: Deps,
   caller: RequestCallerRef,
+  underVersion: (version: number | undefined) => void,
   requested: Parameters<typeof applyPolicy>[1],
 ): Promise<ReturnType<typeof applyPolicy>> {
   try {
+    underVersion(deps.policy.version);
     return applyPolicy(deps.policy, requested);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'POLICY_DENIED') throw error;

@@ -5,9 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { runSql, withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
-import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
+import type {
+  AuditApprover,
+  AuditEventInput,
+  ChainEventInput,
+  RefusalReason,
+  WebSessionRef,
+} from '../audit/event-types.ts';
 import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
+import { adoptApprovedProposal } from './policy/adopt-approved-proposal.ts';
+import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { enqueueVerdictCallback } from '../delivery/enqueue-verdict-callback.ts';
@@ -63,6 +71,7 @@ const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
 
 interface LockedRequest {
   id: string;
+  action: string;
   status: string;
   requester_email: string;
   agent_owner: string | null;
@@ -81,6 +90,7 @@ function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest
   const rules = decidingRulesOf(chain, request.agent_owner);
   return {
     ...request,
+    action: created.action,
     requester_email: rules.requesterEmail,
     approvers: [...rules.approvers],
     any_approver: rules.anyApprover,
@@ -138,7 +148,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   // process is CPU-bound, and Prisma's runtime cost more than the SQL (docs/decisions/0001-why-prisma-and-raw-sql.md).
   const outcome = await withSqlTransaction(deps.db.pool, async (tx): Promise<Outcome> => {
     const [request] = await tx.query<LockedRequest>(
-      `SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
+      `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
               deny_quorum, deny_reason_required, expires_at, callback_url
          FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
       [input.requestId],
@@ -151,7 +161,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
     if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
     const held = heldToChain(request, chain.chain);
     // Events are appended once, as the transaction's last step, to keep the chain lock short.
-    const events: AuditEventInput[] = [];
+    const events: ChainEventInput[] = [];
     const decided = await decide(
       tx,
       held,
@@ -195,7 +205,7 @@ async function decide(
   tx: SqlExecutor,
   request: LockedRequest,
   context: DecisionContext,
-  events: AuditEventInput[],
+  events: ChainEventInput[],
 ): Promise<Outcome> {
   const { email, approver, actor, verdict, reason, now, session } = context;
   const withSession = session ? { session } : {};
@@ -267,6 +277,9 @@ async function decide(
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   await refreshCards(tx, context.outbox, request.id);
   if (settled) events.push(settled.event);
+  if (settled?.status === 'approved' && request.action === POLICY_CHANGE_ACTION) {
+    events.push(await adoptApprovedProposal(tx, request.id, stored.approvals, now));
+  }
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }
 
