@@ -63,13 +63,21 @@ export async function establishPolicy(
       },
       now,
     );
-    log.info({ policy: file.path, version: 1 }, 'no policy version stored: adopted the policy file as version 1');
+    log.info(
+      { policy: file.path, version: 1 },
+      'no policy version stored: adopted the policy file as version 1',
+    );
     return { ...row, createdAt: now };
   });
   if (!active) return BUILT_IN_POLICY;
   if (file && file.policy.digest !== active.digest) {
     log.warn(
-      { policy: file.path, fileDigest: file.policy.digest, activeVersion: active.version, activeDigest: active.digest },
+      {
+        policy: file.path,
+        fileDigest: file.policy.digest,
+        activeVersion: active.version,
+        activeDigest: active.digest,
+      },
       `the policy file differs from version ${active.version} in force and was NOT applied: propose it (countersign policy propose ${file.path}) to change the policy`,
     );
     await db.prisma.$transaction((tx) =>

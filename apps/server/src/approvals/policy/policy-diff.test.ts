@@ -26,7 +26,9 @@ describe('diffPolicyText', () => {
   });
 
   it('diffs from nothing for a first version', () => {
-    expect(diffPolicyText('', 'rules: []\n', '(none)', 'v1')).toBe('--- (none)\n+++ v1\n@@ -0,0 +1,1 @@\n+rules: []\n');
+    expect(diffPolicyText('', 'rules: []\n', '(none)', 'v1')).toBe(
+      '--- (none)\n+++ v1\n@@ -0,0 +1,1 @@\n+rules: []\n',
+    );
   });
 
   it('splits far-apart changes into separate hunks', () => {

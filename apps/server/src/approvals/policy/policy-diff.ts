@@ -20,7 +20,8 @@ function edits(a: string[], b: string[]): Edit[] {
     for (let j = b.length - 1; j >= 0; j -= 1) {
       const row = lcs[i] as Uint32Array;
       const below = lcs[i + 1] as Uint32Array;
-      row[j] = a[i] === b[j] ? (below[j + 1] as number) + 1 : Math.max(below[j] as number, row[j + 1] as number);
+      row[j] =
+        a[i] === b[j] ? (below[j + 1] as number) + 1 : Math.max(below[j] as number, row[j + 1] as number);
     }
   }
   const out: Edit[] = [];

@@ -16,7 +16,11 @@ const MAX_POLICY_CHARS = 48 * 1024;
 
 export const proposePolicyBody = z
   .strictObject({
-    policy: z.string().min(1).max(MAX_POLICY_CHARS).meta({ description: 'the complete new policy file (YAML)' }),
+    policy: z
+      .string()
+      .min(1)
+      .max(MAX_POLICY_CHARS)
+      .meta({ description: 'the complete new policy file (YAML)' }),
     requester: z
       .strictObject({ email: z.email().max(320), name: z.string().min(1).max(200).optional() })
       .optional()
