@@ -36,7 +36,14 @@ rules:
 
 interface ProposalAnswer {
   proposal: { id: string; baseVersion: number; digest: string; diff: string; proposer: string };
-  approval: { id: string; status: string; action: string; approvers: string[]; quorum: number; context: Record<string, unknown> };
+  approval: {
+    id: string;
+    status: string;
+    action: string;
+    approvers: string[];
+    quorum: number;
+    context: Record<string, unknown>;
+  };
 }
 
 interface EventRow {
@@ -57,7 +64,9 @@ async function events(database: TestDatabase, type: string): Promise<EventRow[]>
 
 async function versions(database: TestDatabase): Promise<number[]> {
   return withPgClient(database.url, async (client) => {
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM policy_versions ORDER BY version');
+    const { rows } = await client.query<{ version: number }>(
+      'SELECT version FROM policy_versions ORDER BY version',
+    );
     return rows.map((r) => r.version);
   });
 }
@@ -72,7 +81,11 @@ describe('policy changes under two-person review, across two replicas', () => {
   let writer: string;
 
   const decide = (requestId: string, email: string) =>
-    recordDecision(testDeps(db, { clock: systemClock }), { requestId, verdict: 'approve', approver: { email, platform: 'web' } });
+    recordDecision(testDeps(db, { clock: systemClock }), {
+      requestId,
+      verdict: 'approve',
+      approver: { email, platform: 'web' },
+    });
 
   const propose = (server: TestServer, text: string, proposer = 'alice@example.com') =>
     server.call<ProposalAnswer>('POST', '/v1/policy/proposals', {
@@ -119,7 +132,12 @@ describe('policy changes under two-person review, across two replicas', () => {
       ]),
     );
     expect(await snapshotData(a)).toEqual(before);
-    expect(await withPgClient(database.url, async (c) => (await c.query('SELECT 1 FROM policy_proposals')).rowCount)).toBe(0);
+    expect(
+      await withPgClient(
+        database.url,
+        async (c) => (await c.query('SELECT 1 FROM policy_proposals')).rowCount,
+      ),
+    ).toBe(0);
   });
 
   it('keeps policy.change for proposals: an ordinary request naming it is refused', async () => {
@@ -187,12 +205,21 @@ describe('policy changes under two-person review, across two replicas', () => {
     expect(underV2).toMatchObject({ approvers: ['erin@example.com', 'frank@example.com'], quorum: 2 });
 
     // The request made under version 1 keeps its rule, and the chain says which version it was.
-    const held = await a.call<{ approvers: string[] }>('GET', `/v1/approvals/${pendingUnderV1.id}`, { key: writer });
+    const held = await a.call<{ approvers: string[] }>('GET', `/v1/approvals/${pendingUnderV1.id}`, {
+      key: writer,
+    });
     expect(held.body.approvers).toEqual(['dave@example.com']);
     const created = await events(database, 'request.created');
     const versionOf = (id: string) =>
-      withPgClient(database.url, async (c) =>
-        (await c.query<{ v: number }>(`SELECT (payload->>'policyVersion')::int AS v FROM audit_events WHERE type = 'request.created' AND request_id = $1`, [id])).rows[0]?.v,
+      withPgClient(
+        database.url,
+        async (c) =>
+          (
+            await c.query<{ v: number }>(
+              `SELECT (payload->>'policyVersion')::int AS v FROM audit_events WHERE type = 'request.created' AND request_id = $1`,
+              [id],
+            )
+          ).rows[0]?.v,
       );
     expect(created.length).toBeGreaterThan(2);
     expect(await versionOf(pendingUnderV1.id)).toBe(1);
@@ -200,8 +227,16 @@ describe('policy changes under two-person review, across two replicas', () => {
   });
 
   it('a proposal approved after another was approved first is refused with 409 and nothing is applied', async () => {
-    const first = (await propose(a, `${V2}  - name: reads\n    actions: ["db.read"]\n    approvers: [erin@example.com]\n`)).body;
-    const second = (await propose(a, `${V2}  - name: exports\n    actions: ["db.export"]\n    approvers: [frank@example.com]\n`, 'bob@example.com')).body;
+    const first = (
+      await propose(a, `${V2}  - name: reads\n    actions: ["db.read"]\n    approvers: [erin@example.com]\n`)
+    ).body;
+    const second = (
+      await propose(
+        a,
+        `${V2}  - name: exports\n    actions: ["db.export"]\n    approvers: [frank@example.com]\n`,
+        'bob@example.com',
+      )
+    ).body;
     expect(first.proposal.baseVersion).toBe(2);
     expect(second.proposal.baseVersion).toBe(2);
     await decide(first.approval.id, 'bob@example.com');
@@ -215,7 +250,9 @@ describe('policy changes under two-person review, across two replicas', () => {
     );
     expect(await versions(database)).toEqual([1, 2, 3]);
     expect(await snapshotData(a)).toEqual(before);
-    const status = await a.call<{ status: string }>('GET', `/v1/approvals/${second.approval.id}`, { key: admin });
+    const status = await a.call<{ status: string }>('GET', `/v1/approvals/${second.approval.id}`, {
+      key: admin,
+    });
     expect(status.body.status).toBe('pending');
   });
 
@@ -228,7 +265,10 @@ describe('policy changes under two-person review, across two replicas', () => {
     expect(ignored.at(-1)?.payload).toMatchObject({ source: file.path, activeVersion: 3 });
     expect(captured.text()).toContain('was NOT applied: propose it');
     // Still version 3's rule, not the file's.
-    const request = await createApproval(a, writer, { action: 'deploy.db', requester: { email: 'zed@example.com' } });
+    const request = await createApproval(a, writer, {
+      action: 'deploy.db',
+      requester: { email: 'zed@example.com' },
+    });
     expect(request.approvers).toEqual(['erin@example.com', 'frank@example.com']);
   });
 });
