@@ -11,6 +11,7 @@ import { systemClock } from '../../apps/server/src/deps.ts';
 import { isAppError } from '../../apps/server/src/errors.ts';
 import { createApproval, expectProblem, snapshotData, withPgClient } from '../support/api-fixtures.ts';
 import { capturingLogger } from '../support/logging.ts';
+import { createCookieAgent, csrfTokenOf } from '../support/cookie-agent.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -97,7 +98,10 @@ describe('policy changes under two-person review, across two replicas', () => {
     database = await createMigratedTestDatabase();
     file = await writeTempPolicy(V1);
     a = await startTestServer({ database, env: { COUNTERSIGN_POLICY: file.path } });
-    b = await startTestServer({ database, env: { COUNTERSIGN_POLICY: file.path } });
+    b = await startTestServer({
+      database,
+      env: { COUNTERSIGN_POLICY: file.path, COUNTERSIGN_DEV_SIGNIN: 'true' },
+    });
     db = createDatabase(database.url);
     admin = (await a.createKey('policy-admin', ['admin'])).key;
     writer = (await a.createKey('writer')).key;
@@ -169,6 +173,18 @@ describe('policy changes under two-person review, across two replicas', () => {
     expect(proposal.diff).toContain('+    approvers: [erin@example.com, frank@example.com]');
     // The card and the console show the request's context: the diff is in it.
     expect(approval.context).toMatchObject({ baseVersion: 1, diff: proposal.diff });
+
+    // The console page of the request shows the diff as written (HTML-escaped).
+    const agent = createCookieAgent();
+    const signin = await agent.request('GET', `${b.url}/signin`);
+    await agent.request('POST', `${b.url}/auth/dev`, {
+      email: 'bob@example.com',
+      _csrf: csrfTokenOf(signin.text),
+    });
+    const page = await agent.request('GET', `${b.url}/requests/${approval.id}`);
+    expect(page.status, page.text).toBe(200);
+    expect(page.text).toContain('<pre class="policy-diff">');
+    expect(page.text).toContain('+    approvers: [erin@example.com, frank@example.com]');
 
     await expect(decide(approval.id, 'alice@example.com')).rejects.toSatisfy(
       (e) => isAppError(e) && e.code === 'SELF_APPROVAL_FORBIDDEN',
