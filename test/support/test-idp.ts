@@ -12,6 +12,8 @@ export interface TestAccount {
   email?: string;
   emailVerified?: boolean;
   name?: string;
+  /** Released as the `groups` claim (with the profile scope), as Okta or Entra are set up to. */
+  groups?: string[];
 }
 
 export interface TestIdp {
@@ -93,7 +95,7 @@ export async function startTestIdp(accounts: Record<string, TestAccount>): Promi
         jwks: { keys: [{ ...signingKey, kid: 'test-idp', use: 'sig', alg: 'RS256' }] },
         cookies: { keys: [randomBytes(16).toString('hex')] },
         scopes: ['openid', 'email', 'profile'],
-        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
         features: { devInteractions: { enabled: false } },
         pkce: { required: () => true },
         interactions: {
@@ -109,6 +111,7 @@ export async function startTestIdp(accounts: Record<string, TestAccount>): Promi
               ...(account.email !== undefined ? { email: account.email } : {}),
               ...(account.emailVerified !== undefined ? { email_verified: account.emailVerified } : {}),
               ...(account.name !== undefined ? { name: account.name } : {}),
+              ...(account.groups !== undefined ? { groups: account.groups } : {}),
             }),
           };
         },

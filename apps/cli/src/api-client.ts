@@ -6,6 +6,10 @@ import { approvalSchema } from '../../server/src/approvals/view/approval.ts';
 import { executionSchema, type recordExecutionBody } from '../../server/src/http/contracts/execution.ts';
 import type { RecordGatewayCallBody } from '../../server/src/http/contracts/gateway-call.ts';
 import { problemSchema, type Problem } from '../../server/src/http/contracts/problem.ts';
+import {
+  policyProposalSchema,
+  type proposePolicyBody,
+} from '../../server/src/http/routes/policy.proposals.create.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';
 
@@ -143,7 +147,12 @@ export interface ApiClient {
   recordExecution(id: string, body: RecordExecutionBody): Promise<Execution>;
   /** POST /v1/gateway/calls: an allowed gateway call, into the audit chain. */
   recordGatewayCall(body: RecordGatewayCallBody): Promise<void>;
+  /** POST /v1/policy/proposals: a policy change, decided as a policy.change request. */
+  proposePolicy(body: z.input<typeof proposePolicyBody>): Promise<PolicyProposalAnswer>;
 }
+
+const policyProposalAnswerSchema = policyProposalSchema.extend({ approval: approvalResponseSchema });
+export type PolicyProposalAnswer = z.infer<typeof policyProposalAnswerSchema>;
 
 /** The request body of POST /v1/approvals/{id}/execution. */
 export type RecordExecutionBody = z.input<typeof recordExecutionBody>;
@@ -235,6 +244,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     async recordGatewayCall(body) {
       await call('POST', '/v1/gateway/calls', { body, schema: z.object({ recorded: z.literal(true) }) });
+    },
+    proposePolicy(body) {
+      return call('POST', '/v1/policy/proposals', { body, schema: policyProposalAnswerSchema });
     },
   };
 }

@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   POLICY_VIOLATION: { status: 422, title: 'Policy violation' },
   /** A `deny: true` policy rule matches the request; its reason is shown to the caller, nothing is stored. */
   POLICY_DENIED: { status: 403, title: 'Denied by policy' },
+  /** A proposed policy does not validate; every problem is listed with its line. Nothing is stored. */
+  POLICY_INVALID: { status: 422, title: 'Invalid policy' },
+  /** Another policy change was approved since this proposal was made; nothing is applied. */
+  POLICY_CONFLICT: { status: 409, title: 'Policy changed since the proposal' },
   /** The requester or the agent's owner tried to decide their own request. */
   SELF_APPROVAL_FORBIDDEN: { status: 403, title: 'Self-approval forbidden' },
   /** The decider is not an approver this request's rule allows. */

@@ -8,7 +8,9 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import { warnAboutUnconnectedPolicyChannels } from './approvals/check-channels.ts';
 import { startExpirySweeper } from './approvals/expire-requests.ts';
 import { startCheckpointTimer } from './audit/create-checkpoint.ts';
-import { loadPolicy } from './approvals/policy/load-policy.ts';
+import { establishPolicy, readPolicyFile } from './approvals/policy/establish-policy.ts';
+import { followPolicyVersions } from './approvals/policy/follow-policy-versions.ts';
+import { createLivePolicy } from './approvals/policy/live-policy.ts';
 import { recordPolicyLoaded } from './approvals/policy/record-policy-loaded.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
@@ -60,8 +62,8 @@ export async function startServer({
   clock = systemClock,
   secretEnv = {},
 }: StartServerOptions): Promise<RunningServer> {
-  const policy = await loadPolicy(config.COUNTERSIGN_POLICY);
-  log.info({ policy: policy.source, rules: policy.rules.map((r) => r.name) }, 'policy loaded');
+  // Checked before anything starts: a bad policy file stops start-up even when a stored version wins.
+  const policyFile = await readPolicyFile(config.COUNTERSIGN_POLICY);
   // Checked before anything starts: a bad gateway file (or a secret it cannot read) stops start-up.
   const gatewayConfig = config.COUNTERSIGN_GATEWAY
     ? await loadGatewayFile(config.COUNTERSIGN_GATEWAY, systemSecretReader(secretEnv))
@@ -92,7 +94,13 @@ export async function startServer({
       log,
     });
     const db = createDatabase(sessionUrl);
+    const policy = createLivePolicy(await establishPolicy(db, policyFile, log, clock.now()));
+    log.info(
+      { policy: policy.source, version: policy.version, rules: policy.rules.map((r) => r.name) },
+      'policy loaded',
+    );
     await recordPolicyLoaded(db.prisma, policy, clock.now());
+    const policyFollower = await followPolicyVersions({ url: sessionUrl, db, live: policy, log });
     const feed = await startStatusChangeFeed(sessionUrl, log);
     const shutdown = new AbortController();
     const metrics = createMetrics(db.prisma);
@@ -189,6 +197,7 @@ export async function startServer({
       ]);
       await stopJobs;
       await gateway?.close();
+      await policyFollower.close();
       await feed.close();
       await db.close();
       await database.release();

@@ -1,5 +1,7 @@
 // countersign policy check [FILE] — validate a policy file and summarise its rules; with --sample,
 // also show which rule a sample request meets and warn about conditions it can never feed.
+// policy propose FILE / history / diff A B / test --request: the policy's versions under review
+// (approvals/policy/), proposals through the server's API, the rest read from the database.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../server/src/config.ts';
@@ -14,13 +16,14 @@ import {
   type SampleRequest,
 } from '../../../server/src/approvals/policy/policy-warnings.ts';
 import { CliError } from '../cli-error.ts';
+import { registerPolicyVersionCommands } from './policy-versions.ts';
 
 interface CheckOptions {
   sample?: string;
   key?: string;
 }
 
-async function readSample(path: string): Promise<SampleRequest> {
+export async function readSample(path: string): Promise<SampleRequest> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
@@ -38,7 +41,8 @@ async function readSample(path: string): Promise<SampleRequest> {
 }
 
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('policy file commands');
+  const policy = program.command('policy').description('the policy: files, versions, proposals, dry runs');
+  registerPolicyVersionCommands(policy);
 
   policy
     .command('check')

@@ -19,6 +19,7 @@ import { findRequestForClient, type RequestWithDecisions } from './find-request.
 import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
 import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from '../receipts/requester-proof.ts';
@@ -43,6 +44,11 @@ export interface CreateRequestInput {
   callbackUrl?: string | undefined;
 }
 
+export interface CreateRequestOptions {
+  /** Only a policy proposal (policy/propose-policy.ts) may ask for `policy.change`. */
+  reservedAction?: boolean;
+}
+
 export interface CreateRequestResult {
   request: RequestWithDecisions;
   /** True when an earlier request with the same Idempotency-Key and body was returned. */
@@ -63,8 +69,15 @@ export async function createRequest(
   caller: RequestCaller,
   input: CreateRequestInput,
   rawIdempotencyKey?: string,
+  options: CreateRequestOptions = {},
 ): Promise<CreateRequestResult> {
   const { clientId } = caller;
+  if (input.action === POLICY_CHANGE_ACTION && !options.reservedAction) {
+    throw new AppError('POLICY_VIOLATION', {
+      detail: `"${POLICY_CHANGE_ACTION}" requests are made by proposing a policy (POST /v1/policy/proposals, countersign policy propose)`,
+      errors: [{ pointer: '/action', message: 'is reserved for policy proposals' }],
+    });
+  }
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
   refuseTooLargeContext(input.context);
@@ -77,7 +90,9 @@ export async function createRequest(
 
   const requester = await establishRequester(deps, caller, input);
   const requesterEmail = requester.email;
-  const rules = await applyPolicyOrRefuse(deps, caller, {
+  // Read with the rules (applyPolicy is synchronous): a version switch cannot fall in between.
+  let policyVersion: number | undefined;
+  const rules = await applyPolicyOrRefuse(deps, caller, (version) => (policyVersion = version), {
     action: input.action,
     requesterEmail,
     requesterName: requester.name ?? undefined,
@@ -162,6 +177,7 @@ export async function createRequest(
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
         ...(rules.followUp ? { followUp: rules.followUp } : {}),
+        ...(policyVersion !== undefined ? { policyVersion } : {}),
       },
     },
   ];
@@ -185,9 +201,11 @@ export async function createRequest(
 async function applyPolicyOrRefuse(
   deps: Deps,
   caller: RequestCallerRef,
+  underVersion: (version: number | undefined) => void,
   requested: Parameters<typeof applyPolicy>[1],
 ): Promise<ReturnType<typeof applyPolicy>> {
   try {
+    underVersion(deps.policy.version);
     return applyPolicy(deps.policy, requested);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'POLICY_DENIED') throw error;

@@ -5,9 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
-import type { AuditApprover, AuditEventInput, RefusalReason, WebSessionRef } from '../audit/event-types.ts';
+import type {
+  AuditApprover,
+  AuditEventInput,
+  ChainEventInput,
+  RefusalReason,
+  WebSessionRef,
+} from '../audit/event-types.ts';
 import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
+import { adoptApprovedProposal } from './policy/adopt-approved-proposal.ts';
+import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { concludeRequest } from './conclude-request.ts';
@@ -64,6 +72,7 @@ const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
 
 interface LockedRequest {
   id: string;
+  action: string;
   status: string;
   requester_email: string;
   agent_owner: string | null;
@@ -82,6 +91,7 @@ function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest
   const rules = decidingRulesOf(chain, request.agent_owner);
   return {
     ...request,
+    action: created.action,
     requester_email: rules.requesterEmail,
     approvers: [...rules.approvers],
     any_approver: rules.anyApprover,
@@ -139,7 +149,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   // process is CPU-bound, and Prisma's runtime cost more than the SQL (docs/decisions/0001-why-prisma-and-raw-sql.md).
   const outcome = await withSqlTransaction(deps.db.pool, async (tx): Promise<Outcome> => {
     const [request] = await tx.query<LockedRequest>(
-      `SELECT id, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
+      `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
               deny_quorum, deny_reason_required, expires_at, callback_url
          FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
       [input.requestId],
@@ -152,7 +162,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
     if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
     const held = heldToChain(request, chain.chain);
     // Events are appended once, as the transaction's last step, to keep the chain lock short.
-    const events: AuditEventInput[] = [];
+    const events: ChainEventInput[] = [];
     const decided = await decide(
       tx,
       held,
@@ -196,7 +206,7 @@ async function decide(
   tx: SqlExecutor,
   request: LockedRequest,
   context: DecisionContext,
-  events: AuditEventInput[],
+  events: ChainEventInput[],
 ): Promise<Outcome> {
   const { email, approver, actor, verdict, reason, now, session } = context;
   const withSession = session ? { session } : {};
@@ -270,6 +280,9 @@ async function decide(
   if (settled) {
     events.push(settled.event);
     await queueRequesterNotice(tx, context.outbox, request.id);
+  }
+  if (settled?.status === 'approved' && request.action === POLICY_CHANGE_ACTION) {
+    events.push(await adoptApprovedProposal(tx, request.id, stored.approvals, now));
   }
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }

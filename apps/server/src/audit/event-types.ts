@@ -70,6 +70,8 @@ export type RequestCreatedPayload = {
   denyReasonRequired?: boolean;
   channels?: string[];
   /** The rule's reminders, escalation and requester notice (approvals/follow-up/); absent: none, told. */
+  /** The stored policy version whose rule the request was created under (it keeps that rule). */
+  policyVersion?: number;
   followUp?: FollowUpPlan;
 };
 
@@ -362,6 +364,53 @@ export type AdminAuditEventInput =
       requestId?: null;
       actor: string;
       payload: { source: string; digest: string; rules: string[] };
+    }
+  | PolicyVersionAuditEventInput;
+
+/** The policy's versions (approvals/policy/policy-versions.ts): adopted, proposed, changed, file ignored. */
+export type PolicyVersionAuditEventInput =
+  | {
+      /** The first start with no stored version adopted the configured file as version 1. */
+      type: 'policy.adopted';
+      requestId?: null;
+      actor: string;
+      payload: { version: number; source: string; digest: string; text: string };
+    }
+  | {
+      /** A change was proposed; `requestId` is its `policy.change` approval request. */
+      type: 'policy.proposed';
+      requestId?: null;
+      actor: string;
+      payload: {
+        proposalId: string;
+        requestId: string;
+        baseVersion: number;
+        digest: string;
+        diff: string;
+      };
+    }
+  | {
+      /** An approved proposal became the version in force, with its full text and diff. */
+      type: 'policy.changed';
+      requestId?: null;
+      actor: string;
+      payload: {
+        version: number;
+        proposalId: string;
+        requestId: string;
+        proposer: string;
+        approvals: string[];
+        digest: string;
+        text: string;
+        diff: string;
+      };
+    }
+  | {
+      /** At start-up the configured file differed from the version in force: it was not applied. */
+      type: 'policy.file_ignored';
+      requestId?: null;
+      actor: string;
+      payload: { source: string; fileDigest: string; activeVersion: number; activeDigest: string };
     };
 
 export const ADMIN_EVENT_TYPES = ['key.created', 'key.revoked', 'delivery.resent', 'policy.loaded'] as const;

@@ -23,7 +23,11 @@ export async function isDeprovisioned(tx: TransactionDb, email: string): Promise
   return Boolean(row?.known) && !row?.present;
 }
 
-/** The first `idp:` group of `approvers` the person is an active member of, or null. */
+/**
+ * The first `idp:` group of `approvers` the person is an active member of, or null. SCIM wins: a
+ * person SCIM provisions counts by SCIM's memberships only; for anyone else, the `groups` claim of
+ * their last OIDC console sign-in (oidc-group-claims.ts) counts.
+ */
 export async function idpGroupHeld(
   tx: TransactionDb,
   approvers: readonly string[],
@@ -31,6 +35,7 @@ export async function idpGroupHeld(
 ): Promise<string | null> {
   const groups = idpGroupsOf(approvers);
   if (groups.length === 0) return null;
+  const keys = groups.map((g) => g.toLowerCase());
   const rows = await runSql<{ display_name: string }>(
     tx,
     `SELECT g.display_name
@@ -38,8 +43,14 @@ export async function idpGroupHeld(
        JOIN directory_groups g ON g.id = m.group_id
        JOIN directory_users u ON u.id = m.user_id
       WHERE g.display_name_key = ANY($1::text[]) AND u.email = $2 AND u.active AND u.removed_at IS NULL
+     UNION ALL
+     SELECT c.groups[array_position(c.group_keys, k.key)]
+       FROM oidc_group_claims c
+       CROSS JOIN unnest($1::text[]) AS k(key)
+      WHERE c.email = $2 AND k.key = ANY(c.group_keys)
+        AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.email = $2)
       LIMIT 1`,
-    [groups.map((g) => g.toLowerCase()), email],
+    [keys, email],
   );
   return rows[0]?.display_name ?? null;
 }

@@ -129,15 +129,18 @@ export function parsePolicy(text: string, source: string): Policy {
   }
 }
 
-export async function loadPolicyFile(path: string): Promise<Policy> {
-  let text: string;
+/** The file's text; a missing or unreadable file is a PolicyError like any other problem. */
+export async function readPolicyText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
     throw new PolicyError(path, [{ line: 1, column: 1, field: '(file)', message: reason }]);
   }
-  return parsePolicy(text, path);
+}
+
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  return parsePolicy(await readPolicyText(path), path);
 }
 
 /** The configured policy file, or the built-in default when none is configured. */

@@ -59,6 +59,8 @@ export interface Policy {
   source: string;
   /** `sha256:` + hex of the file's bytes, when loaded from a file. */
   digest?: string;
+  /** The stored version in force (policy-versions.ts); absent for a policy not from the database. */
+  version?: number;
   rules: PolicyRule[];
   groups: Record<string, string[]>;
   /** Lower-cased agent name → owner email. A Map, so names like "constructor" are just names. */

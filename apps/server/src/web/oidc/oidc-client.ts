@@ -23,6 +23,8 @@ export interface OidcIdentity {
   /** True only when the provider says `email_verified: true` (a boolean, nothing else). */
   emailVerified: boolean;
   name: string | null;
+  /** The `groups` claim (ID token, else UserInfo); null when the provider sent none. */
+  groups: string[] | null;
 }
 
 export interface OidcClient {
@@ -38,7 +40,23 @@ const claimsSchema = z.looseObject({
   email: z.string().optional(),
   email_verified: z.unknown().optional(),
   name: z.string().optional(),
+  groups: z.unknown().optional(),
 });
+
+/** Bounds on what a `groups` claim may carry into the database. */
+const MAX_GROUPS = 500;
+const MAX_GROUP_NAME = 256;
+
+/** The claim's group names, trimmed; entries that are not short strings are dropped, not guessed at. */
+function groupsOf(claim: unknown): string[] | null {
+  if (claim === undefined) return null;
+  const list = Array.isArray(claim) ? claim : typeof claim === 'string' ? [claim] : [];
+  const names = list
+    .filter((g): g is string => typeof g === 'string')
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0 && g.length <= MAX_GROUP_NAME);
+  return [...new Set(names)].slice(0, MAX_GROUPS);
+}
 
 export function createOidcClient(settings: OidcSettings, log: Logger): OidcClient {
   let configuration: Promise<oidc.Configuration> | undefined;
@@ -123,6 +141,7 @@ export function createOidcClient(settings: OidcSettings, log: Logger): OidcClien
         email: claims.email?.trim().toLowerCase() || null,
         emailVerified: claims.email_verified === true,
         name: claims.name ?? null,
+        groups: groupsOf(idClaims.groups ?? claims.groups),
       };
     },
   };

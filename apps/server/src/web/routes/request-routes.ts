@@ -14,6 +14,7 @@ import { listWaitingRequests } from '../read/list-waiting-requests.ts';
 import { loadRequestView } from '../read/load-request-view.ts';
 import { sessionRefOf, userOf } from '../sessions/web-user.ts';
 import { isSignInConfigured, type WebContext } from '../web-context.ts';
+import { POLICY_CHANGE_ACTION } from '../../approvals/policy/policy-versions.ts';
 import { describeTimeline } from '../describe-timeline.ts';
 
 const approveForm = z.object({ confirm: z.literal('yes'), _csrf: z.string().optional() });
@@ -97,6 +98,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       timeline: describeTimeline(view.events, view.actorNames),
       context: JSON.stringify(request.context, null, 2),
       commandLine: commandLineOf(request.context),
+      policyDiff: policyDiffOf(request.action, request.context),
       agent: request.agent === null ? null : JSON.stringify(request.agent),
       canTryToDecide: open,
       myDecision,
@@ -181,4 +183,11 @@ async function decide(
       ...(reason !== null ? { draft: reason.replace(/\r\n?/g, '\n') } : {}),
     };
   }
+}
+
+/** A policy.change request's diff against the version in force, shown as written (propose-policy.ts). */
+function policyDiffOf(action: string, context: unknown): string | null {
+  if (action !== POLICY_CHANGE_ACTION || typeof context !== 'object' || context === null) return null;
+  const diff = (context as Record<string, unknown>)['diff'];
+  return typeof diff === 'string' ? diff : null;
 }

@@ -6,6 +6,7 @@ import { appendAuditEvent } from '../../audit/append-event.ts';
 import { AppError } from '../../errors.ts';
 import { whyNotDirectLoopback } from '../is-direct-loopback-request.ts';
 import { sessionCall, signInUser, signOutUser } from '../sign-in-user.ts';
+import { recordOidcGroups } from '../../directory/oidc-group-claims.ts';
 import { isSignInConfigured, type WebContext } from '../web-context.ts';
 
 export const SESSION_COOKIE = 'countersign_session';
@@ -70,6 +71,9 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
             ? 'your sign-in provider did not give an email address, so you cannot use the console'
             : 'your sign-in provider has not verified your email address, so it cannot count as your identity',
       });
+    }
+    if (identity.groups !== null) {
+      await recordOidcGroups(ctx.deps.db.prisma, identity.email, identity.groups, ctx.deps.clock.now());
     }
     await signInUser(ctx.deps, req, {
       email: identity.email,
