@@ -43,6 +43,7 @@ const FLOORS: readonly { name: string; paths: readonly string[] }[] = [
       `${SERVER}observability/`,
       `${SERVER}generated/`,
       `${SERVER}config.ts`,
+      `${SERVER}config-error.ts`,
       `${SERVER}errors.ts`,
       'package.json',
     ],

@@ -22,7 +22,7 @@ import {
 import { createApiClient, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';
-import { readSample } from './policy.ts';
+import { readSample } from './read-sample.ts';
 
 interface ConnectionFlags {
   url?: string;

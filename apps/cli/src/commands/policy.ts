@@ -2,7 +2,6 @@
 // also show which rule a sample request meets and warn about conditions it can never feed.
 // policy propose FILE / history / diff A B / test --request: the policy's versions under review
 // (approvals/policy/), proposals through the server's API, the rest read from the database.
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../server/src/config.ts';
 import { loadPolicyFile, PolicyError } from '../../../server/src/approvals/policy/load-policy.ts';
@@ -10,34 +9,16 @@ import { BUILT_IN_POLICY, matchRule, shadowedRules } from '../../../server/src/a
 import {
   describeCondition,
   nameOnlyAutoApprovals,
-  sampleRequestSchema,
   sampleSubject,
   sampleWarnings,
-  type SampleRequest,
 } from '../../../server/src/approvals/policy/policy-warnings.ts';
 import { CliError } from '../cli-error.ts';
 import { registerPolicyVersionCommands } from './policy-versions.ts';
+import { readSample } from './read-sample.ts';
 
 interface CheckOptions {
   sample?: string;
   key?: string;
-}
-
-export async function readSample(path: string): Promise<SampleRequest> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new CliError(`cannot read the sample request ${path}: ${(error as Error).message}`);
-  }
-  const parsed = sampleRequestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CliError(
-      `the sample request ${path} is not a request body: ${issue?.path.join('.') || '(root)'} ${issue?.message ?? ''}`.trim(),
-    );
-  }
-  return parsed.data;
 }
 
 export function registerPolicyCommands(program: Command): void {

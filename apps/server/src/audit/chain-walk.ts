@@ -163,3 +163,15 @@ export class ChainWalk {
     return true;
   }
 }
+
+/**
+ * A stretch of the chain to verify instead of all of it: from `fromSeq`, whose prev_hash must be
+ * `prevHash` (a hash vouched for otherwise, e.g. by a signed checkpoint), through `throughSeq`.
+ * After it only the link to the next event is checked (its seq and prev_hash), or the head when
+ * `throughSeq` is the last event: removing the stretch's last events still shows.
+ */
+export interface ChainRange {
+  fromSeq: string;
+  prevHash: string;
+  throughSeq: string;
+}

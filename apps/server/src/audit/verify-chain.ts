@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
 import { GENESIS_HASH } from './append-event.ts';
-import { ChainWalk, type ChainProblem, type EventRow } from './chain-walk.ts';
+import { ChainWalk, type ChainProblem, type ChainRange, type EventRow } from './chain-walk.ts';
 import { loadEventKeys } from './event-key.ts';
 import { walkInWorkers } from './walk-in-workers.ts';
 import { findRequestMismatch, type RequestMismatch, type RequestScope } from './verify-requests.ts';
@@ -55,17 +55,7 @@ function streamEvents(
   });
 }
 
-/**
- * A stretch of the chain to verify instead of all of it: from `fromSeq`, whose prev_hash must be
- * `prevHash` (a hash vouched for otherwise, e.g. by a signed checkpoint), through `throughSeq`.
- * After it only the link to the next event is checked (its seq and prev_hash), or the head when
- * `throughSeq` is the last event: removing the stretch's last events still shows.
- */
-export interface ChainRange {
-  fromSeq: string;
-  prevHash: string;
-  throughSeq: string;
-}
+export type { ChainRange } from './chain-walk.ts';
 
 export type { ChainProblem } from './chain-walk.ts';
 

@@ -9,8 +9,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import type { ChainBreak, ChainWalk, EventRow, WalkState } from './chain-walk.ts';
-import type { ChainRange } from './verify-chain.ts';
+import type { ChainBreak, ChainRange, ChainWalk, EventRow, WalkState } from './chain-walk.ts';
 
 /** Events per chunk: big enough that a message costs little beside hashing it. */
 const CHUNK_EVENTS = 8_000;
