@@ -19,6 +19,7 @@ import { findRequestForClient, type RequestWithDecisions } from './find-request.
 import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
+import { findOpenGrant, grantActor } from './grants.ts';
 import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from './requester-proof.ts';
@@ -124,6 +125,7 @@ export async function createRequest(
     denyQuorum: rules.denyQuorum,
     policyRule: rules.policyRule,
     denyReasonRequired: rules.denyReasonRequired,
+    grantUpTo: rules.grantUpToSeconds,
     channel: rules.channel,
     channels: rules.channels,
     callbackUrl: input.callbackUrl ?? null,
@@ -157,14 +159,40 @@ export async function createRequest(
         denyQuorum: data.denyQuorum,
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
+        ...(rules.grantUpToSeconds !== null ? { grantUpTo: rules.grantUpToSeconds } : {}),
       },
     },
   ];
 
+  // An open grant of the same rule approves it as a person would have, recorded as `grant:<id>`.
+  const grant =
+    rules.grantUpToSeconds !== null && !rules.autoApprove
+      ? await findOpenGrant(deps.db.pool, {
+          action: data.action,
+          requester: requesterEmail,
+          agent: agentNameOf(data.agent),
+          policyRule: rules.policyRule,
+          now,
+        })
+      : null;
   try {
     const request = rules.autoApprove
-      ? await createApproved(deps, data, events, rules.policyRule, now)
-      : await createPending(deps, data, events, rules.channels, now);
+      ? await createApproved(
+          deps,
+          data,
+          events,
+          { actor: `policy:${rules.policyRule}`, platform: 'policy' },
+          now,
+        )
+      : grant
+        ? await createApproved(
+            deps,
+            data,
+            events,
+            { actor: grantActor(grant.id), platform: 'grant', grantId: grant.id },
+            now,
+          )
+        : await createPending(deps, data, events, rules.channels, now);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -228,17 +256,31 @@ async function createPending(
   });
 }
 
-/** A rule with autoApprove: the request is decided in its own creating transaction (Prisma's, shared with the verdict callback). */
+/** The agent name a request carries, as stored (and so as its chain and a grant record it). */
+function agentNameOf(agent: NewRequestRow['agent']): string | null {
+  if (typeof agent !== 'object' || agent === null || Array.isArray(agent)) return null;
+  const name = (agent as Record<string, unknown>)['name'];
+  return typeof name === 'string' ? name : null;
+}
+
+/** Who approves a request at its creation: a rule's autoApprove, or an open grant. */
+interface ApprovedBy {
+  actor: string;
+  platform: 'policy' | 'grant';
+  grantId?: string | undefined;
+}
+
+/** Approved at creation (autoApprove, or an open grant): decided in its own creating transaction (Prisma's, shared with the verdict callback). */
 function createApproved(
   deps: Deps,
   data: NewRequestRow,
   events: AuditEventInput[],
-  ruleName: string,
+  by: ApprovedBy,
   now: Date,
 ): Promise<RequestWithDecisions> {
   return deps.db.prisma.$transaction(async (tx) => {
     await insertRequestRow(tx, data);
-    const approved = await autoApprove(tx, data.id, ruleName, now);
+    const approved = await autoApprove(tx, data.id, by, now);
     await enqueueVerdictCallback(
       tx,
       deps.jobs,
@@ -250,16 +292,16 @@ function createApproved(
   });
 }
 
-/** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision. */
+/** Decides at once, as `policy:<rule>` or `grant:<id>`, audited like any decision. */
 async function autoApprove(
   tx: Prisma.TransactionClient,
   requestId: string,
-  ruleName: string,
+  by: ApprovedBy,
   now: Date,
 ): Promise<{ events: AuditEventInput[]; decision: Decision; request: ApprovalRequest }> {
-  const actor = `policy:${ruleName}`;
+  const { actor, platform } = by;
   const decision = await tx.decision.create({
-    data: { requestId, approverEmail: actor, platform: 'policy', verdict: 'approve', createdAt: now },
+    data: { requestId, approverEmail: actor, platform, verdict: 'approve', createdAt: now },
   });
   const request = await tx.approvalRequest.update({
     where: { id: requestId },
@@ -271,9 +313,10 @@ async function autoApprove(
       requestId,
       actor,
       payload: {
-        approver: { email: actor, platform: 'policy', platformUserId: null, displayName: null },
+        approver: { email: actor, platform, platformUserId: null, displayName: null },
         verdict: 'approve',
         reason: null,
+        ...(by.grantId ? { grantId: by.grantId } : {}),
       },
     },
     {
