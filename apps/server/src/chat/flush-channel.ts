@@ -163,6 +163,7 @@ async function showCard(
   });
   const view = buildCardView(await presentWithReceipt(deps, request), {
     denyReasonRequired: request.denyReasonRequired,
+    grantUpToSeconds: request.grantUpTo,
     publicUrl: deps.publicUrl,
   });
   let messageId =

@@ -94,7 +94,7 @@ export async function isDenyReasonMissing(deps: Deps, requestId: string, reason:
 export async function decideFromCard(
   deps: ChatDeps,
   click: CardClick,
-  decision: { verdict: 'approve' | 'deny'; reason?: string | undefined },
+  decision: { verdict: 'approve' | 'deny'; reason?: string | undefined; grantMinutes?: number | undefined },
 ): Promise<CardActionOutcome> {
   if (!(await isCardOfItsMessage(deps, click))) return refused('CARD_MISMATCH', click.platform);
   const who = await deps.identity.resolve(click.clicker.identityKey, click.clicker.lookup);
@@ -103,6 +103,7 @@ export async function decideFromCard(
       requestId: click.requestId,
       verdict: decision.verdict,
       reason: decision.reason,
+      grantMinutes: decision.grantMinutes,
       approver: {
         email: who.email,
         platform: click.platform,
