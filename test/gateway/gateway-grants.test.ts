@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/api-fixtures.ts';
-import { killRunningClis } from '../support/cli.ts';
+import { cliEnv, killRunningClis, runCli } from '../support/cli.ts';
 import { connectGateway, type GatewayConnection } from '../support/gateway-client.ts';
 import { pollUntil } from '../support/poll.ts';
 import { CHANNEL, blockText, startSlackHarness, type SlackHarness } from '../support/slack-harness.ts';
@@ -134,5 +134,19 @@ describe('gateway time-bound grants', { timeout: 240_000 }, () => {
     })) as CallToolResult;
     expect(third.isError).toBe(true);
     expect(textOf(third)).toMatch(/^pending approval [0-9a-f-]{36}, call again with the same arguments/);
+
+    // The operator's view on the server host.
+    const env = cliEnv({ DATABASE_URL: h.t.database.url });
+    const list = await runCli(['grants', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(
+      `${grant.id}  mcp.calc.add  alice@example.com agent coding-agent  15 min  revoked`,
+    );
+    expect(list.stdout).toContain('uses 1  by bob@example.com');
+    const again = await runCli(['grants', 'revoke', grant.id], env);
+    expect(again.stdout.trim()).toBe(`${grant.id} was not open (revoked)`);
+    const missing = await runCli(['grants', 'revoke', 'not-a-grant'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no grant with id not-a-grant');
   });
 });

@@ -9,6 +9,9 @@ import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid } from './find-request.ts';
 
+/** What listing and revoking need: the API passes its Deps, the CLI its database session. */
+export type GrantDeps = Pick<Deps, 'db' | 'clock'> & { events?: Deps['events'] | undefined };
+
 export interface GrantView {
   id: string;
   requestId: string;
@@ -93,7 +96,7 @@ export interface ListGrantsFilter {
   action?: string | undefined;
 }
 
-export async function listGrants(deps: Deps, filter: ListGrantsFilter = {}): Promise<GrantView[]> {
+export async function listGrants(deps: GrantDeps, filter: ListGrantsFilter = {}): Promise<GrantView[]> {
   const now = deps.clock.now();
   const where: string[] = [];
   const params: unknown[] = [];
@@ -122,7 +125,7 @@ export async function listGrants(deps: Deps, filter: ListGrantsFilter = {}): Pro
  * revoked or expired changes nothing and says so.
  */
 export async function revokeGrant(
-  deps: Deps,
+  deps: GrantDeps,
   id: string,
   revokedBy: string,
 ): Promise<{ grant: GrantView; revoked: boolean }> {
