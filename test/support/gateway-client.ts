@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { CLI_BIN, REPO_ROOT, cliEnv } from './cli.ts';
 
 const require = createRequire(import.meta.url);
@@ -23,9 +24,17 @@ export interface GatewayConnection {
   close(): Promise<void>;
 }
 
+export interface GatewayClientOptions {
+  /** What the agent's client declares (sampling, elicitation); nothing by default. */
+  capabilities?: ClientCapabilities;
+  /** Registers the client's own request handlers before it connects. */
+  setup?: (client: Client) => void;
+}
+
 export async function connectGateway(
   args: string[],
   vars: Record<string, string | undefined>,
+  options: GatewayClientOptions = {},
 ): Promise<GatewayConnection> {
   const env = Object.fromEntries(
     Object.entries(cliEnv(vars)).filter((entry): entry is [string, string] => entry[1] !== undefined),
@@ -41,7 +50,11 @@ export async function connectGateway(
   transport.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
-  const client = new Client({ name: 'countersign-gateway-test', version: '1.0.0' });
+  const client = new Client(
+    { name: 'countersign-gateway-test', version: '1.0.0' },
+    { capabilities: options.capabilities ?? {} },
+  );
+  options.setup?.(client);
   try {
     await client.connect(transport);
   } catch (error) {

@@ -16,7 +16,7 @@ export function invokedCommand(args) {
 }
 
 /** Commands that may open the embedded database (PGlite); the others never load it. */
-export const DATABASE_COMMANDS = new Set(['serve', 'migrate', 'keys', 'scim', 'audit', 'policy']);
+export const DATABASE_COMMANDS = new Set(['serve', 'migrate', 'keys', 'grants', 'scim', 'audit', 'policy']);
 
 /** Commands that only talk to a server over HTTP (or run locally) and load nothing of it. */
 export const CLIENT_COMMANDS = new Set(['request', 'hook']);

@@ -16,6 +16,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['serve', async () => (await import('./commands/serve.ts')).registerServeCommand],
   ['migrate', async () => (await import('./commands/migrate.ts')).registerMigrateCommand],
   ['keys', async () => (await import('./commands/keys.ts')).registerKeysCommands],
+  ['grants', async () => (await import('./commands/grants.ts')).registerGrantsCommands],
   ['scim', async () => (await import('./commands/scim.ts')).registerScimCommands],
   ['policy', async () => (await import('./commands/policy.ts')).registerPolicyCommands],
   ['audit', async () => (await import('./commands/audit.ts')).registerAuditCommands],

@@ -73,6 +73,9 @@ export function registerGatewayCommands(program: Command): void {
         const downstream = new DownstreamServers(config.servers, {
           version: packageJson.version,
           secretValues: config.secretValues,
+          sampling: config.file.sampling,
+          elicitation: config.file.elicitation,
+          onPeerRequest: (server, line) => process.stderr.write(`countersign gateway: ${server}: ${line}\n`),
         });
         await downstream.connectAll();
         for (const health of downstream.health()) {

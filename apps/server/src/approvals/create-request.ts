@@ -20,6 +20,7 @@ import { MASK, maskContext, maskFreeText } from './masking.ts';
 import { digestIdentity, payloadDigest } from './payload-digest.ts';
 import { applyPolicy } from './policy/apply-policy.ts';
 import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
+import { findOpenGrant, grantActor } from './grants.ts';
 import { establishRequester, type RequestCaller } from './establish-requester.ts';
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from '../receipts/requester-proof.ts';
@@ -143,6 +144,7 @@ export async function createRequest(
     denyQuorum: rules.denyQuorum,
     policyRule: rules.policyRule,
     denyReasonRequired: rules.denyReasonRequired,
+    grantUpTo: rules.grantUpToSeconds,
     channel: rules.channel,
     channels: rules.channels,
     callbackUrl: input.callbackUrl ?? null,
@@ -178,14 +180,40 @@ export async function createRequest(
         channels: data.channels,
         ...(rules.followUp ? { followUp: rules.followUp } : {}),
         ...(policyVersion !== undefined ? { policyVersion } : {}),
+        ...(rules.grantUpToSeconds !== null ? { grantUpTo: rules.grantUpToSeconds } : {}),
       },
     },
   ];
 
+  // An open grant of the same rule approves it as a person would have, recorded as `grant:<id>`.
+  const grant =
+    rules.grantUpToSeconds !== null && !rules.autoApprove
+      ? await findOpenGrant(deps.db.pool, {
+          action: data.action,
+          requester: requesterEmail,
+          agent: agentNameOf(data.agent),
+          policyRule: rules.policyRule,
+          now,
+        })
+      : null;
   try {
     const request = rules.autoApprove
-      ? await createApproved(deps, data, events, rules.policyRule, now)
-      : await createPending(deps, data, events, rules.channels, now, rules.followUp);
+      ? await createApproved(
+          deps,
+          data,
+          events,
+          { actor: `policy:${rules.policyRule}`, platform: 'policy' },
+          now,
+        )
+      : grant
+        ? await createApproved(
+            deps,
+            data,
+            events,
+            { actor: grantActor(grant.id), platform: 'grant', grantId: grant.id },
+            now,
+          )
+        : await createPending(deps, data, events, rules.channels, now, rules.followUp);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -254,17 +282,31 @@ async function createPending(
   });
 }
 
-/** A rule with autoApprove: the request is decided in its own creating transaction (Prisma's, shared with the verdict callback). */
+/** The agent name a request carries, as stored (and so as its chain and a grant record it). */
+function agentNameOf(agent: NewRequestRow['agent']): string | null {
+  if (typeof agent !== 'object' || agent === null || Array.isArray(agent)) return null;
+  const name = (agent as Record<string, unknown>)['name'];
+  return typeof name === 'string' ? name : null;
+}
+
+/** Who approves a request at its creation: a rule's autoApprove, or an open grant. */
+interface ApprovedBy {
+  actor: string;
+  platform: 'policy' | 'grant';
+  grantId?: string | undefined;
+}
+
+/** Approved at creation (autoApprove, or an open grant): decided in its own creating transaction (Prisma's, shared with the verdict callback). */
 function createApproved(
   deps: Deps,
   data: NewRequestRow,
   events: AuditEventInput[],
-  ruleName: string,
+  by: ApprovedBy,
   now: Date,
 ): Promise<RequestWithDecisions> {
   return deps.db.prisma.$transaction(async (tx) => {
     const inserted = await insertRequestRow(tx, data);
-    const approved = await autoApprove(tx, data.id, ruleName, now);
+    const approved = await autoApprove(tx, data.id, by, now);
     await concludeRequest(
       tx,
       deps.jobs,
@@ -278,16 +320,16 @@ function createApproved(
   });
 }
 
-/** A rule with autoApprove decides at once, as `policy:<rule>`, audited like any decision; concludeRequest ends it. */
+/** Decides at once, as `policy:<rule>` or `grant:<id>`, audited like any decision; concludeRequest ends it. */
 async function autoApprove(
   tx: Prisma.TransactionClient,
   requestId: string,
-  ruleName: string,
+  by: ApprovedBy,
   now: Date,
 ): Promise<{ events: AuditEventInput[]; decision: Decision }> {
-  const actor = `policy:${ruleName}`;
+  const { actor, platform } = by;
   const decision = await tx.decision.create({
-    data: { requestId, approverEmail: actor, platform: 'policy', verdict: 'approve', createdAt: now },
+    data: { requestId, approverEmail: actor, platform, verdict: 'approve', createdAt: now },
   });
   const events: AuditEventInput[] = [
     {
@@ -295,9 +337,10 @@ async function autoApprove(
       requestId,
       actor,
       payload: {
-        approver: { email: actor, platform: 'policy', platformUserId: null, displayName: null },
+        approver: { email: actor, platform, platformUserId: null, displayName: null },
         verdict: 'approve',
         reason: null,
+        ...(by.grantId ? { grantId: by.grantId } : {}),
       },
     },
     {

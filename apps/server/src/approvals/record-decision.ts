@@ -47,6 +47,11 @@ export interface RecordDecisionInput {
   approver: DecisionApprover;
   /** The web console session it came through (platform `web`); recorded in the audit trail. */
   session?: WebSessionRef | undefined;
+  /**
+   * "Approve this tool for this agent session for N minutes" instead of "approve this call":
+   * allowed only with approve, where the request's rule has `grant: { upTo }`, up to that long.
+   */
+  grantMinutes?: number | null | undefined;
 }
 
 export interface RecordDecisionResult {
@@ -83,6 +88,30 @@ interface LockedRequest {
   deny_reason_required: boolean;
   expires_at: Date;
   callback_url: string | null;
+  /** From the request.created event: what a grant opened by this request covers. */
+  grant: GrantScope | null;
+}
+
+/** What a grant opened by a request covers, and how long a rule lets it be, from its chain. */
+interface GrantScope {
+  action: string;
+  requester: string;
+  agent: string | null;
+  policyRule: string;
+  upToSeconds: number;
+}
+
+function grantScopeOf(chain: RequestChain): GrantScope | null {
+  const created = chain.created.payload;
+  if (created.grantUpTo === undefined) return null;
+  const agent = created.agent as { name?: unknown } | null | undefined;
+  return {
+    action: created.action,
+    requester: created.requester.toLowerCase(),
+    agent: typeof agent?.name === 'string' ? agent.name : null,
+    policyRule: created.policyRule,
+    upToSeconds: created.grantUpTo,
+  };
 }
 
 /** The locked row with every rule the decision is held to taken from the request.created event. */
@@ -100,6 +129,7 @@ function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest
     // Events written before these were recorded fall back to the row.
     deny_quorum: created.denyQuorum ?? request.deny_quorum,
     deny_reason_required: created.denyReasonRequired ?? request.deny_reason_required,
+    grant: grantScopeOf(chain),
   };
 }
 
@@ -113,6 +143,7 @@ interface DecisionContext {
   now: Date;
   foreignTenant: boolean;
   session: WebSessionRef | undefined;
+  grantMinutes: number | null;
 }
 
 type Outcome =
@@ -133,6 +164,16 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   if (!isUuid(input.requestId))
     throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
   refuseTooLongText('reason', input.reason?.trim());
+  const grantMinutes = input.grantMinutes ?? null;
+  if (
+    grantMinutes !== null &&
+    (input.verdict !== 'approve' || !Number.isSafeInteger(grantMinutes) || grantMinutes < 1)
+  ) {
+    throw new AppError('VALIDATION_FAILED', {
+      detail: 'a grant is a whole number of minutes (at least 1), and only with approve',
+      errors: [{ pointer: '/grantMinutes', message: 'must be a whole number of minutes, with approve' }],
+    });
+  }
   // Stored, audited and shown masked: a reason is free text and may quote a credential.
   const reason = input.reason?.trim() ? maskCredentialsInText(input.reason.trim()) : null;
   const now = deps.clock.now();
@@ -176,6 +217,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
         now,
         foreignTenant: input.approver.fromForeignTenant === true,
         session: input.session,
+        grantMinutes: input.grantMinutes ?? null,
       },
       events,
     );
@@ -253,6 +295,22 @@ async function decide(
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
     throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
   }
+  const { grantMinutes } = context;
+  if (grantMinutes !== null) {
+    if (!request.grant) {
+      throw new AppError('POLICY_VIOLATION', {
+        detail: "this request's rule allows approving this call only, not a time-bound grant",
+        errors: [{ pointer: '/grantMinutes', message: 'the rule has no grant: { upTo }' }],
+      });
+    }
+    const upTo = Math.floor(request.grant.upToSeconds / 60);
+    if (grantMinutes > upTo) {
+      throw new AppError('POLICY_VIOLATION', {
+        detail: `rule "${request.grant.policyRule}" allows a grant of at most ${upTo} minutes`,
+        errors: [{ pointer: '/grantMinutes', message: `at most ${upTo}` }],
+      });
+    }
+  }
 
   const stored = await storeDecision(tx, request.id, {
     email: decider,
@@ -261,6 +319,7 @@ async function decide(
     reason,
     now,
     devSignin: session?.devSignin ?? false,
+    grantMinutes,
   });
   if (!stored) return { kind: 'duplicate' };
   events.push({
@@ -273,10 +332,10 @@ async function decide(
       reason,
       ...withSession,
       ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
+      ...(grantMinutes !== null ? { grantMinutes } : {}),
     },
   });
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
-  await refreshCards(tx, context.outbox, request.id);
   if (settled) {
     events.push(settled.event);
     await queueRequesterNotice(tx, context.outbox, request.id);
@@ -284,12 +343,71 @@ async function decide(
   if (settled?.status === 'approved' && request.action === POLICY_CHANGE_ACTION) {
     events.push(await adoptApprovedProposal(tx, request.id, stored.approvals, now));
   }
+  if (settled?.status === 'approved') {
+    const opened = await openGrant(tx, request, stored, now);
+    if (opened) events.push(opened);
+  }
+  await refreshCards(tx, context.outbox, request.id);
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }
 
 interface Tally {
   approvals: string[];
   denials: string[];
+  /** Per approval, in the order of `approvals`: the minutes it granted, or null for "this call". */
+  grants: (number | null)[];
+}
+
+/**
+ * A grant is opened when every approval chose a window (the shortest of them wins): one approver
+ * who approved "this call" only is not overruled by another's wider choice.
+ */
+async function openGrant(
+  tx: SqlExecutor,
+  request: LockedRequest,
+  tally: Tally,
+  now: Date,
+): Promise<AuditEventInput | null> {
+  const scope = request.grant;
+  if (!scope || tally.grants.length === 0) return null;
+  const chosen = tally.grants.filter((m): m is number => m !== null);
+  if (chosen.length !== tally.grants.length) return null;
+  const minutes = Math.min(...chosen);
+  const id = randomUUID();
+  const expiresAt = new Date(now.getTime() + minutes * 60_000);
+  const approvers = [...tally.approvals].sort();
+  await tx.query(
+    `INSERT INTO grants (id, request_id, action, requester_email, agent_name, policy_rule, minutes,
+                         approvers, created_at, expires_at)
+     VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      id,
+      request.id,
+      scope.action,
+      scope.requester,
+      scope.agent,
+      scope.policyRule,
+      minutes,
+      approvers,
+      now,
+      expiresAt,
+    ],
+  );
+  return {
+    type: 'grant.opened',
+    requestId: request.id,
+    actor: 'countersign',
+    payload: {
+      grantId: id,
+      action: scope.action,
+      requester: scope.requester,
+      agent: scope.agent,
+      policyRule: scope.policyRule,
+      minutes,
+      expiresAt: expiresAt.toISOString(),
+      approvers,
+    },
+  };
 }
 
 /**
@@ -308,21 +426,28 @@ async function storeDecision(
     reason: string | null;
     now: Date;
     devSignin: boolean;
+    grantMinutes: number | null;
   },
 ): Promise<Tally | null> {
-  const { email, approver, verdict, reason, now, devSignin } = decision;
-  const [row] = await tx.query<{ inserted: boolean; approvals: string[]; denials: string[] }>(
+  const { email, approver, verdict, reason, now, devSignin, grantMinutes } = decision;
+  const [row] = await tx.query<{
+    inserted: boolean;
+    approvals: string[];
+    denials: string[];
+    grants: (number | null)[];
+  }>(
     `WITH inserted AS (
        INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
-                              verdict, reason, created_at, dev_signin)
-       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10)
+                              verdict, reason, created_at, dev_signin, grant_minutes)
+       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10, $11)
        ON CONFLICT (request_id, approver_email) DO NOTHING
        RETURNING id
      ), earlier AS (
-       SELECT approver_email, verdict FROM decisions WHERE request_id = $2::uuid
+       SELECT ctid, approver_email, verdict, grant_minutes FROM decisions WHERE request_id = $2::uuid
      )
      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
-            COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
+            COALESCE((SELECT array_agg(approver_email ORDER BY ctid) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
+            COALESCE((SELECT array_agg(grant_minutes ORDER BY ctid) FROM earlier WHERE verdict = 'approve'), '{}') AS grants,
             COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'deny'), '{}') AS denials`,
     [
       randomUUID(),
@@ -335,12 +460,13 @@ async function storeDecision(
       reason,
       now,
       devSignin,
+      grantMinutes,
     ],
   );
   if (!row?.inserted) return null;
   return verdict === 'approve'
-    ? { approvals: [...row.approvals, email], denials: row.denials }
-    : { approvals: row.approvals, denials: [...row.denials, email] };
+    ? { approvals: [...row.approvals, email], denials: row.denials, grants: [...row.grants, grantMinutes] }
+    : { approvals: row.approvals, denials: [...row.denials, email], grants: row.grants };
 }
 
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */

@@ -69,9 +69,11 @@ export type RequestCreatedPayload = {
   denyQuorum?: number;
   denyReasonRequired?: boolean;
   channels?: string[];
-  /** The rule's reminders, escalation and requester notice (approvals/follow-up/); absent: none, told. */
   /** The stored policy version whose rule the request was created under (it keeps that rule). */
   policyVersion?: number;
+  /** The rule's `grant: { upTo }` in seconds: approvers may approve the action for a window. */
+  grantUpTo?: number;
+  /** The rule's reminders, escalation and requester notice (approvals/follow-up/); absent: none, told. */
   followUp?: FollowUpPlan;
 };
 
@@ -125,6 +127,10 @@ export type AuditEventInput =
         session?: WebSessionRef;
         /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
         eligibleThrough?: string;
+        /** The approver approved the action for this many minutes rather than this call alone. */
+        grantMinutes?: number;
+        /** The decision was made by an open grant (actor `grant:<id>`), not a person. */
+        grantId?: string;
       };
     }
   | {
@@ -288,6 +294,29 @@ export type AuditEventInput =
         subject: string;
         email: string | null;
       };
+    }
+  | {
+      /** A request's approval opened a time-bound grant for its action, requester and agent. */
+      type: 'grant.opened';
+      requestId: string;
+      actor: string;
+      payload: {
+        grantId: string;
+        action: string;
+        requester: string;
+        agent: string | null;
+        policyRule: string;
+        minutes: number;
+        expiresAt: string;
+        approvers: string[];
+      };
+    }
+  | {
+      /** An open grant was revoked before its expiry: later requests ask people again. */
+      type: 'grant.revoked';
+      requestId: string;
+      actor: string;
+      payload: { grantId: string; revokedBy: string };
     }
   | {
       /** A tool call the MCP gateway forwarded without an approval request (its file says allow). */

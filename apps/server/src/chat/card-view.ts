@@ -60,6 +60,8 @@ export interface CardView {
   /** Approve and Deny show only while the request is pending. */
   showButtons: boolean;
   denyReasonRequired: boolean;
+  /** "Approve for N min" choices the rule's grant.upTo allows (empty: approve this call only). */
+  grantChoices: number[];
   payloadDigest: string;
   /** One plain line for notifications and clients that cannot render the card. */
   summary: string;
@@ -71,6 +73,8 @@ export interface CardView {
 
 export interface CardViewOptions {
   denyReasonRequired: boolean;
+  /** The request's grant.upTo in seconds (its `grant_up_to`); null or absent: calls only. */
+  grantUpToSeconds?: number | null | undefined;
   /** COUNTERSIGN_PUBLIC_URL; with it the card links to the request's page. */
   publicUrl?: string | undefined;
   /** Approvers added by the request's escalation, when it was escalated. */
@@ -181,6 +185,14 @@ export function consoleRequestUrl(publicUrl: string, requestId: string): string 
   ).href;
 }
 
+/** The windows an approver can pick: 15 and 60 minutes where allowed, and the rule's longest. */
+export function grantChoices(upToSeconds: number | null): number[] {
+  if (upToSeconds === null) return [];
+  const upTo = Math.floor(upToSeconds / 60);
+  if (upTo < 1) return [];
+  return [...new Set([15, 60].filter((m) => m < upTo).concat(upTo))].sort((a, b) => a - b);
+}
+
 export function buildCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
   return {
     requestId: approval.id,
@@ -212,6 +224,7 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     outcome: outcomeOf(approval),
     showButtons: approval.status === 'pending',
     denyReasonRequired: options.denyReasonRequired,
+    grantChoices: grantChoices(options.grantUpToSeconds ?? null),
     payloadDigest: approval.payloadDigest,
     summary: summaryOf(approval),
     consoleUrl: options.publicUrl ? consoleRequestUrl(options.publicUrl, approval.id) : null,

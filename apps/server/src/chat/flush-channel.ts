@@ -165,6 +165,7 @@ async function showCard(
   });
   const view = buildCardView(await presentWithReceipt(deps, request), {
     denyReasonRequired: request.denyReasonRequired,
+    grantUpToSeconds: request.grantUpTo,
     publicUrl: deps.publicUrl,
     escalatedTo: await escalatedApprovers(deps.db, request.id),
   });

@@ -105,7 +105,7 @@ export async function denyReasonProblem(
 export async function decideFromCard(
   deps: ChatDeps,
   click: CardClick,
-  decision: { verdict: 'approve' | 'deny'; reason?: string | undefined },
+  decision: { verdict: 'approve' | 'deny'; reason?: string | undefined; grantMinutes?: number | undefined },
 ): Promise<CardActionOutcome> {
   if (!(await isCardOfItsMessage(deps, click))) return refused('CARD_MISMATCH', click.platform);
   const who = await deps.identity.resolve(click.clicker.identityKey, click.clicker.lookup);
@@ -114,6 +114,7 @@ export async function decideFromCard(
       requestId: click.requestId,
       verdict: decision.verdict,
       reason: decision.reason,
+      grantMinutes: decision.grantMinutes,
       approver: {
         email: who.email,
         platform: click.platform,

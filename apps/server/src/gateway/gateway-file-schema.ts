@@ -33,6 +33,11 @@ const downstreamServer = z.union([stdioServer, httpServer], {
 
 export const decision = z.enum(['ask', 'allow', 'deny']);
 
+/** What becomes of a request a downstream server sends to the agent's client (sampling, elicitation). */
+export const peerRequests = z.enum(['refuse', 'forward'], {
+  error: 'must be "refuse" or "forward"',
+});
+
 const toolGlob = z
   .string()
   .min(1)
@@ -47,9 +52,14 @@ export const gatewayFileSchema = z.strictObject({
   /** What tools that declare readOnlyHint get when no entry of `tools` names them. */
   readOnlyDefault: decision.optional(),
   secrets: z.record(secretName, secretSource).default({}),
+  /** sampling/createMessage from a downstream server: refused, or passed to the agent's client. */
+  sampling: peerRequests.default('refuse'),
+  /** elicitation/create from a downstream server: refused, or passed to the agent's client. */
+  elicitation: peerRequests.default('refuse'),
 });
 
 export type GatewayFile = z.output<typeof gatewayFileSchema>;
 export type Decision = z.output<typeof decision>;
+export type PeerRequests = z.output<typeof peerRequests>;
 export type StdioServerFile = z.output<typeof stdioServer>;
 export type HttpServerFile = z.output<typeof httpServer>;

@@ -6,6 +6,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
@@ -18,7 +20,11 @@ import { canonicalJson } from '../audit/canonical-json.ts';
 import { payloadDigest } from '../approvals/payload-digest.ts';
 import type { McpIdentity } from '../mcp/approval-tools.ts';
 import { decideTool, namespacedTool, TOOL_NAME } from './decide-tool.ts';
-import { DownstreamUnavailableError, type DownstreamServers } from './downstream-servers.ts';
+import {
+  DownstreamUnavailableError,
+  type DownstreamServers,
+  type UpstreamPeer,
+} from './downstream-servers.ts';
 import type { GatewayBackend } from './gateway-backend.ts';
 import type { Decision } from './gateway-file-schema.ts';
 import { actionOf, holdCall, pendingText, refusalText } from './hold-call.ts';
@@ -29,6 +35,8 @@ import { describeChange, pinOf, type ToolPins } from './tool-pins.ts';
 /** Without a progress token, a held call is answered as pending after this long. */
 export const DEFAULT_PENDING_AFTER_SECONDS = 20;
 const MAX_DETAIL = 2000;
+/** How long the agent's client may take to answer a forwarded sampling or elicitation request. */
+const PEER_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 export interface GatewayServerOptions {
   config: GatewayConfig;
@@ -165,12 +173,39 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     };
   });
 
+  /** Where this call's sampling and elicitation requests go, when the gateway file forwards them. */
+  const upstreamOf = (extra: Extra): UpstreamPeer => {
+    const client = server.getClientCapabilities();
+    return {
+      createMessage: client?.sampling
+        ? (params, signal) =>
+            extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, {
+              signal,
+              timeout: PEER_REQUEST_TIMEOUT_MS,
+            })
+        : undefined,
+      elicit: client?.elicitation
+        ? (params, signal) =>
+            extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, {
+              signal,
+              timeout: PEER_REQUEST_TIMEOUT_MS,
+            })
+        : undefined,
+    };
+  };
+
   const forward = async (
     entry: ListedTool,
     args: Record<string, unknown>,
-    signal: AbortSignal,
+    extra: Extra,
   ): Promise<CallToolResult> => {
-    const result = await downstream.callTool(entry.server, entry.tool.name, args, signal);
+    const result = await downstream.callTool(
+      entry.server,
+      entry.tool.name,
+      args,
+      extra.signal,
+      upstreamOf(extra),
+    );
     return redactJson(result, secrets);
   };
 
@@ -192,7 +227,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     let result: CallToolResult | undefined;
     let failure: string | undefined;
     try {
-      result = await forward(entry, args, extra.signal);
+      result = await forward(entry, args, extra);
     } catch (error) {
       failure = redactText(error instanceof Error ? error.message : String(error), secrets);
     }
@@ -221,7 +256,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const used = secretsUsed.length > 0 ? `; secrets: ${secretsUsed.join(', ')}` : '';
     let result: CallToolResult;
     try {
-      result = await forward(entry, args, extra.signal);
+      result = await forward(entry, args, extra);
     } catch (error) {
       const reason = redactText(error instanceof Error ? error.message : String(error), secrets);
       await backend

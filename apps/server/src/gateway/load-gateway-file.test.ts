@@ -174,4 +174,18 @@ describe('loadGatewayText', () => {
       [3, 'default'],
     ]);
   });
+
+  it('refuses sampling and elicitation settings other than refuse or forward, at their line', async () => {
+    const problems = await problemsOf(
+      `servers:\n  files: { command: npx }\nsampling: allow\nelicitation: forward\n`,
+    );
+    expect(problems).toEqual([
+      { line: 3, column: 11, field: 'sampling', message: 'must be "refuse" or "forward"' },
+    ]);
+  });
+
+  it('refuses sampling and elicitation by default', async () => {
+    const config = await loadGatewayText(`servers:\n  files: { command: npx }\n`, 'gw.yaml', reader());
+    expect([config.file.sampling, config.file.elicitation]).toEqual(['refuse', 'refuse']);
+  });
 });

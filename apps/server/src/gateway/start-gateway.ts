@@ -21,6 +21,9 @@ export async function startGateway(
     version,
     secretValues: config.secretValues,
     onStderr: (server, text) => log.debug({ server, stderr: text.trimEnd() }, 'gateway downstream stderr'),
+    sampling: config.file.sampling,
+    elicitation: config.file.elicitation,
+    onPeerRequest: (server, line) => log.info({ server }, `gateway downstream ${line}`),
   });
   await downstream.connectAll();
   for (const health of downstream.health()) {

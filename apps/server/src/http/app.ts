@@ -26,6 +26,7 @@ import { clientScriptRoute } from './routes/cli.client.ts';
 import { createScimRouter } from './scim/scim-router.ts';
 import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
 import { proposePolicyRoute } from './routes/policy.proposals.create.ts';
+import { listGrantsRoute, revokeGrantRoute } from './routes/grants.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -44,6 +45,8 @@ export const ROUTES: Route[] = [
   clientScriptRoute,
   recordGatewayCallRoute,
   proposePolicyRoute,
+  listGrantsRoute,
+  revokeGrantRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;

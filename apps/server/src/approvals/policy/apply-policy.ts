@@ -41,6 +41,8 @@ export interface ResolvedRules {
   maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** The longest grant an approver may choose (`grant: { upTo }`), in seconds; null = none. */
+  grantUpToSeconds: number | null;
   /** The rule refuses claimed requesters. */
   requireProvenRequester: boolean;
   /** Reminders, escalation and the requester's notice, when the rule sets any (a request cannot). */
@@ -138,6 +140,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     maskRequesterName: rule.maskRequesterName,
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
+    grantUpToSeconds: rule.grantUpToSeconds,
     requireProvenRequester: rule.requireProvenRequester,
     ...(rule.followUp ? { followUp: rule.followUp } : {}),
   };

@@ -86,6 +86,14 @@ export const ruleSchema = z.strictObject({
   /** `proven`: only a key-bound or workload-proven requester may ask (422 REQUESTER_NOT_PROVEN). */
   requester: z.enum(['claimed', 'proven']).optional(),
   ...followUpFields,
+  /**
+   * An approver may approve the action for this requester and agent for up to `upTo` instead of
+   * one call; later requests in that window are approved by the grant, each in the audit chain.
+   */
+  grant: z
+    .strictObject({ upTo: duration })
+    .optional()
+    .meta({ description: 'lets an approver approve the action for N minutes, up to upTo' }),
 });
 
 export const policySchema = z.strictObject({

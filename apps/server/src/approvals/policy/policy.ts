@@ -28,6 +28,8 @@ export interface PolicyRule {
   maskRequesterName: boolean;
   autoApprove: boolean;
   denyReasonRequired: boolean;
+  /** `grant: { upTo }`: the longest window an approver may grant, in seconds; null = calls only. */
+  grantUpToSeconds: number | null;
   /** The rule applies only when this holds (`when:`). */
   when: Condition | null;
   /** The rule applies only to requests made with these API keys (`keys:`). */
@@ -120,6 +122,7 @@ export const BUILT_IN_POLICY: Policy = {
       maskRequesterName: false,
       autoApprove: false,
       denyReasonRequired: false,
+      grantUpToSeconds: null,
       when: null,
       keys: null,
       refusal: null,
@@ -233,6 +236,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
       maskRequesterName: rule.maskRequesterName ?? false,
       autoApprove,
       denyReasonRequired: rule.denyReason === 'required',
+      grantUpToSeconds: rule.grant?.upTo ?? null,
       when: rule.when ?? null,
       keys: rule.keys ?? null,
       refusal: null,

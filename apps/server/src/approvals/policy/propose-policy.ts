@@ -85,6 +85,7 @@ export function policyChangeRule(policy: Policy): PolicyRule {
     keys: null,
     refusal: null,
     requireProvenRequester: false,
+    grantUpToSeconds: null,
   };
 }
 

@@ -6,6 +6,9 @@ import { buildCardView, buttonsHint, deciderPlain, type CardOutcome, type CardVi
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 
 export const APPROVE_ACTION_ID = 'countersign_approve';
+/** "Approve this tool for this agent for N minutes": `countersign_approve_for:<minutes>`. */
+export const APPROVE_FOR_ACTION_PREFIX = 'countersign_approve_for:';
+export const APPROVE_FOR_ACTION_ID = /^countersign_approve_for:(\d{1,6})$/;
 export const DENY_ACTION_ID = 'countersign_deny';
 export const DENY_MODAL_CALLBACK_ID = 'countersign_deny_modal';
 export const DENY_REASON_BLOCK_ID = 'countersign_deny_reason';
@@ -194,7 +197,32 @@ function actionsBlock(view: CardView): ActionsBlock {
     style: 'danger',
     value: view.requestId,
   };
-  return { type: 'actions', block_id: cardBlockId(view.requestId), elements: [approve, deny] };
+  const windows: Button[] = view.grantChoices.map((minutes) => ({
+    type: 'button',
+    action_id: `${APPROVE_FOR_ACTION_PREFIX}${minutes}`,
+    text: { type: 'plain_text', text: `Approve for ${minutes} min`, emoji: true },
+    value: view.requestId,
+    confirm: {
+      title: { type: 'plain_text', text: `Approve for ${minutes} minutes?` },
+      text: {
+        type: 'plain_text',
+        text: escapeClipped(
+          `Later ${view.action} requests from ${view.requester.email}` +
+            (view.agent ? ` (agent ${view.agent.name})` : '') +
+            ` pass without asking for the next ${minutes} minutes, each recorded with this grant.`,
+          CONFIRM_TEXT_LIMIT,
+          '…',
+        ),
+      },
+      confirm: { type: 'plain_text', text: `Approve for ${minutes} min` },
+      deny: { type: 'plain_text', text: 'Cancel' },
+    },
+  }));
+  return {
+    type: 'actions',
+    block_id: cardBlockId(view.requestId),
+    elements: [approve, ...windows, deny],
+  };
 }
 
 export interface RenderApprovalCardOptions {

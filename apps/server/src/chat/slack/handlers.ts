@@ -15,6 +15,7 @@ import {
 } from '../handle-card-action.ts';
 import {
   APPROVE_ACTION_ID,
+  APPROVE_FOR_ACTION_ID,
   DENY_ACTION_ID,
   DENY_MODAL_CALLBACK_ID,
   DENY_REASON_ACTION_ID,
@@ -141,6 +142,28 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       const accepted = await clickFrom(deps, client, body);
       if (!accepted) return;
       const outcome = await decideFromCard(deps, accepted.click, { verdict: 'approve' });
+      if (outcome.kind === 'refused') {
+        await tellClicker(
+          deps,
+          client,
+          accepted.click.channel.slice('slack:'.length),
+          accepted.click.clicker.userId,
+        )(outcome.text);
+      }
+    });
+  });
+
+  app.action(APPROVE_FOR_ACTION_ID, async ({ ack, body, client, action }) => {
+    await ack();
+    await guarded(deps, client, body, 'approve-for click', async () => {
+      const accepted = await clickFrom(deps, client, body);
+      if (!accepted) return;
+      const actionId = 'action_id' in action ? action.action_id : '';
+      const minutes = Number(APPROVE_FOR_ACTION_ID.exec(actionId)?.[1]);
+      const outcome = await decideFromCard(deps, accepted.click, {
+        verdict: 'approve',
+        grantMinutes: minutes,
+      });
       if (outcome.kind === 'refused') {
         await tellClicker(
           deps,

@@ -44,6 +44,7 @@ function stringField(data: Record<string, unknown>, name: string): string | unde
 async function cardAfter(deps: ChatDeps, settings: TeamsHandlerSettings, result: RecordDecisionResult) {
   const view = buildCardView(await presentWithReceipt(deps, result.request), {
     denyReasonRequired: result.request.denyReasonRequired,
+    grantUpToSeconds: result.request.grantUpTo,
     publicUrl: settings.publicUrl,
   });
   return renderTeamsCard(view);

@@ -1,5 +1,6 @@
 // Waiting on me (/), the request list (/requests) and the request page (/requests/{id}) with its
 // Approve and Deny forms. Decisions go through recordDecision like chat clicks, as platform `web`.
+import { grantChoices } from '../../chat/card-view.ts';
 import { commandLineOf } from '../../approvals/exec-binding.ts';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -17,7 +18,15 @@ import { isSignInConfigured, type WebContext } from '../web-context.ts';
 import { POLICY_CHANGE_ACTION } from '../../approvals/policy/policy-versions.ts';
 import { describeTimeline } from '../describe-timeline.ts';
 
-const approveForm = z.object({ confirm: z.literal('yes'), _csrf: z.string().optional() });
+const approveForm = z.object({
+  confirm: z.literal('yes'),
+  /** "" = this call only; else minutes of a time-bound grant (checked against the rule by the core). */
+  grant: z
+    .string()
+    .regex(/^\d{0,6}$/)
+    .optional(),
+  _csrf: z.string().optional(),
+});
 // The reason's limit is checked by recordDecision, as on every door; here only its shape.
 const denyForm = z.object({ reason: z.string().optional(), _csrf: z.string().optional() });
 
@@ -104,18 +113,21 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       myDecision,
       cannotDecide,
       reasonLimit: TEXT_LIMITS.reason,
+      grantChoices: grantChoices(request.grantUpTo),
     });
   });
 
   router.post('/requests/:id/approve', ctx.csrf.require, async (req, res) => {
     userOf(req);
     const id = requestIdOf(req);
-    if (!approveForm.safeParse(req.body).success) {
+    const form = approveForm.safeParse(req.body);
+    if (!form.success) {
       req.session.flash = { kind: 'error', text: 'Tick the confirmation to approve.' };
       res.redirect(303, `/requests/${encodeURIComponent(id)}`);
       return;
     }
-    await decide(ctx, req, id, 'approve', null);
+    const grant = form.data.grant ? Number(form.data.grant) : null;
+    await decide(ctx, req, id, 'approve', null, grant);
     res.redirect(303, `/requests/${encodeURIComponent(id)}`);
   });
 
@@ -151,6 +163,7 @@ async function decide(
   requestId: string,
   verdict: 'approve' | 'deny',
   reason: string | null,
+  grantMinutes: number | null = null,
 ): Promise<void> {
   const user = userOf(req);
   try {
@@ -165,6 +178,7 @@ async function decide(
         displayName: user.name,
       },
       session: sessionRefOf(user),
+      grantMinutes,
     });
     req.session.flash = {
       kind: 'ok',
