@@ -23,6 +23,7 @@ import { establishRequester, type RequestCaller } from './establish-requester.ts
 import { refuseRequest, type RequestCallerRef } from './refuse-request.ts';
 import { describeRequesterProof, isProven } from './requester-proof.ts';
 import { refuseTooLongText } from './text-limits.ts';
+import { createBreakGlass } from './break-glass/create-break-glass.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -38,6 +39,8 @@ export interface CreateRequestInput {
   channel?: string | string[] | undefined;
   expiresIn?: number | undefined;
   callbackUrl?: string | undefined;
+  /** Break-glass: the emergency reason; approved at once where the rule allows it, reviewed later. */
+  breakGlass?: string | undefined;
 }
 
 export interface CreateRequestResult {
@@ -64,6 +67,7 @@ export async function createRequest(
   const { clientId } = caller;
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
+  refuseTooLongText('reason', input.breakGlass);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
@@ -95,6 +99,15 @@ export async function createRequest(
       action: input.action,
       requester: requesterEmail,
       errors: [{ pointer: '/requester', message: 'is only claimed' }],
+    });
+  }
+  if (input.breakGlass !== undefined && !rules.breakGlass) {
+    throw await refuseRequest(deps, caller, {
+      code: 'BREAK_GLASS_NOT_ALLOWED',
+      detail: `rule "${rules.policyRule}" does not allow break-glass (its breakGlass.allowed is not true)`,
+      action: input.action,
+      requester: requesterEmail,
+      errors: [{ pointer: '/breakGlass', message: 'not allowed by the matching rule' }],
     });
   }
   if (input.callbackUrl) await assertCallbackUrlAllowed(deps, input.callbackUrl);
@@ -132,6 +145,10 @@ export async function createRequest(
     createdAt: now,
     expiresAt: new Date(now.getTime() + rules.expiresInSeconds * 1000),
   } satisfies NewRequestRow;
+  const breakGlass =
+    input.breakGlass !== undefined && rules.breakGlass
+      ? { reason: maskFreeText(input.breakGlass) ?? '', rule: rules.breakGlass, keyId: caller.keyId }
+      : null;
   const events: AuditEventInput[] = [
     {
       type: 'request.created',
@@ -157,14 +174,25 @@ export async function createRequest(
         denyQuorum: data.denyQuorum,
         denyReasonRequired: data.denyReasonRequired,
         channels: data.channels,
+        ...(breakGlass
+          ? {
+              breakGlass: {
+                reason: breakGlass.reason,
+                reviewers: breakGlass.rule.reviewers,
+                reviewDueAt: new Date(now.getTime() + breakGlass.rule.reviewWithinSeconds * 1000).toISOString(),
+              },
+            }
+          : {}),
       },
     },
   ];
 
   try {
-    const request = rules.autoApprove
-      ? await createApproved(deps, data, events, rules.policyRule, now)
-      : await createPending(deps, data, events, rules.channels, now);
+    const request = breakGlass
+      ? await createBreakGlassOrRefuse(deps, caller, data, events, breakGlass, now)
+      : rules.autoApprove
+        ? await createApproved(deps, data, events, rules.policyRule, now)
+        : await createPending(deps, data, events, rules.channels, now);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -173,6 +201,29 @@ export async function createRequest(
       if (earlier) return { request: earlier, replayed: true };
     }
     throw error;
+  }
+}
+
+/** A break-glass use; one over the rule's budget is audited (request.refused) before it is thrown. */
+async function createBreakGlassOrRefuse(
+  deps: Deps,
+  caller: RequestCallerRef,
+  data: NewRequestRow,
+  events: AuditEventInput[],
+  use: Parameters<typeof createBreakGlass>[3],
+  now: Date,
+): Promise<RequestWithDecisions> {
+  try {
+    return await createBreakGlass(deps, data, events, use, now);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'BREAK_GLASS_BUDGET_EXCEEDED') throw error;
+    throw await refuseRequest(deps, caller, {
+      code: error.code,
+      detail: error.detail,
+      action: data.action,
+      requester: data.requesterEmail,
+      ...(error.errors ? { errors: error.errors } : {}),
+    });
   }
 }
 
@@ -214,7 +265,7 @@ async function createPending(
       data,
       chainBatchJson(events, now, deps.events),
     );
-    return { ...request, decisions: [], chatCards: [] };
+    return { ...request, decisions: [], chatCards: [], breakGlassReview: null };
   }
   return withSqlTransaction(deps.db.pool, async (tx) => {
     const request = await insertRequestRow(tx, data);
@@ -224,7 +275,7 @@ async function createPending(
       if (card) chatCards.push(card);
     }
     await appendAuditEventsAndCommit(tx, events, now, deps.events);
-    return { ...request, decisions: [], chatCards };
+    return { ...request, decisions: [], chatCards, breakGlassReview: null };
   });
 }
 
@@ -246,7 +297,7 @@ function createApproved(
       'approved',
     );
     await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
-    return { ...approved.request, decisions: [approved.decision], chatCards: [] };
+    return { ...approved.request, decisions: [approved.decision], chatCards: [], breakGlassReview: null };
   });
 }
 

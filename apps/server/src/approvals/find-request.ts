@@ -1,14 +1,20 @@
 // Reads one request with its decisions, as its owning client may see it.
 import type { Prisma, PrismaClient } from '../db/client.ts';
-import type { ApprovalRequest, ChatCard, Decision } from '../generated/prisma/client.ts';
+import type { ApprovalRequest, BreakGlassReview, ChatCard, Decision } from '../generated/prisma/client.ts';
 import { AppError } from '../errors.ts';
 
-export type RequestWithDecisions = ApprovalRequest & { decisions: Decision[]; chatCards: ChatCard[] };
+export type RequestWithDecisions = ApprovalRequest & {
+  decisions: Decision[];
+  chatCards: ChatCard[];
+  /** A break-glass request's review (loaded with DECISIONS_IN_ORDER; absent where not loaded). */
+  breakGlassReview?: BreakGlassReview | null;
+};
 
 /** The include that loads a request's decisions in the order they were made, and its chat cards. */
 export const DECISIONS_IN_ORDER = {
   decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
   chatCards: { orderBy: { id: 'asc' } },
+  breakGlassReview: true,
 } as const satisfies Prisma.ApprovalRequestInclude;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

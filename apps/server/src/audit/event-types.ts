@@ -66,6 +66,8 @@ export type RequestCreatedPayload = {
   denyQuorum?: number;
   denyReasonRequired?: boolean;
   channels?: string[];
+  /** Break-glass: the requester's emergency reason (the request was approved at once). */
+  breakGlass?: { reason: string; reviewers: string[]; reviewDueAt: string };
 };
 
 export type AuditEventInput =
@@ -111,6 +113,8 @@ export type AuditEventInput =
         session?: WebSessionRef;
         /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
         eligibleThrough?: string;
+        /** A delegate's decision: the approver whose place they took ("carol for bob"). */
+        onBehalfOf?: string;
       };
     }
   | {
@@ -249,6 +253,41 @@ export type AuditEventInput =
       requestId?: null;
       actor: string;
       payload: GatewayCallAudit;
+    }
+  | BreakGlassAuditEventInput
+  | DelegationAuditEventInput;
+
+/** Break-glass (approvals/break-glass/): its review, acknowledged or flagged, or overdue. */
+export type BreakGlassAuditEventInput =
+  | {
+      /** A reviewer acknowledged (or flagged) a break-glass use. */
+      type: 'breakglass.reviewed';
+      requestId: string;
+      actor: string;
+      payload: { outcome: 'acknowledged' | 'flagged'; reviewer: string; note: string | null };
+    }
+  | {
+      /** Nobody reviewed a break-glass use within the rule's reviewWithin: announced again. */
+      type: 'breakglass.review_overdue';
+      requestId: string;
+      actor: string;
+      payload: { dueAt: string; reviewers: string[]; channels: string[] };
+    };
+
+/** Delegation (approvals/delegation/): an approver's stand-in while they are away. */
+export type DelegationAuditEventInput =
+  | {
+      type: 'delegation.created' | 'delegation.removed' | 'delegation.expired';
+      requestId?: null;
+      actor: string;
+      payload: { delegationId: string; from: string; to: string; until: string; reason: string | null };
+    }
+  | {
+      /** A delegate decided in the place of an eligible approver. */
+      type: 'delegation.used';
+      requestId: string;
+      actor: string;
+      payload: { delegationId: string; from: string; to: string; verdict: 'approve' | 'deny' };
     };
 
 /** What the chain keeps of an allowed gateway call: digests and names, never arguments or secrets. */

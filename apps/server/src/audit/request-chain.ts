@@ -30,6 +30,9 @@ const createdPayloadSchema = z.looseObject({
   denyQuorum: z.number().int().optional(),
   denyReasonRequired: z.boolean().optional(),
   channels: z.array(z.string()).optional(),
+  breakGlass: z
+    .object({ reason: z.string(), reviewers: z.array(z.string()), reviewDueAt: z.string() })
+    .optional(),
 }) satisfies z.ZodType<RequestCreatedPayload>;
 
 const decisionPayloadSchema = z.looseObject({

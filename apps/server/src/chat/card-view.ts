@@ -65,6 +65,8 @@ export interface CardView {
   summary: string;
   /** The request's page in the web console, when the public URL is configured. */
   consoleUrl: string | null;
+  /** Set when the requester used break-glass: the heading and summary then start with BREAK-GLASS. */
+  breakGlass: { reason: string; reviewLine: string } | null;
 }
 
 export interface CardViewOptions {
@@ -177,7 +179,33 @@ export function consoleRequestUrl(publicUrl: string, requestId: string): string 
   ).href;
 }
 
+/** Where a break-glass use's review stands, in one line. */
+export function breakGlassReviewLine(breakGlass: NonNullable<ApprovalRepresentation['breakGlass']>): string {
+  switch (breakGlass.review) {
+    case 'pending':
+      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it in the console`;
+    case 'overdue':
+      return `REVIEW OVERDUE: nobody acknowledged or flagged it by ${breakGlass.reviewDueAt} (reviewers: ${breakGlass.reviewers.join(', ')})`;
+    case 'acknowledged':
+    case 'flagged':
+      return `Review: ${breakGlass.review} by ${breakGlass.reviewedBy ?? 'a reviewer'}${breakGlass.reviewNote ? ` — ${breakGlass.reviewNote}` : ''}`;
+  }
+}
+
 export function buildCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
+  const view = buildPlainCardView(approval, options);
+  const breakGlass = approval.breakGlass;
+  if (!breakGlass) return view;
+  const reviewLine = breakGlassReviewLine(breakGlass);
+  return {
+    ...view,
+    heading: `BREAK-GLASS: ${view.heading}`,
+    summary: `BREAK-GLASS — ${view.summary} — ${reviewLine}`,
+    breakGlass: { reason: breakGlass.reason, reviewLine },
+  };
+}
+
+function buildPlainCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
   return {
     requestId: approval.id,
     status: approval.status,
@@ -211,5 +239,6 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     payloadDigest: approval.payloadDigest,
     summary: summaryOf(approval),
     consoleUrl: options.publicUrl ? consoleRequestUrl(options.publicUrl, approval.id) : null,
+    breakGlass: null,
   };
 }

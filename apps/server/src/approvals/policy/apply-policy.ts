@@ -2,7 +2,7 @@
 // narrow the approvers, raise the quorum, shorten the expiry or pick one of the rule's channels;
 // any attempt to widen is refused with the field that tried (spec §3.3).
 import { AppError, type FieldError } from '../../errors.ts';
-import { agentOwnerOf, matchRule, type Policy } from './policy.ts';
+import { agentOwnerOf, matchRule, type BreakGlassRule, type Policy } from './policy.ts';
 
 export interface RequestedRules {
   action: string;
@@ -43,6 +43,8 @@ export interface ResolvedRules {
   denyReasonRequired: boolean;
   /** The rule refuses claimed requesters. */
   requireProvenRequester: boolean;
+  /** What the rule's `breakGlass:` allows; null when it does not. */
+  breakGlass: BreakGlassRule | null;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -137,5 +139,6 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
     requireProvenRequester: rule.requireProvenRequester,
+    breakGlass: rule.breakGlass ?? null,
   };
 }

@@ -59,6 +59,19 @@ export const ruleSchema = z.strictObject({
   ...contentRuleFields,
   /** `proven`: only a key-bound or workload-proven requester may ask (422 REQUESTER_NOT_PROVEN). */
   requester: z.enum(['claimed', 'proven']).optional(),
+  /** The requester may proceed at once in an emergency; a mandatory review follows (break-glass). */
+  breakGlass: z
+    .strictObject({
+      allowed: z.boolean(),
+      reviewWithin: duration,
+      reviewers: z.array(approverRef).min(1),
+      maxPerDay: z.number().int().min(1).max(1000).optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        'break-glass: approved at once, reviewed by `reviewers` within `reviewWithin`; at most `maxPerDay` uses per requester and per API key in 24 hours',
+    }),
 });
 
 export const policySchema = z.strictObject({

@@ -36,6 +36,16 @@ export interface PolicyRule {
   refusal: string | null;
   /** `requester: proven`: a claimed requester is refused. */
   requireProvenRequester: boolean;
+  /** `breakGlass:` with `allowed: true`; null when the rule does not allow it. */
+  breakGlass?: BreakGlassRule | null;
+}
+
+export interface BreakGlassRule {
+  reviewWithinSeconds: number;
+  /** Lower-cased emails (groups expanded) and idp:<group> references. */
+  reviewers: string[];
+  /** Uses per requester, and per API key, in any 24 hours; null = no budget. */
+  maxPerDay: number | null;
 }
 
 export interface Policy {
@@ -191,7 +201,21 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,
       );
     }
-    return deciding(rule, approvers, quorum);
+    const breakGlass =
+      rule.breakGlass?.allowed === true
+        ? {
+            reviewWithinSeconds: rule.breakGlass.reviewWithin,
+            reviewers: expand(rule.breakGlass.reviewers, [...path, 'breakGlass', 'reviewers']),
+            maxPerDay: rule.breakGlass.maxPerDay ?? null,
+          }
+        : null;
+    if (breakGlass && autoApprove) {
+      throw new PolicyCompileError(
+        [...path, 'breakGlass'],
+        `rule "${rule.name}" approves automatically: break-glass has nothing to skip`,
+      );
+    }
+    return { ...deciding(rule, approvers, quorum), breakGlass };
   }
   function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
     const autoApprove = rule.autoApprove ?? false;
