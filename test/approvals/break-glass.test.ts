@@ -69,6 +69,8 @@ describe('break-glass', () => {
     clock.set(new Date(clock.now().getTime() + 2 * 86_400_000));
   });
 
+  const review = (requestId: string) => m.db.prisma.breakGlassReview.findUnique({ where: { requestId } });
+
   async function breakGlass(requester: string, keyId = keyA, reason = 'prod down, INC-123') {
     const clientId = await testClientId(m.db);
     const caller = { clientId, keyName: 'pipeline', keyId, requesters: [], actions: [] };
@@ -87,7 +89,7 @@ describe('break-glass', () => {
       { approverEmail: 'alice@example.com', platform: 'break-glass', verdict: 'approve' },
     ]);
     const stored = await storedRequest(m.db, request.id);
-    expect(stored.breakGlassReview).toMatchObject({
+    expect(await review(request.id)).toMatchObject({
       policyRule: 'prod-fix',
       reviewers: ['dave@example.com', 'erin@example.com'],
       outcome: null,
@@ -114,7 +116,7 @@ describe('break-glass', () => {
     expect(JSON.stringify(slack.blocks[0])).toContain('BREAK-GLASS: prod.restart');
     expect(JSON.stringify(slack.blocks)).toContain('Review needed by dave@example.com, erin@example.com');
     const teams = renderTeamsCard(view);
-    expect(JSON.stringify(teams.body[0])).toContain('BREAK-GLASS: prod.restart');
+    expect(JSON.stringify(teams).slice(0, 400)).toContain('BREAK-GLASS: prod.restart');
 
     const types = (await auditEvents(m.db, request.id)).map((e) => e.type);
     expect(types).toEqual(['request.created', 'decision.recorded', 'request.approved']);
@@ -157,7 +159,11 @@ describe('break-glass', () => {
   it('is reviewed by a named reviewer only, once, never by the requester', async () => {
     const { request } = await breakGlass('alice@example.com');
     await expectAppError(
-      reviewBreakGlass(deps, { requestId: request.id, reviewer: 'alice@example.com', outcome: 'acknowledged' }),
+      reviewBreakGlass(deps, {
+        requestId: request.id,
+        reviewer: 'alice@example.com',
+        outcome: 'acknowledged',
+      }),
       'NOT_A_REVIEWER',
     );
     await expectAppError(
@@ -172,7 +178,11 @@ describe('break-glass', () => {
     });
     expect(review).toMatchObject({ outcome: 'flagged', reviewedBy: 'erin@example.com' });
     await expectAppError(
-      reviewBreakGlass(deps, { requestId: request.id, reviewer: 'dave@example.com', outcome: 'acknowledged' }),
+      reviewBreakGlass(deps, {
+        requestId: request.id,
+        reviewer: 'dave@example.com',
+        outcome: 'acknowledged',
+      }),
       'ALREADY_REVIEWED',
     );
     // Reviewed in time: the due-time job finds nothing to announce.
@@ -208,14 +218,18 @@ describe('break-glass', () => {
       },
     ]);
     const stored = await storedRequest(m.db, request.id);
-    expect(stored.breakGlassReview?.overdueAt).not.toBeNull();
+    expect((await review(request.id))?.overdueAt).not.toBeNull();
     // The card is bumped, so its channel's flusher posts the overdue state.
     expect(stored.chatCards[0]?.version).toBe(2);
     const view = buildCardView(await presentWithReceipt(deps, stored), { denyReasonRequired: false });
     expect(view.breakGlass?.reviewLine).toMatch(/^REVIEW OVERDUE: nobody acknowledged or flagged it by /);
     expect(await markReviewOverdue(deps, request.id)).toBe(false);
     // A late review still counts, and says how it ended.
-    await reviewBreakGlass(deps, { requestId: request.id, reviewer: 'dave@example.com', outcome: 'acknowledged' });
-    expect((await storedRequest(m.db, request.id)).breakGlassReview?.outcome).toBe('acknowledged');
+    await reviewBreakGlass(deps, {
+      requestId: request.id,
+      reviewer: 'dave@example.com',
+      outcome: 'acknowledged',
+    });
+    expect((await review(request.id))?.outcome).toBe('acknowledged');
   });
 });

@@ -179,7 +179,9 @@ export async function createRequest(
               breakGlass: {
                 reason: breakGlass.reason,
                 reviewers: breakGlass.rule.reviewers,
-                reviewDueAt: new Date(now.getTime() + breakGlass.rule.reviewWithinSeconds * 1000).toISOString(),
+                reviewDueAt: new Date(
+                  now.getTime() + breakGlass.rule.reviewWithinSeconds * 1000,
+                ).toISOString(),
               },
             }
           : {}),
@@ -265,7 +267,7 @@ async function createPending(
       data,
       chainBatchJson(events, now, deps.events),
     );
-    return { ...request, decisions: [], chatCards: [], breakGlassReview: null };
+    return { ...request, decisions: [], chatCards: [] };
   }
   return withSqlTransaction(deps.db.pool, async (tx) => {
     const request = await insertRequestRow(tx, data);
@@ -275,7 +277,7 @@ async function createPending(
       if (card) chatCards.push(card);
     }
     await appendAuditEventsAndCommit(tx, events, now, deps.events);
-    return { ...request, decisions: [], chatCards, breakGlassReview: null };
+    return { ...request, decisions: [], chatCards };
   });
 }
 
@@ -297,7 +299,7 @@ function createApproved(
       'approved',
     );
     await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
-    return { ...approved.request, decisions: [approved.decision], chatCards: [], breakGlassReview: null };
+    return { ...approved.request, decisions: [approved.decision], chatCards: [] };
   });
 }
 

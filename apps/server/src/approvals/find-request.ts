@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 export type RequestWithDecisions = ApprovalRequest & {
   decisions: Decision[];
   chatCards: ChatCard[];
-  /** A break-glass request's review (loaded with DECISIONS_IN_ORDER; absent where not loaded). */
+  /** A break-glass request's review (see withBreakGlassReview); absent where not loaded. */
   breakGlassReview?: BreakGlassReview | null;
 };
 
@@ -14,13 +14,22 @@ export type RequestWithDecisions = ApprovalRequest & {
 export const DECISIONS_IN_ORDER = {
   decisions: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
   chatCards: { orderBy: { id: 'asc' } },
-  breakGlassReview: true,
 } as const satisfies Prisma.ApprovalRequestInclude;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {
   return UUID.test(value);
+}
+
+/** The request with its break-glass review loaded, when it is a break-glass request (one more read). */
+export async function withBreakGlassReview(
+  db: PrismaClient,
+  request: RequestWithDecisions,
+): Promise<RequestWithDecisions> {
+  if (request.breakGlass === null || request.breakGlassReview !== undefined) return request;
+  const breakGlassReview = await db.breakGlassReview.findUnique({ where: { requestId: request.id } });
+  return { ...request, breakGlassReview };
 }
 
 /** Another client's request is reported as missing, never as forbidden: its existence is not leaked. */
