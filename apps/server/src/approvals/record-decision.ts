@@ -17,6 +17,7 @@ import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-re
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
+import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -226,19 +227,24 @@ async function decide(
   if (context.foreignTenant) {
     return refuse('foreign_tenant', 'your account belongs to another organisation than this app serves');
   }
-  const eligibility = await checkEligibility(
-    tx,
-    {
-      requesterEmail: request.requester_email,
-      agentOwner: request.agent_owner,
-      approvers: request.approvers,
-      anyApprover: request.any_approver,
-    },
-    email,
-  );
-  if (!eligibility.eligible) return refuse(eligibility.reason, eligibility.detail);
-  const { idpGroup } = eligibility;
-  const decider = eligibility.email;
+  const rules = {
+    requesterEmail: request.requester_email,
+    agentOwner: request.agent_owner,
+    approvers: request.approvers,
+    anyApprover: request.any_approver,
+  };
+  const eligibility = await checkEligibility(tx, rules, email);
+  // Not an approver themselves: perhaps a delegate of one (approvals/delegation/).
+  const delegated =
+    !eligibility.eligible && eligibility.reason === 'not_eligible' && email
+      ? await findDelegatedEligibility(tx, rules, email, now)
+      : null;
+  if (delegated?.kind === 'through_requester') return refuse('self_approval', delegated.detail);
+  if (!eligibility.eligible && delegated?.kind !== 'delegate')
+    return refuse(eligibility.reason, eligibility.detail);
+  const idpGroup = eligibility.eligible ? eligibility.idpGroup : null;
+  const decider = eligibility.eligible ? eligibility.email : (email ?? '');
+  const onBehalfOf = delegated?.kind === 'delegate' ? delegated.onBehalfOf : null;
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
     throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
   }
@@ -250,6 +256,7 @@ async function decide(
     reason,
     now,
     devSignin: session?.devSignin ?? false,
+    onBehalfOf,
   });
   if (!stored) return { kind: 'duplicate' };
   events.push({
@@ -262,8 +269,17 @@ async function decide(
       reason,
       ...withSession,
       ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
+      ...(onBehalfOf ? { onBehalfOf } : {}),
     },
   });
+  if (delegated?.kind === 'delegate') {
+    events.push({
+      type: 'delegation.used',
+      requestId: request.id,
+      actor: decider,
+      payload: { delegationId: delegated.delegationId, from: delegated.onBehalfOf, to: decider, verdict },
+    });
+  }
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   await refreshCards(tx, context.outbox, request.id);
   if (settled) events.push(settled.event);
@@ -291,14 +307,20 @@ async function storeDecision(
     reason: string | null;
     now: Date;
     devSignin: boolean;
+    /** A delegate's decision: whose place they take. */
+    onBehalfOf: string | null;
   },
 ): Promise<Tally | null> {
-  const { email, approver, verdict, reason, now, devSignin } = decision;
+  const { email, approver, verdict, reason, now, devSignin, onBehalfOf } = decision;
   const [row] = await tx.query<{ inserted: boolean; approvals: string[]; denials: string[] }>(
     `WITH inserted AS (
        INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
-                              verdict, reason, created_at, dev_signin)
-       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10)
+                              verdict, reason, created_at, dev_signin, on_behalf_of)
+       SELECT $1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10, $11::text
+       -- One decision per approver's place: not both bob and a delegate for bob.
+        WHERE NOT EXISTS (SELECT 1 FROM decisions
+                           WHERE request_id = $2::uuid
+                             AND (on_behalf_of = $3 OR approver_email = $11::text OR on_behalf_of = $11::text))
        ON CONFLICT (request_id, approver_email) DO NOTHING
        RETURNING id
      ), earlier AS (
@@ -318,6 +340,7 @@ async function storeDecision(
       reason,
       now,
       devSignin,
+      onBehalfOf,
     ],
   );
   if (!row?.inserted) return null;

@@ -10,7 +10,8 @@ type Status = ApprovalRepresentation['status'];
 
 /** Who decided: a person, or the policy rule that auto-approved. */
 export type Decider =
-  { kind: 'person'; email: string; name: string | null } | { kind: 'policy'; rule: string };
+  | { kind: 'person'; email: string; name: string | null; onBehalfOf?: string }
+  | { kind: 'policy'; rule: string };
 
 export interface CardDecision {
   decider: Decider;
@@ -82,13 +83,19 @@ function plural(count: number, noun: string): string {
 export function deciderOf(decision: Decision): Decider {
   const { approver } = decision;
   if (approver.platform === 'policy') return { kind: 'policy', rule: approver.email.replace(/^policy:/, '') };
-  return { kind: 'person', email: approver.email, name: approver.displayName };
+  return {
+    kind: 'person',
+    email: approver.email,
+    name: approver.displayName,
+    ...(decision.onBehalfOf ? { onBehalfOf: decision.onBehalfOf } : {}),
+  };
 }
 
 /** "Bob Smith (bob@example.com)", "bob@example.com", or "policy rule read-only". */
 export function deciderPlain(decider: Decider): string {
   if (decider.kind === 'policy') return `policy rule ${decider.rule}`;
-  return decider.name ? `${decider.name} (${decider.email})` : decider.email;
+  const who = decider.name ? `${decider.name} (${decider.email})` : decider.email;
+  return decider.onBehalfOf ? `${who} for ${decider.onBehalfOf}` : who;
 }
 
 export function quorumProgress(approval: ApprovalRepresentation): string {

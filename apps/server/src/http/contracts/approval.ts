@@ -22,6 +22,9 @@ const decisionSchema = z
     verdict: z.enum(['approve', 'deny']),
     reason: z.string().nullable(),
     at: z.iso.datetime(),
+    onBehalfOf: z.string().nullable().optional().meta({
+      description: 'a delegate\'s decision: the approver whose place they took (shown as "carol for bob")',
+    }),
   })
   .meta({ id: 'Decision' });
 
@@ -96,7 +99,7 @@ export const approvalSchema = z
       .optional()
       .meta({
         description:
-          'set when the requester used break-glass: approved at once, reviewed afterwards by the rule\'s reviewers',
+          "set when the requester used break-glass: approved at once, reviewed afterwards by the rule's reviewers",
       }),
     receipt: z.string().optional().meta({
       description:
@@ -160,6 +163,7 @@ export function presentApproval(
       verdict: d.verdict,
       reason: d.reason,
       at: d.createdAt.toISOString(),
+      ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}),
     })),
     cards: request.chatCards.map((card) => ({
       channel: card.channel,
