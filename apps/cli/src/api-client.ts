@@ -1,5 +1,7 @@
 // A small typed client for the REST API as the CLI uses it: fetch, responses checked with zod,
 // problem+json answers and unreachable servers turned into CliErrors (exit 3).
+import type { createDelegationBody } from '../../server/src/http/contracts/delegation.ts';
+import { delegationSchema } from '../../server/src/http/contracts/delegation.ts';
 import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/http/contracts/approval.ts';
@@ -143,7 +145,13 @@ export interface ApiClient {
   recordExecution(id: string, body: RecordExecutionBody): Promise<Execution>;
   /** POST /v1/gateway/calls: an allowed gateway call, into the audit chain. */
   recordGatewayCall(body: RecordGatewayCallBody): Promise<void>;
+  /** /v1/delegations (scope admin). */
+  addDelegation(body: z.input<typeof createDelegationBody>): Promise<DelegationView>;
+  listDelegations(query: { email?: string; ended?: boolean }): Promise<DelegationView[]>;
+  removeDelegation(id: string): Promise<DelegationView>;
 }
+
+export type DelegationView = z.infer<typeof delegationSchema>;
 
 /** The request body of POST /v1/approvals/{id}/execution. */
 export type RecordExecutionBody = z.input<typeof recordExecutionBody>;
@@ -235,6 +243,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     async recordGatewayCall(body) {
       await call('POST', '/v1/gateway/calls', { body, schema: z.object({ recorded: z.literal(true) }) });
+    },
+    addDelegation(body) {
+      return call('POST', '/v1/delegations', { body, schema: delegationSchema });
+    },
+    async listDelegations({ email, ended }) {
+      const query = new URLSearchParams({
+        ...(email ? { email } : {}),
+        ...(ended ? { ended: 'true' } : {}),
+      }).toString();
+      const list = await call('GET', `/v1/delegations${query ? `?${query}` : ''}`, {
+        schema: z.object({ items: z.array(delegationSchema) }),
+      });
+      return list.items;
+    },
+    removeDelegation(id) {
+      return call('POST', `/v1/delegations/${encodeURIComponent(id)}/remove`, { schema: delegationSchema });
     },
   };
 }

@@ -25,6 +25,7 @@ import { createInterceptorRouter } from '../gateway/mount-interceptor.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
 import { createScimRouter } from './scim/scim-router.ts';
 import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
+import { createDelegationRoute, listDelegationsRoute, removeDelegationRoute } from './routes/delegations.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -42,6 +43,9 @@ export const ROUTES: Route[] = [
   recordExecutionRoute,
   clientScriptRoute,
   recordGatewayCallRoute,
+  createDelegationRoute,
+  listDelegationsRoute,
+  removeDelegationRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;

@@ -21,6 +21,8 @@ export interface AddDelegationInput {
   actor: string;
 }
 
+export type DelegationDeps = Pick<Deps, 'db' | 'clock' | 'jobs' | 'events'>;
+
 const auditPayload = (d: Delegation) => ({
   delegationId: d.id,
   from: d.fromEmail,
@@ -29,7 +31,7 @@ const auditPayload = (d: Delegation) => ({
   reason: d.reason,
 });
 
-export async function addDelegation(deps: Deps, input: AddDelegationInput): Promise<Delegation> {
+export async function addDelegation(deps: DelegationDeps, input: AddDelegationInput): Promise<Delegation> {
   const from = input.from.trim().toLowerCase();
   const to = input.to.trim().toLowerCase();
   refuseTooLongText('reason', input.reason ?? undefined);
@@ -115,7 +117,7 @@ export async function listDelegations(
 
 /** Ends a delegation now. `onlyFor`: the person removing it must be its delegator (console). */
 export async function removeDelegation(
-  deps: Deps,
+  deps: DelegationDeps,
   id: string,
   actor: string,
   onlyFor?: string,
