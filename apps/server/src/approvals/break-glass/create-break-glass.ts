@@ -46,7 +46,9 @@ async function assertWithinBudget(
   const keys = [`break-glass:${policyRule}:requester:${requester}`];
   if (use.keyId) keys.push(`break-glass:${policyRule}:key:${use.keyId}`);
   for (const key of keys.sort())
-    await runSql(tx, 'SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l', [key]);
+    await runSql(tx, 'SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l', [
+      key,
+    ]);
   const since = new Date(now.getTime() - DAY_MS);
   const [counts] = await runSql<{ byRequester: number; byKey: number }>(
     tx,
@@ -114,12 +116,9 @@ export function createBreakGlass(
       const card = await addCard(tx, deps, data.id, channel);
       if (card) chatCards.push(card);
     }
-    await deps.jobs.send(
-      tx,
-      BREAK_GLASS_REVIEW_QUEUE,
-      { requestId: data.id } satisfies BreakGlassReviewJob,
-      { startAfterSeconds: use.rule.reviewWithinSeconds },
-    );
+    await deps.jobs.send(tx, BREAK_GLASS_REVIEW_QUEUE, { requestId: data.id } satisfies BreakGlassReviewJob, {
+      startAfterSeconds: use.rule.reviewWithinSeconds,
+    });
     await enqueueVerdictCallback(
       tx,
       deps.jobs,

@@ -12,20 +12,12 @@ import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
 import { isUuid } from '../find-request.ts';
 import { maskCredentialsInText } from '../masking.ts';
 import { refuseTooLongText } from '../text-limits.ts';
+import { type ReviewOutcome } from './review-status.ts';
 
-export const REVIEW_OUTCOMES = ['acknowledged', 'flagged'] as const;
-export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
+export { REVIEW_OUTCOMES, reviewStatusOf, type ReviewOutcome } from './review-status.ts';
 
 export interface BreakGlassReviewJob {
   requestId: string;
-}
-
-/** Where a break-glass use stands: reviewed (how), overdue, or still within its time. */
-export type ReviewStatus = ReviewOutcome | 'overdue' | 'pending';
-
-export function reviewStatusOf(review: Pick<BreakGlassReview, 'outcome' | 'overdueAt'>): ReviewStatus {
-  if (review.outcome === 'acknowledged' || review.outcome === 'flagged') return review.outcome;
-  return review.overdueAt ? 'overdue' : 'pending';
 }
 
 export interface ReviewInput {

@@ -43,8 +43,8 @@ export interface ResolvedRules {
   denyReasonRequired: boolean;
   /** The rule refuses claimed requesters. */
   requireProvenRequester: boolean;
-  /** What the rule's `breakGlass:` allows; null when it does not. */
-  breakGlass: BreakGlassRule | null;
+  /** What the rule's `breakGlass:` allows; absent when it does not. */
+  breakGlass?: BreakGlassRule;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -139,6 +139,6 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     autoApprove: rule.autoApprove,
     denyReasonRequired: rule.denyReasonRequired,
     requireProvenRequester: rule.requireProvenRequester,
-    breakGlass: rule.breakGlass ?? null,
+    ...(rule.breakGlass ? { breakGlass: rule.breakGlass } : {}),
   };
 }

@@ -215,7 +215,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" approves automatically: break-glass has nothing to skip`,
       );
     }
-    return { ...deciding(rule, approvers, quorum), breakGlass };
+    return { ...deciding(rule, approvers, quorum), ...(breakGlass ? { breakGlass } : {}) };
   }
   function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
     const autoApprove = rule.autoApprove ?? false;

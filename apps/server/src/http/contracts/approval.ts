@@ -1,7 +1,7 @@
 // The approval request as the API returns it (spec §2), and the presenter that produces it.
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../../approvals/find-request.ts';
-import { reviewStatusOf } from '../../approvals/break-glass/review-break-glass.ts';
+import { reviewStatusOf } from '../../approvals/break-glass/review-status.ts';
 import { redactCallbackUrl } from '../../approvals/masking.ts';
 import {
   describeRequesterProof,
