@@ -78,6 +78,10 @@ const CASES: Record<string, RouteCase> = {
   listGrants: { ok: [200] },
   // An admin key sees every client's grants, so no grant belongs to "another client"; an unknown id is 404.
   revokeGrant: { params: () => Promise.resolve({ id: randomUUID() }), ok: [404] },
+  // Delegations are the deployment's, not a client's: an unknown id is 404, a bad body 422.
+  createDelegation: { body: {}, ok: [422] },
+  listDelegations: { ok: [200] },
+  removeDelegation: { params: () => Promise.resolve({ id: randomUUID() }), ok: [404] },
   getHealth: { ok: [200] },
   getReadiness: { ok: [200] },
   getReceiptKeys: { ok: [200] },

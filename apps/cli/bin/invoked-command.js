@@ -19,4 +19,4 @@ export function invokedCommand(args) {
 export const DATABASE_COMMANDS = new Set(['serve', 'migrate', 'keys', 'grants', 'scim', 'audit', 'policy']);
 
 /** Commands that only talk to a server over HTTP (or run locally) and load nothing of it. */
-export const CLIENT_COMMANDS = new Set(['request', 'hook']);
+export const CLIENT_COMMANDS = new Set(['request', 'hook', 'delegates']);

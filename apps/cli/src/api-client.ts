@@ -1,5 +1,7 @@
 // A small typed client for the REST API as the CLI uses it: fetch, responses checked with zod,
 // problem+json answers and unreachable servers turned into CliErrors (exit 3).
+import type { createDelegationBody } from '../../server/src/http/contracts/delegation.ts';
+import { delegationSchema } from '../../server/src/http/contracts/delegation.ts';
 import { z } from 'zod';
 import type { createApprovalBody } from '../../server/src/http/routes/approvals.create.ts';
 import { approvalSchema } from '../../server/src/approvals/view/approval.ts';
@@ -149,7 +151,13 @@ export interface ApiClient {
   recordGatewayCall(body: RecordGatewayCallBody): Promise<void>;
   /** POST /v1/policy/proposals: a policy change, decided as a policy.change request. */
   proposePolicy(body: z.input<typeof proposePolicyBody>): Promise<PolicyProposalAnswer>;
+  /** /v1/delegations (scope admin). */
+  addDelegation(body: z.input<typeof createDelegationBody>): Promise<DelegationView>;
+  listDelegations(query: { email?: string; ended?: boolean }): Promise<DelegationView[]>;
+  removeDelegation(id: string): Promise<DelegationView>;
 }
+
+export type DelegationView = z.infer<typeof delegationSchema>;
 
 const policyProposalAnswerSchema = policyProposalSchema.extend({ approval: approvalResponseSchema });
 export type PolicyProposalAnswer = z.infer<typeof policyProposalAnswerSchema>;
@@ -247,6 +255,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     proposePolicy(body) {
       return call('POST', '/v1/policy/proposals', { body, schema: policyProposalAnswerSchema });
+    },
+    addDelegation(body) {
+      return call('POST', '/v1/delegations', { body, schema: delegationSchema });
+    },
+    async listDelegations({ email, ended }) {
+      const query = new URLSearchParams({
+        ...(email ? { email } : {}),
+        ...(ended ? { ended: 'true' } : {}),
+      }).toString();
+      const list = await call('GET', `/v1/delegations${query ? `?${query}` : ''}`, {
+        schema: z.object({ items: z.array(delegationSchema) }),
+      });
+      return list.items;
+    },
+    removeDelegation(id) {
+      return call('POST', `/v1/delegations/${encodeURIComponent(id)}/remove`, { schema: delegationSchema });
     },
   };
 }

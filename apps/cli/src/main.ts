@@ -21,6 +21,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['policy', async () => (await import('./commands/policy.ts')).registerPolicyCommands],
   ['audit', async () => (await import('./commands/audit.ts')).registerAuditCommands],
   ['request', async () => (await import('./commands/request.ts')).registerRequestCommand],
+  ['delegates', async () => (await import('./commands/delegates.ts')).registerDelegatesCommands],
   ['teams', async () => (await import('./commands/teams-package.ts')).registerTeamsCommands],
   ['mcp', async () => (await import('./commands/mcp.ts')).registerMcpCommand],
   ['hook', async () => (await import('./commands/hook.ts')).registerHookCommands],

@@ -125,6 +125,16 @@ export const ERROR_CODES = {
    * record is missing or unsigned): it was changed outside the service, so nothing is vouched for.
    */
   CHAIN_MISMATCH: { status: 409, title: 'Request differs from its audit record' },
+  /** The request asks for break-glass and its rule does not allow it. */
+  BREAK_GLASS_NOT_ALLOWED: { status: 403, title: 'Break-glass not allowed' },
+  /** The requester, or the API key, used break-glass under this rule as often as its maxPerDay allows. */
+  BREAK_GLASS_BUDGET_EXCEEDED: { status: 429, title: 'Break-glass budget exceeded' },
+  /** Only a reviewer the break-glass rule names may acknowledge or flag its use (never the requester). */
+  NOT_A_REVIEWER: { status: 403, title: 'Not a break-glass reviewer' },
+  /** The break-glass use was already acknowledged or flagged. */
+  ALREADY_REVIEWED: { status: 409, title: 'Already reviewed' },
+  /** The delegation would let someone decide their own request, directly or through a chain of delegates. */
+  DELEGATION_REFUSED: { status: 422, title: 'Delegation refused' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,8 @@ import { startStatusChangeFeed } from './db/status-change-feed.ts';
 import { waitForDatabase } from './db/wait-for-database.ts';
 import { systemClock, type Clock } from './deps.ts';
 import { startCallbackWorkers } from './delivery/start-callback-workers.ts';
+import { startBreakGlassWorkers } from './approvals/break-glass/review-break-glass.ts';
+import { startDelegationWorkers } from './approvals/delegation/delegations.ts';
 import { parseAllowList, systemLookup } from './approvals/outbox/url-guard.ts';
 import { configuredChatPlatforms, createChatIntegrations } from './chat/create-chat-integrations.ts';
 import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
@@ -135,6 +137,8 @@ export async function startServer({
       metrics: { chatApiCalls: metrics.chatApiCalls },
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
+    await startBreakGlassWorkers(deps);
+    await startDelegationWorkers(deps);
     const chats = await createChatIntegrations(config, deps);
     for (const chat of chats) chatPlatforms.add(chat.platform);
     await warnAboutUnconnectedPolicyChannels(deps);

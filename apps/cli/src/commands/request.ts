@@ -60,6 +60,7 @@ interface RequestOptions {
   quorum?: number;
   expiresIn?: number;
   callbackUrl?: string;
+  breakGlass?: string;
   idempotencyKey?: string;
   wait?: boolean;
   timeout: number;
@@ -139,6 +140,10 @@ export function registerRequestCommand(program: Command): void {
       durationArgument,
     )
     .option('--callback-url <url>', 'where the signed verdict is POSTed')
+    .option(
+      '--break-glass <reason>',
+      "emergency: approved at once where the policy rule allows break-glass, and reviewed afterwards by the rule's reviewers",
+    )
     .option('--idempotency-key <key>', 'reuse a request created with the same key and body (default: random)')
     .option('--wait', 'block until the verdict, long-polling the server')
     .addOption(
@@ -462,6 +467,7 @@ function buildBody(
     ...(options.quorum !== undefined ? { quorum: options.quorum } : {}),
     ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn } : {}),
     ...(options.callbackUrl !== undefined ? { callbackUrl: options.callbackUrl } : {}),
+    ...(options.breakGlass !== undefined ? { breakGlass: options.breakGlass } : {}),
   };
 }
 
@@ -588,6 +594,11 @@ function approvalsOf(approval: Approval): number {
 
 /** "approved by bob@example.com (slack) at …; reason: …" and the like, for stdout. */
 function describeVerdict(approval: Approval): string {
+  const plain = describePlainVerdict(approval);
+  return approval.breakGlass ? `BREAK-GLASS: ${plain} (review: ${approval.breakGlass.review})` : plain;
+}
+
+function describePlainVerdict(approval: Approval): string {
   switch (approval.status) {
     case 'approved':
     case 'denied': {

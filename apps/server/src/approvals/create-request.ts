@@ -28,6 +28,7 @@ import { refuseTooLongText } from './text-limits.ts';
 import { refuseTooLargeContext } from './context-limit.ts';
 import { hasTimedFollowUps, scheduleFollowUps } from './follow-up/follow-up-jobs.ts';
 import type { FollowUpPlan } from '../audit/event-types.ts';
+import { createBreakGlass } from './break-glass/create-break-glass.ts';
 
 export interface CreateRequestInput {
   action: string;
@@ -43,6 +44,8 @@ export interface CreateRequestInput {
   channel?: string | string[] | undefined;
   expiresIn?: number | undefined;
   callbackUrl?: string | undefined;
+  /** Break-glass: the emergency reason; approved at once where the rule allows it, reviewed later. */
+  breakGlass?: string | undefined;
 }
 
 export interface CreateRequestOptions {
@@ -82,6 +85,7 @@ export async function createRequest(
   refuseTooLongText('title', input.title);
   refuseTooLongText('reason', input.reason);
   refuseTooLargeContext(input.context);
+  refuseTooLongText('reason', input.breakGlass);
   const hash = requestHash(input);
   const idempotencyKey = rawIdempotencyKey === undefined ? undefined : hashIdempotencyKey(rawIdempotencyKey);
   if (idempotencyKey) {
@@ -115,6 +119,15 @@ export async function createRequest(
       action: input.action,
       requester: requesterEmail,
       errors: [{ pointer: '/requester', message: 'is only claimed' }],
+    });
+  }
+  if (input.breakGlass !== undefined && !rules.breakGlass) {
+    throw await refuseRequest(deps, caller, {
+      code: 'BREAK_GLASS_NOT_ALLOWED',
+      detail: `rule "${rules.policyRule}" does not allow break-glass (its breakGlass.allowed is not true)`,
+      action: input.action,
+      requester: requesterEmail,
+      errors: [{ pointer: '/breakGlass', message: 'not allowed by the matching rule' }],
     });
   }
   if (input.callbackUrl) await assertCallbackUrlAllowed(deps, input.callbackUrl);
@@ -153,6 +166,10 @@ export async function createRequest(
     createdAt: now,
     expiresAt: new Date(now.getTime() + rules.expiresInSeconds * 1000),
   } satisfies NewRequestRow;
+  const breakGlass =
+    input.breakGlass !== undefined && rules.breakGlass
+      ? { reason: maskFreeText(input.breakGlass) ?? '', rule: rules.breakGlass, keyId: caller.keyId }
+      : null;
   const events: AuditEventInput[] = [
     {
       type: 'request.created',
@@ -181,6 +198,17 @@ export async function createRequest(
         ...(rules.followUp ? { followUp: rules.followUp } : {}),
         ...(policyVersion !== undefined ? { policyVersion } : {}),
         ...(rules.grantUpToSeconds !== null ? { grantUpTo: rules.grantUpToSeconds } : {}),
+        ...(breakGlass
+          ? {
+              breakGlass: {
+                reason: breakGlass.reason,
+                reviewers: breakGlass.rule.reviewers,
+                reviewDueAt: new Date(
+                  now.getTime() + breakGlass.rule.reviewWithinSeconds * 1000,
+                ).toISOString(),
+              },
+            }
+          : {}),
       },
     },
   ];
@@ -197,23 +225,25 @@ export async function createRequest(
         })
       : null;
   try {
-    const request = rules.autoApprove
-      ? await createApproved(
-          deps,
-          data,
-          events,
-          { actor: `policy:${rules.policyRule}`, platform: 'policy' },
-          now,
-        )
-      : grant
+    const request = breakGlass
+      ? await createBreakGlassOrRefuse(deps, caller, data, events, breakGlass, now)
+      : rules.autoApprove
         ? await createApproved(
             deps,
             data,
             events,
-            { actor: grantActor(grant.id), platform: 'grant', grantId: grant.id },
+            { actor: `policy:${rules.policyRule}`, platform: 'policy' },
             now,
           )
-        : await createPending(deps, data, events, rules.channels, now, rules.followUp);
+        : grant
+          ? await createApproved(
+              deps,
+              data,
+              events,
+              { actor: grantActor(grant.id), platform: 'grant', grantId: grant.id },
+              now,
+            )
+          : await createPending(deps, data, events, rules.channels, now, rules.followUp);
     return { request, replayed: false };
   } catch (error) {
     // Two concurrent creates with one Idempotency-Key: the loser replays or conflicts with the winner.
@@ -222,6 +252,29 @@ export async function createRequest(
       if (earlier) return { request: earlier, replayed: true };
     }
     throw error;
+  }
+}
+
+/** A break-glass use; one over the rule's budget is audited (request.refused) before it is thrown. */
+async function createBreakGlassOrRefuse(
+  deps: Deps,
+  caller: RequestCallerRef,
+  data: NewRequestRow,
+  events: AuditEventInput[],
+  use: Parameters<typeof createBreakGlass>[3],
+  now: Date,
+): Promise<RequestWithDecisions> {
+  try {
+    return await createBreakGlass(deps, data, events, use, now);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'BREAK_GLASS_BUDGET_EXCEEDED') throw error;
+    throw await refuseRequest(deps, caller, {
+      code: error.code,
+      detail: error.detail,
+      action: data.action,
+      requester: data.requesterEmail,
+      ...(error.errors ? { errors: error.errors } : {}),
+    });
   }
 }
 

@@ -15,6 +15,8 @@ export interface RequestCaller extends RequestCallerRef {
   actions: readonly string[];
   /** The workload identity token the caller presented (Countersign-Identity-Token), unverified. */
   identityToken?: string | undefined;
+  /** The API key's id, for per-key budgets (break-glass); absent when the caller has none. */
+  keyId?: string | undefined;
 }
 
 export interface EstablishedRequester {

@@ -26,6 +26,7 @@ import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 import { queueRequesterNotice } from './follow-up/follow-up-jobs.ts';
+import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
 
 export interface DecisionApprover {
   /** The corporate email the platform resolved; null when it could not be resolved. */
@@ -279,19 +280,24 @@ async function decide(
   if (context.foreignTenant) {
     return refuse('foreign_tenant', 'your account belongs to another organisation than this app serves');
   }
-  const eligibility = await checkEligibility(
-    tx,
-    {
-      requesterEmail: request.requester_email,
-      agentOwner: request.agent_owner,
-      approvers: request.approvers,
-      anyApprover: request.any_approver,
-    },
-    email,
-  );
-  if (!eligibility.eligible) return refuse(eligibility.reason, eligibility.detail);
-  const { idpGroup } = eligibility;
-  const decider = eligibility.email;
+  const rules = {
+    requesterEmail: request.requester_email,
+    agentOwner: request.agent_owner,
+    approvers: request.approvers,
+    anyApprover: request.any_approver,
+  };
+  const eligibility = await checkEligibility(tx, rules, email);
+  // Not an approver themselves: perhaps a delegate of one (approvals/delegation/).
+  const delegated =
+    !eligibility.eligible && eligibility.reason === 'not_eligible' && email
+      ? await findDelegatedEligibility(tx, rules, email, now)
+      : null;
+  if (delegated?.kind === 'through_requester') return refuse('self_approval', delegated.detail);
+  if (!eligibility.eligible && delegated?.kind !== 'delegate')
+    return refuse(eligibility.reason, eligibility.detail);
+  const idpGroup = eligibility.eligible ? eligibility.idpGroup : null;
+  const decider = eligibility.eligible ? eligibility.email : (email ?? '');
+  const onBehalfOf = delegated?.kind === 'delegate' ? delegated.onBehalfOf : null;
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
     throw new AppError('DENY_REASON_REQUIRED', { detail: 'a reason is required to deny this request' });
   }
@@ -320,6 +326,7 @@ async function decide(
     now,
     devSignin: session?.devSignin ?? false,
     grantMinutes,
+    onBehalfOf,
   });
   if (!stored) return { kind: 'duplicate' };
   events.push({
@@ -333,8 +340,17 @@ async function decide(
       ...withSession,
       ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
       ...(grantMinutes !== null ? { grantMinutes } : {}),
+      ...(onBehalfOf ? { onBehalfOf } : {}),
     },
   });
+  if (delegated?.kind === 'delegate') {
+    events.push({
+      type: 'delegation.used',
+      requestId: request.id,
+      actor: decider,
+      payload: { delegationId: delegated.delegationId, from: delegated.onBehalfOf, to: decider, verdict },
+    });
+  }
   const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
   if (settled) {
     events.push(settled.event);
@@ -427,9 +443,11 @@ async function storeDecision(
     now: Date;
     devSignin: boolean;
     grantMinutes: number | null;
+    /** A delegate's decision: whose place they take. */
+    onBehalfOf: string | null;
   },
 ): Promise<Tally | null> {
-  const { email, approver, verdict, reason, now, devSignin, grantMinutes } = decision;
+  const { email, approver, verdict, reason, now, devSignin, grantMinutes, onBehalfOf } = decision;
   const [row] = await tx.query<{
     inserted: boolean;
     approvals: string[];
@@ -438,8 +456,12 @@ async function storeDecision(
   }>(
     `WITH inserted AS (
        INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
-                              verdict, reason, created_at, dev_signin, grant_minutes)
-       VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10, $11)
+                              verdict, reason, created_at, dev_signin, grant_minutes, on_behalf_of)
+       SELECT $1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10, $11::int, $12::text
+       -- One decision per approver's place: not both bob and a delegate for bob.
+        WHERE NOT EXISTS (SELECT 1 FROM decisions
+                           WHERE request_id = $2::uuid
+                             AND (on_behalf_of = $3 OR approver_email = $12::text OR on_behalf_of = $12::text))
        ON CONFLICT (request_id, approver_email) DO NOTHING
        RETURNING id
      ), earlier AS (
@@ -461,6 +483,7 @@ async function storeDecision(
       now,
       devSignin,
       grantMinutes,
+      onBehalfOf,
     ],
   );
   if (!row?.inserted) return null;

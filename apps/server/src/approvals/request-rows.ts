@@ -11,7 +11,8 @@ const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, rea
   payload_digest AS "payloadDigest", approvers, any_approver AS "anyApprover", agent_owner AS "agentOwner",
   quorum, deny_quorum AS "denyQuorum", policy_rule AS "policyRule", deny_reason_required AS "denyReasonRequired",
   grant_up_to AS "grantUpTo", channel, channels, callback_url AS "callbackUrl", idempotency_key AS "idempotencyKey",
-  request_hash AS "requestHash", created_at AS "createdAt", expires_at AS "expiresAt", decided_at AS "decidedAt"`;
+  request_hash AS "requestHash", created_at AS "createdAt", expires_at AS "expiresAt", decided_at AS "decidedAt",
+  break_glass AS "breakGlass"`;
 
 export type NewRequestRow = Prisma.ApprovalRequestUncheckedCreateInput & {
   id: string;
@@ -24,9 +25,9 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 const INSERT_REQUEST = `INSERT INTO approval_requests (id, client_id, action, title, reason, requester_email,
     requester_name, agent, context, payload_digest, approvers, any_approver, agent_owner, quorum, deny_quorum,
     policy_rule, deny_reason_required, channel, channels, callback_url, idempotency_key, request_hash,
-    created_at, expires_at, requester_proof, grant_up_to)
+    created_at, expires_at, requester_proof, grant_up_to, break_glass)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11::text[], $12, $13, $14, $15, $16,
-    $17, $18, $19::text[], $20, $21, $22, $23, $24, $25::jsonb, $26)
+    $17, $18, $19::text[], $20, $21, $22, $23, $24, $25::jsonb, $26, $27)
   RETURNING ${REQUEST_COLUMNS}`;
 
 function insertValues(data: NewRequestRow): unknown[] {
@@ -57,6 +58,7 @@ function insertValues(data: NewRequestRow): unknown[] {
     data.expiresAt,
     json(data.requesterProof),
     data.grantUpTo ?? null,
+    data.breakGlass ?? null,
   ];
 }
 
@@ -83,7 +85,7 @@ export async function insertRequestWithEvents(
 ): Promise<ApprovalRequest> {
   const { rows } = await pool.query<ApprovalRequest & { appended: unknown }>(
     `WITH request AS (${INSERT_REQUEST})
-     SELECT request.*, countersign_append_audit_events($27::jsonb) AS appended FROM request`,
+     SELECT request.*, countersign_append_audit_events($28::jsonb) AS appended FROM request`,
     [...insertValues(data), chainBatch],
   );
   const { appended: _appended, ...request } = onlyRow(rows);

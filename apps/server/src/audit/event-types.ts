@@ -73,6 +73,8 @@ export type RequestCreatedPayload = {
   policyVersion?: number;
   /** The rule's `grant: { upTo }` in seconds: approvers may approve the action for a window. */
   grantUpTo?: number;
+  /** Break-glass: the requester's emergency reason (the request was approved at once). */
+  breakGlass?: { reason: string; reviewers: string[]; reviewDueAt: string };
   /** The rule's reminders, escalation and requester notice (approvals/follow-up/); absent: none, told. */
   followUp?: FollowUpPlan;
 };
@@ -131,6 +133,8 @@ export type AuditEventInput =
         grantMinutes?: number;
         /** The decision was made by an open grant (actor `grant:<id>`), not a person. */
         grantId?: string;
+        /** A delegate's decision: the approver whose place they took ("carol for bob"). */
+        onBehalfOf?: string;
       };
     }
   | {
@@ -324,6 +328,41 @@ export type AuditEventInput =
       requestId?: null;
       actor: string;
       payload: GatewayCallAudit;
+    }
+  | BreakGlassAuditEventInput
+  | DelegationAuditEventInput;
+
+/** Break-glass (approvals/break-glass/): its review, acknowledged or flagged, or overdue. */
+export type BreakGlassAuditEventInput =
+  | {
+      /** A reviewer acknowledged (or flagged) a break-glass use. */
+      type: 'breakglass.reviewed';
+      requestId: string;
+      actor: string;
+      payload: { outcome: 'acknowledged' | 'flagged'; reviewer: string; note: string | null };
+    }
+  | {
+      /** Nobody reviewed a break-glass use within the rule's reviewWithin: announced again. */
+      type: 'breakglass.review_overdue';
+      requestId: string;
+      actor: string;
+      payload: { dueAt: string; reviewers: string[]; channels: string[] };
+    };
+
+/** Delegation (approvals/delegation/): an approver's stand-in while they are away. */
+export type DelegationAuditEventInput =
+  | {
+      type: 'delegation.created' | 'delegation.removed' | 'delegation.expired';
+      requestId?: null;
+      actor: string;
+      payload: { delegationId: string; from: string; to: string; until: string; reason: string | null };
+    }
+  | {
+      /** A delegate decided in the place of an eligible approver. */
+      type: 'delegation.used';
+      requestId: string;
+      actor: string;
+      payload: { delegationId: string; from: string; to: string; verdict: 'approve' | 'deny' };
     };
 
 /** What the chain keeps of an allowed gateway call: digests and names, never arguments or secrets. */

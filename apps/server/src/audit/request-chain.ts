@@ -43,6 +43,9 @@ const createdPayloadSchema = z.looseObject({
       notifyRequester: z.boolean(),
     })
     .optional(),
+  breakGlass: z
+    .object({ reason: z.string(), reviewers: z.array(z.string()), reviewDueAt: z.string() })
+    .optional(),
 }) satisfies z.ZodType<RequestCreatedPayload>;
 
 const decisionPayloadSchema = z.looseObject({

@@ -10,7 +10,8 @@ type Status = ApprovalRepresentation['status'];
 
 /** Who decided: a person, or the policy rule that auto-approved. */
 export type Decider =
-  { kind: 'person'; email: string; name: string | null } | { kind: 'policy'; rule: string };
+  | { kind: 'person'; email: string; name: string | null; onBehalfOf?: string }
+  | { kind: 'policy'; rule: string };
 
 export interface CardDecision {
   decider: Decider;
@@ -69,6 +70,8 @@ export interface CardView {
   consoleUrl: string | null;
   /** Approvers the rule's escalation added (request.escalated), when it happened. */
   escalatedTo?: string[];
+  /** Set when the requester used break-glass: the heading and summary then start with BREAK-GLASS. */
+  breakGlass: { reason: string; reviewLine: string } | null;
 }
 
 export interface CardViewOptions {
@@ -88,13 +91,19 @@ function plural(count: number, noun: string): string {
 export function deciderOf(decision: Decision): Decider {
   const { approver } = decision;
   if (approver.platform === 'policy') return { kind: 'policy', rule: approver.email.replace(/^policy:/, '') };
-  return { kind: 'person', email: approver.email, name: approver.displayName };
+  return {
+    kind: 'person',
+    email: approver.email,
+    name: approver.displayName,
+    ...(decision.onBehalfOf ? { onBehalfOf: decision.onBehalfOf } : {}),
+  };
 }
 
 /** "Bob Smith (bob@example.com)", "bob@example.com", or "policy rule read-only". */
 export function deciderPlain(decider: Decider): string {
   if (decider.kind === 'policy') return `policy rule ${decider.rule}`;
-  return decider.name ? `${decider.name} (${decider.email})` : decider.email;
+  const who = decider.name ? `${decider.name} (${decider.email})` : decider.email;
+  return decider.onBehalfOf ? `${who} for ${decider.onBehalfOf}` : who;
 }
 
 export function quorumProgress(approval: ApprovalRepresentation): string {
@@ -193,7 +202,33 @@ export function grantChoices(upToSeconds: number | null): number[] {
   return [...new Set([15, 60].filter((m) => m < upTo).concat(upTo))].sort((a, b) => a - b);
 }
 
+/** Where a break-glass use's review stands, in one line. */
+export function breakGlassReviewLine(breakGlass: NonNullable<ApprovalRepresentation['breakGlass']>): string {
+  switch (breakGlass.review) {
+    case 'pending':
+      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it in the console`;
+    case 'overdue':
+      return `REVIEW OVERDUE: nobody acknowledged or flagged it by ${breakGlass.reviewDueAt} (reviewers: ${breakGlass.reviewers.join(', ')})`;
+    case 'acknowledged':
+    case 'flagged':
+      return `Review: ${breakGlass.review} by ${breakGlass.reviewedBy ?? 'a reviewer'}${breakGlass.reviewNote ? ` — ${breakGlass.reviewNote}` : ''}`;
+  }
+}
+
 export function buildCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
+  const view = buildPlainCardView(approval, options);
+  const breakGlass = approval.breakGlass;
+  if (!breakGlass) return view;
+  const reviewLine = breakGlassReviewLine(breakGlass);
+  return {
+    ...view,
+    heading: `BREAK-GLASS: ${view.heading}`,
+    summary: `BREAK-GLASS — ${view.summary} — ${reviewLine}`,
+    breakGlass: { reason: breakGlass.reason, reviewLine },
+  };
+}
+
+function buildPlainCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
   return {
     requestId: approval.id,
     status: approval.status,
@@ -229,5 +264,6 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     summary: summaryOf(approval),
     consoleUrl: options.publicUrl ? consoleRequestUrl(options.publicUrl, approval.id) : null,
     ...(options.escalatedTo ? { escalatedTo: options.escalatedTo } : {}),
+    breakGlass: null,
   };
 }

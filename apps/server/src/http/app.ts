@@ -27,6 +27,7 @@ import { createScimRouter } from './scim/scim-router.ts';
 import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
 import { proposePolicyRoute } from './routes/policy.proposals.create.ts';
 import { listGrantsRoute, revokeGrantRoute } from './routes/grants.ts';
+import { createDelegationRoute, listDelegationsRoute, removeDelegationRoute } from './routes/delegations.ts';
 
 export const ROUTES: Route[] = [
   createApprovalRoute,
@@ -47,6 +48,9 @@ export const ROUTES: Route[] = [
   proposePolicyRoute,
   listGrantsRoute,
   revokeGrantRoute,
+  createDelegationRoute,
+  listDelegationsRoute,
+  removeDelegationRoute,
 ];
 
 const INCOMING_REQUEST_ID = /^[\w.:-]{1,128}$/;

@@ -18,6 +18,10 @@ export const CALLBACK_QUEUE = 'callback-delivery';
 export const CHAT_FLUSH_QUEUE = 'chat-flush';
 /** Reminders, escalations and the requester's notice, each due at its time (approvals/follow-up/). */
 export const FOLLOW_UP_QUEUE = 'request-follow-up';
+/** One job per break-glass use, due when its review is: announces a review nobody made. */
+export const BREAK_GLASS_REVIEW_QUEUE = 'break-glass-review';
+/** One job per delegation, due at its end: records its expiry in the audit trail. */
+export const DELEGATION_EXPIRY_QUEUE = 'delegation-expiry';
 /** NOTIFY channel whose payload is the name of a queue that was sent a job. */
 export const JOBS_SENT_CHANNEL = 'countersign_jobs_sent';
 
@@ -153,6 +157,11 @@ export function createJobQueue(options: StartJobQueueOptions): JobQueue {
         await boss.updateQueue(CHAT_FLUSH_QUEUE, chatQueue);
         await boss.createQueue(FOLLOW_UP_QUEUE, followUpQueue);
         await boss.updateQueue(FOLLOW_UP_QUEUE, followUpQueue);
+        for (const name of [BREAK_GLASS_REVIEW_QUEUE, DELEGATION_EXPIRY_QUEUE]) {
+          const timerQueue = { name, retryLimit: 1000, retryDelay: 5, retryBackoff: true, retentionDays: 30 };
+          await boss.createQueue(name, timerQueue);
+          await boss.updateQueue(name, timerQueue);
+        }
       });
       listener = await listenForNotifications({
         url: options.url,

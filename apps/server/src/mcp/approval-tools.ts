@@ -88,6 +88,9 @@ export const requestApprovalInput = strictToolInput({
   quorum: fields.quorum.describe('approvals needed; may only raise the policy quorum'),
   channel: fields.channel.describe('"slack:<channel id>" or "teams:<id>"; only channels the policy lists'),
   expiresIn: fields.expiresIn.describe('seconds or "30m", "1h"; may only shorten the policy expiry'),
+  breakGlass: fields.breakGlass.describe(
+    'emergency only: the reason (e.g. "prod down, INC-123"); where the policy rule allows break-glass the request is approved at once, marked break-glass, and reviewed afterwards by people',
+  ),
   wait: waitArgument,
 });
 

@@ -55,12 +55,14 @@ function request(overrides: Partial<RequestWithDecisions> = {}): RequestWithDeci
     createdAt,
     expiresAt: new Date('2026-11-21T11:00:00.000Z'),
     decidedAt: new Date('2026-11-21T10:00:03.000Z'),
+    breakGlass: null,
     chatCards: [],
     decisions: [
       {
         id: '7c1e2d3f-0000-4000-8000-000000000002',
         requestId: '0b6f7a52-3d3e-4c43-9f5e-2f8f2b0c1a11',
         approverEmail: 'bob@example.com',
+        onBehalfOf: null,
         platform: 'slack',
         platformUserId: 'U0BOB',
         displayName: 'Bob',

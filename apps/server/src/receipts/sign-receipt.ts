@@ -50,6 +50,8 @@ export interface ReceiptPayload {
   requester: { email: string; name: string | null; proof: unknown; shown: string };
   /** The agent that asked, as the reviewer saw it (masked); null when none. */
   agent: unknown;
+  /** Present when the requester used break-glass: approved at once, with a review to follow. */
+  breakGlass?: { reason: string; reviewers: string[]; reviewDueAt: string };
 }
 
 export interface ReceiptJwks {
@@ -102,6 +104,7 @@ export function receiptPayload(requestId: string, chain: RequestChain): ReceiptP
       shown: describeRequesterProof(readRequesterProof(created.requesterProof)),
     },
     agent: created.agent ?? null,
+    ...(created.breakGlass ? { breakGlass: created.breakGlass } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // narrow the approvers, raise the quorum, shorten the expiry or pick one of the rule's channels;
 // any attempt to widen is refused with the field that tried (spec §3.3).
 import { AppError, type FieldError } from '../../errors.ts';
-import { agentOwnerOf, matchRule, type FollowUpRule, type Policy } from './policy.ts';
+import { agentOwnerOf, matchRule, type BreakGlassRule, type FollowUpRule, type Policy } from './policy.ts';
 
 export interface RequestedRules {
   action: string;
@@ -47,6 +47,8 @@ export interface ResolvedRules {
   requireProvenRequester: boolean;
   /** Reminders, escalation and the requester's notice, when the rule sets any (a request cannot). */
   followUp?: FollowUpRule;
+  /** What the rule's `breakGlass:` allows; absent when it does not. */
+  breakGlass?: BreakGlassRule;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -143,5 +145,6 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
     grantUpToSeconds: rule.grantUpToSeconds,
     requireProvenRequester: rule.requireProvenRequester,
     ...(rule.followUp ? { followUp: rule.followUp } : {}),
+    ...(rule.breakGlass ? { breakGlass: rule.breakGlass } : {}),
   };
 }

@@ -94,6 +94,19 @@ export const ruleSchema = z.strictObject({
     .strictObject({ upTo: duration })
     .optional()
     .meta({ description: 'lets an approver approve the action for N minutes, up to upTo' }),
+  /** The requester may proceed at once in an emergency; a mandatory review follows (break-glass). */
+  breakGlass: z
+    .strictObject({
+      allowed: z.boolean(),
+      reviewWithin: duration,
+      reviewers: z.array(approverRef).min(1),
+      maxPerDay: z.number().int().min(1).max(1000).optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        'break-glass: approved at once, reviewed by `reviewers` within `reviewWithin`; at most `maxPerDay` uses per requester and per API key in 24 hours',
+    }),
 });
 
 export const policySchema = z.strictObject({

@@ -40,6 +40,8 @@ export interface PolicyRule {
   requireProvenRequester: boolean;
   /** `remind:`, `escalate:`, `notifyRequester:`; absent: no nudges, the requester is told. */
   followUp?: FollowUpRule;
+  /** `breakGlass:` with `allowed: true`; null when the rule does not allow it. */
+  breakGlass?: BreakGlassRule | null;
 }
 
 /** What happens while a request waits and once it is decided (approvals/follow-up/). */
@@ -54,6 +56,14 @@ export interface FollowUpRule {
     channel: string | null;
   } | null;
   notifyRequester: boolean;
+}
+
+export interface BreakGlassRule {
+  reviewWithinSeconds: number;
+  /** Lower-cased emails (groups expanded) and idp:<group> references. */
+  reviewers: string[];
+  /** Uses per requester, and per API key, in any 24 hours; null = no budget. */
+  maxPerDay: number | null;
 }
 
 export interface Policy {
@@ -214,7 +224,25 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" needs ${quorum} approvals but names only ${approvers.length} approver(s)`,
       );
     }
-    return { ...deciding(rule, approvers, quorum), ...(followUp ? { followUp } : {}) };
+    const breakGlass =
+      rule.breakGlass?.allowed === true
+        ? {
+            reviewWithinSeconds: rule.breakGlass.reviewWithin,
+            reviewers: expand(rule.breakGlass.reviewers, [...path, 'breakGlass', 'reviewers']),
+            maxPerDay: rule.breakGlass.maxPerDay ?? null,
+          }
+        : null;
+    if (breakGlass && autoApprove) {
+      throw new PolicyCompileError(
+        [...path, 'breakGlass'],
+        `rule "${rule.name}" approves automatically: break-glass has nothing to skip`,
+      );
+    }
+    return {
+      ...deciding(rule, approvers, quorum),
+      ...(followUp ? { followUp } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
+    };
   }
   function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
     const autoApprove = rule.autoApprove ?? false;

@@ -1,6 +1,7 @@
 // The approval request as the API returns it (spec §2), and the presenter that produces it.
 import { z } from 'zod';
 import type { RequestWithDecisions } from '../find-request.ts';
+import { reviewStatusOf } from '../break-glass/review-status.ts';
 import { redactCallbackUrl } from '../masking.ts';
 import {
   describeRequesterProof,
@@ -21,6 +22,9 @@ const decisionSchema = z
     verdict: z.enum(['approve', 'deny']),
     reason: z.string().nullable(),
     at: z.iso.datetime(),
+    onBehalfOf: z.string().nullable().optional().meta({
+      description: 'a delegate\'s decision: the approver whose place they took (shown as "carol for bob")',
+    }),
   })
   .meta({ id: 'Decision' });
 
@@ -81,6 +85,22 @@ export const approvalSchema = z
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     decidedAt: z.iso.datetime().nullable(),
+    breakGlass: z
+      .object({
+        reason: z.string(),
+        reviewers: z.array(z.string()),
+        reviewDueAt: z.iso.datetime(),
+        review: z.enum(['pending', 'acknowledged', 'flagged', 'overdue']),
+        reviewedBy: z.string().nullable(),
+        reviewNote: z.string().nullable(),
+        reviewedAt: z.iso.datetime().nullable(),
+      })
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          "set when the requester used break-glass: approved at once, reviewed afterwards by the rule's reviewers",
+      }),
     receipt: z.string().optional().meta({
       description:
         'present once decided and its verdict event is in the audit chain: a compact JWS (EdDSA, Ed25519) over {id, action, payloadDigest, status, decisions, decidedAt, verdictEvent: {seq, hash}}, verifiable offline against GET /v1/keys/receipt',
@@ -91,6 +111,19 @@ export const approvalSchema = z
 export type ApprovalRepresentation = z.infer<typeof approvalSchema>;
 
 const agentSchema = approvalSchema.shape.agent.unwrap();
+
+function presentBreakGlass(request: RequestWithDecisions): ApprovalRepresentation['breakGlass'] {
+  const review = request.breakGlassReview;
+  return {
+    reason: request.breakGlass ?? '',
+    reviewers: review?.reviewers ?? [],
+    reviewDueAt: (review?.dueAt ?? request.createdAt).toISOString(),
+    review: review ? reviewStatusOf(review) : 'pending',
+    reviewedBy: review?.reviewedBy ?? null,
+    reviewNote: review?.note ?? null,
+    reviewedAt: review?.reviewedAt?.toISOString() ?? null,
+  };
+}
 
 /** `receipt` (from the ReceiptSigner) is shown only when the request is decided. */
 export function presentApproval(
@@ -130,6 +163,7 @@ export function presentApproval(
       verdict: d.verdict,
       reason: d.reason,
       at: d.createdAt.toISOString(),
+      ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}),
     })),
     cards: request.chatCards.map((card) => ({
       channel: card.channel,
@@ -140,6 +174,7 @@ export function presentApproval(
     createdAt: request.createdAt.toISOString(),
     expiresAt: request.expiresAt.toISOString(),
     decidedAt: request.decidedAt?.toISOString() ?? null,
+    ...(request.breakGlass !== null ? { breakGlass: presentBreakGlass(request) } : {}),
     ...(receipt !== null && request.status !== 'pending' ? { receipt } : {}),
   };
 }

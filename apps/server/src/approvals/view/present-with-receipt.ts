@@ -1,7 +1,11 @@
 // The API representation of a request together with its signed receipt (once decided). The
 // receipt is built from the request's audit chain record, not its row; a row that disagrees with
 // the chain (changed outside the service) gets no receipt, and a strict read is refused.
-import { DECISIONS_IN_ORDER, type RequestWithDecisions } from '../find-request.ts';
+import {
+  DECISIONS_IN_ORDER,
+  withBreakGlassReview,
+  type RequestWithDecisions,
+} from '../find-request.ts';
 import {
   describeMismatch,
   readRequestChain,
@@ -42,7 +46,10 @@ function checkInOneSnapshot(
         include: DECISIONS_IN_ORDER,
       });
       if (!fresh) return { request, check: { ok: false, detail: `request ${request.id} is gone` } };
-      return { request: fresh, check: await checkRowAgainstChain(tx, fresh) };
+      return {
+        request: { ...fresh, breakGlassReview: request.breakGlassReview },
+        check: await checkRowAgainstChain(tx, fresh),
+      };
     },
     { isolationLevel: 'RepeatableRead' },
   );
@@ -61,6 +68,7 @@ export async function presentWithReceipt(
   request: RequestWithDecisions,
   options: PresentOptions = {},
 ): Promise<ApprovalRepresentation> {
+  request = await withBreakGlassReview(deps.db.prisma, request);
   if (request.status === 'pending' && !options.strict) return presentApproval(request, null);
   let check = await checkRowAgainstChain(deps.db.prisma, request);
   if (!check.ok) ({ request, check } = await checkInOneSnapshot(deps, request));

@@ -253,6 +253,14 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
     },
   ];
 
+  if (view.breakGlass) {
+    const { reason, reviewLine } = view.breakGlass;
+    blocks.push(
+      mrkdwnSection(
+        `*Break-glass* (approved at once by the requester): ${escapeClipped(oneLine(reason), 1000)}\n${escapeClipped(reviewLine, 1000)}`,
+      ),
+    );
+  }
   const outcome = outcomeText(view);
   if (outcome) blocks.push(mrkdwnSection(outcome));
 

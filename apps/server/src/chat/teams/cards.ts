@@ -159,6 +159,12 @@ function denyStep(view: CardView): Element {
 /** The approval card for a request in any state; the buttons exist only while it is pending. */
 export function renderTeamsCard(view: CardView): AdaptiveCard {
   const body: Element[] = [plainBlock(view.heading, { bold: true, size: 'Large' })];
+  if (view.breakGlass) {
+    body.push(
+      plainBlock(`Break-glass (approved at once by the requester): ${view.breakGlass.reason}`, { bold: true }),
+      plainBlock(view.breakGlass.reviewLine),
+    );
+  }
   if (view.outcome) body.push(plainBlock(outcomeLine(view, view.outcome), { bold: true }));
   const requester = view.requester.name
     ? `${view.requester.email} (${view.requester.name})`

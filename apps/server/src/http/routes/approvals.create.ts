@@ -75,6 +75,10 @@ export const createApprovalBody = z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .max(2048)
       .optional(),
+    breakGlass: limitedText('reason').min(1).optional().meta({
+      description:
+        'break-glass: the emergency reason. Where the matching rule allows it, the request is approved at once, marked break-glass, and its review opens for the rule\'s reviewers',
+    }),
   })
   .superRefine((body, ctx) => {
     if (
@@ -122,12 +126,13 @@ export const createApprovalRoute: Route = {
         'Missing, invalid or revoked API key; identity token invalid, expired, for another audience or issuer',
       ),
       403: problemResponse(
-        'Key lacks approvals:write; key bound to other requesters or actions; identity login unmapped',
+        'Key lacks approvals:write; key bound to other requesters or actions; identity login unmapped; break-glass not allowed by the rule',
       ),
       409: problemResponse('Idempotency-Key reused with a different body'),
       413: problemResponse('Body over 64 KiB or context over 32 KiB'),
       415: problemResponse('Body is not application/json'),
       422: problemResponse('Body breaks the schema'),
+      429: problemResponse("Break-glass over the rule's maxPerDay for this requester or API key"),
     },
   },
   handlers(ctx) {

@@ -8,6 +8,11 @@ import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-req
 import { checkEligibility, decidingRulesOf } from '../../approvals/decider-eligibility.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
+import {
+  REVIEW_OUTCOMES,
+  reviewBreakGlass,
+  reviewStatusOf,
+} from '../../approvals/break-glass/review-break-glass.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { listConsoleRequests, requestFiltersSchema } from '../read/list-console-requests.ts';
@@ -29,6 +34,11 @@ const approveForm = z.object({
 });
 // The reason's limit is checked by recordDecision, as on every door; here only its shape.
 const denyForm = z.object({ reason: z.string().optional(), _csrf: z.string().optional() });
+const reviewForm = z.object({
+  outcome: z.enum(REVIEW_OUTCOMES),
+  note: z.string().optional(),
+  _csrf: z.string().optional(),
+});
 
 function requestIdOf(req: Request): string {
   return String(req.params['id']);
@@ -87,8 +97,13 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     const user = userOf(req);
     const view = await loadRequestView(ctx.deps, requestIdOf(req));
     const { request } = view;
-    // Not shown, and not said to exist, to someone not involved in it.
-    if (!canSeeRequest(ctx.deps.policy, user.email, request)) {
+    const review =
+      request.breakGlass === null
+        ? null
+        : await ctx.deps.db.prisma.breakGlassReview.findUnique({ where: { requestId: request.id } });
+    const isReviewer = review !== null && review.reviewers.includes(user.email);
+    // Not shown, and not said to exist, to someone not involved in it (a break-glass reviewer is).
+    if (!isReviewer && !canSeeRequest(ctx.deps.policy, user.email, request)) {
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
     }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
@@ -114,7 +129,45 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
       cannotDecide,
       reasonLimit: TEXT_LIMITS.reason,
       grantChoices: grantChoices(request.grantUpTo),
+      breakGlass:
+        review === null
+          ? null
+          : {
+              reason: request.breakGlass,
+              status: reviewStatusOf(review),
+              reviewers: review.reviewers,
+              dueAt: review.dueAt,
+              reviewedBy: review.reviewedBy,
+              note: review.note,
+              canReview:
+                review.outcome === null &&
+                user.email !== review.requesterEmail &&
+                (isReviewer || review.reviewers.some((r) => r.startsWith('idp:'))),
+            },
     });
+  });
+
+  router.post('/requests/:id/break-glass-review', ctx.csrf.require, async (req, res) => {
+    const user = userOf(req);
+    const id = requestIdOf(req);
+    const form = reviewForm.safeParse(req.body);
+    if (!form.success) {
+      req.session.flash = { kind: 'error', text: 'Not recorded: choose acknowledge or flag.' };
+    } else {
+      try {
+        await reviewBreakGlass(ctx.deps, {
+          requestId: id,
+          reviewer: user.email,
+          outcome: form.data.outcome,
+          note: form.data.note || null,
+        });
+        req.session.flash = { kind: 'ok', text: `You ${form.data.outcome} this break-glass use.` };
+      } catch (error) {
+        if (!isAppError(error) || error.code === 'NOT_FOUND' || error.code === 'INTERNAL') throw error;
+        req.session.flash = { kind: 'error', text: `Not recorded: ${error.detail}.` };
+      }
+    }
+    res.redirect(303, `/requests/${encodeURIComponent(id)}`);
   });
 
   router.post('/requests/:id/approve', ctx.csrf.require, async (req, res) => {

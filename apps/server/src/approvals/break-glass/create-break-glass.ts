@@ -1,0 +1,155 @@
+// Break-glass: where the matching rule allows it, the requester proceeds at once. The request is
+// approved in its creating transaction, marked with the requester's emergency reason, and a
+// mandatory review is opened: its cards say BREAK-GLASS, and a job at the review's due time
+// announces it again when nobody acknowledged or flagged it (review-break-glass.ts). A requester
+// or API key over the rule's maxPerDay in the last 24 hours is refused before anything is stored.
+import type { Prisma } from '../../db/client.ts';
+import { runSql } from '../../db/sql-transaction.ts';
+import { appendAuditEvents } from '../../audit/append-event.ts';
+import type { AuditEventInput } from '../../audit/event-types.ts';
+import { addCard } from '../outbox/card-outbox.ts';
+import { enqueueVerdictCallback } from '../outbox/enqueue-verdict-callback.ts';
+import { AppError } from '../../errors.ts';
+import type { Deps } from '../../deps.ts';
+import type { RequestWithDecisions } from '../find-request.ts';
+import type { BreakGlassRule } from '../policy/policy.ts';
+import { insertRequestRow, type NewRequestRow } from '../request-rows.ts';
+import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
+import type { BreakGlassReviewJob } from './review-break-glass.ts';
+
+export const BREAK_GLASS_PLATFORM = 'break-glass';
+const DAY_MS = 86_400_000;
+
+export interface BreakGlassUse {
+  reason: string;
+  rule: BreakGlassRule;
+  /** The API key that asked (for its budget); undefined when unknown. */
+  keyId: string | undefined;
+}
+
+/** The first line every door shows for a break-glass request. */
+export function breakGlassHeading(heading: string): string {
+  return `BREAK-GLASS: ${heading}`;
+}
+
+/** Refuses when the requester or the key already used break-glass `maxPerDay` times under the rule. */
+async function assertWithinBudget(
+  tx: Prisma.TransactionClient,
+  policyRule: string,
+  requester: string,
+  use: BreakGlassUse,
+  now: Date,
+): Promise<void> {
+  const max = use.rule.maxPerDay;
+  if (max === null) return;
+  // Concurrent uses by one requester (or key) under one rule take turns, so the count holds.
+  const keys = [`break-glass:${policyRule}:requester:${requester}`];
+  if (use.keyId) keys.push(`break-glass:${policyRule}:key:${use.keyId}`);
+  for (const key of keys.sort())
+    await runSql(tx, 'SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l', [
+      key,
+    ]);
+  const since = new Date(now.getTime() - DAY_MS);
+  const [counts] = await runSql<{ byRequester: number; byKey: number }>(
+    tx,
+    `SELECT count(*) FILTER (WHERE requester_email = $2)::int AS "byRequester",
+            count(*) FILTER (WHERE $3::uuid IS NOT NULL AND api_key_id = $3::uuid)::int AS "byKey"
+       FROM break_glass_reviews
+      WHERE policy_rule = $1 AND created_at > $4 AND (requester_email = $2 OR api_key_id = $3::uuid)`,
+    [policyRule, requester, use.keyId ?? null, since],
+  );
+  const byRequester = counts?.byRequester ?? 0;
+  const byKey = counts?.byKey ?? 0;
+  if (byRequester >= max || byKey >= max) {
+    const who = byRequester >= max ? `requester ${requester}` : 'this API key';
+    throw new AppError('BREAK_GLASS_BUDGET_EXCEEDED', {
+      detail: `${who} already used break-glass ${Math.max(byRequester, byKey)} time(s) under rule "${policyRule}" in the last 24 hours; its maxPerDay is ${max}`,
+      errors: [{ pointer: '/breakGlass', message: `over the rule's maxPerDay (${max})` }],
+    });
+  }
+}
+
+/**
+ * Stores the request approved, with its break-glass decision, its review, its cards, the review's
+ * due-time job and its verdict callback, all in one transaction.
+ */
+export function createBreakGlass(
+  deps: Deps,
+  data: NewRequestRow,
+  events: AuditEventInput[],
+  use: BreakGlassUse,
+  now: Date,
+): Promise<RequestWithDecisions> {
+  const policyRule = data.policyRule ?? '';
+  const requester = data.requesterEmail;
+  const dueAt = new Date(now.getTime() + use.rule.reviewWithinSeconds * 1000);
+  return deps.db.prisma.$transaction(async (tx) => {
+    await assertWithinBudget(tx, policyRule, requester, use, now);
+    await insertRequestRow(tx, { ...data, breakGlass: use.reason });
+    const decision = await tx.decision.create({
+      data: {
+        requestId: data.id,
+        approverEmail: requester,
+        platform: BREAK_GLASS_PLATFORM,
+        verdict: 'approve',
+        reason: use.reason,
+        createdAt: now,
+      },
+    });
+    const request = await tx.approvalRequest.update({
+      where: { id: data.id },
+      data: { status: 'approved', decidedAt: now },
+    });
+    const breakGlassReview = await tx.breakGlassReview.create({
+      data: {
+        requestId: data.id,
+        policyRule,
+        requesterEmail: requester,
+        apiKeyId: use.keyId ?? null,
+        reviewers: use.rule.reviewers,
+        dueAt,
+        createdAt: now,
+      },
+    });
+    const chatCards = [];
+    for (const channel of Array.isArray(data.channels) ? data.channels : []) {
+      const card = await addCard(tx, deps, data.id, channel);
+      if (card) chatCards.push(card);
+    }
+    await deps.jobs.send(tx, BREAK_GLASS_REVIEW_QUEUE, { requestId: data.id } satisfies BreakGlassReviewJob, {
+      startAfterSeconds: use.rule.reviewWithinSeconds,
+    });
+    await enqueueVerdictCallback(
+      tx,
+      deps.jobs,
+      { id: data.id, callbackUrl: data.callbackUrl ?? null },
+      'approved',
+    );
+    const actor = `break-glass:${requester}`;
+    const verdictEvents: AuditEventInput[] = [
+      {
+        type: 'decision.recorded',
+        requestId: data.id,
+        actor,
+        payload: {
+          approver: {
+            email: requester,
+            platform: BREAK_GLASS_PLATFORM,
+            platformUserId: null,
+            displayName: null,
+          },
+          verdict: 'approve',
+          reason: use.reason,
+        },
+      },
+      {
+        type: 'request.approved',
+        requestId: data.id,
+        actor,
+        payload: { approvals: [requester], denials: [], quorum: 1, denyQuorum: 1 },
+      },
+    ];
+    await appendAuditEvents(tx, [...events, ...verdictEvents], now, deps.events);
+    return { ...request, decisions: [decision], chatCards, breakGlassReview };
+  });
+}

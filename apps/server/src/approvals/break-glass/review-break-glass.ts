@@ -1,0 +1,134 @@
+// The mandatory review of a break-glass use: one of the rule's reviewers (never the requester)
+// acknowledges it or flags it, once. When the review's due time passes unreviewed, its job marks
+// it overdue, says so on every card of the request (posted again) and audits it, once.
+import { z } from 'zod';
+import { appendAuditEvents } from '../../audit/append-event.ts';
+import { refreshCards } from '../outbox/card-outbox.ts';
+import type { Deps } from '../../deps.ts';
+import { idpGroupHeld } from '../../directory/directory-eligibility.ts';
+import { AppError } from '../../errors.ts';
+import type { BreakGlassReview } from '../../generated/prisma/client.ts';
+import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
+import { isUuid } from '../find-request.ts';
+import { maskCredentialsInText } from '../masking.ts';
+import { refuseTooLongText } from '../text-limits.ts';
+import { type ReviewOutcome } from './review-status.ts';
+
+export { REVIEW_OUTCOMES, reviewStatusOf, type ReviewOutcome } from './review-status.ts';
+
+export interface BreakGlassReviewJob {
+  requestId: string;
+}
+
+export interface ReviewInput {
+  requestId: string;
+  /** The reviewer's established email (console sign-in, CLI --as). */
+  reviewer: string;
+  outcome: ReviewOutcome;
+  note?: string | null | undefined;
+}
+
+export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<BreakGlassReview> {
+  refuseTooLongText('reason', input.note ?? undefined);
+  const reviewer = input.reviewer.toLowerCase();
+  const note = input.note ? maskCredentialsInText(input.note) : null;
+  const now = deps.clock.now();
+  return deps.db.prisma.$transaction(async (tx) => {
+    const rows = isUuid(input.requestId)
+      ? await tx.$queryRawUnsafe<{ request_id: string }[]>(
+          'SELECT request_id FROM break_glass_reviews WHERE request_id = $1::uuid FOR UPDATE',
+          input.requestId,
+        )
+      : [];
+    const review = rows[0]
+      ? await tx.breakGlassReview.findUniqueOrThrow({ where: { requestId: input.requestId } })
+      : null;
+    if (!review)
+      throw new AppError('NOT_FOUND', { detail: `no break-glass use with request id ${input.requestId}` });
+    if (review.outcome !== null) {
+      throw new AppError('ALREADY_REVIEWED', {
+        detail: `this break-glass use was already ${review.outcome} by ${review.reviewedBy ?? 'a reviewer'}`,
+      });
+    }
+    if (reviewer === review.requesterEmail) {
+      throw new AppError('NOT_A_REVIEWER', {
+        detail: `${reviewer} used break-glass on this request and cannot review it`,
+      });
+    }
+    const named = review.reviewers.includes(reviewer) || (await idpGroupHeld(tx, review.reviewers, reviewer));
+    if (!named) {
+      throw new AppError('NOT_A_REVIEWER', {
+        detail: `${reviewer} is not a reviewer of rule "${review.policyRule}" (${review.reviewers.join(', ')})`,
+      });
+    }
+    const updated = await tx.breakGlassReview.update({
+      where: { requestId: review.requestId },
+      data: { outcome: input.outcome, reviewedBy: reviewer, note, reviewedAt: now },
+    });
+    await refreshCards(tx, deps, review.requestId);
+    await appendAuditEvents(
+      tx,
+      [
+        {
+          type: 'breakglass.reviewed',
+          requestId: review.requestId,
+          actor: reviewer,
+          payload: { outcome: input.outcome, reviewer, note },
+        },
+      ],
+      now,
+      deps.events,
+    );
+    return updated;
+  });
+}
+
+/** The review's due time passed: marks it overdue and announces it again, unless it was reviewed. */
+export async function markReviewOverdue(deps: Deps, requestId: string): Promise<boolean> {
+  const now = deps.clock.now();
+  return deps.db.prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRawUnsafe<{ request_id: string }[]>(
+      'SELECT request_id FROM break_glass_reviews WHERE request_id = $1::uuid AND outcome IS NULL AND overdue_at IS NULL FOR UPDATE',
+      requestId,
+    );
+    if (rows.length === 0) return false;
+    const review = await tx.breakGlassReview.update({
+      where: { requestId },
+      data: { overdueAt: now },
+      include: { request: { select: { channels: true } } },
+    });
+    // Every card of the request now says REVIEW OVERDUE; the flusher posts it again.
+    await refreshCards(tx, deps, requestId);
+    await appendAuditEvents(
+      tx,
+      [
+        {
+          type: 'breakglass.review_overdue',
+          requestId,
+          actor: 'countersign',
+          payload: {
+            dueAt: review.dueAt.toISOString(),
+            reviewers: review.reviewers,
+            channels: review.request.channels,
+          },
+        },
+      ],
+      now,
+      deps.events,
+    );
+    return true;
+  });
+}
+
+const jobData = z.object({ requestId: z.uuid() });
+
+export async function startBreakGlassWorkers(deps: Deps): Promise<void> {
+  await deps.jobs.work(BREAK_GLASS_REVIEW_QUEUE, 1, async (job) => {
+    const parsed = jobData.safeParse(job.data);
+    if (!parsed.success) {
+      deps.log.error({ jobId: job.id }, 'break-glass review job without a valid request id: dropped');
+      return;
+    }
+    await markReviewOverdue(deps, parsed.data.requestId);
+  });
+}
