@@ -61,7 +61,7 @@ beforeEach(async () => {
     await sql(`UPDATE audit_chain_head SET seq = 0, hash = repeat('0', 64)`);
   });
   await sql(
-    'TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, request_executions, approval_requests',
+    'TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, request_executions, break_glass_reviews, grants, approval_requests',
   );
   clock.set(day(1));
   const a = await createTestRequest(deps);

@@ -62,7 +62,7 @@ beforeEach(async () => {
   });
   // The requests of earlier tests have no events left; verification checks requests against the chain.
   await sql(
-    'TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, request_executions, approval_requests',
+    'TRUNCATE decisions, callback_attempts, callback_deliveries, chat_cards, request_executions, break_glass_reviews, grants, approval_requests',
   );
   const approved = await createTestRequest(deps); // 1 request.created
   await recordDecision(deps, { requestId: approved.id, verdict: 'approve', approver: approver('bob@x.org') }); // 2, 3
