@@ -74,6 +74,7 @@ describe('countersign mcp (stdio)', { timeout: 180_000 }, () => {
       [
         'action',
         'approvers',
+        'breakGlass',
         'channel',
         'context',
         'expiresIn',

@@ -16,9 +16,14 @@ export async function startFollowUpWorkers(
   concurrency: number,
 ): Promise<void> {
   if (concurrency <= 0) return;
-  const notifiers = new Map<string, ChatNotifier>();
-  for (const integration of integrations)
-    if (integration.notifier) notifiers.set(integration.platform, integration.notifier);
+  // A platform that revoked the app gets no more calls, nudges included (as its cards get none).
+  const liveNotifiers = () => {
+    const notifiers = new Map<string, ChatNotifier>();
+    for (const integration of integrations)
+      if (integration.notifier && !integration.link.revoked())
+        notifiers.set(integration.platform, integration.notifier);
+    return notifiers;
+  };
   await deps.jobs.work(FOLLOW_UP_QUEUE, concurrency, async (job) => {
     const parsed = followUpJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -30,8 +35,8 @@ export async function startFollowUpWorkers(
       data.kind === 'escalate'
         ? await escalateRequest(deps, data.requestId)
         : data.kind === 'remind'
-          ? await remindApprovers(deps, notifiers, data.requestId, data.step)
-          : await notifyRequester(deps, notifiers, data.requestId);
+          ? await remindApprovers(deps, liveNotifiers(), data.requestId, data.step)
+          : await notifyRequester(deps, liveNotifiers(), data.requestId);
     deps.log.info({ requestId: data.requestId, kind: data.kind, outcome }, 'follow-up done');
   });
 }
