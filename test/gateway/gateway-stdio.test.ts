@@ -249,14 +249,23 @@ describe('countersign gateway (stdio)', { timeout: 240_000 }, () => {
         ) as string,
       },
     ]);
-    const audit = await h.audit(id);
-    expect(audit.map((e) => e.type)).toEqual([
+    // The requester's notice is sent after the verdict by a job, so it may come before or after the
+    // executions; everything else is in this order.
+    const audit = await pollUntil(
+      () => h.audit(id),
+      (events) => events.some((e) => e.type === 'requester.notified'),
+      { what: `the requester's notice of ${id}` },
+    );
+    const types = audit.map((e) => e.type);
+    expect(types.filter((t) => t !== 'requester.notified')).toEqual([
       'request.created',
       'decision.recorded',
       'request.approved',
       'request.executed',
       'request.executed',
     ]);
+    expect(types.filter((t) => t === 'requester.notified')).toHaveLength(1);
+    expect(types.indexOf('requester.notified')).toBeGreaterThan(types.indexOf('request.approved'));
 
     // The same call again is a new request: the approval was used once.
     const again = await call(quick, 'files__write_file', args, false);

@@ -11,7 +11,7 @@ import { problemSchema, type Problem } from '../../server/src/http/contracts/pro
 import {
   policyProposalSchema,
   type proposePolicyBody,
-} from '../../server/src/http/routes/policy.proposals.create.ts';
+} from '../../server/src/http/contracts/policy-proposal.ts';
 import { optionalString } from '../../server/src/config.ts';
 import { CliError } from './cli-error.ts';
 

@@ -28,8 +28,8 @@ CREATE UNIQUE INDEX "policy_proposals_request_id_key" ON "policy_proposals"("req
 
 CREATE TABLE "oidc_group_claims" (
     "email" TEXT NOT NULL,
-    "groups" TEXT[] NOT NULL,
-    "group_keys" TEXT[] NOT NULL,
+    "groups" TEXT[],
+    "group_keys" TEXT[],
     "seen_at" TIMESTAMPTZ(3) NOT NULL,
     CONSTRAINT "oidc_group_claims_pkey" PRIMARY KEY ("email")
 );
