@@ -237,20 +237,26 @@ async function seed(name: string, events: number): Promise<{ clientId: string; s
  * A clone of the kept seed of `events` events (seeding it first when it is missing or unfinished),
  * with a fresh API key for the history's client.
  */
+/** The kept seed of `events` events, seeded first when it is missing, unfinished or of an older shape. */
+export async function ensureGrowthSeed(events: number): Promise<{ clientId: string; seededSeconds: number }> {
+  const name = growthDatabaseName(events);
+  const found = await readSeed(name);
+  if (found && found.events === events) return { clientId: found.clientId, seededSeconds: 0 };
+  const seeded = await seed(name, events);
+  console.log(
+    `   seeded ${name}: ${events.toLocaleString('en-US')} events in ${seeded.seconds.toFixed(0)} s`,
+  );
+  return { clientId: seeded.clientId, seededSeconds: seeded.seconds };
+}
+
+/**
+ * A clone of the kept seed of `events` events (seeding it first when needed), with a fresh API key
+ * (approvals and audit:read) for the history's client.
+ */
 export async function growthHistory(events: number): Promise<GrowthHistory> {
   const name = growthDatabaseName(events);
-  let found = await readSeed(name);
-  let seededSeconds = 0;
-  if (!found || found.events !== events) {
-    const seeded = await seed(name, events);
-    seededSeconds = seeded.seconds;
-    found = { clientId: seeded.clientId, events };
-    console.log(
-      `   seeded ${name}: ${events.toLocaleString('en-US')} events in ${seededSeconds.toFixed(0)} s`,
-    );
-  } else {
-    console.log(`   reusing ${name}`);
-  }
+  const { clientId, seededSeconds } = await ensureGrowthSeed(events);
+  const found = { clientId };
   const clone = `${name}_run_${process.pid}`;
   await withAdmin(async (admin) => {
     await admin.query(`DROP DATABASE IF EXISTS "${clone}" WITH (FORCE)`);
@@ -261,11 +267,10 @@ export async function growthHistory(events: number): Promise<GrowthHistory> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`UPDATE api_keys SET hash = $1, prefix = $2 WHERE client_id = $3`, [
-      hashApiKey(key),
-      displayPrefix(key),
-      found.clientId,
-    ]);
+    await client.query(
+      `UPDATE api_keys SET hash = $1, prefix = $2, scopes = '{approvals:write,approvals:read,audit:read}' WHERE client_id = $3`,
+      [hashApiKey(key), displayPrefix(key), found.clientId],
+    );
   } finally {
     await client.end();
   }
