@@ -9,6 +9,7 @@ import { benchVerifyParallel } from './verify-parallel.bench.ts';
 import { benchCliStart } from './cli-start.bench.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchEmbedded } from './embedded.bench.ts';
+import { benchGrowth } from './growth.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
 import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
 import { benchIntake } from './intake.bench.ts';
@@ -21,6 +22,7 @@ const benchmarks: Record<string, Benchmark> = {
   'verify-parallel': benchVerifyParallel,
   report: benchReport,
   embedded: benchEmbedded,
+  growth: benchGrowth,
   cli: benchCliStart,
 };
 
