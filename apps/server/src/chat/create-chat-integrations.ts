@@ -79,6 +79,7 @@ export async function createChatIntegrations(config: Config, deps: Deps): Promis
       transport: createTeamsChatTransport(integration.transport, (requestId) =>
         findRefreshAudience(deps, requestId),
       ),
+      notifier: integration.notifier,
       flush: flushSettingsFor(config, 'teams'),
       link: createPlatformLink('teams', 'http', deps),
     });

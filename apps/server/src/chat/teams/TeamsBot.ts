@@ -209,6 +209,13 @@ export class TeamsBot extends ActivityHandler {
     };
   }
 
+  private async learnSender(context: TurnContext): Promise<void> {
+    const from = channelAccountSchema.safeParse(context.activity.from);
+    if (!from.success) return;
+    const who = await resolveTeamsIdentity(context, from.data.id, this.deps.countCall, this.deps.log);
+    if (who) await this.learnUser(from.data.id, who);
+  }
+
   /** Keeps the sender's Teams id under their email, for card refresh (refresh.userIds). */
   private async learnUser(userId: string, who: TeamsIdentity): Promise<void> {
     if (!who.email) return;
@@ -251,6 +258,8 @@ export class TeamsBot extends ActivityHandler {
       via,
     );
     this.deps.log.info({ conversationId: where.conversationId, change, via }, 'Teams bot installed');
+    // A personal chat: the person who opened it can be told things there later; learn who they are.
+    if (where.conversationType === 'personal') await this.learnSender(context);
   }
 
   private async recordRemoval(context: TurnContext, via: TeamsInstallationSource): Promise<void> {
