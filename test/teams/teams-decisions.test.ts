@@ -50,6 +50,8 @@ const nomail = member('nomail');
 
 type Body = Record<string, unknown>;
 
+const DENY_REASON_INPUT_ID = '"id":"denyReason"';
+
 function cardOf(body: unknown): Body {
   const answer = body as { statusCode: number; type: string; value: Body };
   expect(answer.statusCode).toBe(200);
@@ -107,6 +109,13 @@ describe('Teams approvals end to end', () => {
     expect(posted['version']).toBe('1.5');
     expect(JSON.stringify(posted)).toContain('Export users');
     expect(hasButtons(posted)).toBe(true);
+    // Approve/Deny are in the approvers' own view, which Teams asks for through the refresh.
+    expect(posted['refresh']).toMatchObject({
+      action: { verb: 'refreshCard', data: { requestId: created.id } },
+    });
+    const bobsView = cardOf((await s.click(where, bob, card, 'refreshCard', { requestId: created.id })).body);
+    expect(JSON.stringify(bobsView)).toContain('"verb":"approve"');
+    expect(JSON.stringify(bobsView)).toContain('"verb":"deny"');
     expect(JSON.stringify(posted)).toContain(created.id);
 
     const answer = await s.click(where, bob, card, 'approve', { requestId: created.id });
@@ -170,7 +179,11 @@ describe('Teams approvals end to end', () => {
   it('asks for a reason where the rule requires one, and records a deny with it', async () => {
     const created = await s.create({ action: 'db.drop' });
     const card = await s.waitForCard(created.id, CHANNEL);
-    const cardJson = JSON.stringify(cardInVersion(card.versions[0] ?? {}));
+    // The shared card has no Deny step: the approver's own view (the card refresh) holds it.
+    expect(JSON.stringify(cardInVersion(card.versions[0] ?? {}))).not.toContain(DENY_REASON_INPUT_ID);
+    const mine = await s.click(where, bob, card, 'refreshCard', { requestId: created.id });
+    const cardJson = JSON.stringify(cardOf(mine.body));
+    expect(cardJson).toContain(DENY_REASON_INPUT_ID);
     expect(cardJson).toContain('"isRequired":true');
     const without = await s.click(where, bob, card, 'deny', { requestId: created.id, denyReason: '  ' });
     expect(messageOf(without.body)).toContain('requires a reason');

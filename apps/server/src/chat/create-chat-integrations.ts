@@ -7,6 +7,7 @@ import { flushSettingsFor, type ChatIntegration } from './chat-integration.ts';
 import { createIdentityCache } from './identity-cache.ts';
 import { createPlatformLink } from './platform-link.ts';
 import { createTeamsHandlers } from './teams/handlers.ts';
+import { findRefreshAudience } from './teams/refresh-audience.ts';
 import { resolveTeamsSettings } from './teams/resolve-teams-settings.ts';
 import { createTeamsChatTransport } from './teams/teams-chat-transport.ts';
 
@@ -75,7 +76,10 @@ export async function createChatIntegrations(config: Config, deps: Deps): Promis
     integrations.push({
       platform: 'teams',
       router: integration.router,
-      transport: createTeamsChatTransport(integration.transport),
+      transport: createTeamsChatTransport(integration.transport, (requestId) =>
+        findRefreshAudience(deps, requestId),
+      ),
+      notifier: integration.notifier,
       flush: flushSettingsFor(config, 'teams'),
       link: createPlatformLink('teams', 'http', deps),
     });

@@ -45,7 +45,7 @@ export async function notifyRequester(
   notifiers: ReadonlyMap<string, ChatNotifier>,
   requestId: string,
 ): Promise<Notified['via'] | 'already_notified' | 'not_wanted' | 'no_platform'> {
-  // Teams has no notifier yet (docs/operate/teams.md): nothing to try, so nothing is recorded.
+  // No platform with a notifier configured: nothing to try, so nothing is recorded.
   if (notifiers.size === 0) return Promise.resolve('no_platform');
   return withSqlTransaction(deps.db.pool, async (tx) => {
     await lockFollowUp(tx, `${requestId}:notify-requester`);

@@ -25,7 +25,8 @@ import {
   recordTeamsRemoval,
   type TeamsInstallationSource,
 } from './record-teams-installation.ts';
-import { resolveTeamsIdentity } from './resolve-teams-identity.ts';
+import { resolveTeamsIdentity, type TeamsIdentity } from './resolve-teams-identity.ts';
+import { recordTeamsUser } from './teams-user-directory.ts';
 import {
   cardActionValueSchema,
   channelAccountSchema,
@@ -185,11 +186,12 @@ export class TeamsBot extends ActivityHandler {
       reply: async (text) => (await this.send(context, MessageFactory.text(text)))?.id,
       replyWithCard: async (card) =>
         (await this.send(context, MessageFactory.attachment(CardFactory.adaptiveCard(card))))?.id,
-      resolveSender: () => {
+      resolveSender: async () => {
         const from = channelAccountSchema.safeParse(context.activity.from);
-        return from.success
-          ? resolveTeamsIdentity(context, from.data.id, this.deps.countCall, this.deps.log)
-          : Promise.resolve(null);
+        if (!from.success) return null;
+        const who = await resolveTeamsIdentity(context, from.data.id, this.deps.countCall, this.deps.log);
+        if (who) await this.learnUser(from.data.id, who);
+        return who;
       },
       offerFile: async (file) => {
         const where = whereOf(context.activity);
@@ -205,6 +207,28 @@ export class TeamsBot extends ActivityHandler {
         await this.send(context, { type: 'message', attachments: [attachment] });
       },
     };
+  }
+
+  private async learnSender(context: TurnContext): Promise<void> {
+    const from = channelAccountSchema.safeParse(context.activity.from);
+    if (!from.success) return;
+    const who = await resolveTeamsIdentity(context, from.data.id, this.deps.countCall, this.deps.log);
+    if (who) await this.learnUser(from.data.id, who);
+  }
+
+  /** Keeps the sender's Teams id under their email, for card refresh (refresh.userIds). */
+  private async learnUser(userId: string, who: TeamsIdentity): Promise<void> {
+    if (!who.email) return;
+    try {
+      await recordTeamsUser(
+        this.deps.db,
+        { email: who.email, userId, aadObjectId: who.aadObjectId, tenantId: who.tenantId },
+        this.deps.clock.now(),
+      );
+    } catch (error) {
+      // The turn goes on; the person is only left out of refresh.userIds until the next sighting.
+      this.deps.log.warn({ err: error, userId }, 'the Teams user id could not be stored');
+    }
   }
 
   private async recordInstall(context: TurnContext, via: TeamsInstallationSource): Promise<void> {
@@ -234,6 +258,8 @@ export class TeamsBot extends ActivityHandler {
       via,
     );
     this.deps.log.info({ conversationId: where.conversationId, change, via }, 'Teams bot installed');
+    // A personal chat: the person who opened it can be told things there later; learn who they are.
+    if (where.conversationType === 'personal') await this.learnSender(context);
   }
 
   private async recordRemoval(context: TurnContext, via: TeamsInstallationSource): Promise<void> {

@@ -161,3 +161,50 @@ describe('the Teams approval card', () => {
     expect(JSON.stringify(renderSlackCard(without).blocks)).not.toContain('Open in Countersign');
   });
 });
+
+describe('the Teams card with Universal Actions refresh', () => {
+  const view = () => buildCardView(approval(), { denyReasonRequired: false, grantUpToSeconds: null });
+  const titles = (card: Record<string, unknown>) =>
+    ((card['actions'] ?? []) as { title?: string }[]).map((a) => a.title);
+
+  it('shares the status card with a refresh naming the approvers, and the own-view button while someone is left out', () => {
+    const audience = { userIds: ['29:bob'], leftOut: 1 };
+    const shared = renderTeamsCard(view(), { audience, viewer: 'shared' });
+    expect(shared['refresh']).toEqual({
+      action: { type: 'Action.Execute', verb: 'refreshCard', data: { requestId: ID } },
+      userIds: ['29:bob'],
+    });
+    expect(titles(shared)).toEqual(['Approve or deny (approvers)']);
+    const everyoneListed = renderTeamsCard(view(), {
+      audience: { ...audience, leftOut: 0 },
+      viewer: 'shared',
+    });
+    expect(titles(everyoneListed)).toEqual([]);
+    const uncountable = renderTeamsCard(view(), {
+      audience: { ...audience, leftOut: null },
+      viewer: 'shared',
+    });
+    expect(titles(uncountable)).toEqual(['Approve or deny (approvers)']);
+  });
+
+  it("gives the approver's view Approve and Deny, an onlooker's none", () => {
+    const audience = { userIds: ['29:bob'], leftOut: 1 };
+    expect(titles(renderTeamsCard(view(), { audience, viewer: 'approver' }))).toEqual(['Approve', 'Deny']);
+    const onlooker = renderTeamsCard(view(), { audience, viewer: 'onlooker' });
+    expect(titles(onlooker)).toEqual([]);
+    expect(JSON.stringify(onlooker)).toContain('Only the eligible approvers can decide this request.');
+  });
+
+  it('has no refresh once the request has its verdict', () => {
+    const decided = buildCardView(approval({ status: 'approved', decidedAt: '2026-11-21T10:05:00.000Z' }), {
+      denyReasonRequired: false,
+      grantUpToSeconds: null,
+    });
+    const card = renderTeamsCard(decided, {
+      audience: { userIds: ['29:bob'], leftOut: 0 },
+      viewer: 'shared',
+    });
+    expect(card['refresh']).toBeUndefined();
+    expect(titles(card)).toEqual([]);
+  });
+});

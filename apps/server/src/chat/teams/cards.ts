@@ -5,9 +5,12 @@
 // server's own payload digest, for its `wrap`.
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 import { deciderPlain, buttonsHint, type CardOutcome, type CardView } from '../card-view.ts';
+import type { RefreshAudience } from './refresh-audience.ts';
 
 export const APPROVE_VERB = 'approve';
 export const DENY_VERB = 'deny';
+/** The Universal Actions refresh: Teams asks for the card one person may see. */
+export const REFRESH_VERB = 'refreshCard';
 /** The reason input's id; Teams merges the inputs into the Action.Execute data. */
 export const DENY_REASON_INPUT = 'denyReason';
 
@@ -156,12 +159,46 @@ function denyStep(view: CardView): Element {
   };
 }
 
-/** The approval card for a request in any state; the buttons exist only while it is pending. */
-export function renderTeamsCard(view: CardView): AdaptiveCard {
+/**
+ * Who the card is rendered for, once Universal Actions refresh is used: `shared` is the message
+ * everyone sees (no Approve/Deny; a refresh clause naming the approvers), `approver` the view an
+ * eligible approver gets on refresh, `onlooker` anyone else's (the requester's included).
+ */
+export interface TeamsCardAudience {
+  audience: RefreshAudience;
+  viewer: 'shared' | 'approver' | 'onlooker';
+}
+
+function refreshClause(view: CardView, audience: RefreshAudience): Element {
+  return {
+    action: { type: 'Action.Execute', verb: REFRESH_VERB, data: { requestId: view.requestId } },
+    userIds: audience.userIds,
+  };
+}
+
+/** On the shared card when some eligible approver could not be listed: asks for their own view. */
+function ownViewStep(view: CardView): Element {
+  return {
+    type: 'Action.Execute',
+    verb: REFRESH_VERB,
+    title: 'Approve or deny (approvers)',
+    data: { requestId: view.requestId },
+  };
+}
+
+/**
+ * The approval card for a request in any state; the buttons exist only while it is pending, and
+ * with `forWhom` only in the approver's view.
+ */
+export function renderTeamsCard(view: CardView, forWhom?: TeamsCardAudience): AdaptiveCard {
+  const pending = view.showButtons;
+  const buttons = pending && (forWhom === undefined || forWhom.viewer === 'approver');
   const body: Element[] = [plainBlock(view.heading, { bold: true, size: 'Large' })];
   if (view.breakGlass) {
     body.push(
-      plainBlock(`Break-glass (approved at once by the requester): ${view.breakGlass.reason}`, { bold: true }),
+      plainBlock(`Break-glass (approved at once by the requester): ${view.breakGlass.reason}`, {
+        bold: true,
+      }),
       plainBlock(view.breakGlass.reviewLine),
     );
   }
@@ -206,10 +243,15 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
     if (hidden > 0)
       body.push(plainBlock(`… ${hidden} more decision${hidden === 1 ? '' : 's'}`, { subtle: true }));
   }
-  if (view.showButtons) body.push(plainBlock(buttonsHint(view), { subtle: true }));
+  if (buttons) body.push(plainBlock(buttonsHint(view), { subtle: true }));
+  if (pending && forWhom?.viewer === 'onlooker')
+    body.push(plainBlock('Only the eligible approvers can decide this request.', { subtle: true }));
   body.push(digestBlock(view.payloadDigest));
 
-  const actions: Element[] = view.showButtons ? [approveStep(view), denyStep(view)] : [];
+  const actions: Element[] = buttons ? [approveStep(view), denyStep(view)] : [];
+  const leftOut = forWhom?.audience.leftOut;
+  if (pending && forWhom?.viewer === 'shared' && (leftOut === null || (leftOut ?? 0) > 0))
+    actions.push(ownViewStep(view));
   if (view.consoleUrl)
     actions.push({ type: 'Action.OpenUrl', title: 'Open in Countersign', url: view.consoleUrl });
   return {
@@ -217,6 +259,7 @@ export function renderTeamsCard(view: CardView): AdaptiveCard {
     $schema: SCHEMA,
     version: '1.5',
     fallbackText: view.summary,
+    ...(pending && forWhom ? { refresh: refreshClause(view, forWhom.audience) } : {}),
     body,
     ...(actions.length > 0 ? { actions } : {}),
   };

@@ -9,6 +9,8 @@ import { classifyTeamsError } from './classify-teams-error.ts';
 import { createTeamsAdapter, type TeamsAdapter } from './create-teams-adapter.ts';
 import { createTeamsCardTransport, type TeamsCardTransport } from './create-teams-card-transport.ts';
 import { createTeamsEndpoint } from './create-teams-endpoint.ts';
+import { createTeamsNotifier } from './create-teams-notifier.ts';
+import type { ChatNotifier } from '../follow-up/chat-notifier.ts';
 import { createEndorsementCheck } from './require-teams-endorsement.ts';
 import type { TeamsSettings } from './resolve-teams-settings.ts';
 import { TeamsBot } from './TeamsBot.ts';
@@ -17,6 +19,8 @@ import type { TeamsBotHandlers } from './teams-turn.ts';
 export interface TeamsIntegration {
   router: Router;
   transport: TeamsCardTransport;
+  /** Reminders and the requester's notice (thread replies with mentions, personal messages). */
+  notifier: ChatNotifier;
   teams: TeamsAdapter;
   bot: TeamsBot;
   settings: TeamsSettings;
@@ -39,6 +43,7 @@ export function createTeamsIntegration(
       log: deps.log,
     }),
     transport: createTeamsCardTransport({ db: deps.db, teams, log: deps.log }),
+    notifier: createTeamsNotifier({ db: deps.db, teams, log: deps.log, countCall }),
     teams,
     bot,
     settings,

@@ -1,18 +1,27 @@
 // Teams activities into the chat core and back: an Action.Execute on a card becomes a CardClick
 // (answered with the refreshed card, or the clicker's private refusal), a personal-chat message
 // `report …` / `help` becomes the report command (summary card, CSV through file consent).
+import { DECISIONS_IN_ORDER, isUuid } from '../../approvals/find-request.ts';
 import type { RecordDecisionResult } from '../../approvals/record-decision.ts';
+import { viewerMayDecide } from '../../approvals/viewer-may-decide.ts';
 import type { ChatOrigin } from '../../audit/event-types.ts';
 import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
 import { buildCardView } from '../card-view.ts';
 import { guardChatHandler } from '../guard-chat-handler.ts';
-import { decideFromCard, denyReasonProblem, type CardClick, type ChatDeps } from '../handle-card-action.ts';
+import {
+  decideFromCard,
+  denyReasonProblem,
+  isCardOfItsMessage,
+  type CardClick,
+  type ChatDeps,
+} from '../handle-card-action.ts';
 import type { ChatIdentity } from '../identity-cache.ts';
 import { refusalText } from '../refusal-text.ts';
 import { parseCommandText, runReportCommand } from '../report-command.ts';
 import { readFile } from 'node:fs/promises';
 import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
-import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, renderTeamsCard } from './cards.ts';
+import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, REFRESH_VERB, renderTeamsCard } from './cards.ts';
+import { findRefreshAudience } from './refresh-audience.ts';
 import { renderReportSummaryCard } from './report-card.ts';
 import type { TeamsBotHandlers, TeamsCardAction, TeamsMessage, TeamsTurnTools } from './teams-turn.ts';
 
@@ -40,27 +49,24 @@ function stringField(data: Record<string, unknown>, name: string): string | unde
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The card as it now stands, from the request recordDecision returned (no second read). */
+/** The card as it now stands, from the request recordDecision returned (no second read): the
+ * clicker has decided, so their view has no buttons left. */
 async function cardAfter(deps: ChatDeps, settings: TeamsHandlerSettings, result: RecordDecisionResult) {
   const view = buildCardView(await presentWithReceipt(deps, result.request), {
     denyReasonRequired: result.request.denyReasonRequired,
     grantUpToSeconds: result.request.grantUpTo,
     publicUrl: settings.publicUrl,
   });
-  return renderTeamsCard(view);
+  if (!view.showButtons) return renderTeamsCard(view);
+  return renderTeamsCard(view, {
+    audience: await findRefreshAudience(deps, view.requestId),
+    viewer: 'onlooker',
+  });
 }
 
-async function onCardAction(
-  deps: ChatDeps,
-  settings: TeamsHandlerSettings,
-  action: TeamsCardAction,
-  turn: TeamsTurnTools,
-): Promise<InvokeAnswer> {
-  if (action.verb !== APPROVE_VERB && action.verb !== DENY_VERB) {
-    return answerWithMessage(refusalText('CARD_MISMATCH', 'teams'));
-  }
+function clickOf(settings: TeamsHandlerSettings, action: TeamsCardAction, turn: TeamsTurnTools): CardClick {
   const requestId = stringField(action.data, 'requestId') ?? '';
-  const click: CardClick = {
+  return {
     platform: 'teams',
     channel: `teams:${action.conversationId}`,
     messageId: action.cardActivityId ?? '',
@@ -73,6 +79,47 @@ async function onCardAction(
       lookup: lookUpSender(turn),
     },
   };
+}
+
+/**
+ * The Universal Actions refresh (`refreshCard`, automatic or asked for): the card this person may
+ * see. Approve/Deny only for whoever could decide now (viewerMayDecide); everyone else, the
+ * requester included, gets the status card.
+ */
+async function onRefresh(deps: ChatDeps, settings: TeamsHandlerSettings, click: CardClick) {
+  if (!isUuid(click.requestId) || !(await isCardOfItsMessage(deps, click)))
+    return answerWithMessage(refusalText('CARD_MISMATCH', 'teams'));
+  const request = await deps.db.prisma.approvalRequest.findUnique({
+    where: { id: click.requestId },
+    include: DECISIONS_IN_ORDER,
+  });
+  if (!request) return answerWithMessage(refusalText('NOT_FOUND', 'teams'));
+  const view = buildCardView(await presentWithReceipt(deps, request), {
+    denyReasonRequired: request.denyReasonRequired,
+    grantUpToSeconds: request.grantUpTo,
+    publicUrl: settings.publicUrl,
+  });
+  if (!view.showButtons) return answerWithCard(renderTeamsCard(view));
+  const who = click.clicker.isOwnTenant
+    ? await deps.identity.resolve(click.clicker.identityKey, click.clicker.lookup)
+    : null;
+  const mayDecide = await viewerMayDecide(deps.db.prisma, request, who?.email ?? null, deps.clock.now());
+  const audience = await findRefreshAudience(deps, request.id);
+  return answerWithCard(renderTeamsCard(view, { audience, viewer: mayDecide ? 'approver' : 'onlooker' }));
+}
+
+async function onCardAction(
+  deps: ChatDeps,
+  settings: TeamsHandlerSettings,
+  action: TeamsCardAction,
+  turn: TeamsTurnTools,
+): Promise<InvokeAnswer> {
+  const click = clickOf(settings, action, turn);
+  if (action.verb === REFRESH_VERB) return onRefresh(deps, settings, click);
+  if (action.verb !== APPROVE_VERB && action.verb !== DENY_VERB) {
+    return answerWithMessage(refusalText('CARD_MISMATCH', 'teams'));
+  }
+  const requestId = click.requestId;
   const reason = stringField(action.data, DENY_REASON_INPUT)?.trim() ?? '';
   if (action.verb === DENY_VERB) {
     const problem = await denyReasonProblem(deps, 'teams', requestId, reason);

@@ -4,17 +4,27 @@
 // found again (findPosted answers null): the window is the time between the connector's answer
 // and the commit that stores the activity id.
 import type { ChatTransport } from '../flush-channel.ts';
+import type { CardView } from '../card-view.ts';
 import { renderTeamsCard } from './cards.ts';
 import { classifyTeamsError } from './classify-teams-error.ts';
 import type { TeamsCardTransport } from './create-teams-card-transport.ts';
+import type { RefreshAudience } from './refresh-audience.ts';
 
-export function createTeamsChatTransport(cards: TeamsCardTransport): ChatTransport {
+/** The message everyone sees: the status card, refreshing to Approve/Deny for the approvers. */
+export function createTeamsChatTransport(
+  cards: TeamsCardTransport,
+  audienceOf: (requestId: string) => Promise<RefreshAudience>,
+): ChatTransport {
+  async function shared(view: CardView) {
+    if (!view.showButtons) return renderTeamsCard(view);
+    return renderTeamsCard(view, { audience: await audienceOf(view.requestId), viewer: 'shared' });
+  }
   return {
     platform: 'teams',
     methodNames: { post: 'sendToConversation', update: 'updateActivity', findPosted: null },
-    post: (conversationId, view) => cards.postCard(conversationId, renderTeamsCard(view)),
-    update: (conversationId, activityId, view) =>
-      cards.updateCard(conversationId, activityId, renderTeamsCard(view)),
+    post: async (conversationId, view) => cards.postCard(conversationId, await shared(view)),
+    update: async (conversationId, activityId, view) =>
+      cards.updateCard(conversationId, activityId, await shared(view)),
     findPosted: () => Promise.resolve(null),
     classify: classifyTeamsError,
   };
