@@ -31,6 +31,10 @@ export const recordExecutionBody = z
           'with "started" only: policy secrets the rule lists, returned once in this answer for the run\'s environment',
       }),
   })
+  .refine((body) => body.secrets === undefined || body.outcome === 'started', {
+    message: 'secrets are handed out only to the start: send them with outcome "started"',
+    path: ['secrets'],
+  })
   .meta({ id: 'RecordExecution' });
 
 export const executionSchema = z
@@ -44,13 +48,10 @@ export const executionSchema = z
     finishedAt: z.iso.datetime().nullable(),
     /** Names only: "ENV=secret-name". */
     secrets: z.array(z.string()),
-    secretEnv: z
-      .record(z.string(), z.string())
-      .optional()
-      .meta({
-        description:
-          'in the answer to a start that asked for secrets, and only there: environment variable → value',
-      }),
+    secretEnv: z.record(z.string(), z.string()).optional().meta({
+      description:
+        'in the answer to a start that asked for secrets, and only there: environment variable → value',
+    }),
   })
   .meta({ id: 'Execution' });
 
