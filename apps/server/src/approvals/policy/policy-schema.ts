@@ -46,14 +46,9 @@ const actionGlob = z
 
 /** Nudges while a request waits, and the word to its requester afterwards (approvals/follow-up/). */
 const followUpFields = {
-  remind: z
-    .array(duration)
-    .min(1)
-    .max(10)
-    .optional()
-    .meta({
-      description: 'times after creation to re-notify approvers who have not decided, e.g. [15m, 45m]',
-    }),
+  remind: z.array(duration).min(1).max(10).optional().meta({
+    description: 'times after creation to re-notify approvers who have not decided, e.g. [15m, 45m]',
+  }),
   escalate: z
     .strictObject({
       after: duration,

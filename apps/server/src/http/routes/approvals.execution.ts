@@ -27,7 +27,7 @@ export const recordExecutionRoute: Route = {
       201: { description: 'Execution started', content: { 'application/json': { schema: executionSchema } } },
       200: { description: 'Outcome recorded', content: { 'application/json': { schema: executionSchema } } },
       404: problemResponse('No such request for this client'),
-      403: problemResponse('SECRET_NOT_ALLOWED: a secret the request\'s rule does not list'),
+      403: problemResponse("SECRET_NOT_ALLOWED: a secret the request's rule does not list"),
       409: problemResponse(
         'EXECUTION_NOT_APPROVED, ALREADY_EXECUTED (a second start), EXECUTION_NOT_STARTED or EXECUTION_FINISHED',
       ),
