@@ -32,7 +32,16 @@ rules:
     actions: ["*"]
     approvers: [bob@example.com]
 `;
-const CONTEXT = { table: 'users' };
+// The command binding the CLI sends with --exec --secret: approvers see the secrets by name.
+const CONTEXT = {
+  table: 'users',
+  exec: {
+    argv: ['psql', '-f', 'export.sql'],
+    cwd: '/srv/jobs',
+    env: [],
+    secrets: ['PGPASSWORD=db-prod', 'OTHER=db-missing'],
+  },
+};
 const DIGEST = payloadDigest('db.export', CONTEXT);
 const PGPASSWORD = [{ env: 'PGPASSWORD', secret: 'db-prod' }];
 
@@ -164,6 +173,28 @@ describe('execution secrets: POST /v1/approvals/{id}/execution with secrets', { 
     await refused(
       other.id,
       { payloadDigest: payloadDigest('deploy.production', CONTEXT), secrets: PGPASSWORD },
+      'SECRET_NOT_ALLOWED',
+    );
+  });
+
+  it('refuses a listed secret the approved request did not name (approvers saw no such secret)', async () => {
+    const plain = await createApproval(t, key, { context: { table: 'users' } });
+    await recordDecision(testDeps(t.server.db, { clock: systemClock }), {
+      requestId: plain.id,
+      verdict: 'approve',
+      approver: approver('bob@example.com'),
+    });
+    const problem = await refused(
+      plain.id,
+      { payloadDigest: payloadDigest('db.export', { table: 'users' }), secrets: PGPASSWORD },
+      'SECRET_NOT_ALLOWED',
+    );
+    expect(problem.detail).toContain('the approved request did not name PGPASSWORD=db-prod');
+    // Named, but for another variable.
+    const request = await approved();
+    await refused(
+      request.id,
+      { payloadDigest: DIGEST, secrets: [{ env: 'PGPASS', secret: 'db-prod' }] },
       'SECRET_NOT_ALLOWED',
     );
   });

@@ -12,6 +12,7 @@ import type { Deps } from '../deps.ts';
 import { isUuid } from './find-request.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 import { resolveSecret } from '../secrets/resolve-secret.ts';
+import { execBindingOf } from './exec-binding.ts';
 
 export interface RecordExecutionInput {
   requestId: string;
@@ -164,10 +165,20 @@ function secretRefusal(
   const rule = deps.policy.rules.find((r) => r.name === ruleName);
   const listed = new Set(rule?.secrets ?? []);
   const refused = asked.find((s) => !listed.has(s.secret) || !deps.policy.secrets?.has(s.secret));
-  if (!refused) return undefined;
+  if (refused) {
+    return {
+      reason: 'secret_not_allowed',
+      detail: `rule "${ruleName}" does not list secret "${refused.secret}" (its secrets: ${[...listed].join(', ') || 'none'})`,
+    };
+  }
+  // The approvers saw the command's secrets by name (exec.secrets in the context the chain holds):
+  // a start may ask for those and no other.
+  const shown = new Set(execBindingOf(chain.created.payload.context)?.secrets ?? []);
+  const unseen = asked.find((s) => !shown.has(`${s.env}=${s.secret}`));
+  if (!unseen) return undefined;
   return {
     reason: 'secret_not_allowed',
-    detail: `rule "${ruleName}" does not list secret "${refused.secret}" (its secrets: ${[...listed].join(', ') || 'none'})`,
+    detail: `the approved request did not name ${unseen.env}=${unseen.secret} (its exec.secrets: ${[...shown].join(', ') || 'none'}): approvers see every secret a command gets`,
   };
 }
 
