@@ -41,6 +41,7 @@ const FLOORS: readonly { name: string; paths: readonly string[] }[] = [
       `${SERVER}db/`,
       `${SERVER}jobs/`,
       `${SERVER}observability/`,
+      `${SERVER}secrets/`,
       `${SERVER}generated/`,
       `${SERVER}config.ts`,
       `${SERVER}config-error.ts`,

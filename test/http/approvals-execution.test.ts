@@ -225,6 +225,7 @@ describe('POST /v1/approvals/{id}/execution', { timeout: 60_000 }, () => {
         finished: 0,
         not_approved: 0,
         not_started: 0,
+        secret_not_allowed: 0,
       },
     });
     const md = await t.call<string>('GET', `/v1/audit/report?format=md&${query}`, { key: auditor.key });

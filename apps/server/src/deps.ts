@@ -6,6 +6,7 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import type { Logger } from './observability/logger.ts';
 import type { ReceiptSigner } from './receipts/sign-receipt.ts';
 import type { EventSigner } from './audit/event-key.ts';
+import type { SecretReader } from './secrets/resolve-secret.ts';
 
 export interface Clock {
   now(): Date;
@@ -38,6 +39,8 @@ export interface Deps {
   receipts: ReceiptSigner;
   /** Signs every audit event that changes a request's state; its key is never in the database. */
   events: EventSigner;
+  /** Reads the policy's secret references (`env:`, `file:`); absent: no policy secret can be handed out. */
+  secrets?: SecretReader;
   /** Counters adapters increment; absent in tests that do not scrape. */
   metrics?: { chatApiCalls: ChatApiCallCounter };
 }

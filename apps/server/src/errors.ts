@@ -118,6 +118,10 @@ export const ERROR_CODES = {
   ALREADY_EXECUTED: { status: 409, title: 'Already executed' },
   /** An outcome was reported for a request whose execution was never started. */
   EXECUTION_NOT_STARTED: { status: 409, title: 'Execution not started' },
+  /** The execution start asked for a policy secret its rule does not list (or with another outcome). */
+  SECRET_NOT_ALLOWED: { status: 403, title: 'Secret not allowed' },
+  /** A policy secret the rule lists cannot be read on the server (unset variable, unreadable file). */
+  SECRET_UNAVAILABLE: { status: 503, title: 'Secret unavailable' },
   /** The execution already has its outcome; it cannot change. */
   EXECUTION_FINISHED: { status: 409, title: 'Execution finished' },
   /**

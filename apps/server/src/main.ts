@@ -135,6 +135,7 @@ export async function startServer({
       receipts: createReceiptSigner(receiptKey),
       events: createEventSigner(eventKey),
       metrics: { chatApiCalls: metrics.chatApiCalls },
+      secrets: systemSecretReader(secretEnv),
     };
     await startCallbackWorkers(deps, config.COUNTERSIGN_CALLBACK_WORKERS);
     await startBreakGlassWorkers(deps);

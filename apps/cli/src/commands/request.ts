@@ -15,6 +15,7 @@ import {
   ENV_NAME_PATTERN,
   EXEC_CONTEXT_KEY,
   type ExecBinding,
+  EXEC_SECRET_PATTERN,
 } from '../../../server/src/approvals/exec-binding.ts';
 import {
   API_ERROR_EXIT_CODE,
@@ -69,6 +70,7 @@ interface RequestOptions {
   apiKey?: string;
   exec?: boolean;
   env?: string[];
+  secret?: string[];
   receiptKey?: string;
   receiptJwks?: string;
 }
@@ -94,6 +96,18 @@ function envNameArgument(value: string, previous: string[] | undefined): string[
     throw new InvalidArgumentError('expected an environment variable name, e.g. AWS_PROFILE.');
   }
   return previous?.includes(name) ? previous : [...(previous ?? []), name];
+}
+
+function secretArgument(value: string, previous: string[] | undefined): string[] {
+  const pair = value.trim();
+  if (!EXEC_SECRET_PATTERN.test(pair)) {
+    throw new InvalidArgumentError('expected ENV=secret-name, e.g. PGPASSWORD=db-prod.');
+  }
+  const variable = pair.slice(0, pair.indexOf('='));
+  if (previous?.some((p) => p.startsWith(`${variable}=`))) {
+    throw new InvalidArgumentError(`${variable} is given twice.`);
+  }
+  return [...(previous ?? []), pair];
 }
 
 function listArgument(value: string, previous: string[] | undefined): string[] {
@@ -166,6 +180,12 @@ export function registerRequestCommand(program: Command): void {
       envNameArgument,
     )
     .option(
+      '--secret <env=name>',
+      'with --exec: put the policy secret `name` in this environment variable of the command ' +
+        '(repeatable); the server hands the value over only in the answer to the approved start',
+      secretArgument,
+    )
+    .option(
       '--receipt-key <file>',
       "with --wait: verify the receipt against this saved JWKS (default: COUNTERSIGN_RECEIPT_JWKS, else the server's)",
     )
@@ -209,12 +229,18 @@ async function runRequest(options: RequestOptions, command: string[] = []): Prom
   if (!options.exec && options.env !== undefined) {
     throw new CliError('--env needs --exec: it names what the command is handed', REQUEST_EXIT_CODES.error);
   }
+  if (!options.exec && options.secret !== undefined) {
+    throw new CliError(
+      '--secret needs --exec: it names what the command is handed',
+      REQUEST_EXIT_CODES.error,
+    );
+  }
   const deadline = Date.now() + options.timeout * 1000;
   const connection = resolveConnection({ url: options.url, apiKey: options.apiKey });
   const userContext = options.context !== undefined ? await readContext(options.context) : undefined;
   // The command, where it runs and the names of what it is handed go into the context, and so
   // into the digest the reviewers approve: what runs is what they saw.
-  const run = options.exec ? plannedRun(command, options.env ?? []) : undefined;
+  const run = options.exec ? plannedRun(command, options.env ?? [], options.secret ?? []) : undefined;
   const body = buildBody(options, run ? bindRun(userContext ?? {}, run) : userContext);
   const client = createApiClient({ ...connection, userAgent: `countersign-cli/${packageJson.version}` });
   const idempotencyKey = options.idempotencyKey ?? `countersign-cli-${randomUUID()}`;
@@ -294,13 +320,23 @@ async function executeApproved(
   run: PlannedRun,
 ): Promise<number> {
   const line = commandLine(bindingOf(run));
-  await client.recordExecution(approval.id, {
+  const started = await client.recordExecution(approval.id, {
     payloadDigest: digest,
     outcome: 'started',
     detail: `countersign request --exec: ${line}`.slice(0, 2000),
+    ...(run.secrets.length > 0 ? { secrets: run.secrets } : {}),
   });
+  // The values live in the child's environment alone: never printed, never in this process's env.
+  const secretEnv = started.secretEnv ?? {};
+  const missing = run.secrets.filter((s) => secretEnv[s.env] === undefined);
+  if (missing.length > 0) {
+    throw new CliError(
+      `the server started request ${approval.id} but did not hand over ${missing.map((s) => s.secret).join(', ')}; not running the command`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
   process.stderr.write(`countersign: receipt verified; running ${line}\n`);
-  const ran = await runCommand(run);
+  const ran = await runCommand({ ...run, env: { ...run.env, ...secretEnv } });
   try {
     await recordOutcome(client, approval.id, {
       payloadDigest: digest,
@@ -339,9 +375,11 @@ interface PlannedRun {
   cwd: string;
   envNames: string[];
   env: NodeJS.ProcessEnv;
+  /** `--secret ENV=name`: policy secrets the server hands over at the start. */
+  secrets: { env: string; secret: string }[];
 }
 
-function plannedRun(command: string[], envNames: string[]): PlannedRun {
+function plannedRun(command: string[], envNames: string[], secretPairs: string[]): PlannedRun {
   const [program, ...args] = command;
   if (program === undefined) {
     throw new CliError('--exec needs the command after --', REQUEST_EXIT_CODES.error);
@@ -358,11 +396,27 @@ function plannedRun(command: string[], envNames: string[]): PlannedRun {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  return { argv: [program, ...args], cwd: process.cwd(), envNames, env };
+  const secrets = secretPairs.map((pair) => {
+    const at = pair.indexOf('=');
+    return { env: pair.slice(0, at), secret: pair.slice(at + 1) };
+  });
+  const clash = secrets.find((s) => envNames.includes(s.env) || BASELINE_ENV.includes(s.env));
+  if (clash) {
+    throw new CliError(
+      `--secret ${clash.env}=${clash.secret}: ${clash.env} is already handed to the command from this environment`,
+      REQUEST_EXIT_CODES.error,
+    );
+  }
+  return { argv: [program, ...args], cwd: process.cwd(), envNames, env, secrets };
 }
 
 function bindingOf(run: PlannedRun): ExecBinding {
-  return { argv: run.argv, cwd: run.cwd, env: run.envNames };
+  return {
+    argv: run.argv,
+    cwd: run.cwd,
+    env: run.envNames,
+    ...(run.secrets.length > 0 ? { secrets: run.secrets.map((s) => `${s.env}=${s.secret}`) } : {}),
+  };
 }
 
 /** The context sent, and recomputed before running: the caller's plus the bound command. */

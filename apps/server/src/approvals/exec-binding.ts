@@ -1,7 +1,8 @@
 // The command a request runs once approved (`countersign request --exec`, the GitHub Action's
 // `run:`), bound into its context under `exec` and so into its payload digest: the argv exactly,
 // the working directory and the names (never the values) of the environment variables handed to
-// it. Cards, the console and the CLI show it through commandLine(), one line everywhere.
+// it, and the policy secrets it asks for ("PGPASSWORD=db-prod", names only). Cards, the console
+// and the CLI show it through commandLine(), one line everywhere.
 import { z } from 'zod';
 
 /** The context key the binding lives under. */
@@ -10,10 +11,15 @@ export const EXEC_CONTEXT_KEY = 'exec';
 /** A portable environment variable name. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** `ENV=secret-name`: a policy secret handed to the command in that environment variable. */
+export const EXEC_SECRET_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*=[\w.-]+$/;
+
 export const execBindingSchema = z.strictObject({
   argv: z.array(z.string()).min(1),
   cwd: z.string().min(1),
   env: z.array(z.string().regex(ENV_NAME_PATTERN)),
+  /** `--secret ENV=name`: absent when none, so bindings without secrets digest as before. */
+  secrets: z.array(z.string().regex(EXEC_SECRET_PATTERN)).min(1).optional(),
 });
 
 export type ExecBinding = z.infer<typeof execBindingSchema>;
@@ -48,7 +54,8 @@ export function commandLine(binding: ExecBinding): string {
     text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   const words = binding.argv.map((word) => visible(shellWord(word))).join(' ');
   const env = binding.env.length > 0 ? ` (env: ${binding.env.join(', ')})` : '';
-  return `in ${visible(binding.cwd)}: ${words}${env}`;
+  const secrets = binding.secrets ? ` (secrets: ${binding.secrets.join(', ')})` : '';
+  return `in ${visible(binding.cwd)}: ${words}${env}${secrets}`;
 }
 
 /** The command line of a context's binding, or null when it binds no command. */

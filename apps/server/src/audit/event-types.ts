@@ -252,6 +252,8 @@ export type AuditEventInput =
         payloadDigest: string;
         detail: string | null;
         exitCode: number | null;
+        /** Policy secrets handed to the run, as "ENV=secret-name"; names only, never values. */
+        secrets?: string[];
       };
     }
   | {
@@ -265,6 +267,8 @@ export type AuditEventInput =
         outcome: ExecutionOutcome;
         payloadDigest: string;
         status: string;
+        /** The secrets the start asked for, as "ENV=secret-name"; names only. */
+        secrets?: string[];
       };
     }
   | {
@@ -393,6 +397,7 @@ export const EXECUTION_REFUSAL_REASONS = [
   'already_executed',
   'not_started',
   'finished',
+  'secret_not_allowed',
 ] as const;
 export type ExecutionRefusalReason = (typeof EXECUTION_REFUSAL_REASONS)[number];
 /** Administrative changes: not about one request's life, but audited like one (spec §3.10). */

@@ -1,9 +1,12 @@
 // Reads and validates a gateway file, then resolves every secret it names. Each problem names the
 // line, column and field, as the policy file's do; a secret's value is never part of a message.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { fieldName, locate, schemaProblems, type PolicyProblem } from '../approvals/policy/load-policy.ts';
 import { gatewayFileSchema, type GatewayFile } from './gateway-file-schema.ts';
+import { resolveSecret, type SecretReader } from '../secrets/resolve-secret.ts';
+
+export { systemSecretReader, type SecretReader } from '../secrets/resolve-secret.ts';
 
 export type GatewayProblem = PolicyProblem;
 
@@ -55,19 +58,6 @@ function substitute(value: string, secrets: ReadonlyMap<string, string>): string
   if (whole?.[1]) return secrets.get(whole[1]) ?? '';
   return value.replace(EMBEDDED_REFERENCE, (_m, name: string) => secrets.get(name) ?? '');
 }
-
-export interface SecretReader {
-  env: NodeJS.ProcessEnv;
-  readFile(path: string): Promise<string>;
-  /** The file's permission bits (mode & 0o777). */
-  modeOf(path: string): Promise<number>;
-}
-
-export const systemSecretReader = (env: NodeJS.ProcessEnv): SecretReader => ({
-  env,
-  readFile: (path) => readFile(path, 'utf8'),
-  modeOf: async (path) => (await stat(path)).mode & 0o777,
-});
 
 /** Duplicate keys reported by the YAML parser, reworded for the map they are in. */
 function duplicateKeyProblems(doc: Document, lines: LineCounter): GatewayProblem[] {
@@ -168,33 +158,6 @@ export function parseGatewayFile(text: string, source: string): ParsedGatewayFil
   }
   if (referenceProblems.length > 0) throw new GatewayFileError(source, referenceProblems);
   return { file, doc, lines };
-}
-
-async function resolveSecret(source: string, reader: SecretReader): Promise<string> {
-  if (source.startsWith('env:')) {
-    const name = source.slice(4);
-    const value = reader.env[name];
-    if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
-    return value;
-  }
-  const path = source.slice(5);
-  let mode: number;
-  try {
-    mode = await reader.modeOf(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(
-      code === 'ENOENT' ? `file ${path} not found` : `cannot read ${path} (${code ?? 'error'})`,
-    );
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new Error(
-      `file ${path} has mode ${mode.toString(8).padStart(4, '0')}: others may read it; chmod 600 it`,
-    );
-  }
-  const value = (await reader.readFile(path)).replace(/\r?\n$/, '');
-  if (value === '') throw new Error(`file ${path} is empty`);
-  return value;
 }
 
 /** Parses the file and resolves the secrets it uses; every problem at once. */

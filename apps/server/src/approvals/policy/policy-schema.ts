@@ -4,6 +4,9 @@ import { parseDuration } from '../duration.ts';
 import { MASK_PRESETS } from '../pii-masking.ts';
 import { contentRuleFields } from './rule-conditions.ts';
 import { identitySchema } from './identity-schema.ts';
+import { secretReferenceSchema } from '../../secrets/resolve-secret.ts';
+
+const secretName = z.string().regex(/^[\w.-]+$/, 'secret names are letters, digits, ".", "_" or "-"');
 
 const email = z.email().transform((v) => v.toLowerCase());
 
@@ -43,14 +46,9 @@ const actionGlob = z
 
 /** Nudges while a request waits, and the word to its requester afterwards (approvals/follow-up/). */
 const followUpFields = {
-  remind: z
-    .array(duration)
-    .min(1)
-    .max(10)
-    .optional()
-    .meta({
-      description: 'times after creation to re-notify approvers who have not decided, e.g. [15m, 45m]',
-    }),
+  remind: z.array(duration).min(1).max(10).optional().meta({
+    description: 'times after creation to re-notify approvers who have not decided, e.g. [15m, 45m]',
+  }),
   escalate: z
     .strictObject({
       after: duration,
@@ -94,6 +92,11 @@ export const ruleSchema = z.strictObject({
     .strictObject({ upTo: duration })
     .optional()
     .meta({ description: 'lets an approver approve the action for N minutes, up to upTo' }),
+  /** Policy secrets an approved execution of this rule may receive (`request --exec --secret`). */
+  secrets: z.array(secretName).min(1).optional().meta({
+    description:
+      'names from the top-level secrets map that an approved, digest-matched execution may receive in its start answer',
+  }),
   /** The requester may proceed at once in an emergency; a mandatory review follows (break-glass). */
   breakGlass: z
     .strictObject({
@@ -136,6 +139,13 @@ export const policySchema = z.strictObject({
       }),
     })
     .optional(),
+  /**
+   * Secret name → where the server reads it (`env:NAME`, `file:/path` at mode 0600); the value is
+   * resolved at the execution start that receives it, never stored.
+   */
+  secrets: z.record(secretName, secretReferenceSchema).optional().meta({
+    description: 'secret name → "env:NAME" or "file:/path" (mode 0600) on the server; rules list the names',
+  }),
   /** OIDC issuers whose workload identity tokens prove a requester (Countersign-Identity-Token). */
   identity: identitySchema.optional(),
 });

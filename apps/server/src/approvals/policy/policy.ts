@@ -42,6 +42,8 @@ export interface PolicyRule {
   followUp?: FollowUpRule;
   /** `breakGlass:` with `allowed: true`; null when the rule does not allow it. */
   breakGlass?: BreakGlassRule | null;
+  /** `secrets:`: names of policy secrets an approved execution may receive; absent = none. */
+  secrets?: string[];
 }
 
 /** What happens while a request waits and once it is decided (approvals/follow-up/). */
@@ -81,6 +83,8 @@ export interface Policy {
   consoleOpenToAll?: boolean;
   /** Issuers whose workload identity tokens are trusted (policy `identity.issuers`); none when unset. */
   identityIssuers?: readonly IdentityIssuer[];
+  /** Secret name → its reference (`env:NAME`, `file:/path`), never its value. */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 /** The owner of an agent, whatever the case of its name; null when the policy names none. */
@@ -238,10 +242,20 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `rule "${rule.name}" approves automatically: break-glass has nothing to skip`,
       );
     }
+    const secrets = rule.secrets ?? [];
+    const declared = file.secrets ?? {};
+    const unknownSecret = secrets.findIndex((name) => !Object.hasOwn(declared, name));
+    if (unknownSecret >= 0) {
+      throw new PolicyCompileError(
+        [...path, 'secrets', unknownSecret],
+        `secret "${secrets[unknownSecret] ?? ''}" is not declared under the top-level secrets`,
+      );
+    }
     return {
       ...deciding(rule, approvers, quorum),
       ...(followUp ? { followUp } : {}),
       ...(breakGlass ? { breakGlass } : {}),
+      ...(secrets.length > 0 ? { secrets: [...new Set(secrets)] } : {}),
     };
   }
   function deciding(rule: (typeof file.rules)[number], approvers: string[], quorum: number): PolicyRule {
@@ -303,6 +317,7 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
     agentOwners,
     ...(file.console?.requests === 'everyone' ? { consoleOpenToAll: true } : {}),
     ...(identityIssuers.length > 0 ? { identityIssuers } : {}),
+    ...(file.secrets ? { secrets: new Map(Object.entries(file.secrets)) } : {}),
   };
 }
 

@@ -48,7 +48,7 @@ export interface ReportRow {
   /** The newest verdict callback: its status and attempts; null when none was due. */
   callback: { status: string; attempts: number } | null;
   /** When an executor started the approved request and how it ended; null when never executed. */
-  execution: { executedAt: string; outcome: string } | null;
+  execution: { executedAt: string; outcome: string; secrets?: string[] } | null;
 }
 
 interface RequestRecord {
@@ -145,8 +145,13 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         ORDER BY request_id, created_at DESC, id`,
     [ids],
   );
-  const executions = await db.query<{ request_id: string; started_at: Date; outcome: string }>(
-    `SELECT request_id, started_at, outcome::text AS outcome
+  const executions = await db.query<{
+    request_id: string;
+    started_at: Date;
+    outcome: string;
+    secrets: string[];
+  }>(
+    `SELECT request_id, started_at, outcome::text AS outcome, secrets
          FROM request_executions WHERE request_id = ANY($1::uuid[])`,
     [ids],
   );
@@ -201,7 +206,12 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
       chat: (cardsOf.get(r.id) ?? []).map((c) => ({ channel: c.channel, messageId: c.message_id })),
       callback: callback ? { status: callback.status, attempts: callback.attempt_count } : null,
       execution: execution
-        ? { executedAt: execution.started_at.toISOString(), outcome: execution.outcome }
+        ? {
+            executedAt: execution.started_at.toISOString(),
+            outcome: execution.outcome,
+            // Which policy secrets the run received, by name ("PGPASSWORD=db-prod").
+            ...(execution.secrets.length > 0 ? { secrets: execution.secrets } : {}),
+          }
         : null,
     };
   });

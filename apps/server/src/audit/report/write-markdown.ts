@@ -144,7 +144,9 @@ export function rowMarkdown(row: ReportRow): string {
     row.payloadDigest,
     chatCell(row),
     row.callback ? `${row.callback.status} (${row.callback.attempts} attempts)` : 'none',
-    row.execution ? `${row.execution.outcome} at ${row.execution.executedAt}` : 'none',
+    row.execution
+      ? `${row.execution.outcome} at ${row.execution.executedAt}${row.execution.secrets ? ` (secrets: ${row.execution.secrets.join(', ')})` : ''}`
+      : 'none',
   ];
   return `| ${cells.map(markdownCell).join(' | ')} |\n`;
 }

@@ -1,5 +1,6 @@
 // POST /v1/approvals/{id}/execution — the creating client records that the approved request ran:
-// "started" once (a second start is 409 ALREADY_EXECUTED), then "succeeded" or "failed".
+// "started" once (a second start is 409 ALREADY_EXECUTED), then "succeeded" or "failed". A start
+// may ask for policy secrets; their values are in that answer alone (Cache-Control: no-store).
 import { z } from 'zod';
 import { recordExecution } from '../../approvals/record-execution.ts';
 import { executionSchema, presentExecution, recordExecutionBody } from '../contracts/execution.ts';
@@ -26,11 +27,13 @@ export const recordExecutionRoute: Route = {
       201: { description: 'Execution started', content: { 'application/json': { schema: executionSchema } } },
       200: { description: 'Outcome recorded', content: { 'application/json': { schema: executionSchema } } },
       404: problemResponse('No such request for this client'),
+      403: problemResponse("SECRET_NOT_ALLOWED: a secret the request's rule does not list"),
       409: problemResponse(
         'EXECUTION_NOT_APPROVED, ALREADY_EXECUTED (a second start), EXECUTION_NOT_STARTED or EXECUTION_FINISHED',
       ),
       415: problemResponse('Body is not application/json'),
       422: problemResponse('Body breaks the schema, or PAYLOAD_DIGEST_MISMATCH'),
+      503: problemResponse('SECRET_UNAVAILABLE: a listed secret cannot be read on the server'),
     },
   },
   handlers(ctx) {
@@ -38,11 +41,12 @@ export const recordExecutionRoute: Route = {
       jsonBody({ required: true }),
       async (req, res) => {
         const body = parseInput(recordExecutionBody, req.body, 'body');
-        const execution = await recordExecution(ctx.deps, principalOf(res).clientId, {
+        const { execution, secretEnv } = await recordExecution(ctx.deps, principalOf(res).clientId, {
           requestId: String(req.params.id),
           ...body,
         });
-        res.status(body.outcome === 'started' ? 201 : 200).json(presentExecution(execution));
+        res.setHeader('Cache-Control', 'no-store');
+        res.status(body.outcome === 'started' ? 201 : 200).json(presentExecution(execution, secretEnv));
       },
     ];
   },
