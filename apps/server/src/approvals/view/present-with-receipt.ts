@@ -1,11 +1,7 @@
 // The API representation of a request together with its signed receipt (once decided). The
 // receipt is built from the request's audit chain record, not its row; a row that disagrees with
 // the chain (changed outside the service) gets no receipt, and a strict read is refused.
-import {
-  DECISIONS_IN_ORDER,
-  withBreakGlassReview,
-  type RequestWithDecisions,
-} from '../find-request.ts';
+import { DECISIONS_IN_ORDER, withBreakGlassReview, type RequestWithDecisions } from '../find-request.ts';
 import {
   describeMismatch,
   readRequestChain,

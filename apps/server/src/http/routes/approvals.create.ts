@@ -77,7 +77,7 @@ export const createApprovalBody = z
       .optional(),
     breakGlass: limitedText('reason').min(1).optional().meta({
       description:
-        'break-glass: the emergency reason. Where the matching rule allows it, the request is approved at once, marked break-glass, and its review opens for the rule\'s reviewers',
+        "break-glass: the emergency reason. Where the matching rule allows it, the request is approved at once, marked break-glass, and its review opens for the rule's reviewers",
     }),
   })
   .superRefine((body, ctx) => {
