@@ -12,6 +12,7 @@ import {
   startSlackHarness,
   type SlackHarness,
 } from '../support/slack-harness.ts';
+import { pollUntil } from '../support/poll.ts';
 
 const SLOW = { timeoutMs: 90_000 };
 
@@ -110,12 +111,25 @@ describe('Slack posting under rate limits and errors', () => {
     const updates = h.fake.calls('chat.update').filter((c) => c.args['channel'] === channel);
     expect(updates.map((c) => c.status)).toEqual([429, 500, 200]);
     expect(h.fake.messages(channel)).toHaveLength(1);
-    // The click's own calls (the clicker's users.info, the workspace's auth.test) count too.
+    // The requester's notice follows the verdict by a job; its calls are counted once it is in.
+    await pollUntil(
+      () => h.audit(created.id),
+      (events) => events.some((e) => e.type === 'requester.notified'),
+      { what: "the requester's notice" },
+    );
+    // The click's own calls (the clicker's users.info, the workspace's auth.test) count too, and so
+    // do the notice's (the requester looked up, the direct message opened and posted).
     expect(delta(await chatApiCalls(h.t.url), countsBefore)).toEqual({
       'slack chat.update rate_limited': 1,
       'slack chat.update error': 1,
       'slack chat.update ok': 1,
-      ...expectedSlackCounts(h.fake, from, ['users.info', 'auth.test']),
+      ...expectedSlackCounts(h.fake, from, [
+        'users.info',
+        'auth.test',
+        'users.lookupByEmail',
+        'conversations.open',
+        'chat.postMessage',
+      ]),
     });
   });
 });
