@@ -19,6 +19,10 @@ import {
   type MigratedDatabase,
 } from '../support/use-case-fixtures.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { refreshCards } from '../../apps/server/src/approvals/outbox/card-outbox.ts';
+import { withSqlTransaction } from '../../apps/server/src/db/sql-transaction.ts';
+import { pollUntil } from '../support/poll.ts';
+import { usingRealPostgres } from '../support/test-database.ts';
 
 class RateLimited extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -82,6 +86,14 @@ class FakeTransport implements ChatTransport {
 }
 
 const CHANNEL = 'slack:C0FLUSH';
+
+/** Sessions of this database waiting for an advisory lock. */
+async function waitingAdvisoryLocks(db: Deps['db']): Promise<number> {
+  const [row] = await db.prisma.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  return row?.n ?? 0;
+}
 const settings = { postIntervalMs: 0, budgetMs: 30_000 };
 
 describe('the chat flush loop', () => {
@@ -98,9 +110,9 @@ describe('the chat flush loop', () => {
     await m.close();
   });
 
-  async function cardRow(requestId: string) {
+  async function cardRow(requestId: string, channel = CHANNEL) {
     return m.db.prisma.chatCard.findUniqueOrThrow({
-      where: { requestId_channel: { requestId, channel: CHANNEL } },
+      where: { requestId_channel: { requestId, channel } },
     });
   }
 
@@ -252,6 +264,43 @@ describe('the chat flush loop', () => {
     expect(transport.calls.filter((c) => c.method === 'post')).toHaveLength(2);
     expect(performance.now() - started).toBeGreaterThanOrEqual(380);
   });
+
+  // A change to a card whose transaction finds the channel's flush job already queued sends no
+  // job of its own; that job may start before the change commits. Real Postgres only: the
+  // embedded PGlite runs one transaction at a time, so the interleaving cannot happen there.
+  it.skipIf(!usingRealPostgres)(
+    'shows a change committed after the flush started and found nothing left to show',
+    async () => {
+      const channel = 'slack:C0LATE';
+      const transport = new FakeTransport();
+      const request = await createTestRequest(deps, { channel });
+      await flushChannel(deps, transport, settings, channel);
+      let commit: () => void = () => undefined;
+      const committing = new Promise<void>((resolve) => (commit = resolve));
+      let bumped: () => void = () => undefined;
+      const bumpedNow = new Promise<void>((resolve) => (bumped = resolve));
+      const writer = withSqlTransaction(m.db.pool, async (tx) => {
+        await refreshCards(tx, deps, request.id);
+        bumped();
+        await committing;
+      });
+      await bumpedNow;
+      let finished = false;
+      const flushing = flushChannel(deps, transport, settings, channel).finally(() => (finished = true));
+      // Either the flush waits for the open change (its last look is behind it), or it is over.
+      await pollUntil(
+        async () => finished || (await waitingAdvisoryLocks(m.db)) > 0,
+        (settled) => settled,
+        { what: 'the flush to finish or to wait for the open change' },
+      );
+      commit();
+      await writer;
+      expect(await flushing).toEqual({ done: true });
+      expect(transport.calls.map((c) => c.method)).toEqual(['post', 'update']);
+      const row = await cardRow(request.id, channel);
+      expect(row.shownVersion).toBe(row.version);
+    },
+  );
 
   it('stops at its budget with cards left and says so', async () => {
     const transport = new FakeTransport();

@@ -2,7 +2,7 @@
 // command, so the built `--version` and `request` load no chunk holding server code and none of the
 // server's packages; and apps/cli/bin/countersign.js runs the build only while it is current.
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -87,6 +87,13 @@ describe('the built CLI', { timeout: 120_000 }, () => {
     };
   }
 
+  it('lists every module it wrote in build-info.json, which the bin checks before it runs the build', async () => {
+    const info = JSON.parse(await readFile(join(dir, 'build-info.json'), 'utf8')) as { outputs: string[] };
+    const written = (await readdir(dir)).filter((file) => file.endsWith('.mjs')).sort();
+    expect(written.length).toBeGreaterThan(10);
+    expect(info.outputs).toEqual(written);
+  });
+
   it('--version loads no command and no server code, and no TypeScript or tsx', async () => {
     const loads = await loadsOf(['--version']);
     expect(loads.result.code, describeRun(loads.result)).toBe(0);
@@ -165,10 +172,15 @@ describe('which code the bin runs', () => {
   /** A build made at `builtAt` (seconds) of a source last changed at `changedAt`. */
   async function build(builtAt: number, changedAt: number): Promise<void> {
     await writeFile(source, 'export {};\n');
-    await writeFile(join(dist, 'countersign.mjs'), 'export {};\n');
+    await writeFile(join(dist, 'countersign.mjs'), "import './chunk-A.mjs';\n");
+    await writeFile(join(dist, 'chunk-A.mjs'), 'export {};\n');
     await writeFile(
       join(dist, 'build-info.json'),
-      JSON.stringify({ entry: 'countersign.mjs', sources: ['../src/main.ts'] }),
+      JSON.stringify({
+        entry: 'countersign.mjs',
+        outputs: ['chunk-A.mjs', 'countersign.mjs'],
+        sources: ['../src/main.ts'],
+      }),
     );
     await utimes(source, changedAt, changedAt);
     await utimes(join(dist, 'build-info.json'), builtAt, builtAt);
@@ -197,12 +209,17 @@ describe('which code the bin runs', () => {
     expect(builtEntry(dist, root)?.href).toBe(pathToFileURL(join(dist, 'countersign.mjs')).href);
   });
 
-  it('runs the sources when COUNTERSIGN_FROM_SOURCES=1, or when the build is incomplete', async () => {
+  it('runs the sources when COUNTERSIGN_FROM_SOURCES=1, or when the build is incomplete (entry or a chunk missing)', async () => {
     await build(2_000_000_000, 1_900_000_000);
     process.env['COUNTERSIGN_FROM_SOURCES'] = '1';
     expect(builtEntry(dist, root)).toBeUndefined();
     delete process.env['COUNTERSIGN_FROM_SOURCES'];
     await rm(join(dist, 'countersign.mjs'));
+    expect(builtEntry(dist, root)).toBeUndefined();
+    // A chunk the build wrote that is gone: importing the entry would fail half-way.
+    await build(2_000_000_000, 1_900_000_000);
+    expect(builtEntry(dist, root)).toBeDefined();
+    await rm(join(dist, 'chunk-A.mjs'));
     expect(builtEntry(dist, root)).toBeUndefined();
     await writeFile(join(dist, 'build-info.json'), '{ not json');
     expect(builtEntry(dist, root)).toBeUndefined();

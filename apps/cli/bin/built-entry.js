@@ -11,7 +11,7 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * The built entry's URL, or undefined when there is no build, it is incomplete, a source is newer
+ * The built entry's URL, or undefined when there is no build, a module it wrote is missing, a source is newer
  * than it (in a git checkout), or COUNTERSIGN_FROM_SOURCES=1 asks for the sources.
  * @param {string} [dist] the build's directory
  * @param {string} [root] the package's root (where .git would be)
@@ -22,17 +22,21 @@ export function builtEntry(dist = DIST, root = ROOT) {
   const infoPath = join(dist, 'build-info.json');
   const info = statSync(infoPath, { throwIfNoEntry: false });
   if (!info) return undefined;
-  /** @type {{ entry?: unknown, sources?: unknown }} */
+  /** @type {{ entry?: unknown, outputs?: unknown, sources?: unknown }} */
   let parsed;
   try {
     parsed = JSON.parse(readFileSync(infoPath, 'utf8'));
   } catch {
     return undefined;
   }
-  const { entry, sources } = parsed;
-  if (typeof entry !== 'string' || !Array.isArray(sources)) return undefined;
+  const { entry, outputs, sources } = parsed;
+  if (typeof entry !== 'string' || !Array.isArray(outputs) || !Array.isArray(sources)) return undefined;
   const entryPath = join(dist, entry);
-  if (!statSync(entryPath, { throwIfNoEntry: false })) return undefined;
+  // Every module it wrote, not only the entry: a chunk missing would fail the command mid-import.
+  for (const output of [entry, ...outputs]) {
+    if (typeof output !== 'string') return undefined;
+    if (!statSync(join(dist, output), { throwIfNoEntry: false })) return undefined;
+  }
   if (statSync(join(root, '.git'), { throwIfNoEntry: false })) {
     for (const source of sources) {
       if (typeof source !== 'string') return undefined;

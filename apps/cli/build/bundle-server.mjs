@@ -9,7 +9,7 @@
 // is rewritten to that source's own URL, so files found next to the sources (console views,
 // migrations, Teams icons, the pipeline client's entry) resolve as they do from the sources.
 //
-// Beside the entry it writes build-info.json: the sources the build read. apps/cli/bin/countersign.js
+// Beside the entry it writes build-info.json: the modules it wrote and the sources it read. apps/cli/bin/countersign.js
 // runs the build only while none of them is newer than it, and the sources otherwise, so an edit
 // (or a checkout) is never shadowed by an old build.
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -73,7 +73,12 @@ const result = await build({
 const sources = Object.keys(result.metafile.inputs)
   .map((input) => relative(OUTDIR, resolve(ROOT, input)).split('\\').join('/'))
   .sort();
+// The modules it wrote (source maps aside): the bin runs the build only while all of them are there.
+const outputs = Object.keys(result.metafile.outputs)
+  .filter((output) => output.endsWith('.mjs'))
+  .map((output) => relative(OUTDIR, resolve(ROOT, output)).split('\\').join('/'))
+  .sort();
 await writeFile(
   resolve(OUTDIR, BUILD_INFO),
-  `${JSON.stringify({ entry: basename(ENTRY_FILE), sources }, null, 2)}\n`,
+  `${JSON.stringify({ entry: basename(ENTRY_FILE), outputs, sources }, null, 2)}\n`,
 );

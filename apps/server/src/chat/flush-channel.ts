@@ -13,6 +13,7 @@ import type { Deps } from '../deps.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
 import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from '../approvals/channels.ts';
+import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/card-outbox.ts';
 import { buildCardView, type CardView } from './card-view.ts';
 import { countChatCalls } from './count-chat-call.ts';
 import type { PlatformLink } from './platform-link.ts';
@@ -79,7 +80,8 @@ export async function flushChannel(
   // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
   const deadline = performance.now() + settings.budgetMs;
   for (;;) {
-    const card = await nextPendingCard(deps.db, channel);
+    const card =
+      (await nextPendingCard(deps.db, channel)) ?? (await nextPendingCardAfterWriters(deps.db, channel));
     if (!card) return { done: true };
     if (!parsed || parsed.platform !== transport.platform) {
       await markFailed(deps, card, `not a ${transport.platform} channel: ${channel}`);
@@ -245,15 +247,36 @@ async function findPosted(
   }
 }
 
+const NEXT_PENDING_CARD_SQL = `SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
+  WHERE channel = $1 AND shown_version < version ORDER BY id LIMIT 1`;
+
 /** The channel's oldest card whose shown version lags; read through chat_cards_pending_idx. */
 export async function nextPendingCard(
   db: FlushDeps['db'],
   channel: string,
 ): Promise<PendingCard | undefined> {
-  const [card] = await db.prisma.$queryRaw<PendingCard[]>`
-    SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
-     WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
+  const [card] = await db.prisma.$queryRawUnsafe<PendingCard[]>(NEXT_PENDING_CARD_SQL, channel);
   return card;
+}
+
+/**
+ * The last look before the channel is called done, once every transaction that changed one of its
+ * cards and found this job already queued has committed (they hold the flush lock shared until
+ * then): without it such a change, committed just after the look, would wait for a job that never
+ * comes.
+ */
+async function nextPendingCardAfterWriters(
+  db: FlushDeps['db'],
+  channel: string,
+): Promise<PendingCard | undefined> {
+  return db.prisma.$transaction(async (tx) => {
+    await tx.$queryRawUnsafe(
+      `SELECT 1 FROM (SELECT pg_advisory_xact_lock(${FLUSH_LOCK_KEY_SQL})) AS l`,
+      channel,
+    );
+    const [card] = await tx.$queryRawUnsafe<PendingCard[]>(NEXT_PENDING_CARD_SQL, channel);
+    return card;
+  });
 }
 
 /** When the channel last had a card posted; read from the end of chat_cards_channel_posted_at_idx. */

@@ -16,13 +16,27 @@ export interface ChatFlushJobData {
   channel: string;
 }
 
-/** Queues the channel's flush job; one already queued covers it (queue policy `stately`). */
+/**
+ * The advisory lock that orders a channel's card writers before its flush's last look: a writer
+ * holds it shared from its job send to its commit, the flush takes it alone before it calls the
+ * channel done (see `flushChannel`). The key is computed in SQL, the same on both sides.
+ */
+export const FLUSH_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flush:' || $1, 0)";
+
+/**
+ * Queues the channel's flush job; one already queued covers it (queue policy `stately`). That
+ * queued job may start, and find nothing to show, before this transaction commits: the shared
+ * flush lock, held until commit, makes its last look wait for this change.
+ */
 export async function queueFlush(
   tx: TransactionDb,
   jobs: JobQueue,
   channel: string,
   startAfterSeconds?: number,
 ): Promise<void> {
+  await runSql(tx, `SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(${FLUSH_LOCK_KEY_SQL})) AS l`, [
+    channel,
+  ]);
   await jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, {
     singletonKey: channel,
     ...(startAfterSeconds ? { startAfterSeconds } : {}),
