@@ -21,6 +21,11 @@ import {
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { refreshCards } from '../../apps/server/src/approvals/outbox/card-outbox.ts';
 import { withSqlTransaction } from '../../apps/server/src/db/sql-transaction.ts';
+import { Router } from 'express';
+import type { ChatIntegration } from '../../apps/server/src/chat/chat-integration.ts';
+import { createPlatformLink } from '../../apps/server/src/chat/platform-link.ts';
+import { startChatWorkers } from '../../apps/server/src/chat/start-chat-workers.ts';
+import { capturingLogger, type CapturedLog } from '../support/logging.ts';
 import { pollUntil } from '../support/poll.ts';
 import { usingRealPostgres } from '../support/test-database.ts';
 
@@ -311,3 +316,63 @@ describe('the chat flush loop', () => {
     expect(transport.calls.filter((c) => c.method === 'post').length).toBeLessThan(2);
   });
 });
+
+// A flush job that outlived its deadline is retried while its handler may still run: the second
+// attempt must not loop over the same channel at the same time (both could post one card twice).
+// Real Postgres only: the lock is held on another connection, and PGlite has one backend.
+describe.skipIf(!usingRealPostgres)('one flush per channel at a time', () => {
+  let m: MigratedDatabase;
+  let deps: Deps;
+  let captured: CapturedLog;
+
+  beforeAll(async () => {
+    m = await openMigratedDatabase();
+    captured = capturingLogger('info');
+    deps = { ...testDeps(m.db), log: captured.log, chatPlatforms: new Set(['slack']) };
+    await deps.jobs.start();
+  });
+  afterAll(async () => {
+    await deps.jobs.stop();
+    await m.close();
+  });
+
+  it('leaves the channel to the flush that holds it, and shows the card once it is let go', async () => {
+    const channel = 'slack:C0HELD';
+    const transport = new FakeTransport();
+    const integration: ChatIntegration = {
+      platform: 'slack',
+      router: Router(),
+      transport,
+      flush: settings,
+      link: createPlatformLink('slack', 'http', deps),
+    };
+    const holder = await m.db.pool.connect();
+    try {
+      const key = "hashtextextended('countersign.chat-flusher:' || $1, 0)";
+      await holder.query(`SELECT pg_advisory_lock(${key})`, [channel]);
+      await startChatWorkers(deps, [integration], 1);
+      const request = await createTestRequest(deps, { channel });
+      await pollUntil(
+        () => Promise.resolve(captured.lines()),
+        (lines) => lines.some((line) => line['msg'] === BUSY && line['channel'] === channel),
+        { what: 'the flush job to find the channel held' },
+      );
+      expect(transport.calls).toEqual([]);
+      await holder.query(`SELECT pg_advisory_unlock(${key})`, [channel]);
+      await pollUntil(
+        () => cardRow(m, request.id, channel),
+        (row) => row.messageId !== null && row.shownVersion === row.version,
+        { what: 'the card posted once the channel is let go' },
+      );
+      expect(transport.calls.map((call) => call.method)).toEqual(['post']);
+    } finally {
+      holder.release();
+    }
+  });
+});
+
+const BUSY = 'another worker is flushing this channel: trying again shortly';
+
+function cardRow(m: MigratedDatabase, requestId: string, channel: string) {
+  return m.db.prisma.chatCard.findUniqueOrThrow({ where: { requestId_channel: { requestId, channel } } });
+}

@@ -1,6 +1,7 @@
 // Registers the card flush workers: each job brings one channel's cards up to date through the
 // transport of its platform. A flush that runs out of its time budget (or must wait out a long
-// Retry-After) hands the rest of the channel to a fresh job.
+// Retry-After) hands the rest of the channel to a fresh job. One flush runs per channel at a time
+// (flusher-lock.ts).
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
 import { CHAT_FLUSH_QUEUE } from '../jobs/job-queue.ts';
@@ -8,8 +9,12 @@ import { queueFlush } from '../approvals/outbox/card-outbox.ts';
 import { platformOf } from '../approvals/channels.ts';
 import type { ChatIntegration } from './chat-integration.ts';
 import { flushChannel, type FlushDeps } from './flush-channel.ts';
+import { withFlusherLock } from './flusher-lock.ts';
 
 const jobData = z.object({ channel: z.string().min(1) });
+
+/** When the channel's flush is held elsewhere: look again after this long (the holder may be gone). */
+const BUSY_RETRY_SECONDS = 2;
 
 export async function startChatWorkers(
   deps: Pick<Deps, 'jobs' | 'log' | 'db' | 'clock' | 'receipts'> & FlushDeps,
@@ -29,17 +34,20 @@ export async function startChatWorkers(
       deps.log.warn({ channel: parsed.data.channel }, 'no chat adapter configured for this channel');
       return;
     }
-    const outcome = await flushChannel(
-      deps,
-      integration.transport,
-      integration.flush,
-      parsed.data.channel,
-      integration.link,
+    const channel = parsed.data.channel;
+    const locked = await withFlusherLock(deps.db.pool, channel, () =>
+      flushChannel(deps, integration.transport, integration.flush, channel, integration.link),
     );
-    if (!outcome.done) {
-      await deps.db.prisma.$transaction((tx) =>
-        queueFlush(tx, deps.jobs, parsed.data.channel, outcome.resumeAfterSeconds),
-      );
+    if (!locked.ran) {
+      deps.log.info({ channel }, 'another worker is flushing this channel: trying again shortly');
+    }
+    const resumeAfterSeconds = locked.ran
+      ? locked.result.done
+        ? undefined
+        : locked.result.resumeAfterSeconds
+      : BUSY_RETRY_SECONDS;
+    if (resumeAfterSeconds !== undefined) {
+      await deps.db.prisma.$transaction((tx) => queueFlush(tx, deps.jobs, channel, resumeAfterSeconds));
     }
   });
 }
