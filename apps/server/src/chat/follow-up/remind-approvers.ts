@@ -30,10 +30,12 @@ export async function remindApprovers(
 ): Promise<ReminderOutcome> {
   return withSqlTransaction(deps.db.pool, async (tx): Promise<ReminderOutcome> => {
     await lockFollowUp(tx, `${requestId}:remind:${step}`);
+    // This step, or a later one that ran first (this one was retried while its card was on its
+    // way): the approvers have been reminded, and an older reminder after a newer one says nothing.
     const [done] = await tx.query<{ one: number }>(
       `SELECT 1 AS one FROM audit_events
-        WHERE request_id = $1::uuid AND type = 'request.reminded' AND payload->>'step' = $2`,
-      [requestId, String(step)],
+        WHERE request_id = $1::uuid AND type = 'request.reminded' AND (payload->>'step')::int >= $2`,
+      [requestId, step],
     );
     if (done) return 'already_reminded';
     const now = deps.clock.now();
