@@ -105,7 +105,12 @@ describe('reminders and escalation, on Teams', () => {
         mentioned: { id: carol.id, name: 'carol@example.com' },
       },
     ]);
-    const reminded = (await audit(created.id)).filter((e) => e.type === 'request.reminded');
+    // The reply is posted before the step's event commits: wait for the event itself.
+    const reminded = await pollUntil(
+      async () => (await audit(created.id)).filter((e) => e.type === 'request.reminded'),
+      (events) => events.length > 0,
+      { what: 'the request.reminded event' },
+    );
     expect(reminded).toHaveLength(1);
     // Step 1 waits (and is retried) while the card is still on its way, so on a busy machine
     // step 2 can be the first to find it.
