@@ -140,6 +140,7 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
     });
     expect(result.summary.adminActions.counts).toEqual({
       'key.created': 2,
+      'key.admins.changed': 0,
       'key.revoked': 1,
       'delivery.resent': 1,
       'policy.loaded': 1,

@@ -1,4 +1,4 @@
-// `countersign keys create|list|revoke` and `countersign migrate`, run as real processes against a
+// `countersign keys create|list|revoke|admins` and `countersign migrate`, run as real processes against a
 // fresh database: a new database on DATABASE_URL's server, or, when DATABASE_URL is unset, the
 // embedded PGlite in a temporary COUNTERSIGN_DATA_DIR (DATABASE_URL left unset for the command).
 import { createHash, randomUUID } from 'node:crypto';
@@ -67,6 +67,7 @@ const createdKeySchema = z.strictObject({
   scopes: z.array(z.string()),
   requesters: z.array(z.string()),
   actions: z.array(z.string()),
+  admins: z.array(z.string()),
   createdAt: z.iso.datetime(),
   key: z.string(),
   callbackSecret: z.string(),
@@ -82,6 +83,7 @@ const listedKeySchema = z.strictObject({
   scopes: z.array(z.string()),
   requesters: z.array(z.string()),
   actions: z.array(z.string()),
+  admins: z.array(z.string()),
   createdAt: z.iso.datetime(),
   lastUsedAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),
@@ -187,6 +189,7 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
       scopes: created.scopes,
       requesters: [],
       actions: [],
+      admins: [],
       createdAt: created.createdAt,
       lastUsedAt: null,
       revokedAt: null,
@@ -280,6 +283,7 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
   it.each([
     [['--requester', 'not-an-email'], 'not-an-email'],
     [['--actions', 'deploy.$(rm)'], 'deploy.$(rm)'],
+    [['--admin', 'dana@'], '--admin "dana@" is not an email'],
   ])('create with a bad binding %j exits non-zero naming it, and creates nothing', async (extra, named) => {
     const count = async () =>
       (await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys`))[0]?.n;
@@ -289,6 +293,121 @@ describe('countersign keys', { timeout: CLI_TEST_TIMEOUT }, () => {
     expect(result.stderr).toContain(named);
     expect(result.stdout).toBe('');
     expect(await count()).toBe(before);
+  });
+
+  it('create --admin names who administers the key: stored, audited in key.created, shown by list', async () => {
+    const created = await createKey(
+      '--name',
+      'team-a',
+      '--admin',
+      ' Dana@Example.com',
+      '--admin',
+      'erin@example.com',
+      '--admin',
+      'dana@example.com',
+    );
+    expect(created.admins).toEqual(['dana@example.com', 'erin@example.com']);
+    const rows = await target.query<{ admins: string[] }>(
+      `SELECT c.admins FROM clients c JOIN api_keys k ON k.client_id = c.id WHERE k.id = $1`,
+      [created.id],
+    );
+    expect(rows).toEqual([{ admins: ['dana@example.com', 'erin@example.com'] }]);
+    const events = await target.query<{ payload: Record<string, unknown> }>(
+      `SELECT payload FROM audit_events WHERE type = 'key.created' AND payload->>'keyId' = $1`,
+      [created.id],
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.payload).toMatchObject({ admins: ['dana@example.com', 'erin@example.com'] });
+
+    expect((await listKeys()).find((k) => k.id === created.id)?.admins).toEqual([
+      'dana@example.com',
+      'erin@example.com',
+    ]);
+    const text = await runCli(['keys', 'list'], target.env);
+    expectSuccess(text);
+    const line = text.stdout.split('\n').find((l) => l.startsWith(created.id));
+    expect(line).toContain('admins: dana@example.com, erin@example.com');
+    const plain = await createKey('--name', 'no-admins');
+    const plainLine = (await runCli(['keys', 'list'], target.env)).stdout
+      .split('\n')
+      .find((l) => l.startsWith(plain.id));
+    expect(plainLine).toContain('admins: none');
+  });
+
+  it('keys admins add|remove|set change the admins, each change audited as key.admins.changed', async () => {
+    const created = await createKey('--name', 'team-b', '--admin', 'dana@example.com');
+    const adminsOf = async () =>
+      (
+        await target.query<{ admins: string[] }>(
+          `SELECT c.admins FROM clients c JOIN api_keys k ON k.client_id = c.id WHERE k.id = $1`,
+          [created.id],
+        )
+      )[0]?.admins;
+
+    const added = await runCli(['keys', 'admins', 'add', created.id, 'Frank@Example.com'], target.env);
+    expectSuccess(added);
+    expect(added.stdout.trim()).toBe(`changed ${created.id}: admins: dana@example.com, frank@example.com`);
+    expect(await adminsOf()).toEqual(['dana@example.com', 'frank@example.com']);
+
+    const again = await runCli(['keys', 'admins', 'add', created.id, 'frank@example.com'], target.env);
+    expectSuccess(again);
+    expect(again.stdout.trim()).toBe(`unchanged ${created.id}: admins: dana@example.com, frank@example.com`);
+
+    const removed = await runCli(['keys', 'admins', 'remove', created.id, 'dana@example.com'], target.env);
+    expectSuccess(removed);
+    expect(await adminsOf()).toEqual(['frank@example.com']);
+
+    const set = await runCli(
+      ['keys', 'admins', 'set', created.id, 'gina@example.com', 'hal@example.com', '--json'],
+      target.env,
+    );
+    expectSuccess(set);
+    expect(JSON.parse(set.stdout)).toEqual({
+      keyId: created.id,
+      clientId: created.clientId,
+      admins: ['gina@example.com', 'hal@example.com'],
+      changed: true,
+    });
+    const cleared = await runCli(['keys', 'admins', 'set', created.id], target.env);
+    expectSuccess(cleared);
+    expect(cleared.stdout.trim()).toBe(`changed ${created.id}: admins: none`);
+    expect(await adminsOf()).toEqual([]);
+
+    const events = await target.query<{ actor: string; payload: Record<string, unknown> }>(
+      `SELECT actor, payload FROM audit_events WHERE type = 'key.admins.changed' AND payload->>'keyId' = $1 ORDER BY seq`,
+      [created.id],
+    );
+    expect(events.map((e) => [e.payload['before'], e.payload['admins']])).toEqual([
+      [['dana@example.com'], ['dana@example.com', 'frank@example.com']],
+      [['dana@example.com', 'frank@example.com'], ['frank@example.com']],
+      [['frank@example.com'], ['gina@example.com', 'hal@example.com']],
+      [['gina@example.com', 'hal@example.com'], []],
+    ]);
+    for (const event of events) expect(event.actor).toMatch(/^cli:.+/);
+  });
+
+  it('keys admins with a bad email or an unknown key exits non-zero naming it, and changes nothing', async () => {
+    const created = await createKey('--name', 'team-c', '--admin', 'dana@example.com');
+    const changes = async () =>
+      (
+        await target.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit_events WHERE type = 'key.admins.changed'`,
+        )
+      )[0]?.n;
+    const before = await changes();
+    const bad = await runCli(
+      ['keys', 'admins', 'add', created.id, 'erin@example.com', 'not-an-email'],
+      target.env,
+    );
+    expectFailure(bad);
+    expect(bad.stderr).toContain('EMAIL "not-an-email" is not an email');
+    expect(bad.stdout).toBe('');
+    const unknown = randomUUID();
+    const missing = await runCli(['keys', 'admins', 'set', unknown, 'erin@example.com'], target.env);
+    expectFailure(missing);
+    expect(missing.stderr).toContain(`no API key with id ${unknown}`);
+    expect(await changes()).toBe(before);
+    expect((await listKeys()).find((k) => k.id === created.id)?.admins).toEqual(['dana@example.com']);
   });
 
   it('create with an unknown scope exits non-zero naming it, and creates nothing', async () => {

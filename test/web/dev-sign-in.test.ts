@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
+import { changeKeyAdmins } from '../../apps/server/src/keys/change-key-admins.ts';
 import { createApiKey } from '../../apps/server/src/keys/create-api-key.ts';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
@@ -403,6 +404,59 @@ describe('who sees a request in the console', () => {
     expect(page.text).toContain('data-code="NOT_FOUND"');
     expect(page.text).not.toContain('Visible to the involved only');
     expect(listed((await outsider.request('GET', `${t.url}/requests?status=pending`)).text)).toBe(false);
+  });
+
+  it("shows a key's requests to the key's admins (list and page), who still may not decide, and to no other key's admins", async () => {
+    const keyA = await createApiKey(t.server.db.prisma, { name: 'team-a', admins: [' Dana@Example.com'] });
+    const keyB = await createApiKey(t.server.db.prisma, { name: 'team-b', admins: ['frank@example.com'] });
+    expect(keyA.admins).toEqual(['dana@example.com']);
+    const fromA = await createApproval(t, keyA.key, {
+      title: 'Asked by team A',
+      requester: { email: 'alice@example.com' },
+    });
+    const fromB = await createApproval(t, keyB.key, {
+      title: 'Asked by team B',
+      requester: { email: 'alice@example.com' },
+    });
+    const listed = (html: string, id: string) => html.includes(`/requests/${id}`);
+
+    const dana = await devSignIn('dana@example.com');
+    const page = await dana.request('GET', `${t.url}/requests/${fromA.id}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Asked by team A');
+    const list = (await dana.request('GET', `${t.url}/requests?status=pending`)).text;
+    expect(listed(list, fromA.id)).toBe(true);
+    expect(listed(list, fromB.id)).toBe(false);
+    const other = await dana.request('GET', `${t.url}/requests/${fromB.id}`);
+    expect(other.status).toBe(404);
+    expect(other.text).toContain('data-code="NOT_FOUND"');
+    expect(other.text).not.toContain('Asked by team B');
+    // Seeing is not deciding: the core refuses her approval and nothing is recorded.
+    await dana.request('POST', `${t.url}/requests/${fromA.id}/approve`, {
+      confirm: 'yes',
+      _csrf: csrfTokenOf(page.text),
+    });
+    const decisions = await withPgClient(
+      t.database.url,
+      async (client) =>
+        (await client.query('SELECT 1 FROM decisions WHERE request_id = $1', [fromA.id])).rowCount,
+    );
+    expect(decisions).toBe(0);
+    expect((await dana.request('GET', `${t.url}/`)).text).not.toContain(`/requests/${fromA.id}`);
+
+    const frank = await devSignIn('frank@example.com');
+    expect((await frank.request('GET', `${t.url}/requests/${fromA.id}`)).status).toBe(404);
+    expect(listed((await frank.request('GET', `${t.url}/requests?status=pending`)).text, fromA.id)).toBe(
+      false,
+    );
+    expect((await frank.request('GET', `${t.url}/requests/${fromB.id}`)).status).toBe(200);
+
+    // Removed from the admins, she no longer sees it.
+    await changeKeyAdmins(t.server.db.prisma, { keyId: keyA.id, change: { remove: ['dana@example.com'] } });
+    expect((await dana.request('GET', `${t.url}/requests/${fromA.id}`)).status).toBe(404);
+    expect(listed((await dana.request('GET', `${t.url}/requests?status=pending`)).text, fromA.id)).toBe(
+      false,
+    );
   });
 
   it('shows every request to every signed-in user when the policy sets console.requests: everyone', async () => {

@@ -1,9 +1,11 @@
-// countersign keys create | list | revoke — manage API keys.
+// countersign keys create | list | revoke | admins — manage API keys and who administers them.
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { createApiKey } from '../../../server/src/keys/create-api-key.ts';
 import { listApiKeys } from '../../../server/src/keys/list-api-keys.ts';
 import { revokeApiKey } from '../../../server/src/keys/revoke-api-key.ts';
+import { changeKeyAdmins, type KeyAdminsChange } from '../../../server/src/keys/change-key-admins.ts';
+import { normaliseAdminEmails } from '../../../server/src/keys/key-admins.ts';
 import { SCOPES, scopeSchema, type Scope } from '../../../server/src/keys/scopes.ts';
 import { isAppError } from '../../../server/src/errors.ts';
 import { cliActor } from '../cli-actor.ts';
@@ -39,6 +41,18 @@ function parseRequesters(values: string[]): string[] {
   });
 }
 
+/** Admin emails, each checked, lower-cased; `what` names them in the error (`--admin`, `EMAIL`). */
+function parseAdmins(values: string[], what: string): string[] {
+  for (const value of values) {
+    try {
+      normaliseAdminEmails([value]);
+    } catch {
+      throw new CliError(`${what} "${value}" is not an email`);
+    }
+  }
+  return normaliseAdminEmails(values);
+}
+
 /** `--actions` values: dotted action globs, space- or comma-separated. */
 function parseActions(values: string[]): string[] {
   const globs = values
@@ -59,6 +73,11 @@ function describeBindings(key: { requesters: string[]; actions: string[] }): str
     key.requesters.length > 0 ? `requesters: ${key.requesters.join(', ')}` : 'requester: claimed';
   const actions = key.actions.length > 0 ? `actions: ${key.actions.join(', ')}` : 'actions: any';
   return `${requesters}; ${actions}`;
+}
+
+/** How `keys list`, `keys create` and `keys admins` show a key's admins. */
+function describeAdmins(admins: string[]): string {
+  return admins.length > 0 ? `admins: ${admins.join(', ')}` : 'admins: none';
 }
 
 export function registerKeysCommands(program: Command): void {
@@ -84,6 +103,12 @@ export function registerKeysCommands(program: Command): void {
       '--actions <globs...>',
       'limit the key to these action globs, e.g. "deploy.*" (space- or comma-separated)',
     )
+    .option(
+      '--admin <email>',
+      "someone who administers the key (repeat for several); they see the key's requests in the console",
+      collect,
+      [],
+    )
     .option('--json', 'print JSON')
     .action(
       async (options: {
@@ -91,6 +116,7 @@ export function registerKeysCommands(program: Command): void {
         scopes: string[];
         requester: string[];
         actions?: string[];
+        admin: string[];
         json?: boolean;
       }) => {
         const name = options.name.trim();
@@ -98,15 +124,16 @@ export function registerKeysCommands(program: Command): void {
         const scopes = parseScopes(options.scopes);
         const requesters = parseRequesters(options.requester);
         const actions = parseActions(options.actions ?? []);
+        const admins = parseAdmins(options.admin, '--admin');
         const created = await withDatabase((db) =>
-          createApiKey(db.prisma, { name, scopes, requesters, actions, actor: cliActor() }),
+          createApiKey(db.prisma, { name, scopes, requesters, actions, admins, actor: cliActor() }),
         );
         if (options.json) {
           console.log(JSON.stringify(created, null, 2));
           return;
         }
         console.log(
-          `Created API key ${created.id} for "${created.name}" (scopes: ${created.scopes.join(', ')}; ${describeBindings(created)})`,
+          `Created API key ${created.id} for "${created.name}" (scopes: ${created.scopes.join(', ')}; ${describeBindings(created)}; ${describeAdmins(created.admins)})`,
         );
         console.log('');
         console.log(`  API key:          ${created.key}`);
@@ -137,7 +164,7 @@ export function registerKeysCommands(program: Command): void {
       for (const key of list) {
         const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
         console.log(
-          `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(', ')}]  ${describeBindings(key)}  ${state}`,
+          `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(', ')}]  ${describeBindings(key)}  ${describeAdmins(key.admins)}  ${state}`,
         );
       }
     });
@@ -157,4 +184,39 @@ export function registerKeysCommands(program: Command): void {
         throw error;
       }
     });
+
+  const admins = keys
+    .command('admins')
+    .description("set who administers a key: they see the key's requests in the console");
+  const verbs: { verb: 'set' | 'add' | 'remove'; description: string }[] = [
+    { verb: 'set', description: 'replace the admins of a key with these people (none: no admins)' },
+    { verb: 'add', description: 'add people to the admins of a key' },
+    { verb: 'remove', description: 'remove people from the admins of a key' },
+  ];
+  for (const { verb, description } of verbs) {
+    admins
+      .command(verb)
+      .description(description)
+      .argument('<id>', 'the key id shown by `keys list`')
+      .argument(verb === 'set' ? '[emails...]' : '<emails...>', 'the people, by email')
+      .option('--json', 'print JSON')
+      .action(async (id: string, emails: string[], options: { json?: boolean }) => {
+        const people = parseAdmins(emails, 'EMAIL');
+        const change: KeyAdminsChange =
+          verb === 'set' ? { set: people } : verb === 'add' ? { add: people } : { remove: people };
+        try {
+          const changed = await withDatabase((db) =>
+            changeKeyAdmins(db.prisma, { keyId: id, change, actor: cliActor() }),
+          );
+          if (options.json) console.log(JSON.stringify(changed, null, 2));
+          else
+            console.log(
+              `${changed.changed ? 'changed' : 'unchanged'} ${id}: ${describeAdmins(changed.admins)}`,
+            );
+        } catch (error) {
+          if (isAppError(error) && error.code === 'NOT_FOUND') throw new CliError(error.detail);
+          throw error;
+        }
+      });
+  }
 }

@@ -1,7 +1,9 @@
 // Who may see a request in the web console: the people involved in it — its requester, the
 // approvers its rule allows (anyone but the requester when the rule names nobody), whoever
-// decided it — and the policy group `auditors`; every signed-in user when the policy sets
-// `console.requests: everyone`. The same rule filters the request list and guards the page.
+// decided it — the admins of the client whose key created it (keys/key-admins.ts), and the
+// policy group `auditors`; every signed-in user when the policy sets `console.requests:
+// everyone`. The same rule filters the request list and guards the page. Seeing is not
+// deciding: an admin decides only if the rule makes them eligible.
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Policy } from './policy/policy.ts';
 
@@ -10,6 +12,8 @@ export interface VisibleRequest {
   approvers: string[];
   anyApprover: boolean;
   decisions: { approverEmail: string | null }[];
+  /** The admins of the client whose key created the request. */
+  clientAdmins: string[];
 }
 
 export function isAuditor(policy: Policy, email: string): boolean {
@@ -27,7 +31,8 @@ export function canSeeRequest(policy: Policy, email: string, request: VisibleReq
     request.requesterEmail === email ||
     request.anyApprover ||
     request.approvers.includes(email) ||
-    request.decisions.some((d) => d.approverEmail === email)
+    request.decisions.some((d) => d.approverEmail === email) ||
+    request.clientAdmins.includes(email)
   );
 }
 
@@ -43,6 +48,7 @@ export function visibleRequestsWhere(
       { anyApprover: true },
       { approvers: { has: email } },
       { decisions: { some: { approverEmail: email } } },
+      { client: { admins: { has: email } } },
     ],
   };
 }

@@ -416,7 +416,16 @@ export type AdminAuditEventInput =
         requesters?: string[];
         /** The action globs the key is limited to; absent or empty = any action. */
         actions?: string[];
+        /** The people who administer the key's client (they see its requests); absent or empty = none. */
+        admins?: string[];
       };
+    }
+  | {
+      /** The people who administer a key's client changed; `admins` is the list now in force. */
+      type: 'key.admins.changed';
+      requestId?: null;
+      actor: string;
+      payload: { keyId: string; clientId: string; prefix: string; before: string[]; admins: string[] };
     }
   | {
       type: 'key.revoked';
@@ -486,7 +495,13 @@ export type PolicyVersionAuditEventInput =
       payload: { source: string; fileDigest: string; activeVersion: number; activeDigest: string };
     };
 
-export const ADMIN_EVENT_TYPES = ['key.created', 'key.revoked', 'delivery.resent', 'policy.loaded'] as const;
+export const ADMIN_EVENT_TYPES = [
+  'key.created',
+  'key.admins.changed',
+  'key.revoked',
+  'delivery.resent',
+  'policy.loaded',
+] as const;
 
 /** What the identity provider's SCIM client changed in the directory (directory/), by token. */
 export type DirectoryAuditEventInput =

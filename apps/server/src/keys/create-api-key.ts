@@ -9,6 +9,7 @@ import {
   generateCallbackSecret,
   hashApiKey,
 } from './key-material.ts';
+import { normaliseAdminEmails } from './key-admins.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 
 export interface CreateApiKeyInput {
@@ -18,6 +19,8 @@ export interface CreateApiKeyInput {
   requesters?: string[];
   /** Action globs the key may ask about; empty or unset = any action. */
   actions?: string[];
+  /** People who administer the key's client (emails, checked and lower-cased): they see its requests in the console. */
+  admins?: string[];
   /** Who creates it, for the audit log: `cli:<os user>`, `client:<id>`; `system` when unsaid. */
   actor?: string;
   now?: Date;
@@ -31,6 +34,7 @@ export interface CreatedApiKey {
   scopes: Scope[];
   requesters: string[];
   actions: string[];
+  admins: string[];
   createdAt: Date;
   /** The secret API key; shown once. */
   key: string;
@@ -46,12 +50,14 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
   const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)];
   const requesters = [...new Set((input.requesters ?? []).map((email) => email.trim().toLowerCase()))];
   const actions = [...new Set(input.actions ?? [])];
+  const admins = normaliseAdminEmails(input.admins ?? []);
   const now = input.now ?? new Date();
   const { client, apiKey } = await db.$transaction(async (tx) => {
     const client = await tx.client.create({
       data: {
         name: input.name,
         callbackSecret,
+        admins,
         apiKeys: {
           create: {
             name: input.name,
@@ -81,6 +87,7 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
           // Only bound keys carry these, so an unbound key's event reads as it always did.
           ...(requesters.length > 0 ? { requesters } : {}),
           ...(actions.length > 0 ? { actions } : {}),
+          ...(admins.length > 0 ? { admins } : {}),
         },
       },
       now,
@@ -95,6 +102,7 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
     scopes,
     requesters,
     actions,
+    admins,
     createdAt: apiKey.createdAt,
     key,
     callbackSecret,

@@ -1,4 +1,4 @@
-// Lists API keys without anything secret: name, display prefix, scopes, bindings and state.
+// Lists API keys without anything secret: name, display prefix, scopes, bindings, admins and state.
 import type { PrismaClient } from '../db/client.ts';
 
 export interface ApiKeySummary {
@@ -9,6 +9,8 @@ export interface ApiKeySummary {
   scopes: string[];
   requesters: string[];
   actions: string[];
+  /** The people who administer the key's client; they see its requests in the console. */
+  admins: string[];
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -28,8 +30,15 @@ export async function listApiKeys(db: PrismaClient): Promise<ApiKeySummary[]> {
       createdAt: true,
       lastUsedAt: true,
       revokedAt: true,
+      client: { select: { admins: true } },
     },
   });
   // Keys made before bindings existed have NULL lists: unbound, like an empty one.
-  return keys.map((key) => ({ ...key, requesters: key.requesters ?? [], actions: key.actions ?? [] }));
+  return keys.map(({ client, ...key }) => ({
+    ...key,
+    requesters: key.requesters ?? [],
+    actions: key.actions ?? [],
+    // Clients made before admins existed have NULL: no admins.
+    admins: client.admins ?? [],
+  }));
 }

@@ -135,7 +135,7 @@ export const policySchema = z.strictObject({
     .strictObject({
       requests: z.enum(['involved', 'everyone']).optional().meta({
         description:
-          'who sees a request in the web console: the people involved in it (the default: requester, eligible approvers, deciders, auditors) or every signed-in user',
+          'who sees a request in the web console: the people involved in it (the default: requester, eligible approvers, deciders, the admins of the key that asked, auditors) or every signed-in user',
       }),
     })
     .optional(),

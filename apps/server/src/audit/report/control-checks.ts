@@ -56,6 +56,7 @@ const EVALUATORS: Record<CheckId, (s: ReportSummary) => CheckResult> = {
   access_changes_recorded(s) {
     const keys = nonZero({
       'key.created': s.adminActions.counts['key.created'],
+      'key.admins.changed': s.adminActions.counts['key.admins.changed'],
       'key.revoked': s.adminActions.counts['key.revoked'],
     });
     const directory = nonZero(s.directory.counts);

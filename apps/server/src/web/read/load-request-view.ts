@@ -18,6 +18,8 @@ export interface RequestView {
   requesterShown: string;
   /** The API key that asked, as `key <name>` (its client's name; keys are created one per client). */
   askedBy: string;
+  /** The admins of the client whose key asked; they may see the request (approvals/can-see-request.ts). */
+  clientAdmins: string[];
   /** Audit actors as a reader knows them: `client:<id>` becomes `key <name>`. */
   actorNames: ReadonlyMap<string, string>;
   events: AuditEvent[];
@@ -59,13 +61,14 @@ export async function loadRequestView(deps: Pick<Deps, 'db'>, id: string): Promi
   }
   const clients = await prisma.client.findMany({
     where: { id: { in: [...clientIds] } },
-    select: { id: true, name: true },
+    select: { id: true, name: true, admins: true },
   });
   const actorNames = new Map(clients.map((c) => [`${CLIENT_ACTOR}${c.id}`, `key ${c.name}`]));
   return {
     request,
     requesterShown: describeRequesterProof(readRequesterProof(request.requesterProof)),
     askedBy: actorNames.get(`${CLIENT_ACTOR}${request.clientId}`) ?? `${CLIENT_ACTOR}${request.clientId}`,
+    clientAdmins: clients.find((c) => c.id === request.clientId)?.admins ?? [],
     actorNames,
     events,
     deliveries,

@@ -103,7 +103,11 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
         : await ctx.deps.db.prisma.breakGlassReview.findUnique({ where: { requestId: request.id } });
     const isReviewer = review !== null && review.reviewers.includes(user.email);
     // Not shown, and not said to exist, to someone not involved in it (a break-glass reviewer is).
-    if (!isReviewer && !canSeeRequest(ctx.deps.policy, user.email, request)) {
+    const visible = canSeeRequest(ctx.deps.policy, user.email, {
+      ...request,
+      clientAdmins: view.clientAdmins,
+    });
+    if (!isReviewer && !visible) {
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
     }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;

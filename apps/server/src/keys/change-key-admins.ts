@@ -1,0 +1,74 @@
+// Sets, adds or removes the people who administer a key's client. The change is audited in its
+// transaction as `key.admins.changed` with the list before and after; a change that leaves the
+// list as it was records nothing.
+import { appendAuditEvent } from '../audit/append-event.ts';
+import type { PrismaClient } from '../db/client.ts';
+import { runSql } from '../db/sql-transaction.ts';
+import { isUuid } from '../approvals/find-request.ts';
+import { AppError } from '../errors.ts';
+import { normaliseAdminEmails } from './key-admins.ts';
+
+export type KeyAdminsChange = { set: string[] } | { add: string[] } | { remove: string[] };
+
+export interface ChangeKeyAdminsInput {
+  keyId: string;
+  change: KeyAdminsChange;
+  /** Who changes them, for the audit log: `cli:<os user>`; `system` when unsaid. */
+  actor?: string;
+  now?: Date;
+}
+
+export interface ChangedKeyAdmins {
+  keyId: string;
+  clientId: string;
+  admins: string[];
+  /** False when the list was already so; nothing was recorded. */
+  changed: boolean;
+}
+
+function apply(current: string[], change: KeyAdminsChange): string[] {
+  if ('set' in change) return normaliseAdminEmails(change.set);
+  if ('add' in change) return [...new Set([...current, ...normaliseAdminEmails(change.add)])];
+  const removed = new Set(normaliseAdminEmails(change.remove));
+  return current.filter((email) => !removed.has(email));
+}
+
+export async function changeKeyAdmins(
+  db: PrismaClient,
+  input: ChangeKeyAdminsInput,
+): Promise<ChangedKeyAdmins> {
+  const notFound = new AppError('NOT_FOUND', { detail: `no API key with id ${input.keyId}` });
+  if (!isUuid(input.keyId)) throw notFound;
+  // Checked before the transaction so a bad email changes nothing and says which.
+  apply([], input.change);
+  const now = input.now ?? new Date();
+  return db.$transaction(async (tx) => {
+    const key = await tx.apiKey.findUnique({
+      where: { id: input.keyId },
+      select: { clientId: true, prefix: true },
+    });
+    if (!key) throw notFound;
+    // The client row is locked so two changes at once each see the other's list.
+    const [locked] = await runSql<{ admins: string[] | null }>(
+      tx,
+      `SELECT admins FROM clients WHERE id = $1::uuid FOR UPDATE`,
+      [key.clientId],
+    );
+    const before = locked?.admins ?? [];
+    const admins = apply(before, input.change);
+    const changed = admins.length !== before.length || admins.some((email, i) => email !== before[i]);
+    if (changed) {
+      await tx.client.update({ where: { id: key.clientId }, data: { admins } });
+      await appendAuditEvent(
+        tx,
+        {
+          type: 'key.admins.changed',
+          actor: input.actor ?? 'system',
+          payload: { keyId: input.keyId, clientId: key.clientId, prefix: key.prefix, before, admins },
+        },
+        now,
+      );
+    }
+    return { keyId: input.keyId, clientId: key.clientId, admins, changed };
+  });
+}
