@@ -3,6 +3,7 @@
 // report keep the name. Refused (nothing revealed, nothing started): a secret the rule does not
 // list, a request not approved, another digest, a second start, a secret the server cannot read.
 import { Writable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
@@ -285,7 +286,16 @@ describe('execution secrets: POST /v1/approvals/{id}/execution with secrets', { 
       const report = Buffer.concat(chunks).toString('utf8');
       expect(report).toContain(request.id);
       expect(report).not.toContain(VALUE);
-      if (format !== 'csv') expect(report).toContain('PGPASSWORD=db-prod');
+      expect(report).not.toContain(OTHER_VALUE);
+      expect(report).toContain('PGPASSWORD=db-prod');
+      if (format === 'csv') {
+        const row = parse<Record<string, string>>(report, {
+          columns: true,
+          comment: '#',
+          comment_no_infix: true,
+        }).find((r) => r['id'] === request.id);
+        expect(row?.['execution_secrets']).toBe('PGPASSWORD=db-prod');
+      }
     }
 
     const log = captured.text();

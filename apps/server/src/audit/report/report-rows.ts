@@ -2,6 +2,7 @@
 // with its decisions, chat cards and callback outcome read per batch: memory stays flat.
 import { describeRequesterProof, readRequesterProof } from '../../receipts/requester-proof.ts';
 import type pg from 'pg';
+import { grantIdOf, grantsById, type ReportGrantRef } from './report-grants.ts';
 import type { ReportPeriod } from './report-period.ts';
 
 export const ROW_BATCH_SIZE = 500;
@@ -21,6 +22,10 @@ export interface ReportApprover {
   at: string;
   /** Present (true) when made through the web console's development sign-in. */
   devSignin?: true;
+  /** An approval that chose "this tool for N minutes": the window it chose. */
+  grantMinutes?: number;
+  /** A decision a time-bound grant made (`grant:<id>`): the grant, who approved it, its window. */
+  grant?: ReportGrantRef;
 }
 
 export interface ReportRow {
@@ -130,8 +135,10 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     reason: string | null;
     created_at: Date;
     dev_signin: boolean;
+    grant_minutes: number | null;
   }>(
-    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin
+    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin,
+            grant_minutes
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
     [ids],
   );
@@ -156,6 +163,10 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     [ids],
   );
   const executionOf = new Map(executions.rows.map((e) => [e.request_id, e]));
+  const grantOf = await grantsById(
+    db,
+    decisions.rows.flatMap((d) => grantIdOf(d.approver_email, d.platform) ?? []),
+  );
   // Only cancelled requests show who cancelled them: looking up every request's events for the
   // few cancellations was the batch's most expensive query (~40 % of its time at 1 M events).
   const cancelledIds = requests.filter((r) => r.status === 'cancelled').map((r) => r.id);
@@ -187,14 +198,19 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
       requesterProof: proofLine(r.requester_proof),
       agent: r.agent_name,
       policyRule: r.policy_rule,
-      approvers: (approversOf.get(r.id) ?? []).map((d) => ({
-        email: d.approver_email,
-        platform: d.platform,
-        verdict: d.verdict,
-        reason: d.reason,
-        at: d.created_at.toISOString(),
-        ...(d.dev_signin ? { devSignin: true as const } : {}),
-      })),
+      approvers: (approversOf.get(r.id) ?? []).map((d) => {
+        const grant = grantOf.get(grantIdOf(d.approver_email, d.platform) ?? '');
+        return {
+          email: d.approver_email,
+          platform: d.platform,
+          verdict: d.verdict,
+          reason: d.reason,
+          at: d.created_at.toISOString(),
+          ...(d.dev_signin ? { devSignin: true as const } : {}),
+          ...(d.grant_minutes !== null ? { grantMinutes: d.grant_minutes } : {}),
+          ...(grant ? { grant } : {}),
+        };
+      }),
       askedApprovers: r.any_approver ? null : r.approvers,
       cancelledBy: cancellation?.actor ?? null,
       cancelReason: cancellation?.reason ?? null,

@@ -10,6 +10,7 @@ import {
   type RefusalReason,
 } from '../event-types.ts';
 import type { VerifyResult } from '../verify-chain.ts';
+import { grantsSection, type ReportGrantsSection } from './report-grants-section.ts';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportVerification, ReportVerificationScope } from './report-verification.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
@@ -64,6 +65,8 @@ export interface ReportSummary {
     /** Decisions recorded in the period by someone SCIM had deactivated or removed before (and not reactivated). */
     decisionsAfterDeprovisioning: number;
   };
+  /** Time-bound grants opened, used or revoked in the period (filtered by their opening request). */
+  grants: ReportGrantsSection;
   /** Signed checkpoints of the chain: how many were made in the period, and the latest made before its end. */
   checkpoints: {
     inPeriod: number;
@@ -371,6 +374,7 @@ export async function completeSummary(
   const admin = await adminActions(db, period);
   const directory = await directoryActivity(db, period);
   const checkpoints = await checkpointsOf(db, period);
+  const grants = await grantsSection(db, period, filters);
   const { verification, scope } = await verify();
   const intact =
     verification.intact || (await badEventAfterPeriod(db, period, verification, edges.lastEvent));
@@ -389,6 +393,7 @@ export async function completeSummary(
     },
     adminActions: admin,
     directory,
+    grants,
     checkpoints,
     chain: { intact, verification, scope, ...edges },
   };

@@ -3,6 +3,7 @@
 // the period; one after the last row gives the chain status (known only once the rows are out).
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
+import { grantText } from './report-grants.ts';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportRow } from './report-rows.ts';
 import type { ControlsSection } from './controls.ts';
@@ -31,6 +32,8 @@ export const CSV_COLUMNS = [
   'cancelled_by',
   'cancel_reason',
   'requester_proof',
+  'grant_id',
+  'execution_secrets',
 ] as const;
 
 /** The comment line before the header. No commas, so a spreadsheet keeps it in one cell. */
@@ -86,15 +89,27 @@ function csvRecord(values: readonly string[]): string {
 
 /**
  * Approvers in one cell: `email verdict at (reason)`, separated by `; `; a decision made through
- * the development sign-in ends in `[development sign-in]`.
+ * the development sign-in ends in `[development sign-in]`, an approval that chose a window in
+ * `[grant of N min]`. A grant's decision names the grant, who approved it and its window.
  */
 export function approversCell(row: ReportRow): string {
   return row.approvers
-    .map(
-      (a) =>
-        `${a.email} ${a.verdict} ${a.at}${a.reason ? ` (${a.reason})` : ''}${a.devSignin ? ' [development sign-in]' : ''}`,
-    )
+    .map((a) => {
+      const who = a.grant ? grantText(a.grant) : a.email;
+      const window = a.grantMinutes ? ` [grant of ${a.grantMinutes} min]` : '';
+      return `${who} ${a.verdict} ${a.at}${a.reason ? ` (${a.reason})` : ''}${a.devSignin ? ' [development sign-in]' : ''}${window}`;
+    })
     .join('; ');
+}
+
+/** The grant that approved the request, if one did. */
+export function grantIdCell(row: ReportRow): string {
+  return row.approvers.flatMap((a) => (a.grant ? [a.grant.id] : [])).join('; ');
+}
+
+/** The names of the secrets the execution received (`ENV=secret-name`), never their values. */
+export function executionSecretsCell(row: ReportRow): string {
+  return (row.execution?.secrets ?? []).join('; ');
 }
 
 export function chatCell(row: ReportRow): string {
@@ -124,6 +139,8 @@ export function csvValues(row: ReportRow): string[] {
     row.cancelledBy ?? '',
     row.cancelReason ?? '',
     row.requesterProof,
+    grantIdCell(row),
+    executionSecretsCell(row),
   ];
 }
 

@@ -11,6 +11,7 @@ import {
   type ReportSummary,
 } from './report-summary.ts';
 import type { ControlsSection } from './controls.ts';
+import type { ReportGrantsSection } from './report-grants-section.ts';
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
 
@@ -97,8 +98,40 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
           '',
         ]
       : []),
+    ...grantsMarkdown(s.grants),
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The grants section: the counts, then one row per grant opened, used or revoked in the period. */
+export function grantsMarkdown(section: ReportGrantsSection): string[] {
+  const lines = [
+    '### Time-bound grants',
+    '',
+    `Issued ${section.issued}, requests approved by a grant ${section.uses}, revoked ${section.revoked} in the period.`,
+    '',
+  ];
+  if (section.grants.length === 0) return lines;
+  lines.push(
+    '| grant | action | requester | agent | approved by | window | opened by request | uses in period | revoked |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const g of section.grants) {
+    const cells = [
+      g.id,
+      g.action,
+      g.requester,
+      g.agent ?? '',
+      g.approvedBy.join(', '),
+      `${g.minutes} min, ${g.from} to ${g.until}`,
+      g.openedBy,
+      String(g.usesInPeriod),
+      g.revokedAt ? `${g.revokedAt} by ${g.revokedBy ?? 'unknown'}` : '',
+    ];
+    lines.push(`| ${cells.map(markdownCell).join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
 }
 
 /** With --controls: a section per control, its status, the reasons for attention and the evidence. */

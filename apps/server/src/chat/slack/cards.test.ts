@@ -4,11 +4,13 @@ import { z } from 'zod';
 import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
 import {
   APPROVE_ACTION_ID,
+  APPROVE_ACTION_PATTERN,
   DENY_ACTION_ID,
   DENY_MODAL_CALLBACK_ID,
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
   cardBlockId,
+  grantMinutesOf,
   parseCardBlockId,
   renderApprovalCard,
   renderDenyModal,
@@ -474,5 +476,20 @@ describe('renderDenyModal', () => {
   it('escapes the title it shows', () => {
     const { view } = modal(false);
     expect(JSON.stringify(view.blocks)).toContain('Export &lt;users&gt;');
+  });
+});
+
+describe('the approve action ids', () => {
+  it('are one pattern: plain Approve has no window, Approve for N min carries N', () => {
+    expect(grantMinutesOf(APPROVE_ACTION_ID)).toBeUndefined();
+    expect(grantMinutesOf('countersign_approve_for:15')).toBe(15);
+    expect(APPROVE_ACTION_PATTERN.test(APPROVE_ACTION_ID)).toBe(true);
+    for (const other of [
+      DENY_ACTION_ID,
+      'countersign_approve_for:',
+      'countersign_approve_for:1234567',
+      'countersign_approved',
+    ])
+      expect(APPROVE_ACTION_PATTERN.test(other)).toBe(false);
   });
 });

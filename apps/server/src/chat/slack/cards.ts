@@ -8,11 +8,18 @@ import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 export const APPROVE_ACTION_ID = 'countersign_approve';
 /** "Approve this tool for this agent for N minutes": `countersign_approve_for:<minutes>`. */
 export const APPROVE_FOR_ACTION_PREFIX = 'countersign_approve_for:';
-export const APPROVE_FOR_ACTION_ID = /^countersign_approve_for:(\d{1,6})$/;
+/** Both approve buttons: plain Approve, and Approve for N minutes (the window in group 1). */
+export const APPROVE_ACTION_PATTERN = /^countersign_approve(?:_for:(\d{1,6}))?$/;
 export const DENY_ACTION_ID = 'countersign_deny';
 export const DENY_MODAL_CALLBACK_ID = 'countersign_deny_modal';
 export const DENY_REASON_BLOCK_ID = 'countersign_deny_reason';
 export const DENY_REASON_ACTION_ID = 'countersign_deny_reason_input';
+
+/** The grant window an approve button's action id carries; undefined for plain Approve. */
+export function grantMinutesOf(actionId: string): number | undefined {
+  const minutes = APPROVE_ACTION_PATTERN.exec(actionId)?.[1];
+  return minutes === undefined ? undefined : Number(minutes);
+}
 
 const CARD_BLOCK_PREFIX = 'countersign_actions:';
 

@@ -14,12 +14,12 @@ import {
   type ChatDeps,
 } from '../handle-card-action.ts';
 import {
-  APPROVE_ACTION_ID,
-  APPROVE_FOR_ACTION_ID,
+  APPROVE_ACTION_PATTERN,
   DENY_ACTION_ID,
   DENY_MODAL_CALLBACK_ID,
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
+  grantMinutesOf,
   parseCardBlockId,
   renderDenyModal,
 } from './cards.ts';
@@ -88,6 +88,11 @@ function tellClicker(deps: SlackHandlerDeps, client: WebClient, channelId: strin
   };
 }
 
+/** Tells the person who clicked a card, privately, in the card's channel. */
+function tellClickerOf(deps: SlackHandlerDeps, client: WebClient, click: CardClick) {
+  return tellClicker(deps, client, click.channel.slice('slack:'.length), click.clicker.userId);
+}
+
 async function clickFrom(
   deps: SlackHandlerDeps,
   client: WebClient,
@@ -136,42 +141,15 @@ function guarded(
 }
 
 export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
-  app.action(APPROVE_ACTION_ID, async ({ ack, body, client }) => {
+  // One handler for Approve and Approve for N min: the button's action id carries the window.
+  app.action(APPROVE_ACTION_PATTERN, async ({ ack, body, client, action }) => {
     await ack();
     await guarded(deps, client, body, 'approve click', async () => {
       const accepted = await clickFrom(deps, client, body);
       if (!accepted) return;
-      const outcome = await decideFromCard(deps, accepted.click, { verdict: 'approve' });
-      if (outcome.kind === 'refused') {
-        await tellClicker(
-          deps,
-          client,
-          accepted.click.channel.slice('slack:'.length),
-          accepted.click.clicker.userId,
-        )(outcome.text);
-      }
-    });
-  });
-
-  app.action(APPROVE_FOR_ACTION_ID, async ({ ack, body, client, action }) => {
-    await ack();
-    await guarded(deps, client, body, 'approve-for click', async () => {
-      const accepted = await clickFrom(deps, client, body);
-      if (!accepted) return;
-      const actionId = 'action_id' in action ? action.action_id : '';
-      const minutes = Number(APPROVE_FOR_ACTION_ID.exec(actionId)?.[1]);
-      const outcome = await decideFromCard(deps, accepted.click, {
-        verdict: 'approve',
-        grantMinutes: minutes,
-      });
-      if (outcome.kind === 'refused') {
-        await tellClicker(
-          deps,
-          client,
-          accepted.click.channel.slice('slack:'.length),
-          accepted.click.clicker.userId,
-        )(outcome.text);
-      }
+      const grantMinutes = grantMinutesOf('action_id' in action ? action.action_id : '');
+      const outcome = await decideFromCard(deps, accepted.click, { verdict: 'approve', grantMinutes });
+      if (outcome.kind === 'refused') await tellClickerOf(deps, client, accepted.click)(outcome.text);
     });
   });
 
@@ -183,12 +161,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       const { click } = accepted;
       const prompt = await promptDeny(deps, click);
       if ('kind' in prompt) {
-        await tellClicker(
-          deps,
-          client,
-          click.channel.slice('slack:'.length),
-          click.clicker.userId,
-        )(prompt.text);
+        await tellClickerOf(deps, client, click)(prompt.text);
         return;
       }
       const openModal = () =>

@@ -64,6 +64,23 @@ describe('the Teams approval card', () => {
     expect(JSON.stringify(card)).toContain('0 of 2 approvals');
   });
 
+  it('offers the grant windows of the rule as "Approve for N min" in the approve step, as Slack does', () => {
+    const view = buildCardView(approval(), { denyReasonRequired: false, grantUpToSeconds: 30 * 60 });
+    expect(view.grantChoices).toEqual([15, 30]);
+    const card = renderTeamsCard(view);
+    const [approveStep] = find(card, (n) => n['type'] === 'Action.ShowCard' && n['title'] === 'Approve');
+    expect(
+      find(approveStep, (n) => n['type'] === 'Action.Execute').map((e) => [e['title'], e['data']]),
+    ).toEqual([
+      ['Confirm approval', { requestId: ID }],
+      ['Approve for 15 min', { requestId: ID, grantMinutes: 15 }],
+      ['Approve for 30 min', { requestId: ID, grantMinutes: 30 }],
+    ]);
+    expect(JSON.stringify(renderSlackCard(view))).toContain('Approve for 30 min');
+    const callOnly = renderTeamsCard(buildCardView(approval(), { denyReasonRequired: false }));
+    expect(JSON.stringify(callOnly)).not.toContain('Approve for');
+  });
+
   it('Teams and Slack cards both show how the requester was established, in the same words', () => {
     const proven = approval({
       requester: {

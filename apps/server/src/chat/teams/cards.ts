@@ -1,6 +1,6 @@
 // Adaptive Cards 1.5 for Teams, rendered from the platform-neutral card view: the approval card
-// with Action.Execute verbs `approve` (behind a confirmation step) and `deny` (with a reason
-// input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
+// with Action.Execute verbs `approve` (behind a confirmation step, with "Approve for N min" where
+// the rule allows grants) and `deny` (with a reason input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
 // Teams shows as plain text (no markdown, no links), so it stays inert; the only TextBlock is the
 // server's own payload digest, for its `wrap`.
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
@@ -9,6 +9,8 @@ import type { RefreshAudience } from './refresh-audience.ts';
 
 export const APPROVE_VERB = 'approve';
 export const DENY_VERB = 'deny';
+/** On an approve action: "approve this tool for this agent for N minutes" (a time-bound grant). */
+export const GRANT_MINUTES_FIELD = 'grantMinutes';
 /** The Universal Actions refresh: Teams asks for the card one person may see. */
 export const REFRESH_VERB = 'refreshCard';
 /** The reason input's id; Teams merges the inputs into the Action.Execute data. */
@@ -101,6 +103,31 @@ function agentText(agent: NonNullable<CardView['agent']>): string {
   return [agent.name, agent.model, agent.runId ? `run ${agent.runId}` : null].filter(Boolean).join(' · ');
 }
 
+/** "Approve for N min" in the approve step: the same verb, the window in `data.grantMinutes`. */
+function grantActions(view: CardView): Element[] {
+  return view.grantChoices.map((minutes) => ({
+    type: 'Action.Execute',
+    verb: APPROVE_VERB,
+    title: `Approve for ${minutes} min`,
+    data: { requestId: view.requestId, [GRANT_MINUTES_FIELD]: minutes },
+  }));
+}
+
+function grantExplanation(view: CardView): Element[] {
+  if (view.grantChoices.length === 0) return [];
+  const agent = view.agent ? ` (agent ${view.agent.name})` : '';
+  return [
+    plainBlock(
+      clip(
+        `Approve for N min also lets later ${view.action} requests from ${view.requester.email}${agent} ` +
+          'pass without asking for that long, each recorded with the grant.',
+        300,
+      ),
+      { subtle: true },
+    ),
+  ];
+}
+
 function approveStep(view: CardView): Element {
   const subject = view.title ? `${view.action} (${view.title})` : view.action;
   return {
@@ -113,6 +140,7 @@ function approveStep(view: CardView): Element {
         plainBlock(
           clip(`You are approving ${subject}. Your name and email are recorded with the verdict.`, 300),
         ),
+        ...grantExplanation(view),
       ],
       actions: [
         {
@@ -122,6 +150,7 @@ function approveStep(view: CardView): Element {
           style: 'positive',
           data: { requestId: view.requestId },
         },
+        ...grantActions(view),
       ],
     },
   };

@@ -20,7 +20,14 @@ import { refusalText } from '../refusal-text.ts';
 import { parseCommandText, runReportCommand } from '../report-command.ts';
 import { readFile } from 'node:fs/promises';
 import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
-import { APPROVE_VERB, DENY_REASON_INPUT, DENY_VERB, REFRESH_VERB, renderTeamsCard } from './cards.ts';
+import {
+  APPROVE_VERB,
+  DENY_REASON_INPUT,
+  DENY_VERB,
+  GRANT_MINUTES_FIELD,
+  REFRESH_VERB,
+  renderTeamsCard,
+} from './cards.ts';
 import { findRefreshAudience } from './refresh-audience.ts';
 import { renderReportSummaryCard } from './report-card.ts';
 import type { TeamsBotHandlers, TeamsCardAction, TeamsMessage, TeamsTurnTools } from './teams-turn.ts';
@@ -47,6 +54,14 @@ function lookUpSender(turn: TeamsTurnTools): () => Promise<ChatIdentity> {
 function stringField(data: Record<string, unknown>, name: string): string | undefined {
   const value = data[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The grant window an approve action carries; anything but a number is passed on as NaN, which
+ * the core refuses like any malformed window. */
+function grantMinutesField(data: Record<string, unknown>): number | undefined {
+  const value = data[GRANT_MINUTES_FIELD];
+  if (value === undefined) return undefined;
+  return typeof value === 'number' ? value : Number.NaN;
 }
 
 /** The card as it now stands, from the request recordDecision returned (no second read): the
@@ -128,6 +143,7 @@ async function onCardAction(
   const outcome = await decideFromCard(deps, click, {
     verdict: action.verb === APPROVE_VERB ? 'approve' : 'deny',
     reason: reason || undefined,
+    grantMinutes: action.verb === APPROVE_VERB ? grantMinutesField(action.data) : undefined,
   });
   if (outcome.kind === 'refused') return answerWithMessage(outcome.text);
   return answerWithCard(await cardAfter(deps, settings, outcome.result));
