@@ -3,6 +3,7 @@
 // COUNTERSIGN_DATA_DIR. Covers: start-up logs, a CLI command reaching the running server's
 // database through the lock file, graceful SIGTERM (an open long-poll is answered, exit code 0)
 // and a restart on the same data directory keeping the data.
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -74,13 +75,26 @@ const call = (method: string, url: string, key?: string, body?: unknown) =>
 const approvalSchema = z.looseObject({ id: z.uuid(), status: z.string(), action: z.string() });
 const createdKeySchema = z.looseObject({ id: z.uuid(), key: z.string().startsWith('cs_') });
 
-describe('countersign serve on the embedded Postgres', () => {
+/**
+ * The Node.js binaries to run the server on: the one running the tests, and the oldest version
+ * package.json's `engines` allows when CI provides it (.ci/run fetches it from the npm registry).
+ */
+const OLDEST_NODE = process.env['COUNTERSIGN_TEST_OLDEST_NODE'];
+const NODES = [
+  { label: `Node.js ${process.version}`, node: process.execPath, version: process.version },
+  ...(OLDEST_NODE ? [{ label: 'the oldest supported Node.js', node: OLDEST_NODE, version: 'v20.19.' }] : []),
+];
+
+describe.each(NODES)('countersign serve on the embedded Postgres, on $label', ({ node, version }) => {
   let dataDir: string;
   let key: string;
   let created: z.infer<typeof approvalSchema>;
   let readBeforeShutdown: unknown;
 
   beforeAll(async () => {
+    // The binary is the version it is said to be (a wrong path fails here, not as a skip).
+    const ran = spawnSync(node, ['--version'], { encoding: 'utf8' });
+    expect(ran.stdout.trim().startsWith(version), `${node}: ${ran.stdout}${ran.stderr}`).toBe(true);
     dataDir = await mkdtemp(join(tmpdir(), 'countersign-serve-'));
   });
   afterEach(async () => {
@@ -110,7 +124,7 @@ describe('countersign serve on the embedded Postgres', () => {
   }> {
     const port = await freePort();
     const serveEnv = env(port);
-    const serve = startCli(['serve'], serveEnv);
+    const serve = startCli(['serve'], serveEnv, { node });
     const listening = await serve.waitForLog((l) => l['msg'] === 'countersign is listening');
     const url = `http://127.0.0.1:${port}`;
     expect(listening['url']).toBe(url);
@@ -146,7 +160,7 @@ describe('countersign serve on the embedded Postgres', () => {
       expect(lock.url).toMatch(/^postgresql:\/\/.+@127\.0\.0\.1:\d+\//);
 
       // A second process (the CLI) on the same data directory connects to that database.
-      const keys = await runCli(['keys', 'create', '--name', 'x', '--json'], serveEnv);
+      const keys = await runCli(['keys', 'create', '--name', 'x', '--json'], serveEnv, { node });
       expect(keys.code, describeRun(keys)).toBe(0);
       key = createdKeySchema.parse(JSON.parse(keys.stdout)).key;
 

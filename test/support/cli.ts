@@ -74,9 +74,10 @@ export function startCli(
     input?: string;
     /** Another entry point, e.g. the bundled server. */ bin?: string;
     /** The working directory; the repository unless given. */ cwd?: string;
+    /** Another Node.js binary than the one running the tests (e.g. the oldest supported). */ node?: string;
   } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, [options.bin ?? CLI_BIN, ...args], {
+  const child = spawn(options.node ?? process.execPath, [options.bin ?? CLI_BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -141,7 +142,7 @@ export function startCli(
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { input?: string; cwd?: string; bin?: string } = {},
+  options: { input?: string; cwd?: string; bin?: string; node?: string } = {},
 ): Promise<CliResult> {
   return startCli(args, env, options).exited;
 }
