@@ -33,12 +33,19 @@ import {
 const POLICY = `
 groups:
   security: [dave@example.com, erin@example.com]
+  leads: [frank@example.com, alice@example.com]
 rules:
   - name: prod-fix
     actions: ["prod.*"]
     approvers: [bob@example.com]
     channel: slack:C0OPS
     breakGlass: { allowed: true, reviewWithin: 1s, reviewers: [group:security], maxPerDay: 2 }
+  - name: prod-db
+    actions: ["db.prod.*"]
+    approvers: [bob@example.com]
+    channel: slack:C0OPS
+    escalate: { after: 30m, approvers: [group:leads], channel: slack:C0LEADS }
+    breakGlass: { allowed: true, reviewWithin: 1h, reviewers: [group:security] }
   - name: everything-else
     actions: ["*"]
     approvers: [bob@example.com]
@@ -231,5 +238,60 @@ describe('break-glass', () => {
       outcome: 'acknowledged',
     });
     expect((await review(request.id))?.outcome).toBe('acknowledged');
+  });
+
+  it('is escalated when overdue where the rule has escalate: its approvers review, a card goes to its channel', async () => {
+    const clientId = await testClientId(m.db);
+    const caller = { clientId, keyName: 'pipeline', keyId: keyA, requesters: [], actions: [] };
+    const { request } = await createRequest(deps, caller, {
+      action: 'db.prod.migrate',
+      requester: { email: 'alice@example.com' },
+      breakGlass: 'migration stuck, INC-9',
+    });
+    // Before it is overdue, the escalation approvers are not reviewers.
+    await expectAppError(
+      reviewBreakGlass(deps, {
+        requestId: request.id,
+        reviewer: 'frank@example.com',
+        outcome: 'acknowledged',
+      }),
+      'NOT_A_REVIEWER',
+    );
+    expect(await markReviewOverdue(deps, request.id)).toBe(true);
+    expect((await review(request.id))?.reviewers).toEqual([
+      'dave@example.com',
+      'erin@example.com',
+      'frank@example.com',
+      'alice@example.com',
+    ]);
+    const overdue = (await auditEvents(m.db, request.id)).filter(
+      (e) => e.type === 'breakglass.review_overdue',
+    );
+    expect(overdue.map((e) => e.payload)).toEqual([
+      {
+        dueAt: expect.any(String) as string,
+        reviewers: ['dave@example.com', 'erin@example.com', 'frank@example.com', 'alice@example.com'],
+        channels: ['slack:C0OPS'],
+        escalatedTo: { approvers: ['frank@example.com', 'alice@example.com'], channel: 'slack:C0LEADS' },
+      },
+    ]);
+    const stored = await storedRequest(m.db, request.id);
+    expect(stored.chatCards.map((card) => card.channel).sort()).toEqual(['slack:C0LEADS', 'slack:C0OPS']);
+    // The requester stays out, escalation approver or not; an escalation approver reviews.
+    await expectAppError(
+      reviewBreakGlass(deps, {
+        requestId: request.id,
+        reviewer: 'alice@example.com',
+        outcome: 'acknowledged',
+      }),
+      'NOT_A_REVIEWER',
+    );
+    await reviewBreakGlass(deps, {
+      requestId: request.id,
+      reviewer: 'frank@example.com',
+      outcome: 'flagged',
+    });
+    expect((await review(request.id))?.reviewedBy).toBe('frank@example.com');
+    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
   });
 });

@@ -346,11 +346,19 @@ export type BreakGlassAuditEventInput =
       payload: { outcome: 'acknowledged' | 'flagged'; reviewer: string; note: string | null };
     }
   | {
-      /** Nobody reviewed a break-glass use within the rule's reviewWithin: announced again. */
+      /**
+       * Nobody reviewed a break-glass use within the rule's reviewWithin: announced again, and
+       * escalated (its approvers added to the reviewers, a card in its channel) when the rule says so.
+       */
       type: 'breakglass.review_overdue';
       requestId: string;
       actor: string;
-      payload: { dueAt: string; reviewers: string[]; channels: string[] };
+      payload: {
+        dueAt: string;
+        reviewers: string[];
+        channels: string[];
+        escalatedTo: { approvers: string[]; channel: string | null } | null;
+      };
     };
 
 /** Delegation (approvals/delegation/): an approver's stand-in while they are away. */

@@ -1,9 +1,11 @@
 // The mandatory review of a break-glass use: one of the rule's reviewers (never the requester)
 // acknowledges it or flags it, once. When the review's due time passes unreviewed, its job marks
-// it overdue, says so on every card of the request (posted again) and audits it, once.
+// it overdue, says so on every card of the request (posted again), escalates it where the rule
+// has `escalate:` (its approvers join the reviewers, a card goes to its channel) and audits it, once.
 import { z } from 'zod';
 import { appendAuditEvents } from '../../audit/append-event.ts';
-import { refreshCards } from '../outbox/card-outbox.ts';
+import { readRequestChain } from '../../audit/request-chain.ts';
+import { addCard, refreshCards } from '../outbox/card-outbox.ts';
 import type { Deps } from '../../deps.ts';
 import { idpGroupHeld } from '../../directory/directory-eligibility.ts';
 import { AppError } from '../../errors.ts';
@@ -83,20 +85,33 @@ export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<
   });
 }
 
-/** The review's due time passed: marks it overdue and announces it again, unless it was reviewed. */
+/**
+ * The review's due time passed: marks it overdue and announces it again, unless it was reviewed.
+ * Escalated like any request when the rule has `escalate:`: its approvers join the reviewers
+ * (the requester never reviews), and a card goes to its channel.
+ */
 export async function markReviewOverdue(deps: Deps, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
   return deps.db.prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRawUnsafe<{ request_id: string }[]>(
-      'SELECT request_id FROM break_glass_reviews WHERE request_id = $1::uuid AND outcome IS NULL AND overdue_at IS NULL FOR UPDATE',
+    const rows = await tx.$queryRawUnsafe<{ request_id: string; reviewers: string[] }[]>(
+      'SELECT request_id, reviewers FROM break_glass_reviews WHERE request_id = $1::uuid AND outcome IS NULL AND overdue_at IS NULL FOR UPDATE',
       requestId,
     );
-    if (rows.length === 0) return false;
+    const [locked] = rows;
+    if (!locked) return false;
+    const chain = await readRequestChain(tx, requestId);
+    if (!chain.found) throw new Error(chain.reason);
+    const escalate = chain.chain.created.payload.followUp?.escalate ?? null;
+    const reviewers = escalate
+      ? [...new Set([...locked.reviewers, ...escalate.approvers])]
+      : locked.reviewers;
     const review = await tx.breakGlassReview.update({
       where: { requestId },
-      data: { overdueAt: now },
+      data: { overdueAt: now, reviewers },
       include: { request: { select: { channels: true } } },
     });
+    if (escalate?.channel && !review.request.channels.includes(escalate.channel))
+      await addCard(tx, deps, requestId, escalate.channel);
     // Every card of the request now says REVIEW OVERDUE; the flusher posts it again.
     await refreshCards(tx, deps, requestId);
     await appendAuditEvents(
@@ -110,6 +125,7 @@ export async function markReviewOverdue(deps: Deps, requestId: string): Promise<
             dueAt: review.dueAt.toISOString(),
             reviewers: review.reviewers,
             channels: review.request.channels,
+            escalatedTo: escalate ? { approvers: escalate.approvers, channel: escalate.channel } : null,
           },
         },
       ],
