@@ -4,6 +4,7 @@
 // after a newer one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatNotifier, ThreadReply } from '../../apps/server/src/chat/follow-up/chat-notifier.ts';
+import { addDelegation } from '../../apps/server/src/approvals/delegation/delegations.ts';
 import { remindApprovers } from '../../apps/server/src/chat/follow-up/remind-approvers.ts';
 import type { Deps } from '../../apps/server/src/deps.ts';
 import {
@@ -20,6 +21,10 @@ const POLICY = `rules:
     actions: ["deploy.*"]
     approvers: [bob@example.com, carol@example.com]
     remind: [1m, 2m]
+  - name: reached
+    actions: ["iam.*"]
+    approvers: [bob@example.com, "idp:Data Owners", alice@example.com]
+    remind: [1m]
 `;
 
 class RecordingNotifier implements ChatNotifier {
@@ -70,5 +75,36 @@ describe('a reminder step', () => {
     expect(notifier.replies).toHaveLength(1);
     const reminded = (await auditEvents(m.db, request.id)).filter((e) => e.type === 'request.reminded');
     expect(reminded.map((e) => e.payload['step'])).toEqual([2]);
+  });
+
+  it("mentions the idp: group's members and the approvers' delegates, never the requester's", async () => {
+    // The identity provider says dana is in Data Owners (and frank was, until deactivated).
+    const group = await m.db.prisma.directoryGroup.create({
+      data: { displayName: 'Data Owners', displayNameKey: 'data owners' },
+    });
+    for (const [name, active] of [
+      ['dana', true],
+      ['frank', false],
+    ] as const) {
+      const user = await m.db.prisma.directoryUser.create({
+        data: { userName: name, userNameKey: name, email: `${name}@example.com`, active },
+      });
+      await m.db.prisma.directoryMember.create({ data: { groupId: group.id, userId: user.id } });
+    }
+    // bob is away: carol decides for him. The requester alice handed her part to erin.
+    const until = new Date(deps.clock.now().getTime() + 86_400_000);
+    await addDelegation(deps, { from: 'bob@example.com', to: 'carol@example.com', until, actor: 'cli' });
+    await addDelegation(deps, { from: 'alice@example.com', to: 'erin@example.com', until, actor: 'cli' });
+
+    const request = await createTestRequest(deps, { action: 'iam.grant', channel: 'slack:C0REMIND' });
+    await m.db.prisma.chatCard.updateMany({
+      where: { requestId: request.id },
+      data: { messageId: '1700000000.000200', postedAt: new Date(), shownVersion: 1 },
+    });
+    const notifier = new RecordingNotifier();
+    expect(await remindApprovers(deps, new Map([['slack', notifier]]), request.id, 1)).toBe('reminded');
+    expect(notifier.replies.map((r) => [...r.reply.mention].sort())).toEqual([
+      ['bob@example.com', 'carol@example.com', 'dana@example.com'],
+    ]);
   });
 });

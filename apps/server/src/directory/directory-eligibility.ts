@@ -54,3 +54,27 @@ export async function idpGroupHeld(
   );
   return rows[0]?.display_name ?? null;
 }
+
+/**
+ * The people `idp:` entries of `approvers` name today: active members by SCIM, and for anyone SCIM
+ * does not know, the `groups` claim of their last OIDC sign-in (the same sources idpGroupHeld reads).
+ */
+export async function idpGroupMembers(tx: TransactionDb, approvers: readonly string[]): Promise<string[]> {
+  const keys = idpGroupsOf(approvers).map((g) => g.toLowerCase());
+  if (keys.length === 0) return [];
+  const rows = await runSql<{ email: string }>(
+    tx,
+    `SELECT u.email
+       FROM directory_members m
+       JOIN directory_groups g ON g.id = m.group_id
+       JOIN directory_users u ON u.id = m.user_id
+      WHERE g.display_name_key = ANY($1::text[]) AND u.active AND u.removed_at IS NULL AND u.email IS NOT NULL
+     UNION
+     SELECT c.email FROM oidc_group_claims c
+      WHERE c.group_keys && $1::text[]
+        AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.email = c.email)
+     ORDER BY 1`,
+    [keys],
+  );
+  return rows.map((row) => row.email);
+}

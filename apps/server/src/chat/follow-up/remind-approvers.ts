@@ -5,6 +5,7 @@
 // that posts the step again when the job is retried).
 import type { Deps } from '../../deps.ts';
 import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
+import { approversToReach } from '../../approvals/approvers-to-reach.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { decidingRulesOf } from '../../approvals/decider-eligibility.ts';
 import { withSqlTransaction, type SqlExecutor } from '../../db/sql-transaction.ts';
@@ -48,16 +49,7 @@ export async function remindApprovers(
     if (!chain.found) throw new Error(chain.reason);
     const rules = decidingRulesOf(chain.chain, row.agent_owner);
     const decided = new Set(chain.chain.decisions.map((d) => d.approver));
-    // Named people only: an idp: group is resolved at decision time and cannot be mentioned.
-    const waitingOn = rules.anyApprover
-      ? []
-      : rules.approvers.filter(
-          (email) =>
-            !email.startsWith('idp:') &&
-            !decided.has(email) &&
-            email !== rules.requesterEmail &&
-            email !== rules.agentOwner,
-        );
+    const waitingOn = await approversToReach(tx, rules, decided, now);
     const cards = await tx.query<{ channel: string; message_id: string | null; failed_at: Date | null }>(
       'SELECT channel, message_id, failed_at FROM chat_cards WHERE request_id = $1::uuid ORDER BY id',
       [requestId],

@@ -1,12 +1,14 @@
-// Who gets the approver's view of a Teams card: the eligible approvers (the core's
-// checkEligibility decides), named by the Teams user ids the bot has learnt (teams-user-directory).
-// Teams refreshes a card automatically for at most 60 listed users; anyone eligible who cannot be
-// listed (Teams id unknown, over the limit, reachable only through an `idp:` group or "any
-// approver") is counted, and the shared card then offers a button that asks for their own view.
-import { checkEligibility, decidingRulesOf } from '../../approvals/decider-eligibility.ts';
+// Who gets the approver's view of a Teams card: the people the core says to reach
+// (approvers-to-reach.ts: named approvers, `idp:` group members, their delegates), named by the
+// Teams user ids the bot has learnt (teams-user-directory). Teams refreshes a card automatically
+// for at most 60 listed users; anyone eligible who cannot be listed (Teams id unknown, over the
+// limit) is counted, and the shared card then offers a button that asks for their own view; under
+// "any approver" nobody can be counted.
+import { approversToReach } from '../../approvals/approvers-to-reach.ts';
+import { decidingRulesOf } from '../../approvals/decider-eligibility.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import type { Database } from '../../db/client.ts';
-import { IDP_PREFIX } from '../../directory/directory-eligibility.ts';
+import type { Clock } from '../../deps.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { findTeamsUserIds } from './teams-user-directory.ts';
 
@@ -21,7 +23,7 @@ export interface RefreshAudience {
 }
 
 export async function findRefreshAudience(
-  deps: { db: Pick<Database, 'prisma'>; log: Logger },
+  deps: { db: Pick<Database, 'prisma'>; log: Logger; clock: Clock },
   requestId: string,
 ): Promise<RefreshAudience> {
   const db = deps.db.prisma;
@@ -33,12 +35,8 @@ export async function findRefreshAudience(
   // No trustworthy rules: nobody is listed, and the per-person answer refuses the same way.
   if (!request || !chain.found) return { userIds: [], leftOut: null };
   const rules = decidingRulesOf(chain.chain, request.agentOwner);
-  const decided = new Set(request.decisions.map((d) => d.approverEmail));
-  const named = rules.approvers.filter((a) => !a.startsWith(IDP_PREFIX) && !decided.has(a));
-  const eligible: string[] = [];
-  for (const email of named) {
-    if ((await checkEligibility(db, rules, email)).eligible) eligible.push(email);
-  }
+  const decided = new Set(request.decisions.flatMap((d) => (d.approverEmail ? [d.approverEmail] : [])));
+  const eligible = await approversToReach(db, rules, decided, deps.clock.now());
   const known = await findTeamsUserIds(deps.db, eligible);
   const ids = eligible.map((e) => known.get(e)).filter((id): id is string => id !== undefined);
   const userIds = [...new Set(ids)].slice(0, TEAMS_REFRESH_USER_LIMIT);
@@ -50,6 +48,6 @@ export async function findRefreshAudience(
       'Teams card refresh: some eligible approvers are not listed in refresh.userIds',
     );
   }
-  const uncountable = rules.anyApprover || rules.approvers.some((a) => a.startsWith(IDP_PREFIX));
+  const uncountable = rules.anyApprover;
   return { userIds, leftOut: uncountable ? null : unknown + overLimit };
 }
