@@ -29,7 +29,13 @@ export interface WebConsoleOptions {
   signInPerMinute: number;
 }
 
-const FORM_PATHS = ['/auth/dev', '/auth/signout', '/requests/:id/approve', '/requests/:id/deny'];
+const FORM_PATHS = [
+  '/auth/dev',
+  '/auth/signout',
+  '/requests/:id/approve',
+  '/requests/:id/deny',
+  '/requests/:id/break-glass-review',
+];
 const WEB_PATH = /^\/(?:$|signin$|auth\/|requests(?:\/|$)|audit(?:\/|$)|console\/)/;
 const STYLESHEET = readFileSync(new URL('./views/console.css', import.meta.url), 'utf8');
 
