@@ -137,6 +137,8 @@ describe('/v1/delegations', { timeout: 60_000 }, () => {
       '/until',
     ]);
     expect(past.detail).toContain('not in the future');
+    const far = expectProblem(await create({ ...good, until: inDays(367) }), 'VALIDATION_FAILED', ['/until']);
+    expect(far.detail).toContain('more than 366 days away');
     const self = expectProblem(await create({ ...good, to: 'JAY@example.com' }), 'DELEGATION_REFUSED', [
       '/to',
     ]);
