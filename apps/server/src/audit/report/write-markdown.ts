@@ -97,8 +97,56 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
           '',
         ]
       : []),
+    ...delegationsMarkdown(s.delegations),
+    ...breakGlassMarkdown(s.breakGlass),
   );
   return `${lines.join('\n')}\n`;
+}
+
+const cells = (values: string[]) => `| ${values.map(markdownCell).join(' | ')} |`;
+
+function delegationsMarkdown(events: ReportSummary['delegations']): string[] {
+  const head = ['### Delegations', ''];
+  if (events.length === 0)
+    return [...head, 'No delegation was created, used, removed or expired in the period.', ''];
+  return [
+    ...head,
+    '| when | event | delegate | for | until | reason | by | request |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...events.map((e) =>
+      cells([
+        e.at,
+        e.event,
+        e.to,
+        e.from,
+        e.until ?? '',
+        e.reason ?? '',
+        e.actor,
+        e.requestId ? `${e.requestId}${e.verdict ? ` (${e.verdict})` : ''}` : '',
+      ]),
+    ),
+    '',
+  ];
+}
+
+function breakGlassMarkdown(uses: ReportSummary['breakGlass']): string[] {
+  const head = ['### Break-glass uses', ''];
+  if (uses.length === 0) return [...head, 'No break-glass use in the period.', ''];
+  const review = (u: ReportSummary['breakGlass'][number]) => {
+    const late = u.overdueAt ? ` (overdue at ${u.overdueAt})` : '';
+    if (u.review === 'acknowledged' || u.review === 'flagged')
+      return `${u.review} by ${u.reviewedBy ?? ''} at ${u.reviewedAt ?? ''}${late}${u.note ? `: ${u.note}` : ''}`;
+    return u.review === 'overdue' ? `OVERDUE since ${u.overdueAt ?? ''}` : `open until ${u.reviewDueAt}`;
+  };
+  return [
+    ...head,
+    '| when | request | action | requester | reason | reviewers | review |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...uses.map((u) =>
+      cells([u.at, u.requestId, u.action, u.requester, u.reason, u.reviewers.join(', '), review(u)]),
+    ),
+    '',
+  ];
 }
 
 /** With --controls: a section per control, its status, the reasons for attention and the evidence. */
