@@ -1,8 +1,10 @@
 // The report lists the period's delegations (created, used, removed, expired: who for whom, until,
 // why, by whom) and its break-glass uses with where each review stands (acknowledged or flagged by
-// whom and when, overdue, open), in JSON and Markdown, text escaped as in every other cell.
+// whom and when, overdue, open), in JSON and Markdown, text escaped as in every other cell; a
+// request's asked approvers include whoever its escalation added.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReportRow } from '../../apps/server/src/audit/report/report-rows.ts';
 import { createRequest } from '../../apps/server/src/approvals/create-request.ts';
 import {
   addDelegation,
@@ -13,6 +15,7 @@ import {
   markReviewOverdue,
   reviewBreakGlass,
 } from '../../apps/server/src/approvals/break-glass/review-break-glass.ts';
+import { escalateRequest } from '../../apps/server/src/approvals/follow-up/escalate-request.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { generateReport, type ReportFormat } from '../../apps/server/src/audit/report/generate-report.ts';
 import { parseReportPeriod } from '../../apps/server/src/audit/report/report-period.ts';
@@ -37,6 +40,10 @@ rules:
     actions: ["prod.*"]
     approvers: [bob@example.com]
     breakGlass: { allowed: true, reviewWithin: 1h, reviewers: [group:security] }
+  - name: escalated
+    actions: ["iam.*"]
+    approvers: [bob@example.com]
+    escalate: { after: 30m, approvers: [erin@example.com] }
   - { name: everything, actions: ["*"], approvers: [bob@example.com] }
 `;
 const PERIOD = parseReportPeriod({ from: '2030-01-01', to: '2030-01-01' }, new Date());
@@ -115,6 +122,11 @@ beforeAll(async () => {
     outcome: 'acknowledged',
     note: 'right call',
   });
+  clock.set(at('09:40:00'));
+  ids['escalated'] = (await createTestRequest(deps, { action: 'iam.grant' })).id;
+  ids['notEscalated'] = (await createTestRequest(deps, { action: 'iam.revoke' })).id;
+  clock.set(at('10:10:00'));
+  expect(await escalateRequest(deps, ids['escalated'])).toBe('escalated');
   clock.set(at('10:30:00'));
   await recordDelegationExpiry(deps, erin.id);
   await markReviewOverdue(deps, ids['overdue']);
@@ -278,6 +290,16 @@ describe('the report lists delegations and break-glass uses', () => {
       '| INC-3 \\| \\*urgent\\* | dave@example.com, erin@example.com | flagged by erin@example.com at 2030-01-01T11:00:00.000Z \\(overdue at 2030-01-01T10:30:00.000Z\\) |',
     );
     expect(uses).toContain('| open until 2030-01-01T11:30:00.000Z |');
+  });
+
+  it("lists an escalation's approvers among a request's asked approvers, in every format", async () => {
+    const json = JSON.parse(await report('json')) as { rows: ReportRow[] };
+    const asked = (id: string | undefined) => json.rows.find((r) => r.id === id)?.askedApprovers;
+    expect(asked(ids['escalated'])).toEqual(['bob@example.com', 'erin@example.com']);
+    expect(asked(ids['notEscalated'])).toEqual(['bob@example.com']);
+    const csv = await report('csv');
+    const line = csv.split('\r\n').find((l) => l.startsWith(ids['escalated'] ?? '-'));
+    expect(line).toContain('bob@example.com; erin@example.com');
   });
 
   it('says so when the period has neither', async () => {
