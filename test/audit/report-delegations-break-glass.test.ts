@@ -302,6 +302,31 @@ describe('the report lists delegations and break-glass uses', () => {
     expect(line).toContain('bob@example.com; erin@example.com');
   });
 
+  it('in CSV: one comment line each before the chain lines, commas as semicolons', async () => {
+    const csv = await report('csv');
+    const lines = csv.trimEnd().split('\r\n');
+    const delegationLines = lines.filter((l) => l.startsWith('# delegation '));
+    expect(delegationLines).toHaveLength(6);
+    expect(delegationLines[0]).toBe(
+      '# delegation 2030-01-01T09:00:00.000Z created: carol@example.com for bob@example.com until 2030-01-05T00:00:00.000Z by bob@example.com: ' +
+        HOSTILE,
+    );
+    expect(delegationLines[1]).toBe(
+      `# delegation 2030-01-01T09:05:00.000Z used: carol@example.com for bob@example.com on request ${ids['delegated']} (approve) by carol@example.com`,
+    );
+    const uses = lines.filter((l) => l.startsWith('# break-glass '));
+    expect(uses).toEqual([
+      `# break-glass 2030-01-01T09:20:00.000Z request ${ids['acknowledged']} prod.restart by alice@example.com: review acknowledged by dave@example.com at 2030-01-01T09:30:00.000Z (right call); reason: prod down; INC-1`,
+      `# break-glass 2030-01-01T09:20:00.000Z request ${ids['overdue']} prod.restart by alice@example.com: review OVERDUE since 2030-01-01T10:30:00.000Z; reason: prod down; INC-2`,
+      `# break-glass 2030-01-01T09:20:00.000Z request ${ids['flaggedLate']} prod.restart by ivy@example.com: review flagged by erin@example.com at 2030-01-01T11:00:00.000Z (overdue at 2030-01-01T10:30:00.000Z); reason: INC-3 | *urgent*`,
+      `# break-glass 2030-01-01T10:30:00.000Z request ${ids['open']} prod.restart by hal@example.com: review open until 2030-01-01T11:30:00.000Z; reason: INC-4`,
+    ]);
+    expect(lines[lines.length - 1]).toMatch(/^# chain intact/);
+    expect(lines.findIndex((l) => l.startsWith('# break-glass '))).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('# chain ')),
+    );
+  });
+
   it('says so when the period has neither', async () => {
     const out = new Collect();
     await generateReport({
