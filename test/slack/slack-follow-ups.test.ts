@@ -107,7 +107,12 @@ describe('reminders, escalation and the requester told, on Slack', () => {
     expect(first?.text).toContain('<@U0CAROL>');
     expect(first?.text).not.toContain('<@U0BOB>');
     expect(first?.text).toMatch(/Reminder/);
-    const reminded = (await h.audit(created.id)).filter((e) => e.type === 'request.reminded');
+    // The reply is posted inside the step's transaction: its event is visible once that commits.
+    const reminded = await pollUntil(
+      async () => (await h.audit(created.id)).filter((e) => e.type === 'request.reminded'),
+      (events) => events.length >= 1,
+      { what: 'the request.reminded event' },
+    );
     expect(reminded).toHaveLength(1);
     expect(reminded[0]?.payload).toEqual({
       step: 1,
