@@ -123,6 +123,12 @@ export const approvalOutput = z.object({
     .string()
     .optional()
     .describe('compact JWS over the verdict, verifiable against GET /v1/keys/receipt; present once decided'),
+  breakGlass: z
+    .object({ reason: z.string(), review: z.enum(['pending', 'acknowledged', 'flagged', 'overdue']) })
+    .optional()
+    .describe(
+      'present when the requester used break-glass: the emergency reason and where its review stands',
+    ),
 });
 export type ApprovalToolResult = z.infer<typeof approvalOutput>;
 
@@ -347,11 +353,19 @@ export function toToolResult(approval: ApprovalRepresentation): ApprovalToolResu
     payloadDigest: approval.payloadDigest,
     expiresAt: approval.expiresAt,
     ...(approval.receipt !== undefined ? { receipt: approval.receipt } : {}),
+    ...(approval.breakGlass
+      ? { breakGlass: { reason: approval.breakGlass.reason, review: approval.breakGlass.review } }
+      : {}),
   };
 }
 
-/** One line for the model: the verdict and who gave it, or that it is still pending. */
+/** One line for the model: the verdict and who gave it, or that it is still pending; break-glass first. */
 export function verdictLine(approval: ApprovalRepresentation, waitedSeconds: number): string {
+  const line = plainVerdictLine(approval, waitedSeconds);
+  return approval.breakGlass ? `BREAK-GLASS: ${line} (review: ${approval.breakGlass.review})` : line;
+}
+
+function plainVerdictLine(approval: ApprovalRepresentation, waitedSeconds: number): string {
   const wanted = approval.status === 'approved' ? 'approve' : 'deny';
   const deciders = approval.decisions.filter((d) => d.verdict === wanted);
   const who = deciders.map((d) => `${d.approver.email} (${d.approver.platform})`).join(', ');

@@ -12,6 +12,7 @@ import { formBody } from './form-body.ts';
 import { createOidcClient, type OidcSettings } from './oidc/oidc-client.ts';
 import { renderPage } from './render-page.ts';
 import { mountAuditRoutes } from './routes/audit-routes.ts';
+import { mountDelegationRoutes } from './routes/delegation-routes.ts';
 import { mountRequestRoutes } from './routes/request-routes.ts';
 import { mountSignInRoutes, SESSION_COOKIE } from './routes/sign-in-routes.ts';
 import { PrismaSessionStore } from './sessions/prisma-session-store.ts';
@@ -29,8 +30,16 @@ export interface WebConsoleOptions {
   signInPerMinute: number;
 }
 
-const FORM_PATHS = ['/auth/dev', '/auth/signout', '/requests/:id/approve', '/requests/:id/deny'];
-const WEB_PATH = /^\/(?:$|signin$|auth\/|requests(?:\/|$)|audit(?:\/|$)|console\/)/;
+const FORM_PATHS = [
+  '/auth/dev',
+  '/auth/signout',
+  '/requests/:id/approve',
+  '/requests/:id/deny',
+  '/requests/:id/break-glass-review',
+  '/delegation',
+  '/delegation/remove',
+];
+const WEB_PATH = /^\/(?:$|signin$|auth\/|requests(?:\/|$)|delegation(?:\/|$)|audit(?:\/|$)|console\/)/;
 const STYLESHEET = readFileSync(new URL('./views/console.css', import.meta.url), 'utf8');
 
 export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router {
@@ -94,6 +103,7 @@ export function createWebRouter(deps: Deps, options: WebConsoleOptions): Router 
   };
   mountSignInRoutes(router, ctx);
   mountRequestRoutes(router, ctx);
+  mountDelegationRoutes(router, ctx);
   mountAuditRoutes(router, ctx);
   router.use(webErrorPage(ctx));
   return router;

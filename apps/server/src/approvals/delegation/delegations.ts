@@ -23,6 +23,10 @@ export interface AddDelegationInput {
 
 export type DelegationDeps = Pick<Deps, 'db' | 'clock' | 'jobs' | 'events'>;
 
+/** A delegation lasts at most this long: a mistyped year must not hand over decisions for decades. */
+export const MAX_DELEGATION_DAYS = 366;
+const DAY_MS = 86_400_000;
+
 const auditPayload = (d: Delegation) => ({
   delegationId: d.id,
   from: d.fromEmail,
@@ -46,6 +50,12 @@ export async function addDelegation(deps: DelegationDeps, input: AddDelegationIn
     throw new AppError('VALIDATION_FAILED', {
       detail: `until (${input.until.toISOString()}) is not in the future`,
       errors: [{ pointer: '/until', message: 'must be in the future' }],
+    });
+  }
+  if (input.until.getTime() > now.getTime() + MAX_DELEGATION_DAYS * DAY_MS) {
+    throw new AppError('VALIDATION_FAILED', {
+      detail: `until (${input.until.toISOString()}) is more than ${MAX_DELEGATION_DAYS} days away; a delegation lasts at most that long, and a new one can follow it`,
+      errors: [{ pointer: '/until', message: `must be within ${MAX_DELEGATION_DAYS} days` }],
     });
   }
   return deps.db.prisma.$transaction(async (tx) => {

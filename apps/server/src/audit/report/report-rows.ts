@@ -101,6 +101,7 @@ export async function* reportRows(
   batchSize = ROW_BATCH_SIZE,
 ): AsyncGenerator<ReportRow> {
   let after: { createdAt: Date; id: string } | null = null;
+  const escalations = await escalationApprovers(db, period);
   for (;;) {
     const params: unknown[] = [period.from, period.to];
     let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.requester_proof,
@@ -117,14 +118,36 @@ export async function* reportRows(
     sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
     const { rows } = await db.query<RequestRecord>(sql, params);
     if (rows.length === 0) return;
-    yield* await assembleRows(db, rows);
+    yield* await assembleRows(db, rows, escalations);
     const last = rows[rows.length - 1] as RequestRecord;
     after = { createdAt: last.created_at, id: last.id };
     if (rows.length < batchSize) return;
   }
 }
 
-async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promise<ReportRow[]> {
+/**
+ * The approvers each escalation of the period's requests added (request.escalated events), read
+ * once per report: an escalation comes after its request's creation, so only events from the
+ * period's start can be one of them. Few requests escalate, so the map stays small.
+ */
+async function escalationApprovers(db: pg.PoolClient, period: ReportPeriod): Promise<Map<string, string[]>> {
+  const { rows } = await db.query<{ request_id: string; approvers: string[] }>(
+    `SELECT request_id::text AS request_id,
+            ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) AS approvers
+       FROM audit_events WHERE type = 'request.escalated' AND occurred_at >= $1 AND request_id IS NOT NULL
+      ORDER BY audit_events.seq`,
+    [period.from],
+  );
+  const map = new Map<string, string[]>();
+  for (const row of rows) map.set(row.request_id, [...(map.get(row.request_id) ?? []), ...row.approvers]);
+  return map;
+}
+
+async function assembleRows(
+  db: pg.PoolClient,
+  requests: RequestRecord[],
+  escalations: Map<string, string[]>,
+): Promise<ReportRow[]> {
   const ids = requests.map((r) => r.id);
   // One connection (the report's snapshot) runs one query at a time.
   const decisions = await db.query<{
@@ -211,7 +234,10 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
           ...(grant ? { grant } : {}),
         };
       }),
-      askedApprovers: r.any_approver ? null : r.approvers,
+      // Asked: the rule's approvers, then whoever an escalation added.
+      askedApprovers: r.any_approver
+        ? null
+        : [...new Set([...r.approvers, ...(escalations.get(r.id) ?? [])])],
       cancelledBy: cancellation?.actor ?? null,
       cancelReason: cancellation?.reason ?? null,
       timeToDecisionSeconds:

@@ -14,6 +14,8 @@ import { grantsSection, type ReportGrantsSection } from './report-grants-section
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportVerification, ReportVerificationScope } from './report-verification.ts';
 import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
+import { breakGlassUses, type ReportBreakGlassUse } from './report-break-glass.ts';
+import { delegationEvents, type ReportDelegationEvent } from './report-delegations.ts';
 
 export const DIRECTORY_EVENT_TYPES = [
   'directory.user.created',
@@ -78,6 +80,10 @@ export interface ReportSummary {
     /** Each distinct policy loaded at start-up in the period, in the order first seen. */
     policies: { source: string; digest: string; firstLoadedAt: string }[];
   };
+  /** Delegation events of the period (not filtered by action or requester): who for whom, until, why. */
+  delegations: ReportDelegationEvent[];
+  /** The period's break-glass uses (filtered like the rows) and where each review stands as of the run. */
+  breakGlass: ReportBreakGlassUse[];
   chain: {
     /** True when no tampering is found in or before the period's events. */
     intact: boolean;
@@ -375,6 +381,8 @@ export async function completeSummary(
   const directory = await directoryActivity(db, period);
   const checkpoints = await checkpointsOf(db, period);
   const grants = await grantsSection(db, period, filters);
+  const delegations = await delegationEvents(db, period);
+  const breakGlass = await breakGlassUses(db, period, filters);
   const { verification, scope } = await verify();
   const intact =
     verification.intact || (await badEventAfterPeriod(db, period, verification, edges.lastEvent));
@@ -395,6 +403,8 @@ export async function completeSummary(
     directory,
     grants,
     checkpoints,
+    delegations,
+    breakGlass,
     chain: { intact, verification, scope, ...edges },
   };
 }

@@ -76,6 +76,37 @@ export function csvControlComments(section: ControlsSection): string {
     .join('');
 }
 
+/** Commas become semicolons and line breaks spaces, so a comment line stays in one cell. */
+function commentLine(text: string): string {
+  return `${text.replace(/[,\r\n]/g, (ch) => (ch === ',' ? ';' : ' '))}\r\n`;
+}
+
+/**
+ * Before the chain lines: one comment line per delegation event and per break-glass use of the
+ * period (they belong to no request row, or say more than a cell could).
+ */
+export function csvStandInComments(summary: ReportSummary): string {
+  const delegations = summary.delegations.map((d) =>
+    commentLine(
+      `# delegation ${d.at} ${d.event}: ${d.to} for ${d.from}` +
+        `${d.until ? ` until ${d.until}` : ''}${d.requestId ? ` on request ${d.requestId} (${d.verdict ?? ''})` : ''}` +
+        ` by ${d.actor}${d.reason ? `: ${d.reason}` : ''}`,
+    ),
+  );
+  const uses = summary.breakGlass.map((u) => {
+    const review =
+      u.review === 'acknowledged' || u.review === 'flagged'
+        ? `${u.review} by ${u.reviewedBy ?? ''} at ${u.reviewedAt ?? ''}${u.overdueAt ? ` (overdue at ${u.overdueAt})` : ''}${u.note ? ` (${u.note})` : ''}`
+        : u.review === 'overdue'
+          ? `OVERDUE since ${u.overdueAt ?? ''}`
+          : `open until ${u.reviewDueAt}`;
+    return commentLine(
+      `# break-glass ${u.at} request ${u.requestId} ${u.action} by ${u.requester}: review ${review}; reason: ${u.reason}`,
+    );
+  });
+  return [...delegations, ...uses].join('');
+}
+
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** Prefixes `'` to a value a spreadsheet would read as a formula (OWASP CSV injection). */
@@ -152,7 +183,10 @@ export class CsvReportWriter {
   }
 
   end(summary: ReportSummary, controls?: ControlsSection): Promise<void> {
-    return writeChunk(this.out, csvChainComment(summary) + (controls ? csvControlComments(controls) : ''));
+    return writeChunk(
+      this.out,
+      csvStandInComments(summary) + csvChainComment(summary) + (controls ? csvControlComments(controls) : ''),
+    );
   }
 
   row(row: ReportRow): Promise<void> {

@@ -11,9 +11,9 @@ import {
   type ReportSummary,
 } from './report-summary.ts';
 import type { ControlsSection } from './controls.ts';
-import type { ReportGrantsSection } from './report-grants-section.ts';
 import { approversCell, chatCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
+import type { ReportGrantsSection } from './report-grants-section.ts';
 
 /**
  * Cell text that stays text: HTML as entities (`&`, `<`, `>`), the Markdown punctuation that makes
@@ -99,39 +99,56 @@ export function summaryMarkdown(period: ReportPeriod, filters: ReportFilters, s:
         ]
       : []),
     ...grantsMarkdown(s.grants),
+    ...delegationsMarkdown(s.delegations),
+    ...breakGlassMarkdown(s.breakGlass),
   );
   return `${lines.join('\n')}\n`;
 }
 
-/** The grants section: the counts, then one row per grant opened, used or revoked in the period. */
-export function grantsMarkdown(section: ReportGrantsSection): string[] {
-  const lines = [
-    '### Time-bound grants',
-    '',
-    `Issued ${section.issued}, requests approved by a grant ${section.uses}, revoked ${section.revoked} in the period.`,
+const cells = (values: string[]) => `| ${values.map(markdownCell).join(' | ')} |`;
+
+function delegationsMarkdown(events: ReportSummary['delegations']): string[] {
+  const head = ['### Delegations', ''];
+  if (events.length === 0)
+    return [...head, 'No delegation was created, used, removed or expired in the period.', ''];
+  return [
+    ...head,
+    '| when | event | delegate | for | until | reason | by | request |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...events.map((e) =>
+      cells([
+        e.at,
+        e.event,
+        e.to,
+        e.from,
+        e.until ?? '',
+        e.reason ?? '',
+        e.actor,
+        e.requestId ? `${e.requestId}${e.verdict ? ` (${e.verdict})` : ''}` : '',
+      ]),
+    ),
     '',
   ];
-  if (section.grants.length === 0) return lines;
-  lines.push(
-    '| grant | action | requester | agent | approved by | window | opened by request | uses in period | revoked |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  );
-  for (const g of section.grants) {
-    const cells = [
-      g.id,
-      g.action,
-      g.requester,
-      g.agent ?? '',
-      g.approvedBy.join(', '),
-      `${g.minutes} min, ${g.from} to ${g.until}`,
-      g.openedBy,
-      String(g.usesInPeriod),
-      g.revokedAt ? `${g.revokedAt} by ${g.revokedBy ?? 'unknown'}` : '',
-    ];
-    lines.push(`| ${cells.map(markdownCell).join(' | ')} |`);
-  }
-  lines.push('');
-  return lines;
+}
+
+function breakGlassMarkdown(uses: ReportSummary['breakGlass']): string[] {
+  const head = ['### Break-glass uses', ''];
+  if (uses.length === 0) return [...head, 'No break-glass use in the period.', ''];
+  const review = (u: ReportSummary['breakGlass'][number]) => {
+    const late = u.overdueAt ? ` (overdue at ${u.overdueAt})` : '';
+    if (u.review === 'acknowledged' || u.review === 'flagged')
+      return `${u.review} by ${u.reviewedBy ?? ''} at ${u.reviewedAt ?? ''}${late}${u.note ? `: ${u.note}` : ''}`;
+    return u.review === 'overdue' ? `OVERDUE since ${u.overdueAt ?? ''}` : `open until ${u.reviewDueAt}`;
+  };
+  return [
+    ...head,
+    '| when | request | action | requester | reason | reviewers | review |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...uses.map((u) =>
+      cells([u.at, u.requestId, u.action, u.requester, u.reason, u.reviewers.join(', '), review(u)]),
+    ),
+    '',
+  ];
 }
 
 /** With --controls: a section per control, its status, the reasons for attention and the evidence. */
@@ -200,4 +217,35 @@ export class MarkdownReportWriter {
   row(row: ReportRow): Promise<void> {
     return writeChunk(this.out, rowMarkdown(row));
   }
+}
+
+/** The grants section: the counts, then one row per grant opened, used or revoked in the period. */
+export function grantsMarkdown(section: ReportGrantsSection): string[] {
+  const lines = [
+    '### Time-bound grants',
+    '',
+    `Issued ${section.issued}, requests approved by a grant ${section.uses}, revoked ${section.revoked} in the period.`,
+    '',
+  ];
+  if (section.grants.length === 0) return lines;
+  lines.push(
+    '| grant | action | requester | agent | approved by | window | opened by request | uses in period | revoked |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const g of section.grants) {
+    const cells = [
+      g.id,
+      g.action,
+      g.requester,
+      g.agent ?? '',
+      g.approvedBy.join(', '),
+      `${g.minutes} min, ${g.from} to ${g.until}`,
+      g.openedBy,
+      String(g.usesInPeriod),
+      g.revokedAt ? `${g.revokedAt} by ${g.revokedBy ?? 'unknown'}` : '',
+    ];
+    lines.push(`| ${cells.map(markdownCell).join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
 }

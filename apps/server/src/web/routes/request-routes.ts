@@ -6,6 +6,8 @@ import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { canSeeRequest, visibleRequestsWhere } from '../../approvals/can-see-request.ts';
 import { checkEligibility, decidingRulesOf } from '../../approvals/decider-eligibility.ts';
+import { findDelegatedEligibility } from '../../approvals/delegation/delegated-eligibility.ts';
+import { viewerMayDecide } from '../../approvals/viewer-may-decide.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { recordDecision } from '../../approvals/record-decision.ts';
 import {
@@ -102,16 +104,17 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
         ? null
         : await ctx.deps.db.prisma.breakGlassReview.findUnique({ where: { requestId: request.id } });
     const isReviewer = review !== null && review.reviewers.includes(user.email);
-    // Not shown, and not said to exist, to someone not involved in it (a break-glass reviewer is).
-    const visible = canSeeRequest(ctx.deps.policy, user.email, {
-      ...request,
-      clientAdmins: view.clientAdmins,
-    });
-    if (!isReviewer && !visible) {
+    const now = ctx.deps.clock.now();
+    // Not shown, and not said to exist, to someone not involved in it (a break-glass reviewer is,
+    // and so is a delegate who may decide it now).
+    const involved =
+      isReviewer ||
+      canSeeRequest(ctx.deps.policy, user.email, { ...request, clientAdmins: view.clientAdmins }) ||
+      (await viewerMayDecide(ctx.deps.db.prisma, request, user.email, now));
+    if (!involved) {
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
     }
     const approvals = request.decisions.filter((d) => d.verdict === 'approve').length;
-    const now = ctx.deps.clock.now();
     const open = request.status === 'pending' && request.expiresAt > now;
     const myDecision = request.decisions.find((d) => d.approverEmail === user.email) ?? null;
     // The buttons show only to whom the core would let decide, by the rules its chain recorded;
@@ -209,8 +212,13 @@ async function whyCannotDecide(
   const db = ctx.deps.db.prisma;
   const chain = await readRequestChain(db, request.id);
   if (!chain.found) return `its audit chain does not hold (${chain.reason})`;
-  const eligibility = await checkEligibility(db, decidingRulesOf(chain.chain, request.agentOwner), email);
-  return eligibility.eligible ? null : eligibility.detail;
+  const rules = decidingRulesOf(chain.chain, request.agentOwner);
+  const eligibility = await checkEligibility(db, rules, email);
+  if (eligibility.eligible) return null;
+  if (eligibility.reason !== 'not_eligible') return eligibility.detail;
+  const delegated = await findDelegatedEligibility(db, rules, email, ctx.deps.clock.now());
+  if (delegated.kind === 'delegate') return null;
+  return delegated.kind === 'through_requester' ? delegated.detail : eligibility.detail;
 }
 
 /** Records the decision; a refusal (self-approval, not eligible, decided, …) becomes the page's message. */

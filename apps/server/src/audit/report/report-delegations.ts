@@ -1,0 +1,74 @@
+// The report's delegations: every delegation event of the period from the chain (created, used,
+// removed, expired), who for whom, until when and why. Like the administrative actions they are
+// the deployment's, not a request's, so the action and requester filters do not narrow them.
+import type pg from 'pg';
+import { z } from 'zod';
+import type { ReportPeriod } from './report-period.ts';
+
+export const DELEGATION_EVENT_TYPES = [
+  'delegation.created',
+  'delegation.used',
+  'delegation.removed',
+  'delegation.expired',
+] as const;
+
+export interface ReportDelegationEvent {
+  seq: string;
+  at: string;
+  event: 'created' | 'used' | 'removed' | 'expired';
+  /** The approver who is away. */
+  from: string;
+  /** Who decides in their place. */
+  to: string;
+  /** Null for a use (its event names the request and the verdict instead). */
+  until: string | null;
+  reason: string | null;
+  actor: string;
+  requestId: string | null;
+  verdict: 'approve' | 'deny' | null;
+}
+
+const payloadSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  until: z.string().optional(),
+  reason: z.string().nullable().optional(),
+  verdict: z.enum(['approve', 'deny']).optional(),
+});
+
+export async function delegationEvents(
+  db: pg.PoolClient,
+  period: ReportPeriod,
+): Promise<ReportDelegationEvent[]> {
+  const { rows } = await db.query<{
+    seq: string;
+    type: (typeof DELEGATION_EVENT_TYPES)[number];
+    occurred_at: Date;
+    actor: string;
+    request_id: string | null;
+    payload: unknown;
+  }>(
+    `SELECT seq::text AS seq, type, occurred_at, actor, request_id::text AS request_id, payload
+       FROM audit_events
+      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2
+      ORDER BY audit_events.seq`,
+    [period.from, period.to, DELEGATION_EVENT_TYPES],
+  );
+  return rows.map((row) => {
+    const parsed = payloadSchema.safeParse(row.payload);
+    if (!parsed.success) throw new Error(`the ${row.type} event at seq ${row.seq} has an unreadable payload`);
+    const p = parsed.data;
+    return {
+      seq: row.seq,
+      at: row.occurred_at.toISOString(),
+      event: row.type.slice('delegation.'.length) as ReportDelegationEvent['event'],
+      from: p.from,
+      to: p.to,
+      until: p.until ?? null,
+      reason: p.reason ?? null,
+      actor: row.actor,
+      requestId: row.request_id,
+      verdict: p.verdict ?? null,
+    };
+  });
+}
