@@ -68,7 +68,8 @@ interface RequestRecord {
   status: string;
   decided_at: Date | null;
   payload_digest: string;
-  approvers: string[];
+  /** NULL on rows written without the column (the schema keeps list columns nullable). */
+  approvers: string[] | null;
   any_approver: boolean;
 }
 
@@ -237,7 +238,7 @@ async function assembleRows(
       // Asked: the rule's approvers, then whoever an escalation added.
       askedApprovers: r.any_approver
         ? null
-        : [...new Set([...r.approvers, ...(escalations.get(r.id) ?? [])])],
+        : [...new Set([...(r.approvers ?? []), ...(escalations.get(r.id) ?? [])])],
       cancelledBy: cancellation?.actor ?? null,
       cancelReason: cancellation?.reason ?? null,
       timeToDecisionSeconds:
