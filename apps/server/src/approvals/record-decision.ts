@@ -295,7 +295,7 @@ async function decide(
   if (delegated?.kind === 'through_requester') return refuse('self_approval', delegated.detail);
   if (!eligibility.eligible && delegated?.kind !== 'delegate')
     return refuse(eligibility.reason, eligibility.detail);
-  const idpGroup = eligibility.eligible ? eligibility.idpGroup : null;
+  const idp = eligibility.eligible ? eligibility.idp : null;
   const decider = eligibility.eligible ? eligibility.email : (email ?? '');
   const onBehalfOf = delegated?.kind === 'delegate' ? delegated.onBehalfOf : null;
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
@@ -338,7 +338,7 @@ async function decide(
       verdict,
       reason,
       ...withSession,
-      ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
+      ...(idp ? { eligibleThrough: `${IDP_PREFIX}${idp.group}`, eligibleSource: idp.source } : {}),
       ...(grantMinutes !== null ? { grantMinutes } : {}),
       ...(onBehalfOf ? { onBehalfOf } : {}),
     },

@@ -129,6 +129,8 @@ export type AuditEventInput =
         session?: WebSessionRef;
         /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
         eligibleThrough?: string;
+        /** Where that membership was read: a SCIM group, or the groups claim of an OIDC sign-in. */
+        eligibleSource?: 'scim' | 'oidc';
         /** The approver approved the action for this many minutes rather than this call alone. */
         grantMinutes?: number;
         /** The decision was made by an open grant (actor `grant:<id>`), not a person. */

@@ -21,6 +21,12 @@ export interface ReportApprover {
   at: string;
   /** Present (true) when made through the web console's development sign-in. */
   devSignin?: true;
+  /**
+   * What made the decider eligible at that moment (eligibleThrough below): `named approver`, `any
+   * approver`, `idp:Data Owners (scim)`, `delegate for bob@example.com`, `policy autoApprove`,
+   * `open grant`.
+   */
+  eligibleThrough: string;
 }
 
 export interface ReportRow {
@@ -130,11 +136,14 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
     reason: string | null;
     created_at: Date;
     dev_signin: boolean;
+    on_behalf_of: string | null;
   }>(
-    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin
+    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin,
+            on_behalf_of
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
     [ids],
   );
+  const fromChain = await eligibilityFromChain(db, requests, decisions.rows);
   const cards = await db.query<{ request_id: string; channel: string; message_id: string | null }>(
     `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
     [ids],
@@ -194,6 +203,7 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         reason: d.reason,
         at: d.created_at.toISOString(),
         ...(d.dev_signin ? { devSignin: true as const } : {}),
+        eligibleThrough: eligibleThrough(r, d, fromChain.get(membershipKey(r.id, d.approver_email))),
       })),
       askedApprovers: r.any_approver ? null : r.approvers,
       cancelledBy: cancellation?.actor ?? null,
@@ -215,6 +225,85 @@ async function assembleRows(db: pg.PoolClient, requests: RequestRecord[]): Promi
         : null,
     };
   });
+}
+
+interface DecisionRecord {
+  request_id: string;
+  approver_email: string;
+  platform: string;
+  on_behalf_of: string | null;
+}
+
+function membershipKey(requestId: string, email: string): string {
+  return `${requestId} ${email.toLowerCase()}`;
+}
+
+/** A decider who is neither asked by name nor a delegate nor the policy: an identity provider group made them eligible. */
+function isByMembership(request: RequestRecord, d: DecisionRecord): boolean {
+  return (
+    !request.any_approver &&
+    d.platform !== 'policy' &&
+    d.platform !== 'grant' &&
+    d.on_behalf_of === null &&
+    !request.approvers.includes(d.approver_email)
+  );
+}
+
+/**
+ * What the chain says made each unexplained decider eligible: the `idp:` membership its
+ * decision.recorded event names, or an escalation (request.escalated) that added them. Read only
+ * for decisions no stored column explains, so most requests need no look-up in the audit log.
+ */
+async function eligibilityFromChain(
+  db: pg.PoolClient,
+  requests: RequestRecord[],
+  decisions: DecisionRecord[],
+): Promise<Map<string, string>> {
+  const byId = new Map(requests.map((r) => [r.id, r]));
+  const unexplained = decisions.filter((d) => {
+    const request = byId.get(d.request_id);
+    return request !== undefined && isByMembership(request, d);
+  });
+  if (unexplained.length === 0) return new Map();
+  const { rows } = await db.query<{
+    request_id: string;
+    type: string;
+    actor: string;
+    via: string | null;
+    source: string | null;
+    escalated: string[] | null;
+  }>(
+    `SELECT request_id, type, actor, payload->>'eligibleThrough' AS via, payload->>'eligibleSource' AS source,
+            CASE WHEN type = 'request.escalated'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) END AS escalated
+       FROM audit_events
+      WHERE request_id = ANY($1::uuid[])
+        AND (type = 'request.escalated' OR (type = 'decision.recorded' AND payload ? 'eligibleThrough'))`,
+    [[...new Set(unexplained.map((d) => d.request_id))]],
+  );
+  const found = new Map<string, string>();
+  for (const e of rows) {
+    if (e.type === 'request.escalated') {
+      for (const email of e.escalated ?? []) {
+        const key = membershipKey(e.request_id, email);
+        if (!found.has(key)) found.set(key, 'escalation approver');
+      }
+    } else if (e.via !== null) {
+      found.set(membershipKey(e.request_id, e.actor), e.source ? `${e.via} (${e.source})` : e.via);
+    }
+  }
+  return found;
+}
+
+/** What made the decider eligible, in the report's words; the chain's eligibleThrough for identity provider groups. */
+function eligibleThrough(request: RequestRecord, d: DecisionRecord, fromChain: string | undefined): string {
+  if (d.platform === 'policy') return 'policy autoApprove';
+  if (d.platform === 'grant') return 'open grant';
+  if (d.on_behalf_of !== null) return `delegate for ${d.on_behalf_of}`;
+  if (request.approvers.includes(d.approver_email)) return 'named approver';
+  if (request.any_approver) return 'any approver';
+  // A decision the chain does not explain is shown as such, never guessed.
+  return fromChain ?? 'not recorded';
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

@@ -31,6 +31,7 @@ export const CSV_COLUMNS = [
   'cancelled_by',
   'cancel_reason',
   'requester_proof',
+  'approvers_eligible_through',
 ] as const;
 
 /** The comment line before the header. No commas, so a spreadsheet keeps it in one cell. */
@@ -97,6 +98,14 @@ export function approversCell(row: ReportRow): string {
     .join('; ');
 }
 
+/**
+ * What made each decider eligible, in one cell: `email: named approver`, `email: idp:Data Owners
+ * (scim)`, `email: delegate for bob@example.com`, separated by `; `.
+ */
+export function eligibleThroughCell(row: ReportRow): string {
+  return row.approvers.map((a) => `${a.email}: ${a.eligibleThrough}`).join('; ');
+}
+
 export function chatCell(row: ReportRow): string {
   return row.chat.map((c) => (c.messageId ? `${c.channel} ${c.messageId}` : c.channel)).join('; ');
 }
@@ -124,6 +133,7 @@ export function csvValues(row: ReportRow): string[] {
     row.cancelledBy ?? '',
     row.cancelReason ?? '',
     row.requesterProof,
+    eligibleThroughCell(row),
   ];
 }
 
