@@ -5,7 +5,9 @@
 // keep their rule. Bad proposals (422) and stale approvals (409) change nothing; a restart with a
 // differing file does not apply it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { generateReport } from '../../apps/server/src/audit/report/generate-report.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
 import { isAppError } from '../../apps/server/src/errors.ts';
@@ -286,5 +288,37 @@ describe('policy changes under two-person review, across two replicas', () => {
       requester: { email: 'zed@example.com' },
     });
     expect(request.approvers).toEqual(['erin@example.com', 'frank@example.com']);
+  });
+
+  it("the report counts the policy's adoption, proposals, changes and ignored files as administrative actions", async () => {
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const result = await generateReport({
+      db,
+      period: { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) },
+      format: 'md',
+      out,
+      actor: 'cli:auditor',
+      now: () => new Date(),
+    });
+    const proposed = (await events(database, 'policy.proposed')).length;
+    const ignored = (await events(database, 'policy.file_ignored')).length;
+    expect(proposed).toBeGreaterThanOrEqual(3);
+    expect(ignored).toBeGreaterThanOrEqual(1);
+    expect(result.summary.adminActions.counts).toMatchObject({
+      'policy.adopted': 1,
+      'policy.proposed': proposed,
+      'policy.changed': 2,
+      'policy.file_ignored': ignored,
+    });
+    expect(text).toContain('| policy.adopted | 1 |');
+    expect(text).toContain(`| policy.proposed | ${proposed} |`);
+    expect(text).toContain('| policy.changed | 2 |');
+    expect(text).toContain(`| policy.file_ignored | ${ignored} |`);
   });
 });

@@ -488,7 +488,17 @@ export type PolicyVersionAuditEventInput =
       payload: { source: string; fileDigest: string; activeVersion: number; activeDigest: string };
     };
 
-export const ADMIN_EVENT_TYPES = ['key.created', 'key.revoked', 'delivery.resent', 'policy.loaded'] as const;
+/** Administrative events the report counts: keys, re-sends, and every step of the policy's versions. */
+export const ADMIN_EVENT_TYPES = [
+  'key.created',
+  'key.revoked',
+  'delivery.resent',
+  'policy.loaded',
+  'policy.adopted',
+  'policy.proposed',
+  'policy.changed',
+  'policy.file_ignored',
+] as const;
 
 /** What the identity provider's SCIM client changed in the directory (directory/), by token. */
 export type DirectoryAuditEventInput =
