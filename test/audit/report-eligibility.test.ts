@@ -1,6 +1,6 @@
-// The report shows, per decision, what made the approver eligible at that moment: a named approver,
-// an identity provider group (SCIM or the OIDC groups claim, as the chain recorded it), a delegate
-// taking someone's place. Checked in JSON, CSV and Markdown through generateReport; a membership
+// The report shows, per decision, what made the approver eligible at that moment, as the chain
+// recorded it: a policy group, an identity provider group (SCIM or the OIDC groups claim), a
+// delegate taking someone's place, or the approver named on their own. Checked in JSON, CSV and Markdown through generateReport; a membership
 // that SCIM removes after the decision does not change what the report says.
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
@@ -24,9 +24,12 @@ import {
 
 const POLICY = `
 groups:
-  ops: [bob@example.com]
+  ops: [bob@example.com, harry@example.com]
 rules:
-  - { name: owners, actions: [db.export], approvers: [group:ops, 'idp:Data Owners'], quorum: 3 }
+  - name: owners
+    actions: [db.export]
+    approvers: [group:ops, 'idp:Data Owners', gina@example.com]
+    quorum: 5
 `;
 
 let m: MigratedDatabase;
@@ -67,6 +70,8 @@ beforeAll(async () => {
   await decide('dana@example.com');
   await decide('erin@example.com');
   await decide('frank@example.com');
+  await decide('gina@example.com');
+  await decide('harry@example.com');
   // Leaving the group later does not rewrite what made dana eligible when she decided.
   await patchGroupById(
     m.db.prisma,
@@ -102,6 +107,8 @@ describe('the report names the membership that made each approver eligible', () 
       ['dana@example.com', 'idp:Data Owners (scim)'],
       ['erin@example.com', 'idp:Data Owners (oidc)'],
       ['frank@example.com', 'delegate for bob@example.com'],
+      ['gina@example.com', 'named approver'],
+      ['harry@example.com', 'group:ops'],
     ]);
   });
 
@@ -114,7 +121,8 @@ describe('the report names the membership that made each approver eligible', () 
     const row = records.find((r) => r['id'] === requestId);
     expect(row?.['approvers_eligible_through']).toBe(
       'dana@example.com: idp:Data Owners (scim); erin@example.com: idp:Data Owners (oidc); ' +
-        'frank@example.com: delegate for bob@example.com',
+        'frank@example.com: delegate for bob@example.com; gina@example.com: named approver; ' +
+        'harry@example.com: group:ops',
     );
   });
 
@@ -124,7 +132,8 @@ describe('the report names the membership that made each approver eligible', () 
     const line = text.split('\n').find((l) => l.startsWith(`| ${requestId} |`));
     expect(line).toContain(
       '| dana@example.com: idp:Data Owners \\(scim\\); erin@example.com: idp:Data Owners \\(oidc\\); ' +
-        'frank@example.com: delegate for bob@example.com |',
+        'frank@example.com: delegate for bob@example.com; gina@example.com: named approver; ' +
+        'harry@example.com: group:ops |',
     );
   });
 });

@@ -55,6 +55,8 @@ export type RequestCreatedPayload = {
   expiresAt: string;
   policyRule: string;
   approvers: string[];
+  /** The policy groups the rule's approvers came from, name → lower-cased members (none: absent). */
+  approverGroups?: Record<string, string[]>;
   anyApprover: boolean;
   quorum: number;
   title?: string | null;
@@ -127,7 +129,10 @@ export type AuditEventInput =
         reason: string | null;
         /** Set for decisions made in the web console. */
         session?: WebSessionRef;
-        /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
+        /**
+         * What made the approver eligible, when not named on their own: an identity provider group
+         * (`idp:<name>`) or a policy group (`group:<name>`).
+         */
         eligibleThrough?: string;
         /** Where that membership was read: a SCIM group, or the groups claim of an OIDC sign-in. */
         eligibleSource?: 'scim' | 'oidc';

@@ -239,20 +239,17 @@ function membershipKey(requestId: string, email: string): string {
 }
 
 /** A decider who is neither asked by name nor a delegate nor the policy: an identity provider group made them eligible. */
-function isByMembership(request: RequestRecord, d: DecisionRecord): boolean {
+/** A person's own decision (not the policy's, a grant's or a delegate's): the chain says what made them eligible. */
+function isPersonal(request: RequestRecord, d: DecisionRecord): boolean {
   return (
-    !request.any_approver &&
-    d.platform !== 'policy' &&
-    d.platform !== 'grant' &&
-    d.on_behalf_of === null &&
-    !request.approvers.includes(d.approver_email)
+    !request.any_approver && d.platform !== 'policy' && d.platform !== 'grant' && d.on_behalf_of === null
   );
 }
 
 /**
- * What the chain says made each unexplained decider eligible: the `idp:` membership its
- * decision.recorded event names, or an escalation (request.escalated) that added them. Read only
- * for decisions no stored column explains, so most requests need no look-up in the audit log.
+ * What the chain says made each person's decision eligible: the membership its decision.recorded
+ * event names (`idp:<group>` with its source, `group:<name>`), or an escalation (request.escalated)
+ * that added them. Read only for requests with such decisions, one query per batch.
  */
 async function eligibilityFromChain(
   db: pg.PoolClient,
@@ -262,7 +259,7 @@ async function eligibilityFromChain(
   const byId = new Map(requests.map((r) => [r.id, r]));
   const unexplained = decisions.filter((d) => {
     const request = byId.get(d.request_id);
-    return request !== undefined && isByMembership(request, d);
+    return request !== undefined && isPersonal(request, d);
   });
   if (unexplained.length === 0) return new Map();
   const { rows } = await db.query<{
@@ -300,10 +297,13 @@ function eligibleThrough(request: RequestRecord, d: DecisionRecord, fromChain: s
   if (d.platform === 'policy') return 'policy autoApprove';
   if (d.platform === 'grant') return 'open grant';
   if (d.on_behalf_of !== null) return `delegate for ${d.on_behalf_of}`;
-  if (request.approvers.includes(d.approver_email)) return 'named approver';
   if (request.any_approver) return 'any approver';
+  const escalated = fromChain === 'escalation approver';
+  if (fromChain !== undefined && !escalated) return fromChain;
+  if (request.approvers.includes(d.approver_email)) return 'named approver';
+  if (escalated) return fromChain;
   // A decision the chain does not explain is shown as such, never guessed.
-  return fromChain ?? 'not recorded';
+  return 'not recorded';
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
