@@ -144,6 +144,11 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
       'key.revoked': 1,
       'delivery.resent': 1,
       'policy.loaded': 1,
+      // The first start with no stored version adopts the file; nothing was proposed or ignored.
+      'policy.adopted': 1,
+      'policy.proposed': 0,
+      'policy.changed': 0,
+      'policy.file_ignored': 0,
     });
     const digest = `sha256:${createHash('sha256').update(POLICY).digest('hex')}`;
     expect(result.summary.adminActions.policies).toEqual([

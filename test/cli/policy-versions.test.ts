@@ -2,7 +2,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { systemClock } from '../../apps/server/src/deps.ts';
 import { cliEnv, describeRun, runCli } from '../support/cli.ts';
+import { testDeps } from '../support/use-case-fixtures.ts';
 import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -24,6 +27,7 @@ describe('countersign policy history, diff, test and propose', { timeout: 240_00
   let t: TestServer;
   let adminKey: string;
   let dir: string;
+  let proposalRequest: string;
 
   beforeAll(async () => {
     file = await writeTempPolicy(V1);
@@ -90,10 +94,44 @@ describe('countersign policy history, diff, test and propose', { timeout: 240_00
     expect(good.stdout).toMatch(
       /^Proposed: approval request [0-9a-f-]{36} \(policy\.change\), 2 approvals needed/,
     );
+    proposalRequest = /approval request ([0-9a-f-]{36})/.exec(good.stdout)?.[1] ?? '';
 
     const bad = await runCli(['policy', 'propose', join(dir, 'broken.yaml'), ...connection], env());
     expect(bad.code, describeRun(bad)).toBe(3);
     expect(bad.stderr).toContain('POLICY_INVALID');
     expect(bad.stderr).toMatch(/line 12, column \d+: rules\[1\]\.quorum/);
+  });
+
+  it('history --url reads the versions from the server, with proposer and approvers', async () => {
+    const connection = ['--url', t.url, '--api-key', adminKey];
+    const before = await runCli(['policy', 'history', ...connection], cliEnv({}));
+    expect(before.code, describeRun(before)).toBe(0);
+    expect(before.stdout.trim().split('\n')).toHaveLength(1);
+    expect(before.stdout).toMatch(/^version 1 {2}\S+ {2}sha256:[0-9a-f]{64} {2}adopted from /);
+
+    const deps = testDeps(t.server.db, { clock: systemClock });
+    for (const email of ['bob@example.com', 'carol@example.com']) {
+      await recordDecision(deps, {
+        requestId: proposalRequest,
+        verdict: 'approve',
+        approver: { email, platform: 'web' },
+      });
+    }
+    const after = await runCli(['policy', 'history', ...connection], cliEnv({}));
+    expect(after.code, describeRun(after)).toBe(0);
+    const lines = after.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(
+      /^version 2 {2}\S+ {2}sha256:[0-9a-f]{64} {2}proposed by alice@example\.com, approved by bob@example\.com, carol@example\.com \(proposal [0-9a-f-]{36}\)$/,
+    );
+
+    const json = await runCli(['policy', 'history', ...connection, '--json'], cliEnv({}));
+    expect(JSON.parse(json.stdout)).toMatchObject([
+      { version: 1, kind: 'adopted', approvers: [] },
+      { version: 2, kind: 'changed', proposer: 'alice@example.com' },
+    ]);
+
+    const refused = await runCli(['policy', 'history', '--url', t.url, '--api-key', 'cs_nope'], cliEnv({}));
+    expect(refused.code, describeRun(refused)).toBe(3);
   });
 });

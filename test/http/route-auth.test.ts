@@ -75,6 +75,9 @@ const CASES: Record<string, RouteCase> = {
   },
   // The built-in policy has no policy-admins group: the handler refuses the proposal with 422.
   proposePolicy: { body: { policy: 'rules: []\n' }, ok: [422] },
+  // The policy's versions are the deployment's: no policy file is configured, so none is stored.
+  listPolicyVersions: { ok: [200] },
+  getPolicyVersion: { params: () => Promise.resolve({ version: '1' }), ok: [404] },
   listGrants: { ok: [200] },
   // An admin key sees every client's grants, so no grant belongs to "another client"; an unknown id is 404.
   revokeGrant: { params: () => Promise.resolve({ id: randomUUID() }), ok: [404] },

@@ -5,10 +5,16 @@
 // keep their rule. Bad proposals (422) and stale approvals (409) change nothing; a restart with a
 // differing file does not apply it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
+import { generateReport } from '../../apps/server/src/audit/report/generate-report.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { systemClock } from '../../apps/server/src/deps.ts';
 import { isAppError } from '../../apps/server/src/errors.ts';
+import type {
+  PolicyVersionBody,
+  PolicyVersionSummaryBody,
+} from '../../apps/server/src/http/contracts/policy-version.ts';
 import { createApproval, expectProblem, snapshotData, withPgClient } from '../support/api-fixtures.ts';
 import { capturingLogger } from '../support/logging.ts';
 import { createCookieAgent, csrfTokenOf } from '../support/cookie-agent.ts';
@@ -286,5 +292,104 @@ describe('policy changes under two-person review, across two replicas', () => {
       requester: { email: 'zed@example.com' },
     });
     expect(request.approvers).toEqual(['erin@example.com', 'frank@example.com']);
+  });
+
+  it("the report counts the policy's adoption, proposals, changes and ignored files as administrative actions", async () => {
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    });
+    const result = await generateReport({
+      db,
+      period: { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) },
+      format: 'md',
+      out,
+      actor: 'cli:auditor',
+      now: () => new Date(),
+    });
+    const proposed = (await events(database, 'policy.proposed')).length;
+    const ignored = (await events(database, 'policy.file_ignored')).length;
+    expect(proposed).toBeGreaterThanOrEqual(3);
+    expect(ignored).toBeGreaterThanOrEqual(1);
+    expect(result.summary.adminActions.counts).toMatchObject({
+      'policy.adopted': 1,
+      'policy.proposed': proposed,
+      'policy.changed': 2,
+      'policy.file_ignored': ignored,
+    });
+    expect(text).toContain('| policy.adopted | 1 |');
+    expect(text).toContain(`| policy.proposed | ${proposed} |`);
+    expect(text).toContain('| policy.changed | 2 |');
+    expect(text).toContain(`| policy.file_ignored | ${ignored} |`);
+  });
+
+  it('GET /v1/policy/versions pages through the versions, newest first, with proposer and approvers', async () => {
+    type Page = { items: PolicyVersionSummaryBody[]; nextCursor: string | null };
+    const first = await a.call<Page>('GET', '/v1/policy/versions?limit=2', { key: admin });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.items.map((v) => v.version)).toEqual([3, 2]);
+    const [v3, v2] = first.body.items;
+    expect(v2).toMatchObject({
+      kind: 'changed',
+      proposer: 'alice@example.com',
+      approvers: ['bob@example.com', 'carol@example.com'],
+    });
+    expect(v2?.source).toBe(`proposal ${v2?.proposalId}`);
+    expect(v2?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(v3).toMatchObject({ kind: 'changed', approvers: ['bob@example.com', 'carol@example.com'] });
+    expect(v2).not.toHaveProperty('text');
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+
+    const second = await a.call<Page>(
+      'GET',
+      `/v1/policy/versions?limit=2&cursor=${encodeURIComponent(first.body.nextCursor ?? '')}`,
+      { key: admin },
+    );
+    expect(second.body.items).toEqual([
+      {
+        version: 1,
+        digest: expect.stringMatching(/^sha256:/) as string,
+        source: file.path,
+        kind: 'adopted',
+        at: expect.any(String) as string,
+        proposalId: null,
+        proposer: null,
+        approvers: [],
+        adoptedBy: expect.any(String) as string,
+      },
+    ]);
+    expect(second.body.nextCursor).toBeNull();
+  });
+
+  it('GET /v1/policy/versions/{version} gives the text and diff; unknown is 404, bad input 422, no admin 403', async () => {
+    const v2 = await a.call<PolicyVersionBody>('GET', '/v1/policy/versions/2', { key: admin });
+    expect(v2.status, JSON.stringify(v2.body)).toBe(200);
+    expect(v2.body).toMatchObject({ version: 2, text: V2, proposer: 'alice@example.com' });
+    expect(v2.body.diff).toContain('+    approvers: [erin@example.com, frank@example.com]');
+    const [changed] = await events(database, 'policy.changed');
+    expect(v2.body.digest).toBe(changed?.payload['digest']);
+
+    const before = await snapshotData(a);
+    expectProblem(await a.call('GET', '/v1/policy/versions/99', { key: admin }), 'NOT_FOUND');
+    expectProblem(await a.call('GET', '/v1/policy/versions/two', { key: admin }), 'VALIDATION_FAILED', [
+      '/version',
+    ]);
+    expectProblem(await a.call('GET', '/v1/policy/versions/0', { key: admin }), 'VALIDATION_FAILED');
+    expectProblem(await a.call('GET', '/v1/policy/versions?limit=0', { key: admin }), 'VALIDATION_FAILED', [
+      '/limit',
+    ]);
+    expectProblem(await a.call('GET', '/v1/policy/versions?sort=asc', { key: admin }), 'VALIDATION_FAILED', [
+      '/sort',
+    ]);
+    expectProblem(
+      await a.call('GET', '/v1/policy/versions?cursor=bm90LWEtY3Vyc29y', { key: admin }),
+      'INVALID_CURSOR',
+      ['/cursor'],
+    );
+    expectProblem(await a.call('GET', '/v1/policy/versions', { key: writer }), 'INSUFFICIENT_SCOPE');
+    expect(await snapshotData(a)).toEqual(before);
   });
 });

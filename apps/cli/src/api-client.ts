@@ -13,6 +13,10 @@ import {
   type proposePolicyBody,
 } from '../../server/src/http/contracts/policy-proposal.ts';
 import { optionalString } from '../../server/src/config.ts';
+import {
+  policyVersionListSchema,
+  type PolicyVersionSummaryBody,
+} from '../../server/src/http/contracts/policy-version.ts';
 import { CliError } from './cli-error.ts';
 
 /** Exit code for any failure to talk to the server (spec §7: 3 on error). */
@@ -151,6 +155,8 @@ export interface ApiClient {
   recordGatewayCall(body: RecordGatewayCallBody): Promise<void>;
   /** POST /v1/policy/proposals: a policy change, decided as a policy.change request. */
   proposePolicy(body: z.input<typeof proposePolicyBody>): Promise<PolicyProposalAnswer>;
+  /** GET /v1/policy/versions, every page: the stored versions, newest first. */
+  listPolicyVersions(): Promise<PolicyVersionSummaryBody[]>;
   /** /v1/delegations (scope admin). */
   addDelegation(body: z.input<typeof createDelegationBody>): Promise<DelegationView>;
   listDelegations(query: { email?: string; ended?: boolean }): Promise<DelegationView[]>;
@@ -255,6 +261,17 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
     proposePolicy(body) {
       return call('POST', '/v1/policy/proposals', { body, schema: policyProposalAnswerSchema });
+    },
+    async listPolicyVersions() {
+      const versions: PolicyVersionSummaryBody[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = new URLSearchParams({ limit: '100', ...(cursor ? { cursor } : {}) }).toString();
+        const page = await call('GET', `/v1/policy/versions?${query}`, { schema: policyVersionListSchema });
+        versions.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return versions;
     },
     addDelegation(body) {
       return call('POST', '/v1/delegations', { body, schema: delegationSchema });

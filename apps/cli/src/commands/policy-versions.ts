@@ -79,6 +79,32 @@ function printDryRun(run: DryRun): void {
   }
 }
 
+const NO_VERSION = 'no policy version is stored: the server adopts COUNTERSIGN_POLICY at its first start';
+
+/** `policy history --url`: the same lines, oldest first, from the server's GET /v1/policy/versions. */
+async function printHistoryFromServer(options: ConnectionFlags & { json?: boolean }): Promise<void> {
+  const client = createApiClient({
+    ...resolveConnection(options),
+    userAgent: `countersign-cli/${packageJson.version}`,
+  });
+  const versions = (await client.listPolicyVersions()).reverse();
+  if (options.json) {
+    console.log(JSON.stringify(versions, null, 2));
+    return;
+  }
+  if (versions.length === 0) {
+    console.log(NO_VERSION);
+    return;
+  }
+  for (const v of versions) {
+    const how =
+      v.kind === 'changed'
+        ? `proposed by ${v.proposer ?? 'unknown'}, approved by ${v.approvers.join(', ')} (proposal ${v.proposalId ?? ''})`
+        : `adopted from ${v.source}`;
+    console.log(`version ${v.version}  ${v.at}  ${v.digest}  ${how}`);
+  }
+}
+
 export function registerPolicyVersionCommands(policy: Command): void {
   policy
     .command('propose')
@@ -118,8 +144,14 @@ export function registerPolicyVersionCommands(policy: Command): void {
   policy
     .command('history')
     .description('every stored policy version: who adopted or approved it, and when')
+    .option('--url <url>', 'read it from this server (GET /v1/policy/versions) instead of DATABASE_URL')
+    .option('--api-key <key>', 'with --url: an API key with the admin scope (default: COUNTERSIGN_API_KEY)')
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: ConnectionFlags & { json?: boolean }) => {
+      if (options.url !== undefined) {
+        await printHistoryFromServer(options);
+        return;
+      }
       const rows = await withDatabase((db) => listVersions(db.prisma));
       if (options.json) {
         console.log(
@@ -132,7 +164,7 @@ export function registerPolicyVersionCommands(policy: Command): void {
         return;
       }
       if (rows.length === 0) {
-        console.log('no policy version is stored: the server adopts COUNTERSIGN_POLICY at its first start');
+        console.log(NO_VERSION);
         return;
       }
       for (const row of rows) {

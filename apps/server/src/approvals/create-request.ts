@@ -184,6 +184,9 @@ export async function createRequest(
         expiresAt: data.expiresAt.toISOString(),
         policyRule: rules.policyRule,
         approvers: rules.approvers,
+        ...(!rules.anyApprover && Object.keys(rules.approverGroups).length > 0
+          ? { approverGroups: rules.approverGroups }
+          : {}),
         anyApprover: rules.anyApprover,
         quorum: rules.quorum,
         title: data.title,

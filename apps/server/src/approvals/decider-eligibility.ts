@@ -4,7 +4,11 @@
 import type { RefusalReason } from '../audit/event-types.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
 import type { TransactionDb } from '../db/sql-transaction.ts';
-import { idpGroupHeld, isDeprovisioned } from '../directory/directory-eligibility.ts';
+import {
+  idpMembershipHeld,
+  isDeprovisioned,
+  type IdpMembership,
+} from '../directory/directory-eligibility.ts';
 
 /** Who asked and who may answer, as the request holds them. */
 export interface DecidingRules {
@@ -18,8 +22,8 @@ export type Eligibility =
   | {
       eligible: true;
       email: string;
-      /** The `idp:` group that makes the person eligible, when not listed by name. */
-      idpGroup: string | null;
+      /** The `idp:` group membership that makes the person eligible, when not listed by name. */
+      idp: IdpMembership | null;
     }
   | {
       eligible: false;
@@ -79,8 +83,8 @@ export async function checkEligibility(
       detail: 'your identity provider has deactivated or removed your account',
     };
   }
-  if (rules.anyApprover || rules.approvers.includes(email)) return { eligible: true, email, idpGroup: null };
-  const idpGroup = await idpGroupHeld(tx, rules.approvers, email);
-  if (idpGroup) return { eligible: true, email, idpGroup };
+  if (rules.anyApprover || rules.approvers.includes(email)) return { eligible: true, email, idp: null };
+  const idp = await idpMembershipHeld(tx, rules.approvers, email);
+  if (idp) return { eligible: true, email, idp };
   return { eligible: false, reason: 'not_eligible', detail: 'you are not an approver for this request' };
 }

@@ -12,7 +12,7 @@ import type {
   RefusalReason,
   WebSessionRef,
 } from '../audit/event-types.ts';
-import { IDP_PREFIX } from '../directory/directory-eligibility.ts';
+import { IDP_PREFIX, type IdpMembership } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { adoptApprovedProposal } from './policy/adopt-approved-proposal.ts';
 import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
@@ -91,6 +91,8 @@ interface LockedRequest {
   callback_url: string | null;
   /** From the request.created event: what a grant opened by this request covers. */
   grant: GrantScope | null;
+  /** From the request.created event: the policy groups its approvers came from, name → members. */
+  approverGroups: Record<string, string[]>;
 }
 
 /** What a grant opened by a request covers, and how long a rule lets it be, from its chain. */
@@ -131,7 +133,27 @@ function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest
     deny_quorum: created.denyQuorum ?? request.deny_quorum,
     deny_reason_required: created.denyReasonRequired ?? request.deny_reason_required,
     grant: grantScopeOf(chain),
+    approverGroups: created.approverGroups ?? {},
   };
+}
+
+/**
+ * What made a decider eligible, for the chain: the `idp:` group (with where the membership was
+ * read), else the first policy group of the request's rule that lists them; nothing when they were
+ * named on their own (or anyone could decide).
+ */
+function eligibleThroughOf(
+  request: LockedRequest,
+  decider: string,
+  idp: IdpMembership | null,
+): Pick<
+  Extract<AuditEventInput, { type: 'decision.recorded' }>['payload'],
+  'eligibleThrough' | 'eligibleSource'
+> {
+  if (idp) return { eligibleThrough: `${IDP_PREFIX}${idp.group}`, eligibleSource: idp.source };
+  if (request.any_approver) return {};
+  const group = Object.entries(request.approverGroups).find(([, members]) => members.includes(decider));
+  return group ? { eligibleThrough: `group:${group[0]}` } : {};
 }
 
 interface DecisionContext {
@@ -295,7 +317,7 @@ async function decide(
   if (delegated?.kind === 'through_requester') return refuse('self_approval', delegated.detail);
   if (!eligibility.eligible && delegated?.kind !== 'delegate')
     return refuse(eligibility.reason, eligibility.detail);
-  const idpGroup = eligibility.eligible ? eligibility.idpGroup : null;
+  const idp = eligibility.eligible ? eligibility.idp : null;
   const decider = eligibility.eligible ? eligibility.email : (email ?? '');
   const onBehalfOf = delegated?.kind === 'delegate' ? delegated.onBehalfOf : null;
   if (verdict === 'deny' && request.deny_reason_required && !reason) {
@@ -338,7 +360,8 @@ async function decide(
       verdict,
       reason,
       ...withSession,
-      ...(idpGroup ? { eligibleThrough: `${IDP_PREFIX}${idpGroup}` } : {}),
+      // A delegate's eligibility is the delegator's: onBehalfOf says so.
+      ...(onBehalfOf ? {} : eligibleThroughOf(request, decider, idp)),
       ...(grantMinutes !== null ? { grantMinutes } : {}),
       ...(onBehalfOf ? { onBehalfOf } : {}),
     },

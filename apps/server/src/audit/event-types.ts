@@ -55,6 +55,8 @@ export type RequestCreatedPayload = {
   expiresAt: string;
   policyRule: string;
   approvers: string[];
+  /** The policy groups the rule's approvers came from, name → lower-cased members (none: absent). */
+  approverGroups?: Record<string, string[]>;
   anyApprover: boolean;
   quorum: number;
   title?: string | null;
@@ -127,8 +129,13 @@ export type AuditEventInput =
         reason: string | null;
         /** Set for decisions made in the web console. */
         session?: WebSessionRef;
-        /** The identity provider group (`idp:<name>`) that made the approver eligible, when one did. */
+        /**
+         * What made the approver eligible, when not named on their own: an identity provider group
+         * (`idp:<name>`) or a policy group (`group:<name>`).
+         */
         eligibleThrough?: string;
+        /** Where that membership was read: a SCIM group, or the groups claim of an OIDC sign-in. */
+        eligibleSource?: 'scim' | 'oidc';
         /** The approver approved the action for this many minutes rather than this call alone. */
         grantMinutes?: number;
         /** The decision was made by an open grant (actor `grant:<id>`), not a person. */
@@ -503,12 +510,17 @@ export type PolicyVersionAuditEventInput =
       payload: { source: string; fileDigest: string; activeVersion: number; activeDigest: string };
     };
 
+/** Administrative events the report counts: keys, re-sends, and every step of the policy's versions. */
 export const ADMIN_EVENT_TYPES = [
   'key.created',
   'key.admins.changed',
   'key.revoked',
   'delivery.resent',
   'policy.loaded',
+  'policy.adopted',
+  'policy.proposed',
+  'policy.changed',
+  'policy.file_ignored',
 ] as const;
 
 /** What the identity provider's SCIM client changed in the directory (directory/), by token. */

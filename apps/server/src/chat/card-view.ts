@@ -2,6 +2,7 @@
 // fields, masked context, decisions, quorum progress, outcome) and whether the buttons show.
 // Block Kit (Slack) and Adaptive Cards (Teams) both render from this, so the cards agree.
 import { commandLineOf } from '../approvals/exec-binding.ts';
+import { POLICY_CHANGE_ACTION } from '../approvals/policy/policy-versions.ts';
 import { describeRequesterProof } from '../receipts/requester-proof.ts';
 import type { ApprovalRepresentation } from '../approvals/view/approval.ts';
 
@@ -56,6 +57,11 @@ export interface CardView {
   context: [string, string][];
   /** The command the approval lets run (context `exec`), as one line; null when none is bound. */
   commandLine: string | null;
+  /**
+   * A `policy.change` request's proposed change: the unified diff from the version in force, shown
+   * as a monospace block (and left out of `context`); null for any other request.
+   */
+  policyDiff: { baseVersion: number | null; text: string } | null;
   decisions: CardDecision[];
   outcome: CardOutcome | null;
   /** Approve and Deny show only while the request is pending. */
@@ -180,6 +186,50 @@ function summaryOf(approval: ApprovalRepresentation): string {
   }
 }
 
+/** The diff of a `policy.change` request's context (propose-policy.ts), or null. */
+export function policyDiffOf(approval: ApprovalRepresentation): CardView['policyDiff'] {
+  if (approval.action !== POLICY_CHANGE_ACTION) return null;
+  const { diff, baseVersion } = approval.context;
+  if (typeof diff !== 'string') return null;
+  return { baseVersion: typeof baseVersion === 'number' ? baseVersion : null, text: diff };
+}
+
+export interface FittedLines {
+  lines: string[];
+  /** Lines left out to stay within the budget: the card says how many, never cuts silently. */
+  hidden: number;
+}
+
+/**
+ * The first lines of `text` that fit `budget` characters as `measure` counts them (a line of its
+ * own rendered length plus its line break), each line longer than `lineLimit` cut with a visible
+ * `…`. What does not fit is counted, for a "… N more lines in the console" line.
+ */
+export function fitLines(
+  text: string,
+  options: { budget: number; lineLimit: number; measure?: (line: string) => number },
+): FittedLines {
+  const measure = options.measure ?? ((line: string) => line.length);
+  const all = text.replace(/\n$/, '').split('\n');
+  const lines: string[] = [];
+  let used = 0;
+  for (const line of all) {
+    const chars = Array.from(line);
+    const shown =
+      chars.length > options.lineLimit ? `${chars.slice(0, options.lineLimit - 1).join('')}…` : line;
+    const cost = measure(shown) + 1;
+    if (used + cost > options.budget) break;
+    lines.push(shown);
+    used += cost;
+  }
+  return { lines, hidden: all.length - lines.length };
+}
+
+/** The line under a diff that did not fit on the card. */
+export function moreLinesText(hidden: number): string {
+  return `… ${hidden} more line${hidden === 1 ? '' : 's'} in the console`;
+}
+
 /** The sentence under the buttons. */
 export function buttonsHint(view: CardView): string {
   return view.denyReasonRequired
@@ -228,7 +278,12 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
   };
 }
 
+function withoutDiff(context: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(context).filter(([key]) => key !== 'diff'));
+}
+
 function buildPlainCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
+  const policyDiff = policyDiffOf(approval);
   return {
     requestId: approval.id,
     status: approval.status,
@@ -248,8 +303,9 @@ function buildPlainCardView(approval: ApprovalRepresentation, options: CardViewO
     quorumProgress: quorumProgress(approval),
     expiresAt: approval.expiresAt,
     reason: approval.reason,
-    context: contextLines(approval.context),
+    context: contextLines(policyDiff ? withoutDiff(approval.context) : approval.context),
     commandLine: commandLineOf(approval.context),
+    policyDiff,
     decisions: approval.decisions.map((d) => ({
       decider: deciderOf(d),
       verdict: d.verdict,

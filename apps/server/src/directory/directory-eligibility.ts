@@ -23,28 +23,46 @@ export async function isDeprovisioned(tx: TransactionDb, email: string): Promise
   return Boolean(row?.known) && !row?.present;
 }
 
-/**
- * The first `idp:` group of `approvers` the person is an active member of, or null. SCIM wins: a
- * person SCIM provisions counts by SCIM's memberships only; for anyone else, the `groups` claim of
- * their last OIDC console sign-in (oidc-group-claims.ts) counts.
- */
+/** Where an `idp:` membership was read: a SCIM group, or the `groups` claim of an OIDC sign-in. */
+export type IdpMembershipSource = 'scim' | 'oidc';
+
+/** The `idp:` group that makes a person eligible and where that membership was read. */
+export interface IdpMembership {
+  group: string;
+  source: IdpMembershipSource;
+}
+
+/** The first `idp:` group of `approvers` the person is an active member of, or null (see idpMembershipHeld). */
 export async function idpGroupHeld(
   tx: TransactionDb,
   approvers: readonly string[],
   email: string,
 ): Promise<string | null> {
+  return (await idpMembershipHeld(tx, approvers, email))?.group ?? null;
+}
+
+/**
+ * The first `idp:` group of `approvers` the person is an active member of, or null. SCIM wins: a
+ * person SCIM provisions counts by SCIM's memberships only; for anyone else, the `groups` claim of
+ * their last OIDC console sign-in (oidc-group-claims.ts) counts.
+ */
+export async function idpMembershipHeld(
+  tx: TransactionDb,
+  approvers: readonly string[],
+  email: string,
+): Promise<IdpMembership | null> {
   const groups = idpGroupsOf(approvers);
   if (groups.length === 0) return null;
   const keys = groups.map((g) => g.toLowerCase());
-  const rows = await runSql<{ display_name: string }>(
+  const rows = await runSql<{ display_name: string; source: IdpMembershipSource }>(
     tx,
-    `SELECT g.display_name
+    `SELECT g.display_name, 'scim' AS source
        FROM directory_members m
        JOIN directory_groups g ON g.id = m.group_id
        JOIN directory_users u ON u.id = m.user_id
       WHERE g.display_name_key = ANY($1::text[]) AND u.email = $2 AND u.active AND u.removed_at IS NULL
      UNION ALL
-     SELECT c.groups[array_position(c.group_keys, k.key)]
+     SELECT c.groups[array_position(c.group_keys, k.key)], 'oidc' AS source
        FROM oidc_group_claims c
        CROSS JOIN unnest($1::text[]) AS k(key)
       WHERE c.email = $2 AND k.key = ANY(c.group_keys)
@@ -52,7 +70,8 @@ export async function idpGroupHeld(
       LIMIT 1`,
     [keys, email],
   );
-  return rows[0]?.display_name ?? null;
+  const row = rows[0];
+  return row ? { group: row.display_name, source: row.source } : null;
 }
 
 /**

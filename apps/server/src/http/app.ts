@@ -26,6 +26,7 @@ import { clientScriptRoute } from './routes/cli.client.ts';
 import { createScimRouter } from './scim/scim-router.ts';
 import { recordGatewayCallRoute } from './routes/gateway.calls.create.ts';
 import { proposePolicyRoute } from './routes/policy.proposals.create.ts';
+import { getPolicyVersionRoute, listPolicyVersionsRoute } from './routes/policy.versions.ts';
 import { listGrantsRoute, revokeGrantRoute } from './routes/grants.ts';
 import { createDelegationRoute, listDelegationsRoute, removeDelegationRoute } from './routes/delegations.ts';
 
@@ -46,6 +47,8 @@ export const ROUTES: Route[] = [
   clientScriptRoute,
   recordGatewayCallRoute,
   proposePolicyRoute,
+  listPolicyVersionsRoute,
+  getPolicyVersionRoute,
   listGrantsRoute,
   revokeGrantRoute,
   createDelegationRoute,

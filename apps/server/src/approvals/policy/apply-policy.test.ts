@@ -128,6 +128,7 @@ describe('applyPolicy: what a request gets from its rule', () => {
     expect(applyPolicy(spec, { action: 'iam.role.grant', requesterEmail: alice })).toEqual({
       policyRule: 'privilege-escalation',
       approvers: ['dave@example.com', 'erin@example.com', 'frank@example.com'],
+      approverGroups: { security: ['dave@example.com', 'erin@example.com', 'frank@example.com'] },
       anyApprover: false,
       agentOwner: null,
       quorum: 2,
@@ -366,6 +367,7 @@ describe('applyPolicy: the built-in default', () => {
     ).toEqual({
       policyRule: 'default',
       approvers: [],
+      approverGroups: {},
       anyApprover: true,
       agentOwner: null,
       quorum: 1,

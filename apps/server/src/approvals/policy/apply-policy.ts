@@ -2,7 +2,14 @@
 // narrow the approvers, raise the quorum, shorten the expiry or pick one of the rule's channels;
 // any attempt to widen is refused with the field that tried (spec §3.3).
 import { AppError, type FieldError } from '../../errors.ts';
-import { agentOwnerOf, matchRule, type BreakGlassRule, type FollowUpRule, type Policy } from './policy.ts';
+import {
+  agentOwnerOf,
+  matchRule,
+  type BreakGlassRule,
+  type FollowUpRule,
+  type Policy,
+  type PolicyRule,
+} from './policy.ts';
 
 export interface RequestedRules {
   action: string;
@@ -26,6 +33,11 @@ export interface ResolvedRules {
   policyRule: string;
   /** Lower-cased emails allowed to decide; ignored when anyApprover is true. */
   approvers: string[];
+  /**
+   * The policy groups the rule's approvers came from, name → lower-cased members: a decision
+   * records the group that made its approver eligible. Empty when the rule names no group.
+   */
+  approverGroups: Record<string, string[]>;
   anyApprover: boolean;
   agentOwner: string | null;
   quorum: number;
@@ -49,6 +61,15 @@ export interface ResolvedRules {
   followUp?: FollowUpRule;
   /** What the rule's `breakGlass:` allows; absent when it does not. */
   breakGlass?: BreakGlassRule;
+}
+
+function approverGroupsOf(policy: Policy, rule: PolicyRule): Record<string, string[]> {
+  const groups: Record<string, string[]> = {};
+  for (const name of rule.approverGroups ?? []) {
+    const members = Object.hasOwn(policy.groups, name) ? policy.groups[name] : undefined;
+    if (members) groups[name] = members.map((m) => m.toLowerCase());
+  }
+  return groups;
 }
 
 export function applyPolicy(policy: Policy, requested: RequestedRules): ResolvedRules {
@@ -130,6 +151,7 @@ export function applyPolicy(policy: Policy, requested: RequestedRules): Resolved
   return {
     policyRule: rule.name,
     approvers: anyApprover ? [] : approvers,
+    approverGroups: approverGroupsOf(policy, rule),
     anyApprover,
     agentOwner,
     quorum,

@@ -15,6 +15,8 @@ export interface PolicyRule {
   actions: string[];
   /** Lower-cased emails allowed to decide; null means anyone but the requester (built-in default only). */
   approvers: string[] | null;
+  /** The policy groups (`group:<name>`) the approvers were expanded from, by name; absent: none. */
+  approverGroups?: string[];
   quorum: number;
   denyQuorum: number;
   expiresInSeconds: number;
@@ -251,8 +253,10 @@ export function compilePolicy(file: PolicyFile, source: string): Policy {
         `secret "${secrets[unknownSecret] ?? ''}" is not declared under the top-level secrets`,
       );
     }
+    const approverGroups = (refs ?? []).filter((r) => r.startsWith('group:')).map((r) => r.slice(6));
     return {
       ...deciding(rule, approvers, quorum),
+      ...(approverGroups.length > 0 ? { approverGroups: [...new Set(approverGroups)] } : {}),
       ...(followUp ? { followUp } : {}),
       ...(breakGlass ? { breakGlass } : {}),
       ...(secrets.length > 0 ? { secrets: [...new Set(secrets)] } : {}),

@@ -71,6 +71,7 @@ export function policyChangeRule(policy: Policy): PolicyRule {
     name: 'policy-change',
     actions: [POLICY_CHANGE_ACTION],
     approvers: [...new Set(admins.map((a) => a.toLowerCase()))],
+    approverGroups: [POLICY_ADMINS_GROUP],
     quorum: Math.max(MIN_POLICY_CHANGE_QUORUM, configured?.quorum ?? 0),
     denyQuorum: configured?.denyQuorum ?? 1,
     expiresInSeconds: configured?.expiresInSeconds ?? DEFAULT_EXPIRES_IN_SECONDS * 24,

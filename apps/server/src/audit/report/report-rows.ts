@@ -26,6 +26,12 @@ export interface ReportApprover {
   grantMinutes?: number;
   /** A decision a time-bound grant made (`grant:<id>`): the grant, who approved it, its window. */
   grant?: ReportGrantRef;
+  /**
+   * What made the decider eligible at that moment (eligibleThrough below): `named approver`, `any
+   * approver`, `idp:Data Owners (scim)`, `delegate for bob@example.com`, `policy autoApprove`,
+   * `open grant`.
+   */
+  eligibleThrough: string;
 }
 
 export interface ReportRow {
@@ -160,12 +166,14 @@ async function assembleRows(
     created_at: Date;
     dev_signin: boolean;
     grant_minutes: number | null;
+    on_behalf_of: string | null;
   }>(
     `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin,
-            grant_minutes
+            grant_minutes, on_behalf_of
          FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
     [ids],
   );
+  const fromChain = await eligibilityFromChain(db, requests, decisions.rows);
   const cards = await db.query<{ request_id: string; channel: string; message_id: string | null }>(
     `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
     [ids],
@@ -233,6 +241,7 @@ async function assembleRows(
           ...(d.dev_signin ? { devSignin: true as const } : {}),
           ...(d.grant_minutes !== null ? { grantMinutes: d.grant_minutes } : {}),
           ...(grant ? { grant } : {}),
+          eligibleThrough: eligibleThrough(r, d, fromChain.get(membershipKey(r.id, d.approver_email))),
         };
       }),
       // Asked: the rule's approvers, then whoever an escalation added.
@@ -258,6 +267,85 @@ async function assembleRows(
         : null,
     };
   });
+}
+
+interface DecisionRecord {
+  request_id: string;
+  approver_email: string;
+  platform: string;
+  on_behalf_of: string | null;
+}
+
+function membershipKey(requestId: string, email: string): string {
+  return `${requestId} ${email.toLowerCase()}`;
+}
+
+/** A decider who is neither asked by name nor a delegate nor the policy: an identity provider group made them eligible. */
+/** A person's own decision (not the policy's, a grant's or a delegate's): the chain says what made them eligible. */
+function isPersonal(request: RequestRecord, d: DecisionRecord): boolean {
+  return (
+    !request.any_approver && d.platform !== 'policy' && d.platform !== 'grant' && d.on_behalf_of === null
+  );
+}
+
+/**
+ * What the chain says made each person's decision eligible: the membership its decision.recorded
+ * event names (`idp:<group>` with its source, `group:<name>`), or an escalation (request.escalated)
+ * that added them. Read only for requests with such decisions, one query per batch.
+ */
+async function eligibilityFromChain(
+  db: pg.PoolClient,
+  requests: RequestRecord[],
+  decisions: DecisionRecord[],
+): Promise<Map<string, string>> {
+  const byId = new Map(requests.map((r) => [r.id, r]));
+  const unexplained = decisions.filter((d) => {
+    const request = byId.get(d.request_id);
+    return request !== undefined && isPersonal(request, d);
+  });
+  if (unexplained.length === 0) return new Map();
+  const { rows } = await db.query<{
+    request_id: string;
+    type: string;
+    actor: string;
+    via: string | null;
+    source: string | null;
+    escalated: string[] | null;
+  }>(
+    `SELECT request_id, type, actor, payload->>'eligibleThrough' AS via, payload->>'eligibleSource' AS source,
+            CASE WHEN type = 'request.escalated'
+                 THEN ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) END AS escalated
+       FROM audit_events
+      WHERE request_id = ANY($1::uuid[])
+        AND (type = 'request.escalated' OR (type = 'decision.recorded' AND payload ? 'eligibleThrough'))`,
+    [[...new Set(unexplained.map((d) => d.request_id))]],
+  );
+  const found = new Map<string, string>();
+  for (const e of rows) {
+    if (e.type === 'request.escalated') {
+      for (const email of e.escalated ?? []) {
+        const key = membershipKey(e.request_id, email);
+        if (!found.has(key)) found.set(key, 'escalation approver');
+      }
+    } else if (e.via !== null) {
+      found.set(membershipKey(e.request_id, e.actor), e.source ? `${e.via} (${e.source})` : e.via);
+    }
+  }
+  return found;
+}
+
+/** What made the decider eligible, in the report's words; the chain's eligibleThrough for identity provider groups. */
+function eligibleThrough(request: RequestRecord, d: DecisionRecord, fromChain: string | undefined): string {
+  if (d.platform === 'policy') return 'policy autoApprove';
+  if (d.platform === 'grant') return 'open grant';
+  if (d.on_behalf_of !== null) return `delegate for ${d.on_behalf_of}`;
+  if (request.any_approver) return 'any approver';
+  const escalated = fromChain === 'escalation approver';
+  if (fromChain !== undefined && !escalated) return fromChain;
+  if ((request.approvers ?? []).includes(d.approver_email)) return 'named approver';
+  if (escalated) return fromChain;
+  // A decision the chain does not explain is shown as such, never guessed.
+  return 'not recorded';
 }
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

@@ -34,6 +34,7 @@ export const CSV_COLUMNS = [
   'requester_proof',
   'grant_id',
   'execution_secrets',
+  'approvers_eligible_through',
 ] as const;
 
 /** The comment line before the header. No commas, so a spreadsheet keeps it in one cell. */
@@ -143,6 +144,14 @@ export function executionSecretsCell(row: ReportRow): string {
   return (row.execution?.secrets ?? []).join('; ');
 }
 
+/**
+ * What made each decider eligible, in one cell: `email: named approver`, `email: idp:Data Owners
+ * (scim)`, `email: delegate for bob@example.com`, separated by `; `.
+ */
+export function eligibleThroughCell(row: ReportRow): string {
+  return row.approvers.map((a) => `${a.email}: ${a.eligibleThrough}`).join('; ');
+}
+
 export function chatCell(row: ReportRow): string {
   return row.chat.map((c) => (c.messageId ? `${c.channel} ${c.messageId}` : c.channel)).join('; ');
 }
@@ -172,6 +181,7 @@ export function csvValues(row: ReportRow): string[] {
     row.requesterProof,
     grantIdCell(row),
     executionSecretsCell(row),
+    eligibleThroughCell(row),
   ];
 }
 

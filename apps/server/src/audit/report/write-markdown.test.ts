@@ -21,6 +21,7 @@ const row: ReportRow = {
       reason: '`rm -rf` & <b>no</b>',
       devSignin: true,
       platform: 'web',
+      eligibleThrough: 'idp:<b>Data</b> Owners (scim)',
     },
   ],
   askedApprovers: ['bob@example.com'],
@@ -62,5 +63,6 @@ describe('rowMarkdown', () => {
     expect(line).toContain('db.export\\_all');
     expect(line).toContain('\\[development sign-in\\]');
     expect(line).toContain('\\`rm -rf\\` &amp; &lt;b&gt;no&lt;/b&gt;');
+    expect(line).toContain('| bob@example.com: idp:&lt;b&gt;Data&lt;/b&gt; Owners \\(scim\\) |');
   });
 });

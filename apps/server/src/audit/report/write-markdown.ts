@@ -11,7 +11,7 @@ import {
   type ReportSummary,
 } from './report-summary.ts';
 import type { ControlsSection } from './controls.ts';
-import { approversCell, chatCell } from './write-csv.ts';
+import { approversCell, chatCell, eligibleThroughCell } from './write-csv.ts';
 import { writeChunk } from './write-stream.ts';
 import type { ReportGrantsSection } from './report-grants-section.ts';
 
@@ -174,8 +174,8 @@ export function controlsMarkdown(section: ControlsSection): string {
 const TABLE_HEAD = [
   '## Requests',
   '',
-  '| id | created | action | title | requester | agent | rule | approvers | time to decision | status | payload digest | chat | callback | execution |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| id | created | action | title | requester | agent | rule | approvers | eligible through | time to decision | status | payload digest | chat | callback | execution |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   '',
 ].join('\n');
 
@@ -189,6 +189,7 @@ export function rowMarkdown(row: ReportRow): string {
     row.agent ?? '',
     row.policyRule ?? '',
     approversCell(row),
+    eligibleThroughCell(row),
     row.timeToDecisionSeconds === null ? '' : `${row.timeToDecisionSeconds} s`,
     row.status,
     row.payloadDigest,

@@ -10,10 +10,10 @@ import {
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
   cardBlockId,
-  grantMinutesOf,
   parseCardBlockId,
   renderApprovalCard,
   renderDenyModal,
+  grantMinutesOf,
 } from './cards.ts';
 
 const ID = '0b6f3c1e-8d2a-4f7b-9c3e-5a1d2e3f4a5b';
@@ -476,6 +476,49 @@ describe('renderDenyModal', () => {
   it('escapes the title it shows', () => {
     const { view } = modal(false);
     expect(JSON.stringify(view.blocks)).toContain('Export &lt;users&gt;');
+  });
+});
+
+describe('renderApprovalCard: a policy.change request', () => {
+  const diffOf = (lines: number) =>
+    [
+      '--- version 1',
+      '+++ proposed',
+      '@@ -1,3 +1,3 @@',
+      ...Array.from({ length: lines }, (_, i) => `+  - name: rule-${i} # <owner> & \`ops\``),
+    ].join('\n') + '\n';
+  const proposal = (diff: string) => ({
+    action: 'policy.change',
+    context: { proposal: '11111111-2222-4333-8444-555555555555', baseVersion: 1, digest: 'sha256:ab', diff },
+  });
+
+  it('shows the diff as a code block, escaped, and not again among the context fields', () => {
+    const { blocks } = render(proposal(diffOf(3)));
+    const section = sectionStartingWith(blocks, '*Proposed policy change* (diff from version 1)');
+    expect(section).toBe(
+      '*Proposed policy change* (diff from version 1)\n```\n--- version 1\n+++ proposed\n@@ -1,3 +1,3 @@\n' +
+        [0, 1, 2].map((i) => `+  - name: rule-${i} # &lt;owner&gt; &amp; ˋopsˋ`).join('\n') +
+        '\n```',
+    );
+    expect(section).not.toContain('more line');
+    const context = sectionStartingWith(blocks, '*Context*');
+    expect(context).toContain('*baseVersion*: 1');
+    expect(context).not.toContain('*diff*');
+  });
+
+  it('says how many lines did not fit, and stays within the section limit', () => {
+    const { blocks } = render(proposal(diffOf(400)));
+    const section = sectionStartingWith(blocks, '*Proposed policy change*');
+    expect(section.length).toBeLessThan(3000);
+    const shown = (section.match(/^\+ {2}- name: rule-\d+/gm) ?? []).length;
+    expect(shown).toBeGreaterThan(10);
+    expect(section.endsWith(`\n\`\`\`\n… ${400 - shown} more lines in the console`)).toBe(true);
+  });
+
+  it('leaves other requests without a diff block', () => {
+    expect(allText(render({ context: { diff: 'not a proposal' } }).blocks)).not.toContain(
+      'Proposed policy change',
+    );
   });
 });
 

@@ -2,7 +2,15 @@
 // deny-reason modal. Pure functions, so posting, updates and tests render the same card.
 import type { ActionsBlock, Button, KnownBlock, SectionBlock, View } from '@slack/types';
 import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
-import { buildCardView, buttonsHint, deciderPlain, type CardOutcome, type CardView } from '../card-view.ts';
+import {
+  buildCardView,
+  buttonsHint,
+  deciderPlain,
+  fitLines,
+  moreLinesText,
+  type CardOutcome,
+  type CardView,
+} from '../card-view.ts';
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
 
 export const APPROVE_ACTION_ID = 'countersign_approve';
@@ -32,6 +40,7 @@ const CONFIRM_TEXT_LIMIT = 300;
 const CONTEXT_KEY_LIMIT = 100;
 const CONTEXT_VALUE_LIMIT = 200;
 const DECISION_REASON_LIMIT = 300;
+const DIFF_LINE_LIMIT = 200;
 const PERSON_LABEL_LIMIT = 200;
 const FALLBACK_TEXT_LIMIT = 1000;
 const TRUNCATED = '… (truncated)';
@@ -147,6 +156,25 @@ function contextText(pairs: CardView['context']): string | null {
       `*${escapeClipped(oneLine(key), CONTEXT_KEY_LIMIT)}*: ${escapeClipped(oneLine(value), CONTEXT_VALUE_LIMIT)}`,
   );
   return boundedLines('*Context* (secrets masked)', lines, 'field');
+}
+
+/**
+ * A policy.change request's diff as a code block. Inside it Slack still reads `&`, `<`, `>` (so
+ * they are escaped) and a backtick could close it (so it becomes a look-alike); the lines that do
+ * not fit are counted on a plain line under the block.
+ */
+function policyDiffText(diff: NonNullable<CardView['policyDiff']>): string {
+  const heading = `*Proposed policy change*${diff.baseVersion === null ? '' : ` (diff from version ${diff.baseVersion})`}`;
+  const safe = (line: string) => escapeMrkdwn(line.replace(/`/g, 'ˋ'));
+  // Room for the heading, the fences and the "… N more lines" line.
+  const budget = SECTION_TEXT_BUDGET - heading.length - 80;
+  const fitted = fitLines(diff.text, {
+    budget,
+    lineLimit: DIFF_LINE_LIMIT,
+    measure: (line) => safe(line).length,
+  });
+  const block = '```\n' + fitted.lines.map(safe).join('\n') + '\n```';
+  return `${heading}\n${block}${fitted.hidden > 0 ? `\n${moreLinesText(fitted.hidden)}` : ''}`;
 }
 
 function decisionsText(decisions: CardView['decisions']): string | null {
@@ -300,6 +328,7 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
       mrkdwnSection(`*Command* (runs only as approved)\n${code(view.commandLine, SECTION_TEXT_BUDGET - 40)}`),
     );
   }
+  if (view.policyDiff) blocks.push(mrkdwnSection(policyDiffText(view.policyDiff)));
   const context = contextText(view.context);
   if (context) blocks.push(mrkdwnSection(context));
   const decisions = decisionsText(view.decisions);

@@ -225,3 +225,45 @@ describe('the Teams card with Universal Actions refresh', () => {
     expect(titles(card)).toEqual([]);
   });
 });
+
+describe('the Teams card of a policy.change request', () => {
+  const diffOf = (lines: number) =>
+    [
+      '--- version 1',
+      '+++ proposed',
+      ...Array.from({ length: lines }, (_, i) => `+  - name: rule-${i} [x](https://evil.example)`),
+    ].join('\n') + '\n';
+  const card = (diff: string) =>
+    renderTeamsCard(
+      buildCardView(
+        approval({
+          action: 'policy.change',
+          context: { proposal: 'p-1', baseVersion: 2, digest: 'sha256:ab', diff },
+        }),
+        { denyReasonRequired: false },
+      ),
+    );
+  const monospace = (c: unknown) => find(c, (n) => n['type'] === 'TextRun' && n['fontType'] === 'Monospace');
+  const runTexts = (c: unknown) => find(c, (n) => n['type'] === 'TextRun').map((n) => String(n['text']));
+
+  it('shows the diff as a monospace plain-text run under its heading, not again as a context fact', () => {
+    const rendered = card(diffOf(2));
+    const texts = runTexts(rendered);
+    expect(texts).toContain('Proposed policy change (diff from version 2)');
+    expect(monospace(rendered).map((r) => r['text'])).toEqual([
+      '--- version 1\n+++ proposed\n+  - name: rule-0 [x](https://evil.example)\n+  - name: rule-1 [x](https://evil.example)',
+    ]);
+    expect(texts).not.toContain('diff: ');
+    expect(texts).toContain('baseVersion: ');
+    expect(texts.some((t) => t.includes('more line'))).toBe(false);
+  });
+
+  it('says how many lines did not fit', () => {
+    const rendered = card(diffOf(1000));
+    const [block] = monospace(rendered);
+    const shown = String(block?.['text']).split('\n').length;
+    expect(shown).toBeGreaterThan(20);
+    expect(String(block?.['text']).length).toBeLessThanOrEqual(6000);
+    expect(runTexts(rendered)).toContain(`… ${1002 - shown} more lines in the console`);
+  });
+});

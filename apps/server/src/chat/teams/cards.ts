@@ -4,7 +4,14 @@
 // Teams shows as plain text (no markdown, no links), so it stays inert; the only TextBlock is the
 // server's own payload digest, for its `wrap`.
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
-import { deciderPlain, buttonsHint, type CardOutcome, type CardView } from '../card-view.ts';
+import {
+  deciderPlain,
+  buttonsHint,
+  fitLines,
+  moreLinesText,
+  type CardOutcome,
+  type CardView,
+} from '../card-view.ts';
 import type { RefreshAudience } from './refresh-audience.ts';
 
 export const APPROVE_VERB = 'approve';
@@ -21,6 +28,9 @@ const CONTEXT_LINES_SHOWN = 40;
 const DECISIONS_SHOWN = 20;
 const VALUE_LIMIT = 300;
 const TEXT_LIMIT = 2000;
+/** A policy diff's share of the card (Teams refuses cards over about 28 KB). */
+const DIFF_BUDGET = 6000;
+const DIFF_LINE_LIMIT = 200;
 
 export type AdaptiveCard = Record<string, unknown> & { type: 'AdaptiveCard'; version: '1.5' };
 type Element = Record<string, unknown>;
@@ -70,6 +80,24 @@ function digestBlock(digest: string): Element {
     isSubtle: true,
     fontType: 'Monospace',
   };
+}
+
+/**
+ * A policy.change request's diff in a monospace TextRun (plain text, so it stays inert), the lines
+ * that do not fit counted on a plain line under it.
+ */
+function policyDiffBlocks(diff: NonNullable<CardView['policyDiff']>): Element[] {
+  const heading = `Proposed policy change${diff.baseVersion === null ? '' : ` (diff from version ${diff.baseVersion})`}`;
+  const fitted = fitLines(diff.text, { budget: DIFF_BUDGET, lineLimit: DIFF_LINE_LIMIT });
+  const blocks: Element[] = [
+    plainBlock(heading, { bold: true }),
+    {
+      type: 'RichTextBlock',
+      inlines: [{ ...run(fitted.lines.join('\n')), fontType: 'Monospace' }],
+    },
+  ];
+  if (fitted.hidden > 0) blocks.push(plainBlock(moreLinesText(fitted.hidden), { subtle: true }));
+  return blocks;
 }
 
 function when(iso: string): string {
@@ -254,6 +282,7 @@ export function renderTeamsCard(view: CardView, forWhom?: TeamsCardAudience): Ad
   if (view.commandLine) {
     body.push(plainBlock('Command (runs only as approved)', { bold: true }), plainBlock(view.commandLine));
   }
+  if (view.policyDiff) body.push(...policyDiffBlocks(view.policyDiff));
   if (view.context.length > 0) {
     body.push(plainBlock('Context (secrets masked)', { bold: true }));
     for (const [key, value] of view.context.slice(0, CONTEXT_LINES_SHOWN)) body.push(fact(key, value));
