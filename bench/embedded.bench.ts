@@ -30,7 +30,7 @@ interface Round {
 }
 
 /** Where a mode's server keeps its database, and how a key for it is made. */
-interface Mode {
+export interface Mode {
   label: string;
   start(): Promise<ServerProcess>;
   /** The owner's URL while the server runs (the embedded database is reachable only through it). */
@@ -38,7 +38,7 @@ interface Mode {
   cleanup(): Promise<void>;
 }
 
-async function embeddedMode(): Promise<Mode> {
+export async function embeddedMode(): Promise<Mode> {
   const cwd = await mkdtemp(join(tmpdir(), 'countersign-bench-embedded-'));
   return {
     label: 'embedded',
@@ -55,7 +55,7 @@ async function embeddedMode(): Promise<Mode> {
 }
 
 /** A new, empty database: the server applies the migrations itself, as on a new data directory. */
-async function postgresMode(): Promise<Mode> {
+export async function postgresMode(): Promise<Mode> {
   const name = `countersign_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -79,7 +79,12 @@ async function postgresMode(): Promise<Mode> {
 }
 
 /** `count` approval requests over `connections` parallel clients, each waiting for its answer. */
-async function sendRequests(url: string, key: string, count: number, connections: number): Promise<void> {
+export async function sendRequests(
+  url: string,
+  key: string,
+  count: number,
+  connections: number,
+): Promise<void> {
   let next = 0;
   let failed = 0;
   const client = async () => {
