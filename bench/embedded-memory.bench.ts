@@ -2,19 +2,63 @@
 // requests over HTTP and its resident memory is sampled after 1,000, 2,000 and 5,000 of them (10,000
 // without --quick), beside the same server on Postgres sampled at the same counts. Whether RSS
 // stays flat from 1,000 on is the growth between the first and the last sample.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../apps/server/src/db/client.ts';
 import { createApiKey } from '../apps/server/src/keys/create-api-key.ts';
 import { embeddedMode, postgresMode, sendRequests, type Mode } from './embedded.bench.ts';
 import { figureBelow, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 
 const CONNECTIONS = 8;
+/** Preloaded into the server: writes its memoryUsage() and WASM memory sizes into a file. */
+const REPORT_MEMORY_MODULE = fileURLToPath(new URL('./lib/report-memory.mjs', import.meta.url));
 const MB = 2 ** 20;
+
+interface MemoryReport {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  wasm: number[];
+}
+
+/**
+ * Resident kB of the mappings of at least 4 GB: V8 reserves that much address space (and guard
+ * regions) for each WebAssembly memory, so their RSS is the WASM heap's touched pages.
+ */
+function wasmResidentBytes(pid: number): number {
+  let resident = 0;
+  let large = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const size = /^Size:\s+(\d+) kB/.exec(line);
+    if (size) large = Number(size[1]) >= 4 * 2 ** 20;
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && large) resident += Number(rss[1]) * 1024;
+  }
+  return resident;
+}
+
+const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+
+function describeMemory(report: MemoryReport): string {
+  return (
+    `JS heap used ${mb(report.heapUsed)}, external ${mb(report.external)} ` +
+    `(array buffers ${mb(report.arrayBuffers)}), WASM memories ${report.wasm.map(mb).join(' + ') || 'none'}`
+  );
+}
 
 /** RSS in MB after each count of requests sent, in order. */
 async function sampleRss(make: () => Promise<Mode>, counts: number[]): Promise<number[]> {
   const mode = await make();
+  const memoryFile = join(await mkdtemp(join(tmpdir(), 'countersign-bench-memory-')), 'memory.json');
+  const readMemory = async () => JSON.parse(await readFile(memoryFile, 'utf8')) as MemoryReport;
   try {
-    const server = await mode.start();
+    const server = await mode.start({
+      nodeArgs: ['--expose-gc', '--import', REPORT_MEMORY_MODULE],
+      env: { COUNTERSIGN_BENCH_MEMORY_FILE: memoryFile },
+    });
     try {
       const db = createDatabase(await mode.databaseUrl(), { maxConnections: 1 });
       const { key } = await createApiKey(db.prisma, { name: 'bench' }).finally(() => db.close());
@@ -24,7 +68,13 @@ async function sampleRss(make: () => Promise<Mode>, counts: number[]): Promise<n
         await sendRequests(server.url, key, count - sent, CONNECTIONS);
         sent = count;
         samples.push(server.rssBytes() / MB);
-        console.log(`   ${mode.label}: rss after ${count} requests ${samples.at(-1)?.toFixed(0)} MB`);
+        // The report after a full collection, so the JS heap shows what is retained.
+        process.kill(server.pid, 'SIGUSR2');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        console.log(
+          `   ${mode.label}: rss after ${count} requests ${samples.at(-1)?.toFixed(0)} MB; after a full GC: ` +
+            `${describeMemory(await readMemory())}, WASM resident ${mb(wasmResidentBytes(server.pid))}`,
+        );
       }
       return samples;
     } finally {

@@ -15,7 +15,7 @@ import { ADMIN_URL } from './bench-database.ts';
 import { intakeBody } from './intake.bench.ts';
 import { figureBelow, median, repeat, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 import { runLoad } from './lib/http-load.ts';
-import { startServer, type ServerProcess } from './lib/server-process.ts';
+import { startServer, type ServerProcess, type StartServerOptions } from './lib/server-process.ts';
 
 const REQUESTS = 1_000;
 const CONNECTIONS = 8;
@@ -32,7 +32,8 @@ interface Round {
 /** Where a mode's server keeps its database, and how a key for it is made. */
 export interface Mode {
   label: string;
-  start(): Promise<ServerProcess>;
+  /** Starts the server, with extra node flags and environment when given. */
+  start(extra?: Pick<StartServerOptions, 'nodeArgs' | 'env'>): Promise<ServerProcess>;
   /** The owner's URL while the server runs (the embedded database is reachable only through it). */
   databaseUrl(): Promise<string>;
   cleanup(): Promise<void>;
@@ -43,7 +44,7 @@ export async function embeddedMode(): Promise<Mode> {
   return {
     label: 'embedded',
     // No DATABASE_URL and no COUNTERSIGN_DATA_DIR: the default ./.countersign under a new directory.
-    start: () => startServer({ cwd }),
+    start: (extra = {}) => startServer({ ...extra, cwd }),
     async databaseUrl() {
       // The CLI (`countersign keys create` in the same directory) finds the server the same way.
       const url = await findRunningEmbedded(join(cwd, '.countersign'));
@@ -72,7 +73,7 @@ export async function postgresMode(): Promise<Mode> {
   const databaseUrl = url.toString();
   return {
     label: 'postgres',
-    start: () => startServer({ databaseUrl }),
+    start: (extra = {}) => startServer({ ...extra, databaseUrl }),
     databaseUrl: () => Promise.resolve(databaseUrl),
     cleanup: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
