@@ -19,23 +19,25 @@ const MB = 2 ** 20;
 
 interface MemoryReport {
   heapUsed: number;
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   wasm: number[];
 }
 
 /**
- * Resident kB of the mappings of at least 4 GB: V8 reserves that much address space (and guard
- * regions) for each WebAssembly memory, so their RSS is the WASM heap's touched pages.
+ * Resident bytes of the mappings exactly as large as a WebAssembly memory: V8 maps each memory as
+ * one region of its size, so their RSS is the pages of the WASM heap that were touched.
  */
-function wasmResidentBytes(pid: number): number {
+function wasmResidentBytes(pid: number, sizes: number[]): number {
+  const kb = new Set(sizes.filter((size) => size > 0).map((size) => size / 1024));
   let resident = 0;
-  let large = false;
+  let matches = false;
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const size = /^Size:\s+(\d+) kB/.exec(line);
-    if (size) large = Number(size[1]) >= 4 * 2 ** 20;
+    if (size) matches = kb.has(Number(size[1]));
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss && large) resident += Number(rss[1]) * 1024;
+    if (rss && matches) resident += Number(rss[1]) * 1024;
   }
   return resident;
 }
@@ -44,7 +46,7 @@ const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
 
 function describeMemory(report: MemoryReport): string {
   return (
-    `JS heap used ${mb(report.heapUsed)}, external ${mb(report.external)} ` +
+    `JS heap used ${mb(report.heapUsed)} of ${mb(report.heapTotal)}, external ${mb(report.external)} ` +
     `(array buffers ${mb(report.arrayBuffers)}), WASM memories ${report.wasm.map(mb).join(' + ') || 'none'}`
   );
 }
@@ -56,7 +58,13 @@ async function sampleRss(make: () => Promise<Mode>, counts: number[]): Promise<n
   const readMemory = async () => JSON.parse(await readFile(memoryFile, 'utf8')) as MemoryReport;
   try {
     const server = await mode.start({
-      nodeArgs: ['--expose-gc', '--import', REPORT_MEMORY_MODULE],
+      nodeArgs: [
+        '--expose-gc',
+        '--import',
+        REPORT_MEMORY_MODULE,
+        // Extra node flags for the servers of both modes, e.g. --max-semi-space-size=4.
+        ...(process.env['EMBEDDED_SERVER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      ],
       env: { COUNTERSIGN_BENCH_MEMORY_FILE: memoryFile },
     });
     try {
@@ -71,9 +79,10 @@ async function sampleRss(make: () => Promise<Mode>, counts: number[]): Promise<n
         // The report after a full collection, so the JS heap shows what is retained.
         process.kill(server.pid, 'SIGUSR2');
         await new Promise((resolve) => setTimeout(resolve, 500));
+        const memory = await readMemory();
         console.log(
           `   ${mode.label}: rss after ${count} requests ${samples.at(-1)?.toFixed(0)} MB; after a full GC: ` +
-            `${describeMemory(await readMemory())}, WASM resident ${mb(wasmResidentBytes(server.pid))}`,
+            `${describeMemory(memory)}, of them resident ${mb(wasmResidentBytes(server.pid, memory.wasm))}`,
         );
       }
       return samples;

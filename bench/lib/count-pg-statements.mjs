@@ -2,7 +2,7 @@
 // through node-postgres (each Client#query call: Prisma's, our pool's, pg-boss's) and writes the
 // running total to the file COUNTERSIGN_BENCH_STATEMENTS_FILE names, every 50 ms, for the bench to
 // read before and after a burst.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 
 const file = process.env.COUNTERSIGN_BENCH_STATEMENTS_FILE;
@@ -13,7 +13,11 @@ if (file) {
     count += 1;
     return query.apply(this, args);
   };
-  const write = () => writeFileSync(file, String(count));
+  // Written beside and renamed over the file, so a reader never sees it half written.
+  const write = () => {
+    writeFileSync(`${file}.next`, String(count));
+    renameSync(`${file}.next`, file);
+  };
   write();
   setInterval(write, 50).unref();
 }

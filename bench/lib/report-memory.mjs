@@ -2,7 +2,7 @@
 // COUNTERSIGN_BENCH_MEMORY_FILE names, every 100 ms: process.memoryUsage() in bytes and the size of
 // every WebAssembly memory the process instantiated (PGlite's Postgres heap, Prisma's query
 // compiler), so a growth of resident memory can be told apart as JS heap, buffers or WASM heap.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 
 const file = process.env.COUNTERSIGN_BENCH_MEMORY_FILE;
 if (file) {
@@ -26,14 +26,17 @@ if (file) {
     return memory;
   };
   WebAssembly.Memory.prototype = OriginalMemory.prototype;
-  const write = () =>
+  // Written beside and renamed over the file, so a reader never sees it half written.
+  const write = () => {
     writeFileSync(
-      file,
+      `${file}.next`,
       JSON.stringify({
         ...process.memoryUsage(),
         wasm: [...new Set(memories)].map((memory) => memory.buffer.byteLength),
       }),
     );
+    renameSync(`${file}.next`, file);
+  };
   write();
   setInterval(write, 100).unref();
   // With --expose-gc, SIGUSR2 collects garbage first: what stays is what the process holds on to.
