@@ -31,9 +31,9 @@ import {
 const DECISION_MAX = 9;
 /**
  * Every statement one Slack click leads to on the server's pool, until the requester is notified:
- * 31 (about 50 when the flush, the callback and the decision each read the request through Prisma).
+ * 29 (about 50 when the flush, the callback and the decision each read the request through Prisma).
  */
-const CLICK_MAX = 34;
+const CLICK_MAX = 32;
 
 const show = (texts: string[]) => texts.map((text) => text.replace(/\s+/g, ' ').slice(0, 90)).join('\n');
 
