@@ -16,6 +16,7 @@ import { generateReceiptKey } from '../apps/server/src/receipts/receipt-key.ts';
 import { createReceiptSigner } from '../apps/server/src/receipts/sign-receipt.ts';
 import { createEventSigner, registerEventKey } from '../apps/server/src/audit/event-key.ts';
 import { createBenchDatabase } from './bench-database.ts';
+import { countStatements } from '../test/support/count-statements.ts';
 import { median } from './lib/bench-row.ts';
 import {
   APPROVER_COUNT,
@@ -39,6 +40,10 @@ export interface DirectScenario {
 export interface DirectFigures {
   single: DirectScenario;
   quorum: DirectScenario;
+  /** CPU time of this process per call over the single-request bursts (median round), ms. */
+  cpuMsPerCall: number;
+  /** Statements sent per call over the single-request bursts (median round). */
+  statementsPerCall: number;
   integrity: Integrity[];
 }
 
@@ -112,24 +117,43 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
       ).request.id;
     const singles: Burst[] = [];
     const quorums: Burst[] = [];
+    const cpuMs: number[] = [];
+    const statements: number[] = [];
+    const counter = countStatements(db.pool);
     const integrity: Integrity[] = [];
     // One round more than measured: the first warms the pool and Prisma.
     for (let round = 0; round <= rounds; round += 1) {
       const ids: string[] = [];
       for (let i = 0; i < APPROVER_COUNT; i += 1) ids.push(await create(SINGLE_ACTION));
+      const cpuBefore = process.cpuUsage();
+      counter.start();
       const single = await burst(deps, ids);
+      const sent = counter.stop().length;
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMs.push((cpu.user + cpu.system) / 1000 / ids.length);
+      statements.push(sent / ids.length);
       const quorumId = await create(QUORUM_ACTION);
       const quorum = await burst(
         deps,
         Array.from({ length: APPROVER_COUNT }, () => quorumId),
       );
-      if (round === 0) continue;
+      if (round === 0) {
+        cpuMs.length = 0;
+        statements.length = 0;
+        continue;
+      }
       singles.push(single);
       quorums.push(quorum);
       integrity.push(await readIntegrity(bench.url, ids, APPROVER_COUNT));
       integrity.push(await readIntegrity(bench.url, [quorumId], APPROVER_COUNT));
     }
-    return { single: medianRound(singles), quorum: medianRound(quorums), integrity };
+    return {
+      single: medianRound(singles),
+      quorum: medianRound(quorums),
+      cpuMsPerCall: median(cpuMs),
+      statementsPerCall: median(statements),
+      integrity,
+    };
   } finally {
     await jobs.stop(1000);
     await db.close();

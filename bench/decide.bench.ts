@@ -5,6 +5,10 @@
 // in this process the same number of times, all at once, on a fresh database.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APPROVE_ACTION_ID } from '../apps/server/src/chat/slack/cards.ts';
 import { createDatabase } from '../apps/server/src/db/client.ts';
@@ -35,12 +39,17 @@ import {
 } from './decide-setup.ts';
 import { directBaseline, type DirectFigures } from './decide-direct.ts';
 
+/** Preloaded into the server: counts its node-postgres statements into a file. */
+const COUNT_STATEMENTS_MODULE = fileURLToPath(new URL('./lib/count-pg-statements.mjs', import.meta.url));
+
 /** How long one burst may take to settle before the round is counted as losing what is missing. */
 const SETTLE_TIMEOUT_MS = 180_000;
 
 interface Service {
   /** CPU time (user + system) the server process has used so far, in ms. */
   cpuMs(): number;
+  /** Statements the server process has sent through node-postgres so far (count-pg-statements.mjs). */
+  statements(): number;
   url: string;
   key: string;
   dbUrl: string;
@@ -65,6 +74,8 @@ interface Burst {
 interface SingleRound {
   /** Server CPU time from the burst until every verdict and callback, per click. */
   cpuMsPerClick: number;
+  /** Statements the server sent from the burst until every verdict, card and callback, per click. */
+  statementsPerClick: number;
   verdictMs: number[];
   callbackMs: number[];
   ackMs: number[];
@@ -197,11 +208,15 @@ async function singleRound(service: Service, round: string): Promise<SingleRound
   const requestIds = await createRequests(service, SINGLE_ACTION, APPROVER_COUNT, tag);
   const cards = await waitForCards(service, requestIds);
   const targets = requestIds.map((requestId, approver) => ({ requestId, approver }));
+  await sleep(500); // the posting flushes have finished
   const cpuBefore = service.cpuMs();
+  const statementsBefore = service.statements();
   const burst = await sendClicks(service, targets, cards);
   await waitForSettled(service, requestIds, tag);
   const cpuMsPerClick = (service.cpuMs() - cpuBefore) / targets.length;
   await sleep(1000); // a late second delivery or verdict would show up here
+  // Counted after the wait: the card updates and the requesters' notices finish within it.
+  const statementsPerClick = (service.statements() - statementsBefore) / targets.length;
   const { byRequest, duplicates } = callbacksByRequest(service.receiver, tag);
   const verdictMs: number[] = [];
   const callbackMs: number[] = [];
@@ -219,6 +234,7 @@ async function singleRound(service: Service, round: string): Promise<SingleRound
   const firstSent = Math.min(...burst.sentAt.values());
   return {
     cpuMsPerClick,
+    statementsPerClick,
     verdictMs,
     callbackMs,
     ackMs: burst.ackMs,
@@ -351,10 +367,16 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
   await db.close();
   const receiver = await startCallbackReceiver({ secret: callbackSecret });
   const watch = await watchStatusChanges(bench.url);
+  const statementsFile = join(await mkdtemp(join(tmpdir(), 'countersign-bench-statements-')), 'count');
   const server = await startServer({
     databaseUrl: bench.url,
-    nodeArgs: process.env['DECIDE_SERVER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [],
+    nodeArgs: [
+      '--import',
+      COUNT_STATEMENTS_MODULE,
+      ...(process.env['DECIDE_SERVER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+    ],
     env: {
+      COUNTERSIGN_BENCH_STATEMENTS_FILE: statementsFile,
       SLACK_BOT_TOKEN: fake.botToken,
       SLACK_SIGNING_SECRET: signingSecret,
       SLACK_API_URL: fake.url,
@@ -365,6 +387,7 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
   });
   const service: Service = {
     cpuMs: () => processCpuMs(server.pid),
+    statements: () => Number(readFileSync(statementsFile, 'utf8')),
     url: server.url,
     key,
     dbUrl: bench.url,
@@ -388,7 +411,9 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
       console.log(
         `   round ${round + 1} 200 requests: verdict ${ms(single.verdictMs)}, callback ${ms(single.callbackMs)}, ` +
           `ack ${ms(single.ackMs)}, ${single.decisionsPerSecond.toFixed(0)} verdicts/s, ` +
-          `server CPU ${single.cpuMsPerClick.toFixed(1)} ms/click, ${JSON.stringify(single.integrity)}, ` +
+          `server CPU ${single.cpuMsPerClick.toFixed(1)} ms/click (direct ${direct.cpuMsPerCall.toFixed(1)}), ` +
+          `${single.statementsPerClick.toFixed(1)} statements/click (direct ${direct.statementsPerCall.toFixed(1)}), ` +
+          `${JSON.stringify(single.integrity)}, ` +
           `duplicate deliveries ${single.duplicateDeliveries}, lost callbacks ${single.lostCallbacks}`,
       );
       const quorum = await quorumRound(service, String(round));
@@ -460,6 +485,29 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
         p99of(direct.quorum.latencyMs),
         500,
         'from the click that completed the quorum to its callback received; baseline: direct per-call p99',
+      ),
+      figureBelow(
+        {
+          name: 'decide statements per click',
+          figure: med(singles, (s) => s.statementsPerClick),
+          unit: 'statements',
+          baseline: direct.statementsPerCall,
+          note:
+            'every node-postgres statement the server sent from the burst until verdicts, cards, callbacks and ' +
+            "requesters' notices were done, per click (pg-boss's own fetches included); baseline: the statements of " +
+            'one direct recordDecision call',
+        },
+        13,
+      ),
+      figureBelow(
+        {
+          name: 'decide server CPU per click',
+          figure: med(singles, (s) => s.cpuMsPerClick),
+          unit: 'ms',
+          baseline: direct.cpuMsPerCall,
+          note: 'server CPU from the burst until every verdict and callback, per click; baseline: CPU of this process per direct recordDecision call in the same run',
+        },
+        6,
       ),
       zeroRow('decide double verdicts', integrity.doubleVerdicts, directIntegrity.doubleVerdicts, counted),
       zeroRow(

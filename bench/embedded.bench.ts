@@ -15,7 +15,7 @@ import { ADMIN_URL } from './bench-database.ts';
 import { intakeBody } from './intake.bench.ts';
 import { figureBelow, median, repeat, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 import { runLoad } from './lib/http-load.ts';
-import { startServer, type ServerProcess } from './lib/server-process.ts';
+import { startServer, type ServerProcess, type StartServerOptions } from './lib/server-process.ts';
 
 const REQUESTS = 1_000;
 const CONNECTIONS = 8;
@@ -30,20 +30,21 @@ interface Round {
 }
 
 /** Where a mode's server keeps its database, and how a key for it is made. */
-interface Mode {
+export interface Mode {
   label: string;
-  start(): Promise<ServerProcess>;
+  /** Starts the server, with extra node flags and environment when given. */
+  start(extra?: Pick<StartServerOptions, 'nodeArgs' | 'env'>): Promise<ServerProcess>;
   /** The owner's URL while the server runs (the embedded database is reachable only through it). */
   databaseUrl(): Promise<string>;
   cleanup(): Promise<void>;
 }
 
-async function embeddedMode(): Promise<Mode> {
+export async function embeddedMode(): Promise<Mode> {
   const cwd = await mkdtemp(join(tmpdir(), 'countersign-bench-embedded-'));
   return {
     label: 'embedded',
     // No DATABASE_URL and no COUNTERSIGN_DATA_DIR: the default ./.countersign under a new directory.
-    start: () => startServer({ cwd }),
+    start: (extra = {}) => startServer({ ...extra, cwd }),
     async databaseUrl() {
       // The CLI (`countersign keys create` in the same directory) finds the server the same way.
       const url = await findRunningEmbedded(join(cwd, '.countersign'));
@@ -55,7 +56,7 @@ async function embeddedMode(): Promise<Mode> {
 }
 
 /** A new, empty database: the server applies the migrations itself, as on a new data directory. */
-async function postgresMode(): Promise<Mode> {
+export async function postgresMode(): Promise<Mode> {
   const name = `countersign_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -72,14 +73,19 @@ async function postgresMode(): Promise<Mode> {
   const databaseUrl = url.toString();
   return {
     label: 'postgres',
-    start: () => startServer({ databaseUrl }),
+    start: (extra = {}) => startServer({ ...extra, databaseUrl }),
     databaseUrl: () => Promise.resolve(databaseUrl),
     cleanup: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }
 
 /** `count` approval requests over `connections` parallel clients, each waiting for its answer. */
-async function sendRequests(url: string, key: string, count: number, connections: number): Promise<void> {
+export async function sendRequests(
+  url: string,
+  key: string,
+  count: number,
+  connections: number,
+): Promise<void> {
   let next = 0;
   let failed = 0;
   const client = async () => {

@@ -9,6 +9,7 @@ import { benchVerifyParallel } from './verify-parallel.bench.ts';
 import { benchCliStart } from './cli-start.bench.ts';
 import { benchDecide } from './decide.bench.ts';
 import { benchEmbedded } from './embedded.bench.ts';
+import { benchEmbeddedMemory } from './embedded-memory.bench.ts';
 import { benchGrowth } from './growth.bench.ts';
 import type { Benchmark, BenchRow } from './lib/bench-row.ts';
 import { RESULTS_FILE, tableLines, writeResults } from './lib/results-table.ts';
@@ -22,6 +23,7 @@ const benchmarks: Record<string, Benchmark> = {
   'verify-parallel': benchVerifyParallel,
   report: benchReport,
   embedded: benchEmbedded,
+  'embedded-memory': benchEmbeddedMemory,
   growth: benchGrowth,
   cli: benchCliStart,
 };

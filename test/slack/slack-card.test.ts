@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/api-fixtures.ts';
 import { findButtons, type SlackBlock } from '../support/fake-slack.ts';
+import { pollUntil } from '../support/poll.ts';
 import {
   APPROVE,
   CHANNEL,
@@ -185,7 +186,12 @@ describe('Slack approval card', () => {
     expect(updated.text).toContain('Cancelled');
     expect(h.fake.updates(CHANNEL).filter((u) => u.ts === message.ts).length).toBeGreaterThanOrEqual(1);
     expect(h.fake.messages(CHANNEL).filter((m) => metadataRequestId(m) === created.id)).toHaveLength(1);
-    const row = await h.cardRow(created.id);
+    // The flush records the shown version after the platform's update call returns.
+    const row = await pollUntil(
+      () => h.cardRow(created.id),
+      (card) => card?.shownVersion === card?.version,
+      { what: 'the cancelled card recorded as shown' },
+    );
     expect(row?.messageId).toBe(message.ts);
     expect(row?.shownVersion).toBe(row?.version);
   });

@@ -1,7 +1,9 @@
 // Reads a request; with a wait, holds the read until the request leaves `pending` or time is up.
 import type { StatusChangeFeed } from '../db/status-change-feed.ts';
 import type { Deps } from '../deps.ts';
-import { findRequestForClient, type RequestWithDecisions } from './find-request.ts';
+import { AppError } from '../errors.ts';
+import { isUuid, type RequestWithDecisions } from './find-request.ts';
+import { poolRows, readRequestView, type RequestView } from './read-request-view.ts';
 
 export interface GetRequestInput {
   id: string;
@@ -15,8 +17,26 @@ export async function getRequest(
   clientId: string,
   input: GetRequestInput,
 ): Promise<RequestWithDecisions> {
+  return (await getRequestView(deps, feed, clientId, input)).request;
+}
+
+/** Another client's request is reported as missing, never as forbidden: its existence is not leaked. */
+async function findViewForClient(deps: Deps, clientId: string, id: string): Promise<RequestView> {
+  // The request, decisions, cards and chain record in one statement (read-request-view.ts).
+  const view = isUuid(id) ? await readRequestView(poolRows(deps.db.pool), id, clientId) : null;
+  if (!view) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
+  return view;
+}
+
+/** The request with its chain record, as presentView shows it; with a wait, as getRequest waits. */
+export async function getRequestView(
+  deps: Deps,
+  feed: StatusChangeFeed,
+  clientId: string,
+  input: GetRequestInput,
+): Promise<RequestView> {
   const waitMs = (input.waitSeconds ?? 0) * 1000;
-  if (waitMs <= 0) return findRequestForClient(deps.db.prisma, clientId, input.id);
+  if (waitMs <= 0) return findViewForClient(deps, clientId, input.id);
 
   // Subscribe before reading, so a change between the read and the wait is not missed.
   const stop = new AbortController();
@@ -32,11 +52,11 @@ export async function getRequest(
     for (;;) {
       const left = deadline - performance.now();
       const changed = feed.waitForChange(input.id, Math.max(0, left), stop.signal);
-      const current = await findRequestForClient(deps.db.prisma, clientId, input.id);
-      if (current.status !== 'pending' || left <= 0 || stop.signal.aborted) return current;
+      const current = await findViewForClient(deps, clientId, input.id);
+      if (current.request.status !== 'pending' || left <= 0 || stop.signal.aborted) return current;
       await changed;
       if (performance.now() >= deadline || stop.signal.aborted)
-        return await findRequestForClient(deps.db.prisma, clientId, input.id);
+        return await findViewForClient(deps, clientId, input.id);
     }
   } finally {
     stop.abort();

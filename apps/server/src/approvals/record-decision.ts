@@ -20,8 +20,9 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { concludeRequest } from './conclude-request.ts';
 import { refreshCards, type ChatOutboxDeps } from './outbox/card-outbox.ts';
-import { mapDatabaseOutage, retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
-import { DECISIONS_IN_ORDER, isUuid, type RequestWithDecisions } from './find-request.ts';
+import { mapDatabaseOutage } from '../db/database-outage.ts';
+import { isUuid, type RequestWithDecisions } from './find-request.ts';
+import { readRequestInTransaction } from './read-request-view.ts';
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
@@ -62,9 +63,6 @@ export interface RecordDecisionResult {
   /** Set when this decision produced the verdict. */
   verdict: 'approved' | 'denied' | null;
 }
-
-/** How long the read after a committed decision is retried while the database is away. */
-const REREAD_AFTER_COMMIT_MS = 5_000;
 
 const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
   self_approval: 'SELF_APPROVAL_FORBIDDEN',
@@ -211,59 +209,57 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
 
   // On node-postgres rather than a Prisma interactive transaction: under a burst of clicks the
   // process is CPU-bound, and Prisma's runtime cost more than the SQL (docs/decisions/0001-why-prisma-and-raw-sql.md).
-  const outcome = await withSqlTransaction(deps.db.pool, async (tx): Promise<Outcome> => {
-    const [request] = await tx.query<LockedRequest>(
-      `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
+  const outcome = await withSqlTransaction(
+    deps.db.pool,
+    async (tx): Promise<{ decided: Outcome; request: RequestWithDecisions | null }> => {
+      const [request] = await tx.query<LockedRequest>(
+        `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
               deny_quorum, deny_reason_required, expires_at, callback_url
          FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
-      [input.requestId],
-    );
-    if (!request)
-      throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
-    // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
-    // copy of those rules is not trusted (a database login could have rewritten it).
-    const chain = await readRequestChain(tx, request.id);
-    if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
-    const held = heldToChain(request, chain.chain);
-    // Events are appended once, as the transaction's last step, to keep the chain lock short.
-    const events: ChainEventInput[] = [];
-    const decided = await decide(
-      tx,
-      held,
-      {
-        outbox: deps,
-        email,
-        approver,
-        actor,
-        verdict: input.verdict,
-        reason,
-        now,
-        foreignTenant: input.approver.fromForeignTenant === true,
-        session: input.session,
-        grantMinutes: input.grantMinutes ?? null,
-      },
-      events,
-    );
-    await appendAuditEventsAndCommit(tx, events, now, deps.events);
-    return decided;
-  });
-  if (outcome.kind === 'refused') {
-    throw new AppError(REFUSAL_ERRORS[outcome.reason], { detail: outcome.detail });
-  }
-  // The decision is committed: an outage now must not tell the clicker it was lost, so the read
-  // that renders it gets a few seconds to succeed.
-  const request = await retryWhileDatabaseUnavailable(
-    () =>
-      deps.db.prisma.approvalRequest.findUniqueOrThrow({
-        where: { id: input.requestId },
-        include: DECISIONS_IN_ORDER,
-      }),
-    { deadline: performance.now() + REREAD_AFTER_COMMIT_MS },
+        [input.requestId],
+      );
+      if (!request)
+        throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
+      // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
+      // copy of those rules is not trusted (a database login could have rewritten it).
+      const chain = await readRequestChain(tx, request.id);
+      if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
+      const held = heldToChain(request, chain.chain);
+      // Events are appended once, as the transaction's last step, to keep the chain lock short.
+      const events: ChainEventInput[] = [];
+      const decided = await decide(
+        tx,
+        held,
+        {
+          outbox: deps,
+          email,
+          approver,
+          actor,
+          verdict: input.verdict,
+          reason,
+          now,
+          foreignTenant: input.approver.fromForeignTenant === true,
+          session: input.session,
+          grantMinutes: input.grantMinutes ?? null,
+        },
+        events,
+      );
+      // The request as this transaction leaves it, read before the commit: nothing to re-read (and
+      // no outage between commit and re-read to ride out) after it.
+      const after = decided.kind === 'refused' ? null : await readRequestInTransaction(tx, held.id);
+      await appendAuditEventsAndCommit(tx, events, now, deps.events);
+      return { decided, request: after };
+    },
   );
+  if (outcome.decided.kind === 'refused') {
+    throw new AppError(REFUSAL_ERRORS[outcome.decided.reason], { detail: outcome.decided.detail });
+  }
+  const { request } = outcome;
+  if (!request) throw new Error('a decision that was not refused returns its request');
   return {
     request,
-    recorded: outcome.kind === 'recorded',
-    verdict: outcome.kind === 'recorded' ? outcome.verdict : null,
+    recorded: outcome.decided.kind === 'recorded',
+    verdict: outcome.decided.kind === 'recorded' ? outcome.decided.verdict : null,
   };
 }
 

@@ -88,14 +88,22 @@ export interface EventKeys {
 
 export async function loadEventKeys(query: (text: string) => Promise<unknown[]>): Promise<EventKeys> {
   const rows = await query('SELECT kid, public_jwk FROM audit_event_keys');
+  const start = await query('SELECT seq::text AS seq FROM audit_signing_start WHERE id = 1');
+  return eventKeysFrom(rows, start[0]);
+}
+
+/**
+ * The keys from rows already read: `keyRows` as `SELECT kid, public_jwk FROM audit_event_keys`
+ * answers them, `start` as `SELECT seq::text AS seq FROM audit_signing_start` does.
+ */
+export function eventKeysFrom(keyRows: readonly unknown[], start: unknown): EventKeys {
   const keys = new Map<string, KeyObject>();
-  for (const row of rows) {
+  for (const row of keyRows) {
     const parsed = storedKey.safeParse(row);
     if (!parsed.success || jwkThumbprint(parsed.data.public_jwk) !== parsed.data.kid) continue;
     keys.set(parsed.data.kid, publicKeyOf(parsed.data.public_jwk));
   }
-  const start = await query('SELECT seq::text AS seq FROM audit_signing_start WHERE id = 1');
-  const seq = z.object({ seq: z.string() }).safeParse(start[0]);
+  const seq = z.object({ seq: z.string() }).safeParse(start);
   return { keys, signedFrom: seq.success ? BigInt(seq.data.seq) : 1n };
 }
 

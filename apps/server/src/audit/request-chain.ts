@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
-import { loadEventKeys, signatureProblem } from './event-key.ts';
+import { eventKeysFrom, signatureProblem, type EventKeys } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
 import { storedEventInput } from './verify-event-hash.ts';
 
@@ -97,7 +97,7 @@ const escalationPayloadSchema = z.looseObject({ approvers: z.array(z.string()) }
 
 export type RequestChainResult = { found: true; chain: RequestChain } | { found: false; reason: string };
 
-interface EventRow {
+export interface EventRow {
   seq: string;
   hash: string;
   type: string;
@@ -108,21 +108,70 @@ interface EventRow {
 }
 
 /**
- * Reads the request's events that state what it is and what was decided. Not found when it has no
- * request.created event, more than one, or one that cannot be read: then nothing is vouched for.
+ * The select-list of one statement that reads a request's chain events (in seq order) and the
+ * event keys they are checked with, as three columns (chain_events, event_keys, signed_from) that
+ * `requestChainFromColumns` reads. `requestId` is the SQL of the request's id (a parameter or a
+ * column), `typesParam` the parameter holding VERDICT_EVENT_TYPES.
+ */
+export function requestChainColumnsSql(requestId: string, typesParam: string): string {
+  return `(SELECT coalesce(json_agg(json_build_object('seq', e.seq::text, 'hash', e.hash, 'type', e.type,
+                  'actor', e.actor, 'payload', e.payload, 'at', e.occurred_at, 'signature', e.signature)
+                  ORDER BY e.seq), '[]'::json)
+             FROM audit_events e
+            WHERE e.request_id = ${requestId}
+              AND (e.type IN ('request.created', 'decision.recorded', 'request.escalated')
+                   OR e.type = ANY(${typesParam}::text[]))) AS chain_events,
+          (SELECT coalesce(json_agg(json_build_object('kid', k.kid, 'public_jwk', k.public_jwk)), '[]'::json)
+             FROM audit_event_keys k) AS event_keys,
+          (SELECT s.seq::text FROM audit_signing_start s WHERE s.id = 1) AS signed_from`;
+}
+
+const chainEventRowSchema = z.object({
+  seq: z.string(),
+  hash: z.string(),
+  type: z.string(),
+  actor: z.string(),
+  payload: z.unknown(),
+  at: z.union([z.date(), z.string().transform((text) => new Date(text))]),
+  signature: z.string().nullable(),
+});
+
+const chainColumnsSchema = z.object({
+  chain_events: z.array(chainEventRowSchema),
+  event_keys: z.array(z.unknown()),
+  signed_from: z.string().nullable(),
+});
+
+/** The request's chain from the columns `requestChainColumnsSql` selected. */
+export function requestChainFromColumns(requestId: string, row: unknown): RequestChainResult {
+  const columns = chainColumnsSchema.safeParse(row);
+  if (!columns.success)
+    return { found: false, reason: `the audit chain of request ${requestId} cannot be read` };
+  const { chain_events: events, event_keys: keyRows, signed_from: signedFrom } = columns.data;
+  const keys = eventKeysFrom(keyRows, signedFrom === null ? undefined : { seq: signedFrom });
+  return requestChainFrom(
+    requestId,
+    events.map((event) => ({ ...event, payload: event.payload })),
+    keys,
+  );
+}
+
+/**
+ * Reads the request's events that state what it is and what was decided, with the keys that sign
+ * them, in one statement. Not found when it has no request.created event, more than one, or one
+ * that cannot be read: then nothing is vouched for.
  */
 export async function readRequestChain(tx: TransactionDb, requestId: string): Promise<RequestChainResult> {
-  const rows = await runSql<EventRow>(
-    tx,
-    `SELECT seq::text AS seq, hash, type, actor, payload, occurred_at AS at, signature
-       FROM audit_events
-      WHERE request_id = $1::uuid
-        AND (type IN ('request.created', 'decision.recorded', 'request.escalated') OR type = ANY($2::text[]))
-      ORDER BY seq`,
-    [requestId, VERDICT_EVENT_TYPES],
-  );
+  const [row] = await runSql(tx, `SELECT ${requestChainColumnsSql('$1::uuid', '$2')}`, [
+    requestId,
+    VERDICT_EVENT_TYPES,
+  ]);
+  return requestChainFromColumns(requestId, row);
+}
+
+/** The request's chain from its events (in seq order) and the event keys, read by the caller. */
+export function requestChainFrom(requestId: string, rows: EventRow[], keys: EventKeys): RequestChainResult {
   // Every event read here changes the request's state: each must be the server's own.
-  const keys = await loadEventKeys((text) => runSql(tx, text));
   for (const row of rows) {
     if (BigInt(row.seq) < keys.signedFrom) continue;
     const input = storedEventInput({

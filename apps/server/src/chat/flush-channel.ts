@@ -8,10 +8,10 @@
 // fresh job. Every platform call is counted (countersign_chat_api_calls_total, by countChatCalls);
 // once the platform has revoked the app, cards are marked failed without a call.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
+import { poolRows, readRequestView } from '../approvals/read-request-view.ts';
 import type { Deps } from '../deps.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
-import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
+import { presentView } from '../approvals/view/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from '../approvals/channels.ts';
 import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/card-outbox.ts';
 import { buildCardView, type CardView } from './card-view.ts';
@@ -161,15 +161,15 @@ async function showCard(
   where: { channel: string; channelId: string },
   card: PendingCard,
 ): Promise<void> {
-  const request = await deps.db.prisma.approvalRequest.findUniqueOrThrow({
-    where: { id: card.request_id },
-    include: DECISIONS_IN_ORDER,
-  });
-  const view = buildCardView(await presentWithReceipt(deps, request), {
+  // The request, its decisions, cards, review and chain record in one statement (read-request-view.ts).
+  const read = await readRequestView(poolRows(deps.db.pool), card.request_id);
+  if (!read) throw new Error(`the card's request ${card.request_id} is gone`);
+  const { request } = read;
+  const view = buildCardView(await presentView(deps, read), {
     denyReasonRequired: request.denyReasonRequired,
     grantUpToSeconds: request.grantUpTo,
     publicUrl: deps.publicUrl,
-    escalatedTo: await escalatedApprovers(deps.db, request.id),
+    escalatedTo: read.escalatedTo,
   });
   let messageId =
     card.message_id ??
@@ -201,14 +201,6 @@ async function showCard(
     where: { id: card.id },
     data: { messageId, shownVersion: card.version, failedAt: null, error: null },
   });
-}
-
-/** The approvers a request.escalated event added, or undefined when it was not escalated. */
-async function escalatedApprovers(db: FlushDeps['db'], requestId: string): Promise<string[] | undefined> {
-  const rows = await db.prisma.$queryRaw<{ approvers: string[] }[]>`
-    SELECT ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) AS approvers
-      FROM audit_events WHERE request_id = ${requestId}::uuid AND type = 'request.escalated'`;
-  return rows.length === 0 ? undefined : rows.flatMap((row) => row.approvers);
 }
 
 /** A card's earlier post could not be looked up: the card waits, it is not posted blind. */

@@ -2,16 +2,23 @@
 // (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
 import { randomUUID } from 'node:crypto';
-import { DECISIONS_IN_ORDER } from '../approvals/find-request.ts';
+import { z } from 'zod';
+import { poolRows, readRequestViewWhere } from '../approvals/read-request-view.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
-import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
+import { presentView } from '../approvals/view/present-with-receipt.ts';
 import { deriveWebhookSecret } from '../keys/key-material.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import { postCallback } from './post-callback.ts';
 import { standardWebhookHeaders } from './standard-webhooks.ts';
 
 export type AttemptOutcome = 'succeeded' | 'gone' | 'retry' | 'failed' | 'skipped';
+
+const deliveryColumns = z.object({
+  delivery_id: z.string(),
+  delivery_status: z.string(),
+  callback_secret: z.string(),
+});
 
 export class RetryableDeliveryError extends Error {
   override name = 'RetryableDeliveryError';
@@ -32,26 +39,28 @@ export async function attemptDelivery(
   deps: Pick<Deps, 'db' | 'clock' | 'log' | 'receipts' | 'callbacks'>,
   input: AttemptInput,
 ): Promise<AttemptOutcome> {
-  const delivery = await deps.db.prisma.callbackDelivery.findUnique({
-    where: { id: input.deliveryId },
-    include: {
-      request: {
-        include: {
-          client: { select: { callbackSecret: true } },
-          ...DECISIONS_IN_ORDER,
-        },
-      },
+  // The delivery, its client's secret, and the request with its chain record in one statement.
+  const read = await readRequestViewWhere(
+    poolRows(deps.db.pool),
+    {
+      from: `callback_deliveries dl JOIN approval_requests r ON r.id = dl.request_id
+             JOIN clients cl ON cl.id = r.client_id`,
+      where: 'dl.id = $1::uuid',
+      extra: 'dl.id::text AS delivery_id, dl.status::text AS delivery_status, cl.callback_secret',
     },
-  });
+    input.deliveryId,
+  );
+  const delivery = read ? deliveryColumns.parse(read.row) : null;
   // Finished already (a retry of a job whose attempt succeeded, or a delivery re-sent by hand).
-  if (!delivery || delivery.status !== 'pending') return 'skipped';
+  if (!read || !delivery || delivery.delivery_status !== 'pending') return 'skipped';
 
-  const { client, ...request } = delivery.request;
+  const { request } = read.view;
+  const client = { callbackSecret: delivery.callback_secret };
   // The full URL lives on the request only; the delivery row holds the redacted form.
   if (!request.callbackUrl) return 'skipped';
   const body = JSON.stringify({
     type: 'approval.decided',
-    approval: await presentWithReceipt(deps, request),
+    approval: await presentView(deps, read.view),
   });
   const attemptedAt = deps.clock.now();
   const started = performance.now();
@@ -62,9 +71,9 @@ export async function attemptDelivery(
       'content-type': 'application/json',
       'user-agent': 'Countersign-Callback/1',
       [SIGNATURE_HEADER]: signCallback(client.callbackSecret, body, attemptedAt),
-      [DELIVERY_HEADER]: delivery.id,
+      [DELIVERY_HEADER]: delivery.delivery_id,
       ...standardWebhookHeaders({
-        id: delivery.id,
+        id: delivery.delivery_id,
         secret: deriveWebhookSecret(client.callbackSecret),
         body,
         now: attemptedAt,
@@ -99,24 +108,24 @@ export async function attemptDelivery(
   const record = () => deps.db.prisma.$executeRaw`
     WITH attempt AS (
       INSERT INTO callback_attempts (id, delivery_id, attempted_at, status_code, error, duration_ms)
-      VALUES (${randomUUID()}::uuid, ${delivery.id}::uuid, ${attemptedAt}, ${statusCode}, ${error}, ${durationMs})
+      VALUES (${randomUUID()}::uuid, ${delivery.delivery_id}::uuid, ${attemptedAt}, ${statusCode}, ${error}, ${durationMs})
     )
     UPDATE callback_deliveries
        SET attempt_count = attempt_count + 1,
            last_error = ${error},
            status = COALESCE(${finished}::"DeliveryStatus", status),
            completed_at = CASE WHEN ${finished}::text IS NULL THEN completed_at ELSE ${deps.clock.now()} END
-     WHERE id = ${delivery.id}::uuid`;
+     WHERE id = ${delivery.delivery_id}::uuid`;
   await retryWhileDatabaseUnavailable(record, {
     deadline: input.recordDeadline ?? performance.now(),
     onRetry: (_error, delayMs) =>
       deps.log.warn(
-        { deliveryId: delivery.id, delayMs },
+        { deliveryId: delivery.delivery_id, delayMs },
         'database unavailable: callback attempt not yet recorded',
       ),
   });
   deps.log.info(
-    { deliveryId: delivery.id, requestId: request.id, statusCode, error, durationMs, outcome },
+    { deliveryId: delivery.delivery_id, requestId: request.id, statusCode, error, durationMs, outcome },
     'callback attempt',
   );
   if (outcome === 'retry')

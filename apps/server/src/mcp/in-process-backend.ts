@@ -2,9 +2,9 @@
 // contract as POST /v1/approvals, with the key's scopes checked per call as the REST routes do.
 import { cancelRequest } from '../approvals/cancel-request.ts';
 import { createRequest } from '../approvals/create-request.ts';
-import { getRequest } from '../approvals/get-request.ts';
+import { getRequestView } from '../approvals/get-request.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
+import { presentView, presentWithReceipt } from '../approvals/view/present-with-receipt.ts';
 import type { HttpContext } from '../http/route.ts';
 import { createApprovalBody } from '../http/routes/approvals.create.ts';
 import { parseInput } from '../http/validate.ts';
@@ -28,8 +28,8 @@ export function createInProcessBackend(ctx: HttpContext, principal: Principal): 
     },
     async get(id, waitSeconds, signal) {
       need('approvals:read');
-      const request = await getRequest(deps, feed, principal.clientId, { id, waitSeconds, signal });
-      return presentWithReceipt(deps, request);
+      const view = await getRequestView(deps, feed, principal.clientId, { id, waitSeconds, signal });
+      return presentView(deps, view);
     },
     async cancel(id, reason) {
       need('approvals:write');

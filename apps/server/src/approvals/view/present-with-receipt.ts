@@ -7,7 +7,9 @@ import {
   readRequestChain,
   requestRowMismatches,
   type RequestChain,
+  type RequestChainResult,
 } from '../../audit/request-chain.ts';
+import type { RequestView } from '../read-request-view.ts';
 import type { TransactionDb } from '../../db/sql-transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
@@ -20,7 +22,11 @@ export async function checkRowAgainstChain(
   db: TransactionDb,
   request: RequestWithDecisions,
 ): Promise<ChainCheck> {
-  const read = await readRequestChain(db, request.id);
+  return rowAgainstChain(request, await readRequestChain(db, request.id));
+}
+
+/** Holds the request row to the chain record read with it. */
+function rowAgainstChain(request: RequestWithDecisions, read: RequestChainResult): ChainCheck {
   if (!read.found) return { ok: false, detail: read.reason };
   const fields = requestRowMismatches(request, read.chain);
   if (fields.length > 0) return { ok: false, detail: describeMismatch(request.id, fields, read.chain) };
@@ -70,6 +76,30 @@ export async function presentWithReceipt(
   if (!check.ok) ({ request, check } = await checkInOneSnapshot(deps, request));
   if (!check.ok) {
     // The database says one thing, the chain another: something wrote past the service.
+    deps.log.error(
+      { requestId: request.id, status: request.status, reason: check.detail },
+      'receipt withheld: the request row disagrees with the audit chain',
+    );
+    if (options.strict) throw new AppError('CHAIN_MISMATCH', { detail: check.detail });
+    return presentApproval(request, null);
+  }
+  if (request.status === 'pending') return presentApproval(request, null);
+  return presentApproval(request, await deps.receipts.sign(request.id, check.chain));
+}
+
+/**
+ * As presentWithReceipt, for a request read with its chain in one statement (readRequestView): one
+ * snapshot, so a disagreement is not a race and no second read is taken.
+ */
+export async function presentView(
+  deps: Pick<Deps, 'receipts' | 'log'>,
+  view: RequestView,
+  options: PresentOptions = {},
+): Promise<ApprovalRepresentation> {
+  const { request } = view;
+  if (request.status === 'pending' && !options.strict) return presentApproval(request, null);
+  const check = rowAgainstChain(request, view.chain);
+  if (!check.ok) {
     deps.log.error(
       { requestId: request.id, status: request.status, reason: check.detail },
       'receipt withheld: the request row disagrees with the audit chain',

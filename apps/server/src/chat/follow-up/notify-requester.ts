@@ -5,7 +5,12 @@
 import type { Deps } from '../../deps.ts';
 import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import type { AuditEventInput } from '../../audit/event-types.ts';
-import { readRequestChain } from '../../audit/request-chain.ts';
+import { z } from 'zod';
+import {
+  requestChainColumnsSql,
+  requestChainFromColumns,
+  VERDICT_EVENT_TYPES,
+} from '../../audit/request-chain.ts';
 import { withSqlTransaction } from '../../db/sql-transaction.ts';
 import { consoleRequestUrl } from '../card-view.ts';
 import { parseChannel } from '../../approvals/channels.ts';
@@ -40,6 +45,14 @@ export function requesterNoticeText(facts: VerdictFacts, consoleUrl: string | nu
   return lines.join('\n');
 }
 
+const noticeColumns = z.object({
+  notified: z.boolean(),
+  status: z.string().nullable(),
+  action: z.string().nullable(),
+  title: z.string().nullable(),
+  channels: z.array(z.string()),
+});
+
 export async function notifyRequester(
   deps: Pick<Deps, 'db' | 'clock' | 'events' | 'log'> & { publicUrl?: string | undefined },
   notifiers: ReadonlyMap<string, ChatNotifier>,
@@ -49,20 +62,21 @@ export async function notifyRequester(
   if (notifiers.size === 0) return Promise.resolve('no_platform');
   return withSqlTransaction(deps.db.pool, async (tx) => {
     await lockFollowUp(tx, `${requestId}:notify-requester`);
-    const [done] = await tx.query<{ one: number }>(
-      `SELECT 1 AS one FROM audit_events WHERE request_id = $1::uuid AND type = 'requester.notified'`,
-      [requestId],
+    // Whether it was done, the row and the chain record in one statement.
+    const [read] = await tx.query(
+      `SELECT EXISTS (SELECT 1 FROM audit_events
+                       WHERE request_id = $1::uuid AND type = 'requester.notified') AS notified,
+              r.status::text AS status, r.action, r.title, coalesce(r.channels, '{}') AS channels,
+              ${requestChainColumnsSql('$1::uuid', '$2')}
+         FROM (SELECT 1) AS one LEFT JOIN approval_requests r ON r.id = $1::uuid`,
+      [requestId, VERDICT_EVENT_TYPES],
     );
-    if (done) return 'already_notified';
-    const [row] = await tx.query<{
-      status: string;
-      action: string;
-      title: string | null;
-      channels: string[];
-    }>('SELECT status::text AS status, action, title, channels FROM approval_requests WHERE id = $1::uuid', [
-      requestId,
-    ]);
-    const chain = await readRequestChain(tx, requestId);
+    const columns = noticeColumns.parse(read);
+    if (columns.notified) return 'already_notified';
+    const { status: rowStatus, action, title, channels } = columns;
+    const row =
+      rowStatus !== null && action !== null ? { status: rowStatus, action, title, channels } : undefined;
+    const chain = requestChainFromColumns(requestId, read);
     if (!chain.found) throw new Error(chain.reason);
     if (!row || row.status === 'pending') return 'not_wanted';
     if (chain.chain.created.payload.followUp?.notifyRequester === false) return 'not_wanted';

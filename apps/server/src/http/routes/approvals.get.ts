@@ -1,9 +1,9 @@
 // GET /v1/approvals/{id} — read one request; ?wait=N long-polls until it leaves pending.
 import { z } from 'zod';
-import { getRequest } from '../../approvals/get-request.ts';
+import { getRequestView } from '../../approvals/get-request.ts';
 import { principalOf } from '../auth.ts';
 import { approvalSchema } from '../../approvals/view/approval.ts';
-import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
+import { presentView } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
@@ -44,12 +44,12 @@ export const getApprovalRoute: Route = {
         const onClose = () => disconnected.abort();
         res.on('close', onClose);
         try {
-          const request = await getRequest(ctx.deps, ctx.feed, principalOf(res).clientId, {
+          const view = await getRequestView(ctx.deps, ctx.feed, principalOf(res).clientId, {
             id: String(req.params.id),
             waitSeconds: wait,
             signal: AbortSignal.any([disconnected.signal, ctx.shutdown]),
           });
-          const approval = await presentWithReceipt(ctx.deps, request, { strict: true });
+          const approval = await presentView(ctx.deps, view, { strict: true });
           if (!res.writableEnded && !res.destroyed) res.json(approval);
         } finally {
           res.off('close', onClose);
