@@ -74,17 +74,7 @@ export async function presentWithReceipt(
   if (request.status === 'pending' && !options.strict) return presentApproval(request, null);
   let check = await checkRowAgainstChain(deps.db.prisma, request);
   if (!check.ok) ({ request, check } = await checkInOneSnapshot(deps, request));
-  if (!check.ok) {
-    // The database says one thing, the chain another: something wrote past the service.
-    deps.log.error(
-      { requestId: request.id, status: request.status, reason: check.detail },
-      'receipt withheld: the request row disagrees with the audit chain',
-    );
-    if (options.strict) throw new AppError('CHAIN_MISMATCH', { detail: check.detail });
-    return presentApproval(request, null);
-  }
-  if (request.status === 'pending') return presentApproval(request, null);
-  return presentApproval(request, await deps.receipts.sign(request.id, check.chain));
+  return presentChecked(deps, request, check, options);
 }
 
 /**
@@ -98,8 +88,18 @@ export async function presentView(
 ): Promise<ApprovalRepresentation> {
   const { request } = view;
   if (request.status === 'pending' && !options.strict) return presentApproval(request, null);
-  const check = rowAgainstChain(request, view.chain);
+  return presentChecked(deps, request, rowAgainstChain(request, view.chain), options);
+}
+
+/** The representation once the row was held to its chain: a receipt only for a decided, agreeing one. */
+async function presentChecked(
+  deps: Pick<Deps, 'receipts' | 'log'>,
+  request: RequestWithDecisions,
+  check: ChainCheck,
+  options: PresentOptions,
+): Promise<ApprovalRepresentation> {
   if (!check.ok) {
+    // The database says one thing, the chain another: something wrote past the service.
     deps.log.error(
       { requestId: request.id, status: request.status, reason: check.detail },
       'receipt withheld: the request row disagrees with the audit chain',
