@@ -175,7 +175,7 @@ describe('access paths at 100k rows', { timeout: 300_000 }, () => {
     expectFlat(found);
     const page = await listRequests(deps, clientId, { action: 'act.3', cursor, limit: 50 });
     expect(page.items).toHaveLength(50);
-    expect(page.items[0]?.createdAt.getTime()).toBeLessThan(row.created_at.getTime());
+    expect(page.items[0]?.request.createdAt.getTime()).toBeLessThan(row.created_at.getTime());
   });
 
   it("the flusher's next pending card reads only the pending cards", async () => {

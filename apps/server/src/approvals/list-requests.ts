@@ -4,7 +4,7 @@ import type { Prisma } from '../db/client.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { DECISIONS_IN_ORDER, type RequestWithDecisions } from './find-request.ts';
+import { poolRows, readRequestViews, type RequestView } from './read-request-view.ts';
 
 export interface ListRequestsInput {
   status?: ApprovalStatus | undefined;
@@ -15,7 +15,8 @@ export interface ListRequestsInput {
 }
 
 export interface ListRequestsResult {
-  items: RequestWithDecisions[];
+  /** Each request with its decisions, cards, review and chain record (read-request-view.ts). */
+  items: RequestView[];
   nextCursor: string | null;
 }
 
@@ -54,13 +55,18 @@ export async function listRequests(
     where.createdAt = { lte: after.createdAt };
     where.OR = [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }];
   }
+  // The page's ids by the list indexes, then the page in one statement with what each item shows.
   const rows = await deps.db.prisma.approvalRequest.findMany({
     where,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: input.limit + 1,
-    include: DECISIONS_IN_ORDER,
+    select: { id: true, createdAt: true },
   });
-  const items = rows.slice(0, input.limit);
-  const last = items.at(-1);
+  const page = rows.slice(0, input.limit);
+  const items = await readRequestViews(
+    poolRows(deps.db.pool),
+    page.map((row) => row.id),
+  );
+  const last = page.at(-1);
   return { items, nextCursor: rows.length > input.limit && last ? encodeCursor(last) : null };
 }

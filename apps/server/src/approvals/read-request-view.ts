@@ -166,17 +166,35 @@ export async function readRequestViewWhere(
     [first, VERDICT_EVENT_TYPES, ...values],
   );
   if (row === undefined) return null;
+  return { view: viewOfRow(row), row: row as Record<string, unknown> };
+}
+
+/** One row of REQUEST_COLUMNS and CHAIN_COLUMNS as the request's view. */
+function viewOfRow(row: unknown): RequestView {
   const request: RequestWithDecisions = requestSchema.parse(row);
   const chain = requestChainFromColumns(request.id, row);
   const escalations = chain.found ? chain.chain.escalations : [];
   return {
-    view: {
-      request,
-      chain,
-      escalatedTo: escalations.length > 0 ? escalations.flatMap((e) => e.approvers) : undefined,
-    },
-    row: row as Record<string, unknown>,
+    request,
+    chain,
+    escalatedTo: escalations.length > 0 ? escalations.flatMap((e) => e.approvers) : undefined,
   };
+}
+
+/**
+ * The views of the requests `ids`, in that order, read in one statement (a page of a list: before,
+ * each item took its own reads of the review and the chain). Ids with no request are left out.
+ */
+export async function readRequestViews(query: RowsQuery, ids: readonly string[]): Promise<RequestView[]> {
+  if (ids.length === 0) return [];
+  const rows = await query(
+    `SELECT ${REQUEST_COLUMNS}, ${CHAIN_COLUMNS}
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS page(id, n)
+       JOIN approval_requests r ON r.id = page.id
+      ORDER BY page.n`,
+    [ids, VERDICT_EVENT_TYPES],
+  );
+  return rows.map((row) => viewOfRow(row));
 }
 
 /** The view of request `id` (of `clientId` only, when given); null when there is none. */

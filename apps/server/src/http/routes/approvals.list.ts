@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { listRequests } from '../../approvals/list-requests.ts';
 import { principalOf } from '../auth.ts';
 import { approvalSchema, approvalStatusSchema } from '../../approvals/view/approval.ts';
-import { presentWithReceipt } from '../../approvals/view/present-with-receipt.ts';
+import { presentView } from '../../approvals/view/present-with-receipt.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
 import { parseInput } from '../validate.ts';
@@ -44,7 +44,7 @@ export const listApprovalsRoute: Route = {
       async (req, res) => {
         const input = parseInput(query, req.query, 'query');
         const page = await listRequests(ctx.deps, principalOf(res).clientId, input);
-        const items = await Promise.all(page.items.map((request) => presentWithReceipt(ctx.deps, request)));
+        const items = await Promise.all(page.items.map((view) => presentView(ctx.deps, view)));
         res.json({ items, nextCursor: page.nextCursor });
       },
     ];
