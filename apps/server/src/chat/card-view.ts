@@ -76,8 +76,12 @@ export interface CardView {
   consoleUrl: string | null;
   /** Approvers the rule's escalation added (request.escalated), when it happened. */
   escalatedTo?: string[];
-  /** Set when the requester used break-glass: the heading and summary then start with BREAK-GLASS. */
-  breakGlass: { reason: string; reviewLine: string } | null;
+  /**
+   * Set when the requester used break-glass: the heading and summary then start with BREAK-GLASS.
+   * `reviewOpen`: nobody acknowledged or flagged it yet (pending or overdue), so Acknowledge and
+   * Flag show.
+   */
+  breakGlass: { reason: string; reviewLine: string; reviewOpen: boolean } | null;
 }
 
 export interface CardViewOptions {
@@ -256,13 +260,18 @@ export function grantChoices(upToSeconds: number | null): number[] {
 export function breakGlassReviewLine(breakGlass: NonNullable<ApprovalRepresentation['breakGlass']>): string {
   switch (breakGlass.review) {
     case 'pending':
-      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it in the console`;
+      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it on the card or in the console`;
     case 'overdue':
       return `REVIEW OVERDUE: nobody acknowledged or flagged it by ${breakGlass.reviewDueAt} (reviewers: ${breakGlass.reviewers.join(', ')})`;
     case 'acknowledged':
     case 'flagged':
       return `Review: ${breakGlass.review} by ${breakGlass.reviewedBy ?? 'a reviewer'}${breakGlass.reviewNote ? ` — ${breakGlass.reviewNote}` : ''}`;
   }
+}
+
+/** Whether a reviewer can still acknowledge or flag the use: nobody has, overdue or not. */
+export function isReviewOpen(breakGlass: NonNullable<ApprovalRepresentation['breakGlass']>): boolean {
+  return breakGlass.review === 'pending' || breakGlass.review === 'overdue';
 }
 
 export function buildCardView(approval: ApprovalRepresentation, options: CardViewOptions): CardView {
@@ -274,7 +283,7 @@ export function buildCardView(approval: ApprovalRepresentation, options: CardVie
     ...view,
     heading: `BREAK-GLASS: ${view.heading}`,
     summary: `BREAK-GLASS — ${view.summary} — ${reviewLine}`,
-    breakGlass: { reason: breakGlass.reason, reviewLine },
+    breakGlass: { reason: breakGlass.reason, reviewLine, reviewOpen: isReviewOpen(breakGlass) },
   };
 }
 

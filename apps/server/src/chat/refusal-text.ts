@@ -32,6 +32,9 @@ const REFUSALS: Partial<Record<ErrorCode, (w: Wording) => string>> = {
   REQUEST_EXPIRED: () => 'This request expired before your decision arrived, so it can no longer be decided.',
   DENY_REASON_REQUIRED: () => "This request's policy requires a reason to deny it; please give one.",
   NOT_FOUND: () => 'Countersign has no such request, so nothing was recorded.',
+  NOT_A_REVIEWER: () =>
+    "You are not one of this break-glass use's reviewers (the person who used it never is), so your review was not recorded.",
+  ALREADY_REVIEWED: () => 'This break-glass use was already reviewed, so your review changed nothing.',
   CARD_MISMATCH: () => 'This button does not belong to this message, so the click was ignored.',
 };
 

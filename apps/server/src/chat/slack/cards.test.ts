@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ApprovalRepresentation } from '../../approvals/view/approval.ts';
 import {
+  ACKNOWLEDGE_ACTION_ID,
   APPROVE_ACTION_ID,
   APPROVE_ACTION_PATTERN,
   DENY_ACTION_ID,
   DENY_MODAL_CALLBACK_ID,
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
+  FLAG_ACTION_ID,
   cardBlockId,
   parseCardBlockId,
   renderApprovalCard,
@@ -534,5 +536,54 @@ describe('the approve action ids', () => {
       'countersign_approved',
     ])
       expect(APPROVE_ACTION_PATTERN.test(other)).toBe(false);
+  });
+});
+
+describe('renderApprovalCard: a break-glass use', () => {
+  type Review = NonNullable<ApprovalRepresentation['breakGlass']>['review'];
+  const breakGlassUse = (review: Review) =>
+    render({
+      status: 'approved',
+      decidedAt: '2026-11-21T10:00:00.000Z',
+      breakGlass: {
+        reason: 'prod is down',
+        reviewers: ['dave@example.com'],
+        reviewDueAt: '2026-11-22T10:00:00.000Z',
+        review,
+        reviewedBy: review === 'acknowledged' || review === 'flagged' ? 'dave@example.com' : null,
+        reviewNote: null,
+        reviewedAt: review === 'acknowledged' || review === 'flagged' ? '2026-11-21T11:00:00.000Z' : null,
+      },
+    });
+
+  it.each(['pending', 'overdue'] as const)(
+    'shows Acknowledge and Flag, bound to the card, while the review is %s',
+    (review) => {
+      const card = breakGlassUse(review);
+      const [actions, ...more] = actionsBlocks(card.blocks);
+      expect(more).toEqual([]);
+      expect(actions).toMatchObject({ block_id: cardBlockId(ID) });
+      const buttons = actions?.type === 'actions' ? actions.elements : [];
+      expect(
+        buttons.map((b) => ('action_id' in b ? [b.action_id, 'value' in b ? b.value : null] : null)),
+      ).toEqual([
+        [ACKNOWLEDGE_ACTION_ID, ID],
+        [FLAG_ACTION_ID, ID],
+      ]);
+      expect(JSON.stringify(actions)).not.toContain(APPROVE_ACTION_ID);
+    },
+  );
+
+  it.each(['acknowledged', 'flagged'] as const)('has no buttons once %s, and says so', (review) => {
+    const card = breakGlassUse(review);
+    expect(actionsBlocks(card.blocks)).toEqual([]);
+    expect(allText(card.blocks)).toContain(`Review: ${review} by dave@example.com`);
+  });
+
+  it('a request without break-glass has no review buttons', () => {
+    expect(JSON.stringify(render().blocks)).not.toContain(ACKNOWLEDGE_ACTION_ID);
+    expect(
+      actionsBlocks(render({ status: 'approved', decidedAt: '2026-11-21T10:05:00.000Z' }).blocks),
+    ).toEqual([]);
   });
 });

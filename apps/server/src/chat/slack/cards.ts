@@ -19,6 +19,9 @@ export const APPROVE_FOR_ACTION_PREFIX = 'countersign_approve_for:';
 /** Both approve buttons: plain Approve, and Approve for N minutes (the window in group 1). */
 export const APPROVE_ACTION_PATTERN = /^countersign_approve(?:_for:(\d{1,6}))?$/;
 export const DENY_ACTION_ID = 'countersign_deny';
+/** A break-glass card's review buttons (only while nobody has acknowledged or flagged it). */
+export const ACKNOWLEDGE_ACTION_ID = 'countersign_breakglass_acknowledge';
+export const FLAG_ACTION_ID = 'countersign_breakglass_flag';
 export const DENY_MODAL_CALLBACK_ID = 'countersign_deny_modal';
 export const DENY_REASON_BLOCK_ID = 'countersign_deny_reason';
 export const DENY_REASON_ACTION_ID = 'countersign_deny_reason_input';
@@ -260,6 +263,42 @@ function actionsBlock(view: CardView): ActionsBlock {
   };
 }
 
+/** Acknowledge and Flag on a break-glass card whose review is open; each click asks to confirm. */
+function reviewActionsBlock(view: CardView): ActionsBlock {
+  const button = (actionId: string, label: string, text: string, style: 'primary' | 'danger'): Button => ({
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text: label, emoji: true },
+    style,
+    value: view.requestId,
+    confirm: {
+      title: { type: 'plain_text', text: `${label} this break-glass use?` },
+      text: { type: 'plain_text', text },
+      confirm: { type: 'plain_text', text: label },
+      deny: { type: 'plain_text', text: 'Cancel' },
+      style,
+    },
+  });
+  return {
+    type: 'actions',
+    block_id: cardBlockId(view.requestId),
+    elements: [
+      button(
+        ACKNOWLEDGE_ACTION_ID,
+        'Acknowledge',
+        'You are recording that this use was justified. Your name and email are recorded with the review.',
+        'primary',
+      ),
+      button(
+        FLAG_ACTION_ID,
+        'Flag',
+        'You are flagging this use for follow-up, without a note (add one by flagging in the console instead). Your name and email are recorded with the review.',
+        'danger',
+      ),
+    ],
+  };
+}
+
 export interface RenderApprovalCardOptions {
   /** Whether the request's policy rule requires a reason to deny (shown under the buttons). */
   denyReasonRequired: boolean;
@@ -334,6 +373,18 @@ export function renderSlackCard(view: CardView): { text: string; blocks: KnownBl
   const decisions = decisionsText(view.decisions);
   if (decisions) blocks.push(mrkdwnSection(decisions));
 
+  if (view.breakGlass?.reviewOpen) {
+    blocks.push(reviewActionsBlock(view));
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: 'A reviewer of the rule acknowledges or flags this use, once; the requester cannot review it.',
+        },
+      ],
+    });
+  }
   if (view.showButtons) {
     blocks.push(actionsBlock(view));
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: buttonsHint(view) }] });

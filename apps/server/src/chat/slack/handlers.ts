@@ -1,6 +1,6 @@
-// Slack interactivity: Approve and Deny clicks and the deny-reason modal. The handlers only
-// translate: ack, parse the Bolt payload, hand the click to the chat core, and render what it
-// says (the deny modal, the clicker's private refusal).
+// Slack interactivity: Approve and Deny clicks, the deny-reason modal, and Acknowledge and Flag on
+// a break-glass card. The handlers only translate: ack, parse the Bolt payload, hand the click to
+// the chat core, and render what it says (the deny modal, the clicker's private refusal).
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
@@ -13,12 +13,16 @@ import {
   type CardClick,
   type ChatDeps,
 } from '../handle-card-action.ts';
+import type { ReviewOutcome } from '../../approvals/break-glass/review-break-glass.ts';
+import { reviewFromCard } from '../review-from-card.ts';
 import {
+  ACKNOWLEDGE_ACTION_ID,
   APPROVE_ACTION_PATTERN,
   DENY_ACTION_ID,
   DENY_MODAL_CALLBACK_ID,
   DENY_REASON_ACTION_ID,
   DENY_REASON_BLOCK_ID,
+  FLAG_ACTION_ID,
   grantMinutesOf,
   parseCardBlockId,
   renderDenyModal,
@@ -152,6 +156,20 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
       if (outcome.kind === 'refused') await tellClickerOf(deps, client, accepted.click)(outcome.text);
     });
   });
+
+  // Acknowledge and Flag on a break-glass card: the review; its refusals are told privately.
+  const reviewClick = (actionId: string, outcome: ReviewOutcome) =>
+    app.action(actionId, async ({ ack, body, client }) => {
+      await ack();
+      await guarded(deps, client, body, `${outcome} click`, async () => {
+        const accepted = await clickFrom(deps, client, body);
+        if (!accepted) return;
+        const result = await reviewFromCard(deps, accepted.click, outcome);
+        if (result.kind === 'refused') await tellClickerOf(deps, client, accepted.click)(result.text);
+      });
+    });
+  reviewClick(ACKNOWLEDGE_ACTION_ID, 'acknowledged');
+  reviewClick(FLAG_ACTION_ID, 'flagged');
 
   app.action(DENY_ACTION_ID, async ({ ack, body, client }) => {
     await ack();

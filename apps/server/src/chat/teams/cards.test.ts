@@ -267,3 +267,52 @@ describe('the Teams card of a policy.change request', () => {
     expect(runTexts(rendered)).toContain(`… ${1002 - shown} more lines in the console`);
   });
 });
+
+describe('the Teams card of a break-glass use', () => {
+  type Review = NonNullable<ApprovalRepresentation['breakGlass']>['review'];
+  const card = (review: Review) => {
+    const reviewed = review === 'acknowledged' || review === 'flagged';
+    return renderTeamsCard(
+      buildCardView(
+        approval({
+          status: 'approved',
+          decidedAt: '2026-11-21T10:00:00.000Z',
+          breakGlass: {
+            reason: 'prod is down',
+            reviewers: ['dave@example.com'],
+            reviewDueAt: '2026-11-22T10:00:00.000Z',
+            review,
+            reviewedBy: reviewed ? 'dave@example.com' : null,
+            reviewNote: null,
+            reviewedAt: reviewed ? '2026-11-21T11:00:00.000Z' : null,
+          },
+        }),
+        { denyReasonRequired: false },
+      ),
+    );
+  };
+  const executes = (c: unknown) =>
+    find(c, (n) => n['type'] === 'Action.Execute').map((e) => [e['verb'], e['title'], e['data']]);
+
+  it.each(['pending', 'overdue'] as const)('shows Acknowledge and Flag while the review is %s', (review) => {
+    expect(executes(card(review))).toEqual([
+      ['acknowledge', 'Acknowledge', { requestId: ID }],
+      ['flag', 'Flag', { requestId: ID }],
+    ]);
+  });
+
+  it.each(['acknowledged', 'flagged'] as const)('has no buttons once %s, and says so', (review) => {
+    const c = card(review);
+    expect(executes(c)).toEqual([]);
+    expect(JSON.stringify(c)).toContain(`Review: ${review} by dave@example.com`);
+  });
+
+  it('a decided request without break-glass has no review buttons', () => {
+    const plain = renderTeamsCard(
+      buildCardView(approval({ status: 'approved', decidedAt: '2026-11-21T10:05:00.000Z' }), {
+        denyReasonRequired: false,
+      }),
+    );
+    expect(executes(plain)).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 // Adaptive Cards 1.5 for Teams, rendered from the platform-neutral card view: the approval card
 // with Action.Execute verbs `approve` (behind a confirmation step, with "Approve for N min" where
-// the rule allows grants) and `deny` (with a reason input), and the report summary. Text a requester or agent supplied goes into TextRuns, which
+// the rule allows grants) and `deny` (with a reason input), `acknowledge` and `flag` on a
+// break-glass card under review, and the report summary. Text a requester or agent supplied goes into TextRuns, which
 // Teams shows as plain text (no markdown, no links), so it stays inert; the only TextBlock is the
 // server's own payload digest, for its `wrap`.
 import { TEXT_LIMITS } from '../../approvals/text-limits.ts';
@@ -16,6 +17,9 @@ import type { RefreshAudience } from './refresh-audience.ts';
 
 export const APPROVE_VERB = 'approve';
 export const DENY_VERB = 'deny';
+/** A break-glass card's review buttons (only while nobody has acknowledged or flagged it). */
+export const ACKNOWLEDGE_VERB = 'acknowledge';
+export const FLAG_VERB = 'flag';
 /** On an approve action: "approve this tool for this agent for N minutes" (a time-bound grant). */
 export const GRANT_MINUTES_FIELD = 'grantMinutes';
 /** The Universal Actions refresh: Teams asks for the card one person may see. */
@@ -216,6 +220,26 @@ function denyStep(view: CardView): Element {
   };
 }
 
+/** Acknowledge and Flag on a break-glass card whose review is open. */
+function reviewActions(view: CardView): Element[] {
+  return [
+    {
+      type: 'Action.Execute',
+      verb: ACKNOWLEDGE_VERB,
+      title: 'Acknowledge',
+      style: 'positive',
+      data: { requestId: view.requestId },
+    },
+    {
+      type: 'Action.Execute',
+      verb: FLAG_VERB,
+      title: 'Flag',
+      style: 'destructive',
+      data: { requestId: view.requestId },
+    },
+  ];
+}
+
 /**
  * Who the card is rendered for, once Universal Actions refresh is used: `shared` is the message
  * everyone sees (no Approve/Deny; a refresh clause naming the approvers), `approver` the view an
@@ -301,12 +325,24 @@ export function renderTeamsCard(view: CardView, forWhom?: TeamsCardAudience): Ad
     if (hidden > 0)
       body.push(plainBlock(`… ${hidden} more decision${hidden === 1 ? '' : 's'}`, { subtle: true }));
   }
+  const reviewOpen = view.breakGlass?.reviewOpen === true;
+  if (reviewOpen)
+    body.push(
+      plainBlock(
+        'A reviewer of the rule acknowledges or flags this use, once; the requester cannot review it. ' +
+          'Flag here records no note (flag in the console to add one).',
+        { subtle: true },
+      ),
+    );
   if (buttons) body.push(plainBlock(buttonsHint(view), { subtle: true }));
   if (pending && forWhom?.viewer === 'onlooker')
     body.push(plainBlock('Only the eligible approvers can decide this request.', { subtle: true }));
   body.push(digestBlock(view.payloadDigest));
 
-  const actions: Element[] = buttons ? [approveStep(view), denyStep(view)] : [];
+  const actions: Element[] = [
+    ...(reviewOpen ? reviewActions(view) : []),
+    ...(buttons ? [approveStep(view), denyStep(view)] : []),
+  ];
   const leftOut = forWhom?.audience.leftOut;
   if (pending && forWhom?.viewer === 'shared' && (leftOut === null || (leftOut ?? 0) > 0))
     actions.push(ownViewStep(view));

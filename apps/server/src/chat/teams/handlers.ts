@@ -20,10 +20,13 @@ import { refusalText } from '../refusal-text.ts';
 import { parseCommandText, runReportCommand } from '../report-command.ts';
 import { readFile } from 'node:fs/promises';
 import { answerWithCard, answerWithMessage, type InvokeAnswer } from './answer-invoke.ts';
+import { reviewFromCard } from '../review-from-card.ts';
 import {
+  ACKNOWLEDGE_VERB,
   APPROVE_VERB,
   DENY_REASON_INPUT,
   DENY_VERB,
+  FLAG_VERB,
   GRANT_MINUTES_FIELD,
   REFRESH_VERB,
   renderTeamsCard,
@@ -131,6 +134,15 @@ async function onCardAction(
 ): Promise<InvokeAnswer> {
   const click = clickOf(settings, action, turn);
   if (action.verb === REFRESH_VERB) return onRefresh(deps, settings, click);
+  if (action.verb === ACKNOWLEDGE_VERB || action.verb === FLAG_VERB) {
+    const reviewed = await reviewFromCard(
+      deps,
+      click,
+      action.verb === ACKNOWLEDGE_VERB ? 'acknowledged' : 'flagged',
+    );
+    if (reviewed.kind === 'refused') return answerWithMessage(reviewed.text);
+    return onRefresh(deps, settings, click);
+  }
   if (action.verb !== APPROVE_VERB && action.verb !== DENY_VERB) {
     return answerWithMessage(refusalText('CARD_MISMATCH', 'teams'));
   }
