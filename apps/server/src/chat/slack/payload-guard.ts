@@ -10,7 +10,16 @@ import {
 } from '@slack/bolt';
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger.ts';
-import { APPROVE_ACTION_PATTERN, DENY_ACTION_ID, DENY_MODAL_CALLBACK_ID } from './cards.ts';
+import {
+  ACKNOWLEDGE_ACTION_ID,
+  APPROVE_ACTION_PATTERN,
+  DENY_ACTION_ID,
+  DENY_MODAL_CALLBACK_ID,
+  FLAG_ACTION_ID,
+} from './cards.ts';
+
+/** The buttons of our cards that have a handler (slack/handlers.ts). */
+const HANDLED_ACTION_IDS = new Set([DENY_ACTION_ID, ACKNOWLEDGE_ACTION_ID, FLAG_ACTION_ID]);
 import { SLASH_COMMAND } from './report-command.ts';
 
 const user = z.object({ id: z.string().min(1) });
@@ -71,7 +80,7 @@ function isOurs(body: unknown): boolean {
   if (parsed.type === 'event_callback' || parsed.type === 'url_verification') return true;
   if (parsed.type === 'block_actions') {
     return (parsed.actions ?? []).some(
-      (a) => a.action_id === DENY_ACTION_ID || APPROVE_ACTION_PATTERN.test(a.action_id),
+      (a) => HANDLED_ACTION_IDS.has(a.action_id) || APPROVE_ACTION_PATTERN.test(a.action_id),
     );
   }
   if (parsed.type === 'view_submission') return parsed.view?.callback_id === DENY_MODAL_CALLBACK_ID;
