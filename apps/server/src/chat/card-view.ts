@@ -260,7 +260,7 @@ export function grantChoices(upToSeconds: number | null): number[] {
 export function breakGlassReviewLine(breakGlass: NonNullable<ApprovalRepresentation['breakGlass']>): string {
   switch (breakGlass.review) {
     case 'pending':
-      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it on the card or in the console`;
+      return `Review needed by ${breakGlass.reviewers.join(', ')} before ${breakGlass.reviewDueAt}: acknowledge or flag it in the console`;
     case 'overdue':
       return `REVIEW OVERDUE: nobody acknowledged or flagged it by ${breakGlass.reviewDueAt} (reviewers: ${breakGlass.reviewers.join(', ')})`;
     case 'acknowledged':
