@@ -210,6 +210,33 @@ describe('break-glass', () => {
     );
   });
 
+  it('refuses a reviewer the identity provider deactivated, on every door, with nothing recorded', async () => {
+    const { request } = await breakGlass('alice@example.com');
+    await m.db.prisma.directoryUser.create({
+      data: {
+        userName: 'dave@example.com',
+        userNameKey: 'dave@example.com',
+        email: 'dave@example.com',
+        active: false,
+      },
+    });
+    try {
+      await expectAppError(
+        reviewBreakGlass(deps, {
+          requestId: request.id,
+          reviewer: 'dave@example.com',
+          outcome: 'acknowledged',
+        }),
+        'DEPROVISIONED',
+      );
+      expect((await review(request.id))?.outcome).toBeNull();
+      const events = (await auditEvents(m.db, request.id)).filter((e) => e.type.startsWith('breakglass.'));
+      expect(events).toEqual([]);
+    } finally {
+      await m.db.prisma.directoryUser.deleteMany({ where: { userNameKey: 'dave@example.com' } });
+    }
+  });
+
   it('is announced again, once, when nobody reviewed it within reviewWithin (job queue)', async () => {
     await startBreakGlassWorkers(deps);
     const { request } = await breakGlass('alice@example.com');

@@ -7,7 +7,7 @@ import { appendAuditEvents } from '../../audit/append-event.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { addCard, refreshCards } from '../outbox/card-outbox.ts';
 import type { Deps } from '../../deps.ts';
-import { idpGroupHeld } from '../../directory/directory-eligibility.ts';
+import { idpGroupHeld, isDeprovisioned } from '../../directory/directory-eligibility.ts';
 import { AppError } from '../../errors.ts';
 import type { BreakGlassReview } from '../../generated/prisma/client.ts';
 import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
@@ -61,6 +61,12 @@ export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<
     if (!named) {
       throw new AppError('NOT_A_REVIEWER', {
         detail: `${reviewer} is not a reviewer of rule "${review.policyRule}" (${review.reviewers.join(', ')})`,
+      });
+    }
+    // As for a decision: an account the identity provider deactivated or removed reviews nothing.
+    if (await isDeprovisioned(tx, reviewer)) {
+      throw new AppError('DEPROVISIONED', {
+        detail: `${reviewer} was deactivated or removed by the identity provider and cannot review`,
       });
     }
     const updated = await tx.breakGlassReview.update({
