@@ -48,6 +48,24 @@ export function refused(code: ErrorCode, platform: ChatPlatform): ChatRefusal {
   return { kind: 'refused', code, text: refusalText(code, platform) };
 }
 
+/**
+ * The core's refusal (an AppError) of a click as the clicker's private sentence, logged at info
+ * with `what` as the message; anything else is thrown on.
+ */
+export function refusalOf(
+  deps: Pick<Deps, 'log'>,
+  click: CardClick,
+  error: unknown,
+  what: string,
+): ChatRefusal {
+  if (!isAppError(error)) throw error;
+  deps.log.info(
+    { code: error.code, requestId: click.requestId, platform: click.platform, userId: click.clicker.userId },
+    what,
+  );
+  return refused(error.code, click.platform);
+}
+
 /** The button carries the id of the request its card was rendered for, on the message stored for it. */
 export async function isCardOfItsMessage(deps: Deps, click: CardClick): Promise<boolean> {
   if (!isUuid(click.requestId) || click.boundRequestId !== click.requestId) return false;
@@ -125,16 +143,6 @@ export async function decideFromCard(
     });
     return { kind: 'recorded', result };
   } catch (error) {
-    if (!isAppError(error)) throw error;
-    deps.log.info(
-      {
-        code: error.code,
-        requestId: click.requestId,
-        platform: click.platform,
-        userId: click.clicker.userId,
-      },
-      'chat decision refused',
-    );
-    return refused(error.code, click.platform);
+    return refusalOf(deps, click, error, 'chat decision refused');
   }
 }

@@ -3,9 +3,9 @@
 // exactly as for an approve click (fail closed), and reviewBreakGlass decides whether they may
 // review. A chat review carries no note. Refusals come with the clicker's private sentence.
 import { reviewBreakGlass, type ReviewOutcome } from '../approvals/break-glass/review-break-glass.ts';
-import { isAppError } from '../errors.ts';
 import {
   isCardOfItsMessage,
+  refusalOf,
   refused,
   type CardClick,
   type ChatDeps,
@@ -27,16 +27,6 @@ export async function reviewFromCard(
     await reviewBreakGlass(deps, { requestId: click.requestId, reviewer: who.email, outcome, note: null });
     return { kind: 'reviewed', outcome };
   } catch (error) {
-    if (!isAppError(error)) throw error;
-    deps.log.info(
-      {
-        code: error.code,
-        requestId: click.requestId,
-        platform: click.platform,
-        userId: click.clicker.userId,
-      },
-      'chat break-glass review refused',
-    );
-    return refused(error.code, click.platform);
+    return refusalOf(deps, click, error, 'chat break-glass review refused');
   }
 }
