@@ -24,6 +24,7 @@ import { withSqlTransaction } from '../../apps/server/src/db/sql-transaction.ts'
 import { Router } from 'express';
 import type { ChatIntegration } from '../../apps/server/src/chat/chat-integration.ts';
 import { createPlatformLink } from '../../apps/server/src/chat/platform-link.ts';
+import { FLUSHER_LOCK_KEY_SQL } from '../../apps/server/src/chat/flusher-lock.ts';
 import { startChatWorkers } from '../../apps/server/src/chat/start-chat-workers.ts';
 import { capturingLogger, type CapturedLog } from '../support/logging.ts';
 import { pollUntil } from '../support/poll.ts';
@@ -348,7 +349,7 @@ describe.skipIf(!usingRealPostgres)('one flush per channel at a time', () => {
     };
     const holder = await m.db.pool.connect();
     try {
-      const key = "hashtextextended('countersign.chat-flusher:' || $1, 0)";
+      const key = FLUSHER_LOCK_KEY_SQL;
       await holder.query(`SELECT pg_advisory_lock(${key})`, [channel]);
       await startChatWorkers(deps, [integration], 1);
       const request = await createTestRequest(deps, { channel });

@@ -40,4 +40,4 @@ export async function withFlusherLock<T>(
   }
 }
 
-const FLUSHER_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flusher:' || $1, 0)";
+export const FLUSHER_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flusher:' || $1, 0)";
