@@ -1,5 +1,5 @@
 // Audit append throughput: transactions that each append one hash-chained event the way the
-// service's hot paths do (a node-postgres transaction, db/sql-transaction.ts, whose last round
+// service's hot paths do (a node-postgres transaction, db/transaction.ts, whose last round
 // trip is the append and COMMIT together; serialised by the chain lock), 8 at a time, against pgbench calling the chain function countersign_append_audit_events
 // from 8 clients. Also prints, as diagnostics, pgbench running the service's statement pattern
 // (BEGIN; the call; COMMIT as three round trips), the same appends sent from Node in one round
@@ -7,7 +7,7 @@
 import { appendAuditEventsAndCommit, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
-import { withSqlTransaction } from '../apps/server/src/db/sql-transaction.ts';
+import { inTransaction } from '../apps/server/src/db/transaction.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { median, ratioAtLeast, repeat, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
 import { hasPgbench, PGBENCH_MISSING, runPgbench } from './lib/pgbench.ts';
@@ -35,7 +35,7 @@ const payload = {
 
 function chained(db: Database, seconds: number): Promise<number> {
   return runFor(seconds, CONCURRENCY, async () => {
-    await withSqlTransaction(db.pool, (tx) =>
+    await inTransaction(db, (tx) =>
       appendAuditEventsAndCommit(
         tx,
         [

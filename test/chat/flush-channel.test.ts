@@ -20,7 +20,7 @@ import {
 } from '../support/use-case-fixtures.ts';
 import { recordDecision } from '../../apps/server/src/approvals/record-decision.ts';
 import { refreshCards } from '../../apps/server/src/approvals/outbox/card-outbox.ts';
-import { withSqlTransaction } from '../../apps/server/src/db/sql-transaction.ts';
+import { inTransaction } from '../../apps/server/src/db/transaction.ts';
 import { Router } from 'express';
 import type { ChatIntegration } from '../../apps/server/src/chat/chat-integration.ts';
 import { createPlatformLink } from '../../apps/server/src/chat/platform-link.ts';
@@ -285,7 +285,7 @@ describe('the chat flush loop', () => {
       const committing = new Promise<void>((resolve) => (commit = resolve));
       let bumped: () => void = () => undefined;
       const bumpedNow = new Promise<void>((resolve) => (bumped = resolve));
-      const writer = withSqlTransaction(m.db.pool, async (tx) => {
+      const writer = inTransaction(m.db, async (tx) => {
         await refreshCards(tx, deps, request.id);
         bumped();
         await committing;

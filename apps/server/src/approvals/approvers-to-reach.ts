@@ -3,8 +3,8 @@
 // to the same eligibility the deciding transaction applies (a delegate whose chain runs through the
 // requester is left out), minus whoever already decided. A rule that lets anyone approve names
 // nobody to reach.
-import type { TransactionDb } from '../db/sql-transaction.ts';
-import { runSql } from '../db/sql-transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
+import { runSql } from '../db/transaction.ts';
 import { IDP_PREFIX, idpGroupMembers } from '../directory/directory-eligibility.ts';
 import { checkEligibility, type DecidingRules } from './decider-eligibility.ts';
 import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';

@@ -3,7 +3,7 @@
 import { appendAuditEvent } from '../audit/append-event.ts';
 import { refreshCards } from './outbox/card-outbox.ts';
 import { concludeRequest } from './conclude-request.ts';
-import { runSql } from '../db/sql-transaction.ts';
+import { runSql } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';

@@ -2,7 +2,7 @@
 // an auto-approving rule, expiry, the client's cancel): its status and decided_at, and its verdict
 // callback queued in the same transaction. The caller has locked or just written the row, and
 // appends its own audit event and refreshes its cards.
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../db/transaction.ts';
 import { enqueueVerdictCallback } from './outbox/enqueue-verdict-callback.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';

@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import type { ChatCard, Decision } from '../generated/prisma/client.ts';
-import { withSqlTransaction } from '../db/sql-transaction.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from './request-rows.ts';
 import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
@@ -324,7 +324,7 @@ async function createPending(
     );
     return { ...request, decisions: [], chatCards: [] };
   }
-  return withSqlTransaction(deps.db.pool, async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     const request = await insertRequestRow(tx, data);
     const chatCards: ChatCard[] = [];
     for (const channel of channels) {

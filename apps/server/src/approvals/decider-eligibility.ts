@@ -3,7 +3,7 @@
 // The foreign-tenant check belongs to the chat doors and stays in recordDecision.
 import type { RefusalReason } from '../audit/event-types.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
-import type { TransactionDb } from '../db/sql-transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
 import {
   idpMembershipHeld,
   isDeprovisioned,

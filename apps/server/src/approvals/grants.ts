@@ -4,7 +4,7 @@
 // revocation is in the audit chain with the grant's id.
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type pg from 'pg';
-import { withSqlTransaction } from '../db/sql-transaction.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid } from './find-request.ts';
@@ -131,7 +131,7 @@ export async function revokeGrant(
 ): Promise<{ grant: GrantView; revoked: boolean }> {
   if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no grant with id ${id}` });
   const now = deps.clock.now();
-  return withSqlTransaction(deps.db.pool, async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     const [row] = await tx.query<GrantRow>(`${SELECT_GRANTS} WHERE g.id = $1::uuid FOR UPDATE OF g`, [id]);
     if (!row) throw new AppError('NOT_FOUND', { detail: `no grant with id ${id}` });
     const current = viewOf(row, now);

@@ -11,7 +11,7 @@ import {
   VERDICT_EVENT_TYPES,
   type RequestChainResult,
 } from '../audit/request-chain.ts';
-import type { SqlExecutor } from '../db/sql-transaction.ts';
+import type { Transaction } from '../db/transaction.ts';
 import type { RequestWithDecisions } from './find-request.ts';
 
 export interface RequestView {
@@ -31,7 +31,7 @@ export const poolRows =
     (await pool.query(text, values as unknown[])).rows as unknown[];
 
 export const transactionRows =
-  (tx: SqlExecutor): RowsQuery =>
+  (tx: Transaction): RowsQuery =>
   (text, values) =>
     tx.query(text, values);
 
@@ -219,7 +219,7 @@ export async function readRequestView(
  * The request with its decisions and cards as the open transaction `tx` has left them, without its
  * chain (whose events the transaction may not have appended yet): what a decision returns.
  */
-export async function readRequestInTransaction(tx: SqlExecutor, id: string): Promise<RequestWithDecisions> {
+export async function readRequestInTransaction(tx: Transaction, id: string): Promise<RequestWithDecisions> {
   const [row] = await tx.query(`SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = $1::uuid`, [
     id,
   ]);

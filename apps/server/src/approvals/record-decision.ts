@@ -3,7 +3,7 @@
 // request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
-import { withSqlTransaction, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
+import { inTransaction, type Transaction, type TransactionDb } from '../db/transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type {
   AuditApprover,
@@ -209,8 +209,8 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
 
   // On node-postgres rather than a Prisma interactive transaction: under a burst of clicks the
   // process is CPU-bound, and Prisma's runtime cost more than the SQL (docs/decisions/0001-why-prisma-and-raw-sql.md).
-  const outcome = await withSqlTransaction(
-    deps.db.pool,
+  const outcome = await inTransaction(
+    deps.db,
     async (tx): Promise<{ decided: Outcome; request: RequestWithDecisions | null }> => {
       const [request] = await tx.query<LockedRequest>(
         `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
@@ -264,7 +264,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
 }
 
 async function decide(
-  tx: SqlExecutor,
+  tx: Transaction,
   request: LockedRequest,
   context: DecisionContext,
   events: ChainEventInput[],
@@ -398,7 +398,7 @@ interface Tally {
  * who approved "this call" only is not overruled by another's wider choice.
  */
 async function openGrant(
-  tx: SqlExecutor,
+  tx: Transaction,
   request: LockedRequest,
   tally: Tally,
   now: Date,
@@ -452,7 +452,7 @@ async function openGrant(
  * is not in that snapshot and is added here. Null: a repeated decision, nothing stored.
  */
 async function storeDecision(
-  tx: SqlExecutor,
+  tx: Transaction,
   requestId: string,
   decision: {
     email: string;
@@ -513,7 +513,7 @@ async function storeDecision(
 
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
 async function settleVerdict(
-  tx: SqlExecutor,
+  tx: Transaction,
   jobs: ChatOutboxDeps['jobs'],
   request: LockedRequest,
   { approvals, denials }: Tally,

@@ -2,8 +2,8 @@
 // Prisma gives them, so rows written with node-postgres are the same objects Prisma would answer.
 import type { ApprovalRequest, Prisma } from '../generated/prisma/client.ts';
 import type pg from 'pg';
-import type { TransactionDb } from '../db/sql-transaction.ts';
-import { runSql } from '../db/sql-transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
+import { runSql } from '../db/transaction.ts';
 
 const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, reason,
   requester_email AS "requesterEmail", requester_name AS "requesterName", requester_proof AS "requesterProof",

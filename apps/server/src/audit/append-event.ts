@@ -2,7 +2,7 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import { runSql, type SqlExecutor, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type Transaction, type TransactionDb } from '../db/transaction.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 import { SIGNED_EVENT_TYPES, type EventSigner } from './event-key.ts';
@@ -81,7 +81,7 @@ export async function appendAuditEvents(
  * use it; the bench `append` shows what it is worth.
  */
 export async function appendAuditEventsAndCommit(
-  tx: SqlExecutor,
+  tx: Transaction,
   events: readonly ChainEventInput[],
   now: Date,
   signer?: EventSigner,

@@ -4,7 +4,7 @@
 // rewrite; `requestRowMismatches` names every field in which the row has drifted from it.
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../db/transaction.ts';
 import { eventKeysFrom, signatureProblem, type EventKeys } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
 import { storedEventInput } from './verify-event-hash.ts';

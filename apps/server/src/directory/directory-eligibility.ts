@@ -1,7 +1,7 @@
 // What the identity provider's directory says about a decider, read in the deciding transaction so
 // every replica sees a deprovisioning at once: whether the person was deactivated or removed, and
 // which `idp:<group>` approver entry (if any) makes them eligible.
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../db/transaction.ts';
 
 export const IDP_PREFIX = 'idp:';
 

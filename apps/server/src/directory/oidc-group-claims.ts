@@ -1,8 +1,8 @@
 // The groups an OIDC sign-in's `groups` claim carried, kept per person with the time they were
 // seen. They count for `idp:` approver entries only for people SCIM does not know: when SCIM
 // provisions a person, SCIM's memberships alone count (directory-eligibility.ts).
-import type { TransactionDb } from '../db/sql-transaction.ts';
-import { runSql } from '../db/sql-transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
+import { runSql } from '../db/transaction.ts';
 
 /** Replaces what the last sign-in's claim said (an empty claim: member of nothing). */
 export async function recordOidcGroups(

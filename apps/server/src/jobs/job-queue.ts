@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { runSql, type TransactionDb } from '../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../db/transaction.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import { listenForNotifications, type NotificationListener } from '../db/listen-for-notifications.ts';
 import type { Logger } from '../observability/logger.ts';

@@ -3,7 +3,7 @@
 // list as it was records nothing.
 import { appendAuditEvent } from '../audit/append-event.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { runSql } from '../db/sql-transaction.ts';
+import { runSql } from '../db/transaction.ts';
 import { isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
 import { normaliseAdminEmails } from './key-admins.ts';

@@ -4,7 +4,7 @@
 // announces it again when nobody acknowledged or flagged it (review-break-glass.ts). A requester
 // or API key over the rule's maxPerDay in the last 24 hours is refused before anything is stored.
 import type { Prisma } from '../../db/client.ts';
-import { runSql } from '../../db/sql-transaction.ts';
+import { runSql } from '../../db/transaction.ts';
 import { appendAuditEvents } from '../../audit/append-event.ts';
 import type { AuditEventInput } from '../../audit/event-types.ts';
 import { addCard } from '../outbox/card-outbox.ts';

@@ -1,7 +1,7 @@
 // Whether someone not eligible themselves may decide as a delegate: they hold an active delegation
 // from an eligible approver, directly or through a short chain of delegations. A chain that runs
 // through the requester (or the agent's owner) never counts: nobody decides a request for its asker.
-import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../../db/transaction.ts';
 import { checkEligibility, type DecidingRules } from '../decider-eligibility.ts';
 
 /** How many delegations a chain may hold (carol for bob for dave). */

@@ -6,13 +6,13 @@
 import type { Deps } from '../../deps.ts';
 import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
-import { withSqlTransaction } from '../../db/sql-transaction.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { addCard, refreshCards } from '../outbox/card-outbox.ts';
 
 export type EscalationOutcome = 'escalated' | 'not_pending' | 'already_escalated' | 'no_escalation';
 
 export async function escalateRequest(deps: Deps, requestId: string): Promise<EscalationOutcome> {
-  return withSqlTransaction(deps.db.pool, async (tx): Promise<EscalationOutcome> => {
+  return inTransaction(deps.db, async (tx): Promise<EscalationOutcome> => {
     const now = deps.clock.now();
     const [row] = await tx.query<{ status: string; expires_at: Date; channels: string[] }>(
       `SELECT status::text AS status, expires_at, channels FROM approval_requests

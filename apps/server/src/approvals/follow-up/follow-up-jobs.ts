@@ -4,7 +4,7 @@
 // is one job; the worker (chat/follow-up/) does nothing for a request that is no longer pending.
 import { z } from 'zod';
 import type { FollowUpPlan } from '../../audit/event-types.ts';
-import type { TransactionDb } from '../../db/sql-transaction.ts';
+import type { TransactionDb } from '../../db/transaction.ts';
 import { FOLLOW_UP_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 
 export const followUpJobSchema = z.discriminatedUnion('kind', [

@@ -2,7 +2,7 @@
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
 import type { ChatCard } from '../../generated/prisma/client.ts';
-import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../../db/transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 import { platformOf } from '../channels.ts';
 

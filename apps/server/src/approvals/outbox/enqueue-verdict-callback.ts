@@ -3,7 +3,7 @@
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
 import { redactCallbackUrl } from '../masking.ts';
-import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 import { CALLBACK_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 

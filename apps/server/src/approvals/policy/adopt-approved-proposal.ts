@@ -3,7 +3,7 @@
 // and NOTIFY tells every replica at commit. A proposal made against a version that is no longer in
 // force is refused with 409 and the whole decision rolls back: nothing is applied.
 import type { PolicyVersionAuditEventInput } from '../../audit/event-types.ts';
-import type { SqlExecutor } from '../../db/sql-transaction.ts';
+import type { Transaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import {
   insertVersion,
@@ -22,7 +22,7 @@ interface ProposalRow {
 }
 
 export async function adoptApprovedProposal(
-  tx: SqlExecutor,
+  tx: Transaction,
   requestId: string,
   approvals: readonly string[],
   now: Date,

@@ -2,7 +2,7 @@
 // keyset cursor, each with who proposed it and who approved it (the approvals of its policy.change
 // request); one version with its full text and diff.
 import { z } from 'zod';
-import { runSql } from '../../db/sql-transaction.ts';
+import { runSql } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 

@@ -1,6 +1,6 @@
 // The policy's versions as the database keeps them: the one in force is the highest. Version 1 is
 // the file adopted at the first start; every later one is an approved proposal.
-import { runSql, type TransactionDb } from '../../db/sql-transaction.ts';
+import { runSql, type TransactionDb } from '../../db/transaction.ts';
 
 /** The action of the approval request a proposed change is decided as (propose-policy.ts). */
 export const POLICY_CHANGE_ACTION = 'policy.change';

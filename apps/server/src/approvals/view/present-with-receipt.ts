@@ -10,7 +10,7 @@ import {
   type RequestChainResult,
 } from '../../audit/request-chain.ts';
 import type { RequestView } from '../read-request-view.ts';
-import type { TransactionDb } from '../../db/sql-transaction.ts';
+import type { TransactionDb } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { presentApproval, type ApprovalRepresentation } from './approval.ts';

@@ -11,7 +11,7 @@ import {
   requestChainFromColumns,
   VERDICT_EVENT_TYPES,
 } from '../../audit/request-chain.ts';
-import { withSqlTransaction } from '../../db/sql-transaction.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { consoleRequestUrl } from '../card-view.ts';
 import { parseChannel } from '../../approvals/channels.ts';
 import type { ChatNotifier } from './chat-notifier.ts';
@@ -60,7 +60,7 @@ export async function notifyRequester(
 ): Promise<Notified['via'] | 'already_notified' | 'not_wanted' | 'no_platform'> {
   // No platform with a notifier configured: nothing to try, so nothing is recorded.
   if (notifiers.size === 0) return Promise.resolve('no_platform');
-  return withSqlTransaction(deps.db.pool, async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     await lockFollowUp(tx, `${requestId}:notify-requester`);
     // Whether it was done, the row and the chain record in one statement.
     const [read] = await tx.query(

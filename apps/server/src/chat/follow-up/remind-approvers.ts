@@ -8,12 +8,12 @@ import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import { approversToReach } from '../../approvals/approvers-to-reach.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { decidingRulesOf } from '../../approvals/decider-eligibility.ts';
-import { withSqlTransaction, type SqlExecutor } from '../../db/sql-transaction.ts';
+import { inTransaction, type Transaction } from '../../db/transaction.ts';
 import { parseChannel } from '../../approvals/channels.ts';
 import type { ChatNotifier } from './chat-notifier.ts';
 
 /** Taken for the transaction: two workers on one step (a retry after expiry) take turns. */
-export async function lockFollowUp(tx: SqlExecutor, key: string): Promise<void> {
+export async function lockFollowUp(tx: Transaction, key: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`follow-up:${key}`]);
 }
 
@@ -29,7 +29,7 @@ export async function remindApprovers(
   requestId: string,
   step: number,
 ): Promise<ReminderOutcome> {
-  return withSqlTransaction(deps.db.pool, async (tx): Promise<ReminderOutcome> => {
+  return inTransaction(deps.db, async (tx): Promise<ReminderOutcome> => {
     await lockFollowUp(tx, `${requestId}:remind:${step}`);
     // This step, or a later one that ran first (this one was retried while its card was on its
     // way): the approvers have been reminded, and an older reminder after a newer one says nothing.

@@ -1,11 +1,11 @@
-// A transaction on one pooled pg client, for hot paths where Prisma's interactive transaction
-// costs more than the SQL (intake and decide: docs/decisions/0001-why-prisma-and-raw-sql.md). Statements go straight to
-// node-postgres; pg-boss and the chain append take the same executor.
-import type pg from 'pg';
-import type { Prisma } from './client.ts';
+// The one kind of transaction every use case opens: BEGIN … COMMIT on one pooled pg client, with
+// statements going straight to node-postgres (Prisma's interactive transaction cost more than the SQL
+// on the hot paths: docs/decisions/0001-why-prisma-and-raw-sql.md). The SQL itself lives in the
+// store modules (`*-store.ts`); pg-boss sends its jobs on the same transaction.
+import type { Database, Prisma } from './client.ts';
 
 /** Runs parameterised SQL inside a transaction and answers its rows. */
-export interface SqlExecutor {
+export interface Transaction {
   readonly kind: 'sql';
   query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<Row[]>;
   /** `value` as a quoted SQL string literal, for `commitWith`'s parameterless text. */
@@ -19,9 +19,9 @@ export interface SqlExecutor {
 }
 
 /** Either kind of open transaction the write helpers (jobs, chain, cards) accept. */
-export type TransactionDb = Prisma.TransactionClient | SqlExecutor;
+export type TransactionDb = Prisma.TransactionClient | Transaction;
 
-export function isSqlExecutor(tx: TransactionDb): tx is SqlExecutor {
+export function isSqlExecutor(tx: TransactionDb): tx is Transaction {
   return 'kind' in tx && tx.kind === 'sql';
 }
 
@@ -36,13 +36,13 @@ export async function runSql<Row = Record<string, unknown>>(
 }
 
 /** BEGIN, `work`, COMMIT on one pooled client; ROLLBACK when `work` throws. */
-export async function withSqlTransaction<T>(
-  pool: pg.Pool,
-  work: (tx: SqlExecutor) => Promise<T>,
+export async function inTransaction<T>(
+  db: Pick<Database, 'pool'>,
+  work: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const client = await db.pool.connect();
   let committed = false;
-  const tx: SqlExecutor = {
+  const tx: Transaction = {
     kind: 'sql',
     async query<Row>(text: string, values: readonly unknown[] = []) {
       if (committed) throw new Error('query after commitWith: the transaction has ended');
@@ -71,4 +71,11 @@ export async function withSqlTransaction<T>(
   } finally {
     client.release(broken);
   }
+}
+
+/** Whether `error` is Postgres refusing a duplicate key (23505), optionally on one constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint: violated } = error as { code?: unknown; constraint?: unknown };
+  return code === '23505' && (constraint === undefined || violated === constraint);
 }
