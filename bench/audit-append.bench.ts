@@ -5,8 +5,10 @@
 // (BEGIN; the call; COMMIT as three round trips), the same appends sent from Node in one round
 // trip, and the events/s the chain verifies at.
 import { appendAuditEventsAndCommit, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
+import { createEventSigner, registerEventKey, type EventSigner } from '../apps/server/src/audit/event-key.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
+import { generateReceiptKey } from '../apps/server/src/receipts/receipt-key.ts';
 import { inTransaction } from '../apps/server/src/db/transaction.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { median, ratioAtLeast, repeat, type BenchOptions, type BenchRow } from './lib/bench-row.ts';
@@ -33,7 +35,7 @@ const payload = {
   approver: { email: 'bob@example.com', platform: 'slack', platformUserId: 'U0BOB', displayName: null },
 };
 
-function chained(db: Database, seconds: number): Promise<number> {
+function chained(db: Database, signer: EventSigner, seconds: number): Promise<number> {
   return runFor(seconds, CONCURRENCY, async () => {
     await inTransaction(db, (tx) =>
       appendAuditEventsAndCommit(
@@ -47,6 +49,7 @@ function chained(db: Database, seconds: number): Promise<number> {
           },
         ],
         new Date(),
+        signer,
       ),
     );
   });
@@ -57,7 +60,7 @@ function chained(db: Database, seconds: number): Promise<number> {
  * pool (BEGIN; the call; COMMIT as one simple query), so the chain lock is held for no client
  * turnaround. What a service path without the interactive transaction could reach.
  */
-function oneRoundTrip(db: Database, seconds: number): Promise<number> {
+function oneRoundTrip(db: Database, signer: EventSigner, seconds: number): Promise<number> {
   return runFor(seconds, CONCURRENCY, async () => {
     const event = {
       type: 'decision.recorded',
@@ -66,8 +69,9 @@ function oneRoundTrip(db: Database, seconds: number): Promise<number> {
       payload: { ...payload, verdict: 'approve', reason: null },
       occurredAt: new Date(Math.floor(Date.now())),
     };
+    const canonical = eventDigestInput(event);
     const batch = [
-      { ...event, occurredAt: event.occurredAt.toISOString(), canonical: eventDigestInput(event) },
+      { ...event, occurredAt: event.occurredAt.toISOString(), canonical, signature: signer.sign(canonical) },
     ];
     const client = await db.pool.connect();
     try {
@@ -81,30 +85,36 @@ function oneRoundTrip(db: Database, seconds: number): Promise<number> {
 }
 
 /** The chain function called directly, one event per transaction: the database-side ceiling. */
-const CHAINED_CALL = `SELECT countersign_append_audit_events('${JSON.stringify([
-  {
-    type: 'decision.recorded',
-    requestId: '00000000-0000-4000-8000-000000000000',
-    actor: 'bob@example.com',
-    payload: { ...payload, verdict: 'approve', reason: null },
-    occurredAt: new Date(0).toISOString(),
-    canonical: JSON.stringify(payload),
-  },
-])}'::jsonb);`;
+const chainedCall = (signer: EventSigner): string =>
+  `SELECT countersign_append_audit_events('${JSON.stringify([
+    {
+      type: 'decision.recorded',
+      requestId: '00000000-0000-4000-8000-000000000000',
+      actor: 'bob@example.com',
+      payload: { ...payload, verdict: 'approve', reason: null },
+      occurredAt: new Date(0).toISOString(),
+      canonical: JSON.stringify(payload),
+      signature: signer.sign(JSON.stringify(payload)),
+    },
+  ])}'::jsonb);`;
 
 export async function benchAuditAppend({ quick }: BenchOptions): Promise<BenchRow[]> {
   const rounds = quick ? 1 : 3;
   const seconds = quick ? 3 : 10;
   const bench = await createBenchDatabase();
   const db = createDatabase(bench.url, { maxConnections: CONCURRENCY });
+  // A decision is a signed event, as on the service's path: sign with a key the database knows.
+  const eventKey = generateReceiptKey();
+  await registerEventKey(db.pool, eventKey);
+  const signer = createEventSigner(eventKey);
   try {
-    await chained(db, quick ? 1 : 3); // warm-up: connections
+    await chained(db, signer, quick ? 1 : 3); // warm-up: connections
     const service = await repeat(rounds, async (round) => {
-      const rate = await chained(db, seconds);
+      const rate = await chained(db, signer, seconds);
       console.log(`   append round ${round + 1}: service ${rate.toFixed(0)} events/s`);
       return rate;
     });
-    const single = await repeat(rounds, () => oneRoundTrip(db, seconds));
+    const single = await repeat(rounds, () => oneRoundTrip(db, signer, seconds));
     console.log(
       `   diagnostic: the same appends in one round trip on the pg pool ${median(single).toFixed(0)} events/s`,
     );
@@ -138,8 +148,8 @@ export async function benchAuditAppend({ quick }: BenchOptions): Promise<BenchRo
       repeat(rounds, () =>
         Promise.resolve(runPgbench({ url: bench.url, script, clients: CONCURRENCY, seconds })),
       );
-    const direct = await call(CHAINED_CALL);
-    const threeTrips = await call(`BEGIN;\n${CHAINED_CALL}\nCOMMIT;`);
+    const direct = await call(chainedCall(signer));
+    const threeTrips = await call(`BEGIN;\n${chainedCall(signer)}\nCOMMIT;`);
     const baseline = median(direct.map((r) => r.tps));
     console.log(
       `   pgbench chain function ${baseline.toFixed(0)} tps (p99 ${median(direct.map((r) => r.p99Ms)).toFixed(1)} ms); ` +
