@@ -121,7 +121,7 @@ export async function benchAuditAppend({ quick }: BenchOptions): Promise<BenchRo
     // Before pgbench appends events whose canonical text is synthetic. The decisions recorded here
     // have no request rows, so the request check after the chain names one: the links must hold.
     const verifyStart = performance.now();
-    const verified = await verifyChain(db.pool);
+    const verified = await verifyChain(db);
     if (!verified.intact && verified.problem !== 'request_mismatch')
       throw new Error(`the appended chain does not verify: ${verified.detail}`);
     const verifySeconds = (performance.now() - verifyStart) / 1000;

@@ -45,7 +45,7 @@ async function run(db: Database, mode: Mode): Promise<Pick<Measurement, 'items' 
   const sink = countingSink();
   switch (mode) {
     case 'verify': {
-      const result = await verifyChain(db.pool);
+      const result = await verifyChain(db);
       return { items: result.events, bytes: 0, intact: result.intact };
     }
     case 'csv':

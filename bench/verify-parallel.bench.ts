@@ -17,12 +17,15 @@ export async function benchVerifyParallel({ quick }: BenchOptions): Promise<Benc
     const timed = async (label: string, options: VerifyOptions) =>
       repeat(rounds, async (round) => {
         const started = performance.now();
-        const result = await verifyChain(pool, {
-          ...options,
-          onSerialFallback: (reason) => {
-            throw new Error(`the parallel walk fell back to one thread: ${reason}`);
+        const result = await verifyChain(
+          { pool },
+          {
+            ...options,
+            onSerialFallback: (reason) => {
+              throw new Error(`the parallel walk fell back to one thread: ${reason}`);
+            },
           },
-        });
+        );
         const seconds = (performance.now() - started) / 1000;
         if (!result.intact || result.events !== history.events)
           throw new Error(`verify said ${JSON.stringify(result).slice(0, 500)}`);
@@ -31,7 +34,7 @@ export async function benchVerifyParallel({ quick }: BenchOptions): Promise<Benc
         );
         return seconds;
       });
-    await verifyChain(pool); // warm-up: the table into the caches
+    await verifyChain({ pool }); // warm-up: the table into the caches
     const serial = median(await timed('serial', {}));
     const parallel = median(await timed(`${workers} workers`, { workers }));
     const figure = history.events / parallel;

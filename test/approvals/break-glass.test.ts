@@ -127,7 +127,7 @@ describe('break-glass', () => {
 
     const types = (await auditEvents(m.db, request.id)).map((e) => e.type);
     expect(types).toEqual(['request.created', 'decision.recorded', 'request.approved']);
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true });
   });
 
   it('is refused where the rule does not allow it, with nothing stored', async () => {
@@ -319,6 +319,6 @@ describe('break-glass', () => {
       outcome: 'flagged',
     });
     expect((await review(request.id))?.reviewedBy).toBe('frank@example.com');
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true });
   });
 });

@@ -92,7 +92,7 @@ describe.skipIf(!usingRealPostgres)(
       expect(count('decision.refused')).toBe(refused.length);
       expect(count('request.approved') + count('request.denied')).toBe(1);
       expect(count(`request.${request.status}`)).toBe(1);
-      expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+      expect(await verifyChain(m.db)).toMatchObject({ intact: true });
     }
 
     it.each<Mode>(['all approve', 'mixed approve/deny'])(

@@ -78,7 +78,7 @@ describe('expireOverdueRequests', () => {
     expect(await expireOverdueRequests(deps)).toEqual([later.id]);
     expect(await expiredEvents(soon.id)).toHaveLength(1);
     expect(await expiredEvents(later.id)).toHaveLength(1);
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true });
   });
 
   it('sweeps more than one batch (100) in one call', async () => {
@@ -125,7 +125,7 @@ describe('expireOverdueRequests', () => {
           _count: true,
         });
         expect(statuses).toEqual([{ status: 'expired', _count: ids.length }]);
-        expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+        expect(await verifyChain(m.db)).toMatchObject({ intact: true });
       } finally {
         await Promise.all(pools.map((db) => db.close()));
       }

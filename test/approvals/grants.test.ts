@@ -88,7 +88,7 @@ describe('time-bound grants', () => {
     expect(late.status).toBe('pending');
     const [after] = await listGrants(deps, { action: 'mcp.files.write' });
     expect(after).toMatchObject({ status: 'expired', uses: 1 });
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true });
   });
 
   it('stops approving once revoked, and says when there was nothing to revoke', async () => {

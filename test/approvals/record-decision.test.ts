@@ -212,7 +212,7 @@ describe('quorum, duplicates and verdicts', () => {
     expect(events.map((e) => e.type)).toEqual(['request.created', 'decision.recorded', 'request.approved']);
     expect(events[1]).toMatchObject({ actor: 'dave@example.com', payload: { verdict: 'approve' } });
     expect(events[2]?.payload).toMatchObject({ approvals: ['dave@example.com'], denials: [] });
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true });
   });
 });
 

@@ -128,7 +128,7 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
   });
 
   it('the chain stays intact and the report counts the administrative actions and names the policy', async () => {
-    expect((await verifyChain(t.server.db.pool)).intact).toBe(true);
+    expect((await verifyChain(t.server.db)).intact).toBe(true);
     const out = new Collect();
     const result = await generateReport({
       db: t.server.db,

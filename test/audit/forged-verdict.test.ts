@@ -129,7 +129,7 @@ describe.skipIf(!bin)(
     it('is named by verify: the forged decision is not signed by the server', async () => {
       const owner = new pg.Pool({ connectionString: ownerUrl, max: 2 });
       try {
-        expect(await verifyChain(owner)).toMatchObject({
+        expect(await verifyChain({ pool: owner })).toMatchObject({
           intact: false,
           firstBadSeq: forgedSeq,
           problem: 'bad_signature',

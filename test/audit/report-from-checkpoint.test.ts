@@ -199,7 +199,7 @@ describe('a windowed report verifies from the last signed checkpoint before the 
     const { chain, text } = await report();
     expect(chain.intact).toBe(true);
     expect(text).toContain('verified from the signed checkpoint at seq 4');
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: false, firstBadSeq: '2' });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: false, firstBadSeq: '2' });
   });
 });
 

@@ -82,7 +82,7 @@ describe.skipIf(!usingRealPostgres)('the runtime role (one superuser DATABASE_UR
   it('leaves the chain intact and every event in place after the attempts', async () => {
     const count = await owner.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_events');
     expect(Number(count.rows[0]?.n)).toBeGreaterThanOrEqual(2);
-    expect(await verifyChain(owner)).toMatchObject({ intact: true, firstSeq: '1' });
+    expect(await verifyChain({ pool: owner })).toMatchObject({ intact: true, firstSeq: '1' });
   });
 
   it('keeps the service working under the role: requests, decisions, jobs and the chain', async () => {

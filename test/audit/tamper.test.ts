@@ -95,7 +95,7 @@ beforeEach(async () => {
 
 /** `events` is how many verified before the bad one: firstBadSeq - 1 unless events were removed. */
 const expectBroken = async (firstBadSeq: number, problem: ChainProblem, events = firstBadSeq - 1) =>
-  expect(await verifyChain(m.db.pool)).toEqual({
+  expect(await verifyChain(m.db)).toEqual({
     intact: false,
     events,
     firstBadSeq: String(firstBadSeq),
@@ -110,13 +110,13 @@ describe('the database keeps the audit log append-only', () => {
     ['TRUNCATE', 'TRUNCATE audit_events'],
   ])('refuses %s, even from a superuser', async (_op, statement) => {
     await expect(sql(statement)).rejects.toThrow(/append-only/);
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true, events: 7 });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true, events: 7 });
   });
 });
 
 describe('verifyChain', () => {
   it('says intact, with the event count and the last hash, on an untouched chain', async () => {
-    expect(await verifyChain(m.db.pool)).toEqual({
+    expect(await verifyChain(m.db)).toEqual({
       intact: true,
       events: 7,
       firstSeq: '1',
@@ -198,7 +198,7 @@ describe('verifyChain', () => {
       }
       await sql('UPDATE audit_chain_head SET hash = $1', [prev]);
     });
-    const result = await verifyChain(m.db.pool);
+    const result = await verifyChain(m.db);
     expect(result).toMatchObject({ intact: false, firstBadSeq: '4', problem: 'sequence_gap' });
     expect(result.intact ? '' : result.detail).toContain('not 1');
   });
@@ -210,7 +210,7 @@ describe('verifyChain', () => {
       await sql('TRUNCATE audit_events');
       await sql(`UPDATE audit_chain_head SET seq = 0, hash = repeat('0', 64)`);
     });
-    expect(await verifyChain(m.db.pool)).toMatchObject({
+    expect(await verifyChain(m.db)).toMatchObject({
       intact: false,
       events: 0,
       firstBadSeq: '1',
@@ -228,7 +228,7 @@ describe('verifyChain', () => {
       `INSERT INTO decisions (id, request_id, approver_email, platform, verdict) VALUES (gen_random_uuid(), $1, 'mallory@x.org', 'api', 'approve')`,
       [pending.id],
     );
-    const result = await verifyChain(m.db.pool);
+    const result = await verifyChain(m.db);
     expect(result).toMatchObject({
       intact: false,
       events: 8,
@@ -242,7 +242,7 @@ describe('verifyChain', () => {
   it('names a request whose decision row was inserted or changed although its status agrees', async () => {
     const approved = row(3).request_id;
     await sql(`UPDATE decisions SET approver_email = 'mallory@x.org' WHERE request_id = $1`, [approved]);
-    expect(await verifyChain(m.db.pool)).toMatchObject({
+    expect(await verifyChain(m.db)).toMatchObject({
       intact: false,
       firstBadSeq: '3',
       problem: 'request_mismatch',
@@ -315,7 +315,7 @@ describe('verifyChain', () => {
 
   it('names the first missing seq when events are deleted from the end of the chain', async () => {
     await tamper(() => sql('DELETE FROM audit_events WHERE seq >= 6'));
-    expect(await verifyChain(m.db.pool)).toMatchObject({
+    expect(await verifyChain(m.db)).toMatchObject({
       intact: false,
       firstBadSeq: '6',
       problem: 'head_mismatch',

@@ -37,14 +37,14 @@ it('reports intact on every run while events are appended concurrently', async (
     })();
     const results: VerifyResult[] = [];
     try {
-      for (let i = 0; i < VERIFICATIONS; i += 1) results.push(await verifyChain(m.db.pool));
+      for (let i = 0; i < VERIFICATIONS; i += 1) results.push(await verifyChain(m.db));
     } finally {
       appending = false;
       await appender;
     }
     expect(appended).toBeGreaterThan(0);
     expect(results.filter((r) => !r.intact)).toEqual([]);
-    expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true, events: appended });
+    expect(await verifyChain(m.db)).toMatchObject({ intact: true, events: appended });
   } finally {
     await m.close();
   }

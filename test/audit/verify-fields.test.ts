@@ -95,7 +95,7 @@ describe.skipIf(!usingRealPostgres)(
         await sql(`UPDATE approval_requests SET ${set} WHERE id = $1`, [id]);
         try {
           // What the command runs (it exits 1 on this answer: the test above).
-          const result = await verifyChain(m.db.pool);
+          const result = await verifyChain(m.db);
           expect(result).toMatchObject({ intact: false, problem: 'request_mismatch', requestId: id });
           expect(result.intact ? '' : result.detail).toMatch(new RegExp(`${id}: its (\\w+, )*${field}\\b`));
         } finally {
@@ -105,7 +105,7 @@ describe.skipIf(!usingRealPostgres)(
             [id, ...columns.map((c) => before[c])],
           );
         }
-        expect(await verifyChain(m.db.pool)).toMatchObject({ intact: true });
+        expect(await verifyChain(m.db)).toMatchObject({ intact: true });
       },
     );
   },

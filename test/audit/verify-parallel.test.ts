@@ -64,9 +64,9 @@ beforeEach(async () => {
 
 describe('verify on worker threads', () => {
   it('says intact with the serial counts and last hash', async () => {
-    const serial = await verifyChain(m.db.pool);
+    const serial = await verifyChain(m.db);
     expect(serial).toMatchObject({ intact: true, events: 24, lastSeq: '24' });
-    expect(await verifyChain(m.db.pool, PARALLEL)).toEqual(serial);
+    expect(await verifyChain(m.db, PARALLEL)).toEqual(serial);
   });
 
   it.each([
@@ -116,8 +116,8 @@ describe('verify on worker threads', () => {
     ],
   ])('finds what the serial walk finds: %s', async (_what, statement, firstBadSeq, problem) => {
     await tamper(() => sql(statement));
-    const serial = await verifyChain(m.db.pool);
+    const serial = await verifyChain(m.db);
     expect(serial).toMatchObject({ intact: false, firstBadSeq, problem });
-    expect(await verifyChain(m.db.pool, PARALLEL)).toEqual(serial);
+    expect(await verifyChain(m.db, PARALLEL)).toEqual(serial);
   });
 });

@@ -342,7 +342,7 @@ describe.skipIf(!bin)('database failover under load (throwaway Postgres cluster)
     expect(new Set(posts.keys())).toEqual(new Set(rows.map((r) => r.id)));
     expect([...posts.entries()].filter(([, count]) => count !== 1)).toEqual([]);
 
-    expect(await verifyChain(db.pool)).toMatchObject({ intact: true });
+    expect(await verifyChain(db)).toMatchObject({ intact: true });
 
     // The real fixes held: the last-resort guard never fired, and the server stops cleanly.
     const lines = serve.logLines();

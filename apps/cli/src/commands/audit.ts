@@ -140,7 +140,7 @@ export function registerAuditCommands(program: Command): void {
           : undefined;
         const jwksText = options.jwks ? await readInput(options.jwks, '--jwks') : undefined;
         const { result, checkpoints } = await withDatabase(async (db) => {
-          const chain = await verifyChain(db.pool, {
+          const chain = await verifyChain(db, {
             onProgress: showProgress ? (n) => process.stderr.write(`\rverified ${n} events…`) : undefined,
             // DATABASE_URL set: a real server, not the embedded one (whose single session a
             // second connection would wait for).
@@ -149,8 +149,8 @@ export function registerAuditCommands(program: Command): void {
           if (checkpointText === undefined) return { result: chain, checkpoints: undefined };
           const jwks = jwksText
             ? parseJwks(jwksText)
-            : await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool);
-          return { result: chain, checkpoints: await verifyCheckpoints(db.pool, checkpointText, jwks) };
+            : await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db);
+          return { result: chain, checkpoints: await verifyCheckpoints(db, checkpointText, jwks) };
         });
         if (showProgress) process.stderr.write('\n');
         const checkpointsOk = checkpoints === undefined || checkpoints.ok;
@@ -203,7 +203,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (options: { out?: string }) => {
       const out: Writable = options.out ? await openOutput(options.out) : process.stdout;
-      const lines = await withDatabase((db) => listCheckpoints(db.pool));
+      const lines = await withDatabase((db) => listCheckpoints(db));
       for (const line of lines) out.write(`${JSON.stringify(line)}\n`);
       if (options.out) {
         out.end();
@@ -267,7 +267,7 @@ export function registerAuditCommands(program: Command): void {
         const report = await generateReport({
           db,
           // A signed checkpoint at or before the period is where the chain verification starts.
-          checkpointKeys: await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db.pool),
+          checkpointKeys: await loadReceiptPublicKeys(loadConfig().COUNTERSIGN_RECEIPT_KEY, db),
           // DATABASE_URL set: a real server, whose second connection verifies while rows are written.
           separateSessions: loadConfig().DATABASE_URL !== undefined,
           period,
@@ -345,7 +345,7 @@ export function registerAuditCommands(program: Command): void {
           db,
           period,
           receipts: createReceiptSigner(key),
-          jwks: await loadReceiptPublicKeys(config.COUNTERSIGN_RECEIPT_KEY, db.pool),
+          jwks: await loadReceiptPublicKeys(config.COUNTERSIGN_RECEIPT_KEY, db),
           controls: options.controls,
           actor: cliActor(),
           now: () => new Date(),

@@ -2,7 +2,8 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import { runSql, type Transaction, type TransactionDb } from '../db/transaction.ts';
+import type { Transaction, TransactionDb } from '../db/transaction.ts';
+import { appendChainBatch, appendChainBatchAndCommit } from './chain-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 import { SIGNED_EVENT_TYPES, type EventSigner } from './event-key.ts';
@@ -70,8 +71,7 @@ export async function appendAuditEvents(
   signer?: EventSigner,
 ): Promise<void> {
   if (events.length === 0) return;
-  const batch = chainBatchJson(events, now, signer);
-  await runSql(tx, 'SELECT countersign_append_audit_events($1::jsonb)', [batch]);
+  await appendChainBatch(tx, chainBatchJson(events, now, signer));
 }
 
 /**
@@ -87,8 +87,7 @@ export async function appendAuditEventsAndCommit(
   signer?: EventSigner,
 ): Promise<void> {
   if (events.length === 0) return;
-  const batch = tx.literal(chainBatchJson(events, now, signer));
-  await tx.commitWith(`SELECT countersign_append_audit_events(${batch}::jsonb)`);
+  await appendChainBatchAndCommit(tx, chainBatchJson(events, now, signer));
 }
 
 export function appendAuditEvent(

@@ -4,10 +4,12 @@
 // (the way transparency logs hold their operator to its history).
 import { decodeProtectedHeader } from 'jose';
 import type { Database } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CheckpointStatement, ReceiptSigner } from '../receipts/sign-receipt.ts';
 import { chainBatchJson } from './append-event.ts';
-import { loadEventKeys } from './event-key.ts';
+import { appendCheckpointBatch, readEventKeyRows, readHeadForCheckpoint } from './chain-store.ts';
+import { eventKeysFrom } from './event-key.ts';
 
 export interface Checkpoint extends CheckpointStatement {
   kid: string;
@@ -54,16 +56,14 @@ export async function createCheckpoint(
 }
 
 function signHead(deps: CheckpointDeps, input: CreateCheckpointInput): Promise<Checkpoint | null> {
-  return deps.db.prisma.$transaction(async (tx) => {
-    const heads = await tx.$queryRaw<{ seq: string; hash: string; last_type: string | null }[]>`
-      SELECT h.seq::text AS seq, h.hash, (SELECT type FROM audit_events e WHERE e.seq = h.seq) AS last_type
-        FROM audit_chain_head h WHERE h.id = 1`;
-    const head = heads[0];
+  return inTransaction(deps.db, async (tx) => {
+    const head = await readHeadForCheckpoint(tx);
     if (!head) throw new Error('the audit chain head record is missing');
     if (input.skipIfUnchanged && (head.seq === '0' || head.last_type === 'audit.checkpoint')) return null;
     const now = deps.clock.now();
     // Pins the event keys registered now: no key added later can have signed an event up to seq.
-    const keys = await loadEventKeys((text) => tx.$queryRawUnsafe<unknown[]>(text));
+    const { keyRows, signingRows } = await readEventKeyRows(tx);
+    const keys = eventKeysFrom(keyRows, signingRows[0]);
     const statement: CheckpointStatement = {
       seq: head.seq,
       hash: head.hash,
@@ -76,9 +76,8 @@ function signHead(deps: CheckpointDeps, input: CreateCheckpointInput): Promise<C
       [{ type: 'audit.checkpoint', actor: input.actor, payload: { ...statement, kid, jws } }],
       now,
     );
-    const [appended] = await tx.$queryRaw<{ seq: string }[]>`
-      SELECT countersign_append_audit_events(${batch}::jsonb)::text AS seq`;
-    if (appended?.seq !== String(BigInt(head.seq) + 1n)) throw new HeadMoved(`head moved past ${head.seq}`);
+    const appended = await appendCheckpointBatch(tx, batch);
+    if (appended !== String(BigInt(head.seq) + 1n)) throw new HeadMoved(`head moved past ${head.seq}`);
     return { ...statement, kid, jws };
   });
 }

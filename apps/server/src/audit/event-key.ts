@@ -5,7 +5,6 @@
 // the database; only the public half is registered there, by the owner, for verifiers.
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type pg from 'pg';
 import { z } from 'zod';
 import { ConfigError } from '../config-error.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -69,13 +68,8 @@ export async function loadEventKey({ setting, file, log }: LoadEventKeyInput): P
   return key;
 }
 
-/** Registers the public half for verifiers; run as the owner (the runtime role may only read the table). */
-export async function registerEventKey(client: pg.ClientBase | pg.Pool, key: ReceiptKey): Promise<void> {
-  await client.query(
-    'INSERT INTO audit_event_keys (kid, public_jwk) VALUES ($1, $2) ON CONFLICT (kid) DO NOTHING',
-    [key.kid, JSON.stringify(key.publicJwk)],
-  );
-}
+// Registering the public half (as the owner) is a write of the chain store's.
+export { registerEventKey } from './chain-store.ts';
 
 const storedKey = z.object({ kid: z.string(), public_jwk: publicJwkSchema });
 
@@ -86,15 +80,9 @@ export interface EventKeys {
   signedFrom: bigint;
 }
 
-export async function loadEventKeys(query: (text: string) => Promise<unknown[]>): Promise<EventKeys> {
-  const rows = await query('SELECT kid, public_jwk FROM audit_event_keys');
-  const start = await query('SELECT seq::text AS seq FROM audit_signing_start WHERE id = 1');
-  return eventKeysFrom(rows, start[0]);
-}
-
 /**
- * The keys from rows already read: `keyRows` as `SELECT kid, public_jwk FROM audit_event_keys`
- * answers them, `start` as `SELECT seq::text AS seq FROM audit_signing_start` does.
+ * The keys from the rows readEventKeyRows (chain-store.ts) reads: `keyRows` as they are, `start`
+ * the first of its signing rows.
  */
 export function eventKeysFrom(keyRows: readonly unknown[], start: unknown): EventKeys {
   const keys = new Map<string, KeyObject>();

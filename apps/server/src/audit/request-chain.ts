@@ -4,7 +4,8 @@
 // rewrite; `requestRowMismatches` names every field in which the row has drifted from it.
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import { runSql, type TransactionDb } from '../db/transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
+import { readRequestChainColumns } from './chain-store.ts';
 import { eventKeysFrom, signatureProblem, type EventKeys } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
 import { storedEventInput } from './verify-event-hash.ts';
@@ -107,24 +108,8 @@ export interface EventRow {
   signature: string | null;
 }
 
-/**
- * The select-list of one statement that reads a request's chain events (in seq order) and the
- * event keys they are checked with, as three columns (chain_events, event_keys, signed_from) that
- * `requestChainFromColumns` reads. `requestId` is the SQL of the request's id (a parameter or a
- * column), `typesParam` the parameter holding VERDICT_EVENT_TYPES.
- */
-export function requestChainColumnsSql(requestId: string, typesParam: string): string {
-  return `(SELECT coalesce(json_agg(json_build_object('seq', e.seq::text, 'hash', e.hash, 'type', e.type,
-                  'actor', e.actor, 'payload', e.payload, 'at', e.occurred_at, 'signature', e.signature)
-                  ORDER BY e.seq), '[]'::json)
-             FROM audit_events e
-            WHERE e.request_id = ${requestId}
-              AND (e.type IN ('request.created', 'decision.recorded', 'request.escalated')
-                   OR e.type = ANY(${typesParam}::text[]))) AS chain_events,
-          (SELECT coalesce(json_agg(json_build_object('kid', k.kid, 'public_jwk', k.public_jwk)), '[]'::json)
-             FROM audit_event_keys k) AS event_keys,
-          (SELECT s.seq::text FROM audit_signing_start s WHERE s.id = 1) AS signed_from`;
-}
+// The SQL of the chain columns is the chain store's; other reads embed it in statements of theirs.
+export { requestChainColumnsSql } from './chain-store.ts';
 
 const chainEventRowSchema = z.object({
   seq: z.string(),
@@ -162,10 +147,7 @@ export function requestChainFromColumns(requestId: string, row: unknown): Reques
  * that cannot be read: then nothing is vouched for.
  */
 export async function readRequestChain(tx: TransactionDb, requestId: string): Promise<RequestChainResult> {
-  const [row] = await runSql(tx, `SELECT ${requestChainColumnsSql('$1::uuid', '$2')}`, [
-    requestId,
-    VERDICT_EVENT_TYPES,
-  ]);
+  const row = await readRequestChainColumns(tx, requestId, VERDICT_EVENT_TYPES);
   return requestChainFromColumns(requestId, row);
 }
 

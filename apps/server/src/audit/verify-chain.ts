@@ -4,56 +4,24 @@
 // events come as one query whose rows are checked as they arrive and not kept: memory stays flat
 // however long the chain is (the socket waits while a row is hashed), and no row outlives the
 // young generation, where batches of rows held for hashing grew the heap by ~100 MB at 1 M events.
-import pg from 'pg';
-import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
 import { GENESIS_HASH } from './append-event.ts';
-import { ChainWalk, type ChainProblem, type ChainRange, type EventRow } from './chain-walk.ts';
-import { loadEventKeys } from './event-key.ts';
+import { readEventKeyRows, type SnapshotClient } from './chain-store.ts';
+import {
+  exportSnapshot,
+  hasSecondConnection,
+  inChainSnapshot,
+  inImportedSnapshot,
+  readChainHead,
+  readEventAfter,
+  streamChainEvents,
+  type VerifyDb,
+} from './chain-verify-store.ts';
+import { ChainWalk, type ChainProblem, type ChainRange } from './chain-walk.ts';
+import { eventKeysFrom } from './event-key.ts';
 import { walkInWorkers } from './walk-in-workers.ts';
 import { findRequestMismatch, type RequestMismatch, type RequestScope } from './verify-requests.ts';
 
 const PROGRESS_EVERY = 10_000;
-
-/**
- * Rows as arrays (no object per row). occurred_at comes as epoch milliseconds (the column keeps
- * three fractional digits), which is cheaper to turn into toISOString() than a timestamp's text.
- */
-const EVENT_COLUMNS = `seq::text, type, request_id::text, actor, payload,
-       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature`;
-const EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY audit_events.seq`;
-const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events
-  WHERE seq >= $1::bigint AND seq <= $2::bigint ORDER BY audit_events.seq`;
-
-/**
- * Streams the chain to `check` in seq order until it returns false. Rows after that are read
- * and dropped (the query runs to its end; only a tampered chain stops early).
- */
-function streamEvents(
-  client: pg.PoolClient,
-  range: ChainRange | undefined,
-  check: (row: EventRow) => boolean,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const config: pg.QueryArrayConfig = range
-      ? { text: RANGE_SQL, values: [range.fromSeq, range.throughSeq], rowMode: 'array' }
-      : { text: EVENTS_SQL, rowMode: 'array' };
-    const query = new pg.Query<EventRow>(config);
-    let checking = true;
-    let failure: unknown;
-    query.on('row', (row: EventRow) => {
-      if (!checking) return;
-      try {
-        checking = check(row);
-      } catch (error) {
-        checking = false;
-        failure = error;
-      }
-    });
-    query.on('error', reject);
-    query.on('end', () => (failure === undefined ? resolve() : reject(failure as Error)));
-    client.query(query);
-  });
-}
 
 export type { ChainRange } from './chain-walk.ts';
 
@@ -92,18 +60,15 @@ export interface VerifyOptions {
 }
 
 /** Verifies the chain in a snapshot of its own. */
-export function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyResult> {
-  return withReadSnapshot(pool, async (client) => {
+export function verifyChain(db: VerifyDb, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return inChainSnapshot(db, async (client) => {
     // A pool of one connection would have the second wait for the first.
-    if (!options.separateSessions || (pool.options.max ?? 10) < 2)
-      return verifyChainInSnapshot(client, options);
-    const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-    const requestCheck = withImportedSnapshot(pool, rows[0]?.snapshot ?? '', async (other) => {
+    if (!options.separateSessions || !hasSecondConnection(db)) return verifyChainInSnapshot(client, options);
+    const snapshot = await exportSnapshot(client);
+    const requestCheck = inImportedSnapshot(db, snapshot, async (other) => {
       // The head of this snapshot: where the chain ends when it is intact, the only case that uses it.
-      const { rows: heads } = await other.query<{ seq: string }>(
-        `SELECT seq::text AS seq FROM audit_chain_head WHERE id = 1`,
-      );
-      return findRequestMismatch(other, heads[0]?.seq ?? '0');
+      const head = await readChainHead(other);
+      return findRequestMismatch(other, head?.seq ?? '0');
     });
     // Settled before the snapshot's transaction ends, whatever the chain walk finds.
     const settled = requestCheck.then(
@@ -120,7 +85,7 @@ export function verifyChain(pool: pg.Pool, options: VerifyOptions = {}): Promise
 
 /** Verifies the chain on a client whose transaction already holds the snapshot to verify. */
 export async function verifyChainInSnapshot(
-  client: pg.PoolClient,
+  client: SnapshotClient,
   options: VerifyOptions & {
     /** The request check already running on another connection of this snapshot. */
     requestCheck?: Promise<RequestMismatch | null>;
@@ -132,9 +97,8 @@ export async function verifyChainInSnapshot(
 ): Promise<VerifyResult> {
   const { range } = options;
   const startSeq = range?.fromSeq ?? '1';
-  const eventKeys = await loadEventKeys(
-    async (text) => (await client.query<Record<string, unknown>>(text)).rows,
-  );
+  const { keyRows, signingRows } = await readEventKeyRows(client);
+  const eventKeys = eventKeysFrom(keyRows, signingRows[0]);
   const walk = new ChainWalk(eventKeys, {
     startSeq,
     prevHash: range?.prevHash ?? GENESIS_HASH,
@@ -154,7 +118,7 @@ export async function verifyChainInSnapshot(
     else options.onSerialFallback?.(outcome);
   }
   if (!walked) {
-    await streamEvents(client, range, (row) => {
+    await streamChainEvents(client, range, (row) => {
       const ok = walk.check(row);
       if (ok && walk.events % PROGRESS_EVERY === 0) options.onProgress?.(walk.events);
       return ok;
@@ -175,10 +139,7 @@ export async function verifyChainInSnapshot(
   }
   // The head, written with every append, says where the chain ends: events removed from the end
   // leave it pointing past the last event still stored.
-  const { rows: heads } = await client.query<{ seq: string; hash: string }>(
-    `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
-  );
-  const head = heads[0];
+  const head = await readChainHead(client);
   if (!head || head.seq !== (previousSeq ?? '0') || head.hash !== previousHash) {
     const lastSeq = BigInt(previousSeq ?? '0');
     const headSeq = head ? BigInt(head.seq) : 0n;
@@ -215,7 +176,7 @@ function requestProblem(events: number, mismatch: RequestMismatch): VerifyResult
  * must follow it, or the head must be its last event (when there is none).
  */
 async function checkSeam(
-  client: pg.PoolClient,
+  client: SnapshotClient,
   range: ChainRange,
   lastSeq: string | null,
   lastHash: string,
@@ -236,11 +197,7 @@ async function checkSeam(
       `events ${missing}–${range.throughSeq} are missing: they were deleted`,
     );
   }
-  const { rows } = await client.query<{ seq: string; prev_hash: string }>(
-    `SELECT seq::text AS seq, prev_hash FROM audit_events WHERE seq > $1::bigint ORDER BY audit_events.seq LIMIT 1`,
-    [lastSeq],
-  );
-  const next = rows[0];
+  const next = await readEventAfter(client, lastSeq);
   if (next) {
     const expected = String(BigInt(lastSeq) + 1n);
     if (next.seq !== expected)
@@ -257,10 +214,7 @@ async function checkSeam(
       );
     return null;
   }
-  const { rows: heads } = await client.query<{ seq: string; hash: string }>(
-    `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
-  );
-  const head = heads[0];
+  const head = await readChainHead(client);
   if (head && head.seq === lastSeq && head.hash === lastHash) return null;
   const headSeq = head ? BigInt(head.seq) : 0n;
   return broken(

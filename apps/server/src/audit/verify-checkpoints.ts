@@ -2,10 +2,15 @@
 // the receipt key, and the chain must still have the signed hash at the signed seq. A chain that
 // was rewritten and recomputed consistently passes verifyChain but fails here.
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import type pg from 'pg';
 import { z } from 'zod';
 import { CHECKPOINT_TYPE, RECEIPT_ALG } from '../receipts/sign-receipt.ts';
 import { GENESIS_HASH } from './append-event.ts';
+import {
+  findEventSignedByOtherKey,
+  readCheckpointEvents,
+  readEventHash,
+  type VerifyDb,
+} from './chain-verify-store.ts';
 
 /** One line of `countersign audit checkpoint export`; only the signed `jws` is trusted. */
 export const exportedCheckpointSchema = z.object({
@@ -60,19 +65,17 @@ export type CheckpointResult =
     };
 
 /** Lists the checkpoints stored in the chain, oldest first, as export lines. */
-export async function listCheckpoints(pool: pg.Pool): Promise<ExportedCheckpoint[]> {
-  const { rows } = await pool.query<{ event_seq: string; payload: unknown }>(
-    `SELECT seq::text AS event_seq, payload FROM audit_events WHERE type = 'audit.checkpoint' ORDER BY seq`,
-  );
+export async function listCheckpoints(db: VerifyDb): Promise<ExportedCheckpoint[]> {
+  const rows = await readCheckpointEvents(db);
   return rows.map((row) => ({
     ...exportedCheckpointSchema.omit({ eventSeq: true }).parse(row.payload),
     eventSeq: row.event_seq,
   }));
 }
 
-/** Checks every line (JSON lines, blank lines ignored) against `jwks` and the chain in `pool`. */
+/** Checks every line (JSON lines, blank lines ignored) against `jwks` and the chain in `db`. */
 export async function verifyCheckpoints(
-  pool: pg.Pool,
+  db: VerifyDb,
   text: string,
   jwks: JSONWebKeySet,
 ): Promise<CheckpointResult> {
@@ -109,14 +112,7 @@ export async function verifyCheckpoints(
         detail: `line ${line}: the signature does not verify against the receipt key (${error instanceof Error ? error.message : String(error)})`,
       };
     }
-    const stored =
-      statement.seq === '0'
-        ? GENESIS_HASH
-        : (
-            await pool.query<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = $1::bigint', [
-              statement.seq,
-            ])
-          ).rows[0]?.hash;
+    const stored = statement.seq === '0' ? GENESIS_HASH : await readEventHash(db, statement.seq);
     if (stored === undefined) {
       return {
         ok: false,
@@ -138,13 +134,7 @@ export async function verifyCheckpoints(
       };
     }
     if (statement.eventKeys) {
-      const { rows: unpinned } = await pool.query<{ seq: string; kid: string }>(
-        `SELECT seq::text AS seq, split_part(signature, '.', 1) AS kid FROM audit_events
-          WHERE seq <= $1::bigint AND signature IS NOT NULL AND split_part(signature, '.', 1) <> ALL($2::text[])
-          ORDER BY seq LIMIT 1`,
-        [statement.seq, statement.eventKeys],
-      );
-      const first = unpinned[0];
+      const first = await findEventSignedByOtherKey(db, statement.seq, statement.eventKeys);
       if (first) {
         return {
           ok: false,

@@ -2,16 +2,14 @@
 // with a ChainWalk resumed at the chunk's seam, and answers with the first problem or null.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChainWalk } from './chain-walk.ts';
-import { loadEventKeys } from './event-key.ts';
+import { eventKeysFrom } from './event-key.ts';
 import type { FromWorker, ToWorker, WorkerData } from './walk-in-workers.ts';
 
 const data = workerData as WorkerData;
 const port = parentPort;
 if (!port) throw new Error('verify-chunk-worker runs as a worker thread');
 
-const keys = await loadEventKeys((text) =>
-  Promise.resolve(text.includes('audit_event_keys') ? data.keyRows : data.signingRows),
-);
+const keys = eventKeysFrom(data.keyRows, data.signingRows[0]);
 
 port.on('message', ({ id, rows, state }: ToWorker) => {
   const walk = new ChainWalk(keys, data.start, state);

@@ -8,16 +8,12 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type pg from 'pg';
+import { readEventKeyRows, type SnapshotClient } from './chain-store.ts';
+import { closeChainCursor, fetchChainChunk, openChainCursor } from './chain-verify-store.ts';
 import type { ChainBreak, ChainRange, ChainWalk, EventRow, WalkState } from './chain-walk.ts';
 
 /** Events per chunk: big enough that a message costs little beside hashing it. */
 const CHUNK_EVENTS = 8_000;
-
-const CURSOR = 'countersign_verify_chain';
-
-const COLUMNS = `seq::text, type, request_id::text, actor, payload::text,
-       (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature`;
 
 /** Runs in the worker: TypeScript through tsx (as the CLI does), then the worker module. */
 const BOOT = `
@@ -38,7 +34,7 @@ function tsxApiUrl(): string {
 export interface WorkerData {
   tsx: string;
   entry: string;
-  /** The rows loadEventKeys reads, so that a worker builds the same keys. */
+  /** The rows readEventKeyRows reads, so that a worker builds the same keys. */
   keyRows: unknown[];
   signingRows: unknown[];
   start: { startSeq: string; prevHash: string; ranged: boolean };
@@ -108,7 +104,7 @@ class ChunkWorker {
  * a worker failing later rejects.
  */
 export async function walkInWorkers(
-  client: pg.PoolClient,
+  client: SnapshotClient,
   range: ChainRange | undefined,
   count: number,
   walk: ChainWalk,
@@ -121,9 +117,7 @@ export async function walkInWorkers(
   } catch (error) {
     return `tsx is not found (${error instanceof Error ? error.message : String(error)})`;
   }
-  const keyRows = (await client.query('SELECT kid, public_jwk FROM audit_event_keys')).rows;
-  const signingRows = (await client.query('SELECT seq::text AS seq FROM audit_signing_start WHERE id = 1'))
-    .rows;
+  const { keyRows, signingRows } = await readEventKeyRows(client);
   const initial = walk.state;
   const data: WorkerData = {
     tsx,
@@ -146,11 +140,7 @@ export async function walkInWorkers(
     } catch (error) {
       return `the workers did not start (${error instanceof Error ? error.message : String(error)})`;
     }
-    await client.query(
-      `DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${COLUMNS} FROM audit_events
-        ${range ? 'WHERE seq >= $1::bigint AND seq <= $2::bigint' : ''} ORDER BY audit_events.seq`,
-      range ? [range.fromSeq, range.throughSeq] : [],
-    );
+    await openChainCursor(client, range);
     const inFlight: { promise: Promise<ChainBreak | null>; after: WalkState }[] = [];
     let state = initial;
     let id = 0;
@@ -162,10 +152,7 @@ export async function walkInWorkers(
       if (!problem) onProgress?.(oldest.after.events);
     };
     for (;;) {
-      const { rows } = await client.query<EventRow>({
-        text: `FETCH ${Math.max(1, Math.floor(chunkEvents))} FROM ${CURSOR}`,
-        rowMode: 'array',
-      });
+      const rows = await fetchChainChunk(client, chunkEvents);
       if (rows.length === 0) break;
       const last = rows[rows.length - 1] as EventRow;
       const after: WalkState = {
@@ -184,7 +171,7 @@ export async function walkInWorkers(
     while (inFlight.length > 0 && problem === null) await settleOldest();
     // Chunks after a problem are not waited for (the workers are stopped below).
     for (const rest of inFlight) rest.promise.catch(() => undefined);
-    await client.query(`CLOSE ${CURSOR}`);
+    await closeChainCursor(client);
     if (problem) walk.problem = problem;
     else walk.resume(state);
     return true;

@@ -80,11 +80,11 @@ export async function buildEvidencePack(input: BuildEvidencePackInput): Promise<
     files.set(`report.${format}`, text());
   }
 
-  const verification = await verifyChain(db.pool, { separateSessions: input.separateSessions });
+  const verification = await verifyChain(db, { separateSessions: input.separateSessions });
   chainIntact &&= verification.intact;
   files.set('chain-verification.json', json({ verifiedAt: input.now().toISOString(), ...verification }));
 
-  const checkpoints = await listCheckpoints(db.pool);
+  const checkpoints = await listCheckpoints(db);
   const latest = checkpoints.at(-1) ?? null;
   files.set(
     'checkpoint.json',

@@ -39,7 +39,7 @@ export const verifyAuditRoute: Route = {
   handlers(ctx) {
     return [
       async (_req, res) => {
-        res.json(verifySchema.parse(await verifyChain(ctx.deps.db.pool)));
+        res.json(verifySchema.parse(await verifyChain(ctx.deps.db)));
       },
     ];
   },

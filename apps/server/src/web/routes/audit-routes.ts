@@ -78,10 +78,7 @@ export function mountAuditRoutes(router: Router, ctx: WebContext): void {
     await requireAuditor(ctx, req);
     const input = parseQuery(periodQuery, req.query);
     const period = periodOf(ctx, input);
-    const [chain, charts] = await Promise.all([
-      verifyChain(ctx.deps.db.pool),
-      loadAuditCharts(ctx.deps, period),
-    ]);
+    const [chain, charts] = await Promise.all([verifyChain(ctx.deps.db), loadAuditCharts(ctx.deps, period)]);
     const perDay = verticalBars(
       charts.days.map((d) => ({
         label: d.day.slice(5),
