@@ -39,7 +39,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/approvals/expire-requests.ts',
   'apps/server/src/approvals/follow-up/escalate-request.ts',
   'apps/server/src/approvals/get-request.ts',
-  'apps/server/src/approvals/grants.ts',
   'apps/server/src/approvals/list-requests.ts',
   'apps/server/src/approvals/policy/adopt-approved-proposal.ts',
   'apps/server/src/approvals/policy/establish-policy.ts',
