@@ -34,8 +34,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/approvals/check-auditor.ts',
   'apps/server/src/approvals/conclude-request.ts',
   'apps/server/src/approvals/create-request.ts',
-  'apps/server/src/approvals/delegation/delegated-eligibility.ts',
-  'apps/server/src/approvals/delegation/delegations.ts',
   'apps/server/src/approvals/expire-requests.ts',
   'apps/server/src/approvals/follow-up/escalate-request.ts',
   'apps/server/src/approvals/get-request.ts',
