@@ -40,7 +40,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/approvals/list-requests.ts',
   'apps/server/src/approvals/read-request-view.ts',
   'apps/server/src/approvals/record-decision.ts',
-  'apps/server/src/approvals/record-execution.ts',
   'apps/server/src/approvals/refuse-request.ts',
   'apps/server/src/approvals/request-rows.ts',
   'apps/server/src/approvals/view/present-with-receipt.ts',
