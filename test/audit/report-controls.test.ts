@@ -89,7 +89,7 @@ beforeAll(async () => {
 
   // Met: one policy, a decision by someone other than the requester, the approved payload
   // executed, a person deprovisioned by SCIM whose attempt is refused, a signed checkpoint.
-  await recordPolicyLoaded(m.db.prisma, policyFromYaml(POLICY), new Date());
+  await recordPolicyLoaded(m.db, policyFromYaml(POLICY), new Date());
   const approved = await createTestRequest(deps);
   await decide(approved.id, 'bob@example.com');
   await recordExecution(deps, clientId, {
@@ -105,8 +105,8 @@ beforeAll(async () => {
   metPeriod = { from: start, to: b1 };
 
   // Attention: each control's reason.
-  await recordPolicyLoaded(m.db.prisma, policyFromYaml(POLICY), new Date());
-  await recordPolicyLoaded(m.db.prisma, policyFromYaml(CHANGED_POLICY), new Date());
+  await recordPolicyLoaded(m.db, policyFromYaml(POLICY), new Date());
+  await recordPolicyLoaded(m.db, policyFromYaml(CHANGED_POLICY), new Date());
   const selfish = await createTestRequest(deps);
   await expectAppError(decide(selfish.id, 'alice@example.com'), 'SELF_APPROVAL_FORBIDDEN');
   const swapped = await createTestRequest(deps);

@@ -101,7 +101,7 @@ export async function startServer({
       { policy: policy.source, version: policy.version, rules: policy.rules.map((r) => r.name) },
       'policy loaded',
     );
-    await recordPolicyLoaded(db.prisma, policy, clock.now());
+    await recordPolicyLoaded(db, policy, clock.now());
     const policyFollower = await followPolicyVersions({ url: sessionUrl, db, live: policy, log });
     const feed = await startStatusChangeFeed(sessionUrl, log);
     const shutdown = new AbortController();

@@ -3,11 +3,13 @@
 // the same action, requester and agent while open, listed and revoked here. Every use and every
 // revocation is in the audit chain with the grant's id.
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
-import type pg from 'pg';
 import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid } from './find-request.ts';
+import { findOpenGrant, lockGrant, markGrantRevoked, selectGrants, type GrantRow } from './grant-store.ts';
+
+export { findOpenGrant };
 
 /** What listing and revoking need: the API passes its Deps, the CLI its database session. */
 export type GrantDeps = Pick<Deps, 'db' | 'clock'> & { events?: Deps['events'] | undefined };
@@ -31,28 +33,6 @@ export interface GrantView {
   uses: number;
 }
 
-interface GrantRow {
-  id: string;
-  request_id: string;
-  action: string;
-  requester_email: string;
-  agent_name: string | null;
-  policy_rule: string;
-  minutes: number;
-  approvers: string[];
-  created_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-  revoked_by: string | null;
-  uses: string;
-}
-
-const SELECT_GRANTS = `
-  SELECT g.id::text, g.request_id::text, g.action, g.requester_email, g.agent_name, g.policy_rule,
-         g.minutes, g.approvers, g.created_at, g.expires_at, g.revoked_at, g.revoked_by,
-         (SELECT count(*) FROM decisions d WHERE d.approver_email = 'grant:' || g.id::text) AS uses
-    FROM grants g`;
-
 function viewOf(row: GrantRow, now: Date): GrantView {
   return {
     id: row.id,
@@ -72,23 +52,6 @@ function viewOf(row: GrantRow, now: Date): GrantView {
   };
 }
 
-/** The open grant that covers a new request, if any: same action, requester, agent and rule. */
-export async function findOpenGrant(
-  db: Pick<pg.Pool, 'query'>,
-  scope: { action: string; requester: string; agent: string | null; policyRule: string; now: Date },
-): Promise<{ id: string; expiresAt: Date } | null> {
-  const {
-    rows: [row],
-  } = await db.query<{ id: string; expires_at: Date }>(
-    `SELECT id::text, expires_at FROM grants
-      WHERE action = $1 AND requester_email = $2 AND agent_name IS NOT DISTINCT FROM $3
-        AND policy_rule = $4 AND revoked_at IS NULL AND expires_at > $5
-      ORDER BY expires_at DESC LIMIT 1`,
-    [scope.action, scope.requester.toLowerCase(), scope.agent, scope.policyRule, scope.now],
-  );
-  return row ? { id: row.id, expiresAt: row.expires_at } : null;
-}
-
 export interface ListGrantsFilter {
   /** Only grants still open now. */
   open?: boolean | undefined;
@@ -98,25 +61,11 @@ export interface ListGrantsFilter {
 
 export async function listGrants(deps: GrantDeps, filter: ListGrantsFilter = {}): Promise<GrantView[]> {
   const now = deps.clock.now();
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.open) {
-    params.push(now);
-    where.push(`g.revoked_at IS NULL AND g.expires_at > $${params.length}`);
-  }
-  if (filter.requester) {
-    params.push(filter.requester.toLowerCase());
-    where.push(`g.requester_email = $${params.length}`);
-  }
-  if (filter.action) {
-    params.push(filter.action);
-    where.push(`g.action = $${params.length}`);
-  }
-  const { rows } = await deps.db.pool.query<GrantRow>(
-    `${SELECT_GRANTS} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY g.created_at DESC LIMIT 500`,
-    params,
-  );
+  const rows = await selectGrants(deps.db, {
+    openAt: filter.open ? now : undefined,
+    requester: filter.requester?.toLowerCase(),
+    action: filter.action,
+  });
   return rows.map((row) => viewOf(row, now));
 }
 
@@ -132,17 +81,13 @@ export async function revokeGrant(
   if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no grant with id ${id}` });
   const now = deps.clock.now();
   return inTransaction(deps.db, async (tx) => {
-    const [row] = await tx.query<GrantRow>(`${SELECT_GRANTS} WHERE g.id = $1::uuid FOR UPDATE OF g`, [id]);
+    const row = await lockGrant(tx, id);
     if (!row) throw new AppError('NOT_FOUND', { detail: `no grant with id ${id}` });
     const current = viewOf(row, now);
     if (current.status !== 'open') {
       return { grant: current, revoked: false };
     }
-    await tx.query('UPDATE grants SET revoked_at = $2, revoked_by = $3 WHERE id = $1::uuid', [
-      id,
-      now,
-      revokedBy,
-    ]);
+    await markGrantRevoked(tx, id, now, revokedBy);
     await appendAuditEventsAndCommit(
       tx,
       [

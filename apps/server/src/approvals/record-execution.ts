@@ -9,6 +9,13 @@ import type { ExecutionOutcome, ExecutionRefusalReason } from '../audit/event-ty
 import type { RequestExecution } from '../generated/prisma/client.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import { inTransaction } from '../db/transaction.ts';
+import {
+  findExecution,
+  finishExecution,
+  insertExecutionStart,
+  lockClientRequest,
+} from './execution-store.ts';
 import { isUuid } from './find-request.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 import { resolveSecret } from '../secrets/resolve-secret.ts';
@@ -68,13 +75,10 @@ export async function recordExecution(
   const actor = `client:${clientId}`;
   const asked = (input.secrets ?? []).map((s) => `${s.env}=${s.secret}`);
 
-  const outcome = await deps.db.prisma.$transaction(async (tx): Promise<Outcome> => {
-    const [request] = await tx.$queryRaw<LockedRequest[]>`
-      SELECT id, status::text AS status
-        FROM approval_requests WHERE id = ${input.requestId}::uuid AND client_id = ${clientId}::uuid
-         FOR UPDATE`;
+  const outcome = await inTransaction(deps.db, async (tx): Promise<Outcome> => {
+    const request = await lockClientRequest(tx, input.requestId, clientId);
     if (!request) throw missing();
-    const existing = await tx.requestExecution.findUnique({ where: { requestId: request.id } });
+    const existing = await findExecution(tx, request.id);
     // What was approved is what the chain recorded, not what the row says now.
     const chain = await readRequestChain(tx, request.id);
     if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
@@ -109,20 +113,19 @@ export async function recordExecution(
     const exitCode = input.exitCode ?? null;
     const execution =
       input.outcome === 'started'
-        ? await tx.requestExecution.create({
-            data: {
-              requestId: request.id,
-              payloadDigest: input.payloadDigest,
-              outcome: 'started',
-              detail,
-              exitCode,
-              startedAt: now,
-              secrets: asked,
-            },
+        ? await insertExecutionStart(tx, {
+            requestId: request.id,
+            payloadDigest: input.payloadDigest,
+            detail,
+            exitCode,
+            startedAt: now,
+            secrets: asked,
           })
-        : await tx.requestExecution.update({
-            where: { requestId: request.id },
-            data: { outcome: input.outcome, detail, exitCode, finishedAt: now },
+        : await finishExecution(tx, request.id, {
+            outcome: input.outcome,
+            detail,
+            exitCode,
+            finishedAt: now,
           });
     await appendAuditEvent(
       tx,

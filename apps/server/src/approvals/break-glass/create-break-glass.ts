@@ -3,8 +3,7 @@
 // mandatory review is opened: its cards say BREAK-GLASS, and a job at the review's due time
 // announces it again when nobody acknowledged or flagged it (review-break-glass.ts). A requester
 // or API key over the rule's maxPerDay in the last 24 hours is refused before anything is stored.
-import type { Prisma } from '../../db/client.ts';
-import { runSql } from '../../db/transaction.ts';
+import { inTransaction, type Transaction } from '../../db/transaction.ts';
 import { appendAuditEvents } from '../../audit/append-event.ts';
 import type { AuditEventInput } from '../../audit/event-types.ts';
 import { addCard } from '../outbox/card-outbox.ts';
@@ -16,6 +15,13 @@ import type { BreakGlassRule } from '../policy/policy.ts';
 import { insertRequestRow, type NewRequestRow } from '../request-rows.ts';
 import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
 import type { BreakGlassReviewJob } from './review-break-glass.ts';
+import {
+  countRecentUses,
+  insertBreakGlassDecision,
+  insertReview,
+  lockBudgetKey,
+  markRequestApproved,
+} from './break-glass-store.ts';
 
 export const BREAK_GLASS_PLATFORM = 'break-glass';
 const DAY_MS = 86_400_000;
@@ -34,7 +40,7 @@ export function breakGlassHeading(heading: string): string {
 
 /** Refuses when the requester or the key already used break-glass `maxPerDay` times under the rule. */
 async function assertWithinBudget(
-  tx: Prisma.TransactionClient,
+  tx: Transaction,
   policyRule: string,
   requester: string,
   use: BreakGlassUse,
@@ -45,21 +51,14 @@ async function assertWithinBudget(
   // Concurrent uses by one requester (or key) under one rule take turns, so the count holds.
   const keys = [`break-glass:${policyRule}:requester:${requester}`];
   if (use.keyId) keys.push(`break-glass:${policyRule}:key:${use.keyId}`);
-  for (const key of keys.sort())
-    await runSql(tx, 'SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l', [
-      key,
-    ]);
+  for (const key of keys.sort()) await lockBudgetKey(tx, key);
   const since = new Date(now.getTime() - DAY_MS);
-  const [counts] = await runSql<{ byRequester: number; byKey: number }>(
-    tx,
-    `SELECT count(*) FILTER (WHERE requester_email = $2)::int AS "byRequester",
-            count(*) FILTER (WHERE $3::uuid IS NOT NULL AND api_key_id = $3::uuid)::int AS "byKey"
-       FROM break_glass_reviews
-      WHERE policy_rule = $1 AND created_at > $4 AND (requester_email = $2 OR api_key_id = $3::uuid)`,
-    [policyRule, requester, use.keyId ?? null, since],
-  );
-  const byRequester = counts?.byRequester ?? 0;
-  const byKey = counts?.byKey ?? 0;
+  const { byRequester, byKey } = await countRecentUses(tx, {
+    policyRule,
+    requester,
+    keyId: use.keyId ?? null,
+    since,
+  });
   if (byRequester >= max || byKey >= max) {
     const who = byRequester >= max ? `requester ${requester}` : 'this API key';
     throw new AppError('BREAK_GLASS_BUDGET_EXCEEDED', {
@@ -83,33 +82,27 @@ export function createBreakGlass(
   const policyRule = data.policyRule ?? '';
   const requester = data.requesterEmail;
   const dueAt = new Date(now.getTime() + use.rule.reviewWithinSeconds * 1000);
-  return deps.db.prisma.$transaction(async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     await assertWithinBudget(tx, policyRule, requester, use, now);
-    await insertRequestRow(tx, { ...data, breakGlass: use.reason });
-    const decision = await tx.decision.create({
-      data: {
-        requestId: data.id,
-        approverEmail: requester,
-        platform: BREAK_GLASS_PLATFORM,
-        verdict: 'approve',
-        reason: use.reason,
-        createdAt: now,
-      },
+    const inserted = await insertRequestRow(tx, { ...data, breakGlass: use.reason });
+    const decision = await insertBreakGlassDecision(tx, {
+      requestId: data.id,
+      approverEmail: requester,
+      platform: BREAK_GLASS_PLATFORM,
+      reason: use.reason,
+      createdAt: now,
     });
-    const request = await tx.approvalRequest.update({
-      where: { id: data.id },
-      data: { status: 'approved', decidedAt: now },
-    });
-    const breakGlassReview = await tx.breakGlassReview.create({
-      data: {
-        requestId: data.id,
-        policyRule,
-        requesterEmail: requester,
-        apiKeyId: use.keyId ?? null,
-        reviewers: use.rule.reviewers,
-        dueAt,
-        createdAt: now,
-      },
+    await markRequestApproved(tx, data.id, now);
+    // The row as the update left it: inserted, then approved now.
+    const request = { ...inserted, status: 'approved' as const, decidedAt: now };
+    const breakGlassReview = await insertReview(tx, {
+      requestId: data.id,
+      policyRule,
+      requesterEmail: requester,
+      apiKeyId: use.keyId ?? null,
+      reviewers: use.rule.reviewers,
+      dueAt,
+      createdAt: now,
     });
     const chatCards = [];
     for (const channel of Array.isArray(data.channels) ? data.channels : []) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { appendAuditEvents } from '../../audit/append-event.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { addCard, refreshCards } from '../outbox/card-outbox.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { idpGroupHeld, isDeprovisioned } from '../../directory/directory-eligibility.ts';
 import { AppError } from '../../errors.ts';
@@ -15,6 +16,12 @@ import { isUuid } from '../find-request.ts';
 import { maskCredentialsInText } from '../masking.ts';
 import { refuseTooLongText } from '../text-limits.ts';
 import { type ReviewOutcome } from './review-status.ts';
+import {
+  lockReview,
+  lockUnreviewedReview,
+  markReviewRowOverdue,
+  recordReviewOutcome,
+} from './break-glass-store.ts';
 
 export { REVIEW_OUTCOMES, reviewStatusOf, type ReviewOutcome } from './review-status.ts';
 
@@ -35,16 +42,8 @@ export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<
   const reviewer = input.reviewer.toLowerCase();
   const note = input.note ? maskCredentialsInText(input.note) : null;
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    const rows = isUuid(input.requestId)
-      ? await tx.$queryRawUnsafe<{ request_id: string }[]>(
-          'SELECT request_id FROM break_glass_reviews WHERE request_id = $1::uuid FOR UPDATE',
-          input.requestId,
-        )
-      : [];
-    const review = rows[0]
-      ? await tx.breakGlassReview.findUniqueOrThrow({ where: { requestId: input.requestId } })
-      : null;
+  return inTransaction(deps.db, async (tx) => {
+    const review = isUuid(input.requestId) ? await lockReview(tx, input.requestId) : undefined;
     if (!review)
       throw new AppError('NOT_FOUND', { detail: `no break-glass use with request id ${input.requestId}` });
     if (review.outcome !== null) {
@@ -69,9 +68,11 @@ export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<
         detail: `${reviewer} was deactivated or removed by the identity provider and cannot review`,
       });
     }
-    const updated = await tx.breakGlassReview.update({
-      where: { requestId: review.requestId },
-      data: { outcome: input.outcome, reviewedBy: reviewer, note, reviewedAt: now },
+    const updated = await recordReviewOutcome(tx, review.requestId, {
+      outcome: input.outcome,
+      reviewedBy: reviewer,
+      note,
+      reviewedAt: now,
     });
     await refreshCards(tx, deps, review.requestId);
     await appendAuditEvents(
@@ -98,12 +99,8 @@ export async function reviewBreakGlass(deps: Deps, input: ReviewInput): Promise<
  */
 export async function markReviewOverdue(deps: Deps, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    const rows = await tx.$queryRawUnsafe<{ request_id: string; reviewers: string[] }[]>(
-      'SELECT request_id, reviewers FROM break_glass_reviews WHERE request_id = $1::uuid AND outcome IS NULL AND overdue_at IS NULL FOR UPDATE',
-      requestId,
-    );
-    const [locked] = rows;
+  return inTransaction(deps.db, async (tx) => {
+    const locked = await lockUnreviewedReview(tx, requestId);
     if (!locked) return false;
     const chain = await readRequestChain(tx, requestId);
     if (!chain.found) throw new Error(chain.reason);
@@ -111,12 +108,8 @@ export async function markReviewOverdue(deps: Deps, requestId: string): Promise<
     const reviewers = escalate
       ? [...new Set([...locked.reviewers, ...escalate.approvers])]
       : locked.reviewers;
-    const review = await tx.breakGlassReview.update({
-      where: { requestId },
-      data: { overdueAt: now, reviewers },
-      include: { request: { select: { channels: true } } },
-    });
-    if (escalate?.channel && !review.request.channels.includes(escalate.channel))
+    const review = await markReviewRowOverdue(tx, requestId, now, reviewers);
+    if (escalate?.channel && !review.channels.includes(escalate.channel))
       await addCard(tx, deps, requestId, escalate.channel);
     // Every card of the request now says REVIEW OVERDUE; the flusher posts it again.
     await refreshCards(tx, deps, requestId);
@@ -130,7 +123,7 @@ export async function markReviewOverdue(deps: Deps, requestId: string): Promise<
           payload: {
             dueAt: review.dueAt.toISOString(),
             reviewers: review.reviewers,
-            channels: review.request.channels,
+            channels: review.channels,
             escalatedTo: escalate ? { approvers: escalate.approvers, channel: escalate.channel } : null,
           },
         },

@@ -1,8 +1,9 @@
 // Whether someone not eligible themselves may decide as a delegate: they hold an active delegation
 // from an eligible approver, directly or through a short chain of delegations. A chain that runs
 // through the requester (or the agent's owner) never counts: nobody decides a request for its asker.
-import { runSql, type TransactionDb } from '../../db/transaction.ts';
+import type { TransactionDb } from '../../db/transaction.ts';
 import { checkEligibility, type DecidingRules } from '../decider-eligibility.ts';
+import { listActiveDelegationsTo } from './delegation-store.ts';
 
 /** How many delegations a chain may hold (carol for bob for dave). */
 const MAX_CHAIN = 3;
@@ -11,11 +12,6 @@ export type DelegatedEligibility =
   | { kind: 'delegate'; delegationId: string; onBehalfOf: string; chain: string[] }
   | { kind: 'through_requester'; detail: string }
   | { kind: 'none' };
-
-interface ActiveDelegation {
-  id: string;
-  from_email: string;
-}
 
 export async function findDelegatedEligibility(
   tx: TransactionDb,
@@ -33,12 +29,7 @@ export async function findDelegatedEligibility(
   for (let depth = 0; depth < MAX_CHAIN && frontier.length > 0; depth += 1) {
     const next: typeof frontier = [];
     for (const step of frontier) {
-      const delegations = await runSql<ActiveDelegation>(
-        tx,
-        `SELECT id::text AS id, from_email FROM delegations
-          WHERE to_email = $1 AND removed_at IS NULL AND until > $2 ORDER BY created_at, id`,
-        [step.person, now],
-      );
+      const delegations = await listActiveDelegationsTo(tx, step.person, now);
       for (const d of delegations) {
         const chain = [...step.chain, d.from_email];
         const firstId = step.firstId ?? d.id;

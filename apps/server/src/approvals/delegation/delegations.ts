@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { appendAuditEvents } from '../../audit/append-event.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import type { Delegation } from '../../generated/prisma/client.ts';
@@ -11,6 +12,14 @@ import { DELEGATION_EXPIRY_QUEUE } from '../../jobs/job-queue.ts';
 import { isUuid } from '../find-request.ts';
 import { maskCredentialsInText } from '../masking.ts';
 import { refuseTooLongText } from '../text-limits.ts';
+import {
+  findDelegation,
+  insertDelegation,
+  listActiveDelegationEdges,
+  lockDelegationAdding,
+  markDelegationRemoved,
+  markExpiryRecorded,
+} from './delegation-store.ts';
 
 export interface AddDelegationInput {
   from: string;
@@ -58,13 +67,10 @@ export async function addDelegation(deps: DelegationDeps, input: AddDelegationIn
       errors: [{ pointer: '/until', message: `must be within ${MAX_DELEGATION_DAYS} days` }],
     });
   }
-  return deps.db.prisma.$transaction(async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     // Delegations are added one at a time, so the loop check below sees every earlier one.
-    await tx.$queryRawUnsafe('SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(4176221903)) AS l');
-    const active = await tx.delegation.findMany({
-      where: { removedAt: null, until: { gt: now } },
-      select: { fromEmail: true, toEmail: true },
-    });
+    await lockDelegationAdding(tx);
+    const active = await listActiveDelegationEdges(tx, now);
     // A loop (from already acts for to, directly or through others) would let a chain come back.
     const reaches = new Set([to]);
     for (let grew = true; grew;) {
@@ -82,16 +88,14 @@ export async function addDelegation(deps: DelegationDeps, input: AddDelegationIn
         errors: [{ pointer: '/to', message: 'already delegates to the delegator' }],
       });
     }
-    const delegation = await tx.delegation.create({
-      data: {
-        id: randomUUID(),
-        fromEmail: from,
-        toEmail: to,
-        until: input.until,
-        reason: input.reason ? maskCredentialsInText(input.reason) : null,
-        createdBy: input.actor,
-        createdAt: now,
-      },
+    const delegation = await insertDelegation(tx, {
+      id: randomUUID(),
+      fromEmail: from,
+      toEmail: to,
+      until: input.until,
+      reason: input.reason ? maskCredentialsInText(input.reason) : null,
+      createdBy: input.actor,
+      createdAt: now,
     });
     const seconds = Math.max(1, Math.ceil((input.until.getTime() - now.getTime()) / 1000));
     await deps.jobs.send(
@@ -133,15 +137,11 @@ export async function removeDelegation(
   onlyFor?: string,
 ): Promise<Delegation> {
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    const found = isUuid(id) ? await tx.delegation.findUnique({ where: { id } }) : null;
+  return inTransaction(deps.db, async (tx) => {
+    const found = isUuid(id) ? await findDelegation(tx, id) : undefined;
     if (!found || (onlyFor !== undefined && found.fromEmail !== onlyFor.toLowerCase()))
       throw new AppError('NOT_FOUND', { detail: `no delegation with id ${id}` });
-    const { count } = await tx.delegation.updateMany({
-      where: { id, removedAt: null },
-      data: { removedAt: now, removedBy: actor },
-    });
-    if (count === 0) return found;
+    if (!(await markDelegationRemoved(tx, id, now, actor))) return found;
     const removed = { ...found, removedAt: now, removedBy: actor };
     await appendAuditEvents(
       tx,
@@ -156,13 +156,9 @@ export async function removeDelegation(
 /** The delegation reached its `until`: its expiry is audited, once (not for one removed before). */
 export async function recordDelegationExpiry(deps: Deps, id: string): Promise<boolean> {
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    const { count } = await tx.delegation.updateMany({
-      where: { id, removedAt: null, expiryRecordedAt: null, until: { lte: now } },
-      data: { expiryRecordedAt: now },
-    });
-    if (count === 0) return false;
-    const delegation = await tx.delegation.findUniqueOrThrow({ where: { id } });
+  return inTransaction(deps.db, async (tx) => {
+    const delegation = await markExpiryRecorded(tx, id, now);
+    if (!delegation) return false;
     await appendAuditEvents(
       tx,
       [{ type: 'delegation.expired', actor: 'countersign', payload: auditPayload(delegation) }],

@@ -2,9 +2,12 @@
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
 import type { ChatCard } from '../../generated/prisma/client.ts';
-import { runSql, type TransactionDb } from '../../db/transaction.ts';
+import type { TransactionDb } from '../../db/transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 import { platformOf } from '../channels.ts';
+import { bumpCardVersions, FLUSH_LOCK_KEY_SQL, insertCard, lockFlushShared } from './outbox-store.ts';
+
+export { FLUSH_LOCK_KEY_SQL };
 
 export interface ChatOutboxDeps {
   jobs: JobQueue;
@@ -17,13 +20,6 @@ export interface ChatFlushJobData {
 }
 
 /**
- * The advisory lock that orders a channel's card writers before its flush's last look: a writer
- * holds it shared from its job send to its commit, the flush takes it alone before it calls the
- * channel done (see `flushChannel`). The key is computed in SQL, the same on both sides.
- */
-export const FLUSH_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flush:' || $1, 0)";
-
-/**
  * Queues the channel's flush job; one already queued covers it (queue policy `stately`). That
  * queued job may start, and find nothing to show, before this transaction commits: the shared
  * flush lock, held until commit, makes its last look wait for this change.
@@ -34,29 +30,11 @@ export async function queueFlush(
   channel: string,
   startAfterSeconds?: number,
 ): Promise<void> {
-  await runSql(tx, `SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(${FLUSH_LOCK_KEY_SQL})) AS l`, [
-    channel,
-  ]);
+  await lockFlushShared(tx, channel);
   await jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, {
     singletonKey: channel,
     ...(startAfterSeconds ? { startAfterSeconds } : {}),
   });
-}
-
-/** chat_cards columns under Prisma's names, for raw SQL's RETURNING. */
-const CARD_COLUMNS = `id, request_id AS "requestId", channel, message_id AS "messageId", version,
-  shown_version AS "shownVersion", post_attempted_at AS "postAttemptedAt", posted_at AS "postedAt",
-  failed_at AS "failedAt", error, created_at AS "createdAt"`;
-
-/** A new card row; `id` is bigint, which node-postgres answers as text. */
-async function insertCardRow(tx: TransactionDb, requestId: string, channel: string): Promise<ChatCard> {
-  const [row] = await runSql<Omit<ChatCard, 'id'> & { id: string | bigint }>(
-    tx,
-    `INSERT INTO chat_cards (request_id, channel) VALUES ($1::uuid, $2) RETURNING ${CARD_COLUMNS}`,
-    [requestId, channel],
-  );
-  if (!row) throw new Error('INSERT … RETURNING answered no row');
-  return { ...row, id: BigInt(row.id) };
 }
 
 /** Whether cards are kept for this channel: its platform has credentials configured. */
@@ -72,7 +50,7 @@ export async function addCard(
   channel: string | null,
 ): Promise<ChatCard | null> {
   if (!channel || !hasCardPlatform(deps, channel)) return null;
-  const card = await insertCardRow(tx, requestId, channel);
+  const card = await insertCard(tx, requestId, channel);
   await queueFlush(tx, deps.jobs, channel);
   return card;
 }
@@ -83,11 +61,7 @@ export async function refreshCards(
   deps: ChatOutboxDeps,
   requestId: string,
 ): Promise<void> {
-  const cards = await runSql<{ channel: string }>(
-    tx,
-    'UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel',
-    [requestId],
-  );
+  const cards = await bumpCardVersions(tx, requestId);
   for (const { channel } of cards) {
     if (deps.chatPlatforms.has(platformOf(channel))) await queueFlush(tx, deps.jobs, channel);
   }

@@ -3,9 +3,10 @@
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
 import { redactCallbackUrl } from '../masking.ts';
-import { runSql, type TransactionDb } from '../../db/transaction.ts';
+import type { TransactionDb } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 import { CALLBACK_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
+import { insertCallbackDelivery } from './outbox-store.ts';
 
 export interface CallbackJobData {
   deliveryId: string;
@@ -20,11 +21,12 @@ export async function enqueueVerdictCallback(
   if (!request.callbackUrl) return null;
   const deliveryId = randomUUID();
   // The request row keeps the one full URL; the delivery records it as it may be shown.
-  await runSql(
-    tx,
-    'INSERT INTO callback_deliveries (id, request_id, url, verdict) VALUES ($1::uuid, $2::uuid, $3, $4::"ApprovalStatus")',
-    [deliveryId, request.id, redactCallbackUrl(request.callbackUrl), verdict],
-  );
+  await insertCallbackDelivery(tx, {
+    id: deliveryId,
+    requestId: request.id,
+    url: redactCallbackUrl(request.callbackUrl),
+    verdict,
+  });
   await jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
   return deliveryId;
 }

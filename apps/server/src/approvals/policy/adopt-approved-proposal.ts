@@ -10,16 +10,8 @@ import {
   lockPolicyVersions,
   notifyPolicyChanged,
   readActiveVersion,
-} from './policy-versions.ts';
-
-interface ProposalRow {
-  id: string;
-  baseVersion: number;
-  text: string;
-  digest: string;
-  diff: string;
-  proposer: string;
-}
+  readProposalOfRequest,
+} from './policy-store.ts';
 
 export async function adoptApprovedProposal(
   tx: Transaction,
@@ -27,11 +19,7 @@ export async function adoptApprovedProposal(
   approvals: readonly string[],
   now: Date,
 ): Promise<PolicyVersionAuditEventInput> {
-  const [proposal] = await tx.query<ProposalRow>(
-    `SELECT id::text AS id, base_version AS "baseVersion", text, digest, diff, proposer
-       FROM policy_proposals WHERE request_id = $1::uuid`,
-    [requestId],
-  );
+  const proposal = await readProposalOfRequest(tx, requestId);
   if (!proposal) {
     throw new AppError('POLICY_CONFLICT', {
       detail: 'this policy.change request has no stored proposal: nothing can be applied',

@@ -4,6 +4,7 @@
 // stored version the built-in default applies and nothing is stored.
 import { appendAuditEvent } from '../../audit/append-event.ts';
 import type { Database } from '../../db/client.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { parsePolicy, readPolicyText } from './load-policy.ts';
 import { BUILT_IN_POLICY, type Policy } from './policy.ts';
@@ -13,7 +14,7 @@ import {
   lockPolicyVersions,
   readActiveVersion,
   type PolicyVersionRow,
-} from './policy-versions.ts';
+} from './policy-store.ts';
 
 export interface PolicyFileText {
   path: string;
@@ -39,7 +40,7 @@ export async function establishPolicy(
   log: Logger,
   now: Date,
 ): Promise<Policy> {
-  const active = await db.prisma.$transaction(async (tx) => {
+  const active = await inTransaction(db, async (tx) => {
     await lockPolicyVersions(tx);
     const stored = await readActiveVersion(tx);
     if (stored || !file) return stored;
@@ -80,7 +81,7 @@ export async function establishPolicy(
       },
       `the policy file differs from version ${active.version} in force and was NOT applied: propose it (countersign policy propose ${file.path}) to change the policy`,
     );
-    await db.prisma.$transaction((tx) =>
+    await inTransaction(db, (tx) =>
       appendAuditEvent(
         tx,
         {

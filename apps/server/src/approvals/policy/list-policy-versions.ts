@@ -2,9 +2,9 @@
 // keyset cursor, each with who proposed it and who approved it (the approvals of its policy.change
 // request); one version with its full text and diff.
 import { z } from 'zod';
-import { runSql } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import { selectVersionHistory, selectVersionWithHistory, type VersionHistoryRow } from './policy-store.ts';
 
 export interface PolicyVersionSummary {
   version: number;
@@ -52,26 +52,7 @@ function decodeCursor(cursor: string): number {
   }
 }
 
-interface VersionRow {
-  version: number;
-  digest: string;
-  source: string;
-  createdAt: Date;
-  proposalId: string | null;
-  proposer: string | null;
-  approvers: string[];
-  adoptedBy: string;
-  text?: string;
-  diff?: string;
-}
-
-const SELECT = `SELECT v.version, v.digest, v.source, v.created_at AS "createdAt",
-                       v.proposal_id::text AS "proposalId", p.proposer, v.adopted_by AS "adoptedBy",
-                       ARRAY(SELECT d.approver_email FROM decisions d
-                              WHERE d.request_id = p.request_id AND d.verdict = 'approve'
-                              ORDER BY d.created_at, d.id) AS approvers`;
-
-function summaryOf(row: VersionRow): PolicyVersionSummary {
+function summaryOf(row: VersionHistoryRow): PolicyVersionSummary {
   return {
     version: row.version,
     digest: row.digest,
@@ -90,14 +71,7 @@ export async function listPolicyVersions(
   input: ListPolicyVersionsInput,
 ): Promise<{ items: PolicyVersionSummary[]; nextCursor: string | null }> {
   const before = input.cursor === undefined ? null : decodeCursor(input.cursor);
-  const rows = await runSql<VersionRow>(
-    deps.db.prisma,
-    `${SELECT}
-       FROM policy_versions v LEFT JOIN policy_proposals p ON p.id = v.proposal_id
-      WHERE $1::int IS NULL OR v.version < $1::int
-      ORDER BY v.version DESC LIMIT $2`,
-    [before, input.limit + 1],
-  );
+  const rows = await selectVersionHistory(deps.db, before, input.limit + 1);
   const items = rows.slice(0, input.limit).map(summaryOf);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > input.limit && last ? encodeCursor(last.version) : null };
@@ -107,13 +81,7 @@ export async function getPolicyVersion(
   deps: Pick<Deps, 'db'>,
   version: number,
 ): Promise<PolicyVersionDetail> {
-  const [row] = await runSql<VersionRow>(
-    deps.db.prisma,
-    `${SELECT}, v.text, v.diff
-       FROM policy_versions v LEFT JOIN policy_proposals p ON p.id = v.proposal_id
-      WHERE v.version = $1`,
-    [version],
-  );
+  const row = await selectVersionWithHistory(deps.db, version);
   if (!row) throw new AppError('NOT_FOUND', { detail: `no policy version ${version} is stored` });
   return { ...summaryOf(row), text: row.text ?? '', diff: row.diff ?? '' };
 }

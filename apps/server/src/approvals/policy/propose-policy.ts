@@ -5,6 +5,7 @@
 // not validate (422, every problem with its line).
 import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../../audit/append-event.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { createRequest } from '../create-request.ts';
@@ -13,7 +14,8 @@ import type { RequestWithDecisions } from '../find-request.ts';
 import { parsePolicy, PolicyError } from './load-policy.ts';
 import { actionMatches, DEFAULT_EXPIRES_IN_SECONDS, type Policy, type PolicyRule } from './policy.ts';
 import { diffPolicyText } from './policy-diff.ts';
-import { POLICY_CHANGE_ACTION, readActiveVersion } from './policy-versions.ts';
+import { insertProposal, readActiveVersion } from './policy-store.ts';
+import { POLICY_CHANGE_ACTION } from './policy-versions.ts';
 
 export const POLICY_ADMINS_GROUP = 'policy-admins';
 /** Two-person review: a change needs at least this many approvals, whatever a rule says. */
@@ -129,10 +131,8 @@ export async function proposePolicy(
   );
   const proposal = { id, baseVersion: active.version, digest, diff, proposer: request.requesterEmail };
   const now = deps.clock.now();
-  await deps.db.prisma.$transaction(async (tx) => {
-    await tx.policyProposal.create({
-      data: { ...proposal, requestId: request.id, text: input.text, createdAt: now },
-    });
+  await inTransaction(deps.db, async (tx) => {
+    await insertProposal(tx, { ...proposal, requestId: request.id, text: input.text }, now);
     await appendAuditEvent(
       tx,
       {

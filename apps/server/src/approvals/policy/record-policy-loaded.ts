@@ -1,7 +1,8 @@
 // Audits the policy a server starts with, so the trail shows which rules were in force when.
 import { createHash } from 'node:crypto';
 import { appendAuditEvent } from '../../audit/append-event.ts';
-import type { PrismaClient } from '../../db/client.ts';
+import type { Database } from '../../db/client.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { canonicalJson } from '../../audit/canonical-json.ts';
 import type { Policy } from './policy.ts';
 
@@ -12,8 +13,12 @@ export function policyDigest(policy: Policy): string {
   return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
-export async function recordPolicyLoaded(db: PrismaClient, policy: Policy, now: Date): Promise<void> {
-  await db.$transaction((tx) =>
+export async function recordPolicyLoaded(
+  db: Pick<Database, 'pool'>,
+  policy: Policy,
+  now: Date,
+): Promise<void> {
+  await inTransaction(db, (tx) =>
     appendAuditEvent(
       tx,
       {
