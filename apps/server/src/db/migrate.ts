@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
+import type { Database } from './client.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../prisma/migrations/', import.meta.url));
 
@@ -79,6 +80,16 @@ export async function pendingMigrations(client: pg.ClientBase, dir?: string): Pr
     applied.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => r.migration_name),
   );
   return files.filter((f) => !done.has(f.name)).map((f) => f.name);
+}
+
+/** pendingMigrations on a connection of the database's pool, returned to it afterwards. */
+export async function pendingMigrationsOf(db: Pick<Database, 'pool'>, dir?: string): Promise<string[]> {
+  const client = await db.pool.connect();
+  try {
+    return await pendingMigrations(client, dir);
+  } finally {
+    client.release();
+  }
 }
 
 export async function migrate(url: string, log: Logger, dir?: string): Promise<MigrateResult> {

@@ -8,6 +8,7 @@ import { CHAT_PLATFORMS } from '../approvals/channels.ts';
 import type { PrismaClient } from '../db/client.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
 import { REFUSAL_REASONS } from '../audit/event-types.ts';
+import { callbackAttemptCounts, chatCardCounts, waitingJobCounts } from './metrics-store.ts';
 import { createAuditEventTally } from './tally-audit-events.ts';
 
 export interface Metrics {
@@ -72,12 +73,7 @@ export function createMetrics(db: PrismaClient): Metrics {
     labelNames: ['platform', 'status'] as const,
     registers: [registry],
     async collect() {
-      const rows = await db.$queryRaw<{ platform: string; status: string; count: bigint }[]>`
-        SELECT split_part(channel, ':', 1) AS platform,
-               CASE WHEN failed_at IS NOT NULL THEN 'failed'
-                    WHEN message_id IS NOT NULL THEN 'posted' ELSE 'pending' END AS status,
-               count(*) AS count
-          FROM chat_cards GROUP BY 1, 2`;
+      const rows = await chatCardCounts(db);
       this.reset();
       for (const platform of CHAT_PLATFORMS) {
         for (const status of CARD_STATES) {
@@ -128,13 +124,7 @@ export function createMetrics(db: PrismaClient): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
     async collect() {
-      const rows = await db.$queryRaw<{ result: string; count: bigint }[]>`
-        SELECT CASE WHEN status_code BETWEEN 200 AND 299 THEN 'success'
-                    WHEN status_code = 410 THEN 'gone'
-                    WHEN status_code IS NOT NULL THEN 'http_error'
-                    ELSE 'error' END AS result,
-               count(*) AS count
-          FROM callback_attempts GROUP BY 1`;
+      const rows = await callbackAttemptCounts(db);
       this.reset();
       for (const result of CALLBACK_RESULTS) {
         this.inc({ result }, Number(rows.find((r) => r.result === result)?.count ?? 0));
@@ -150,9 +140,7 @@ export function createMetrics(db: PrismaClient): Metrics {
       this.reset();
       let rows: { queue: string; count: bigint }[];
       try {
-        rows = await db.$queryRaw<{ queue: string; count: bigint }[]>`
-          SELECT name AS queue, count(*) AS count FROM pgboss.job
-           WHERE state IN ('created', 'retry') GROUP BY name`;
+        rows = await waitingJobCounts(db);
       } catch {
         return; // the queue's schema is not there yet (before the first start)
       }

@@ -1,6 +1,7 @@
 // Counts verdicts, decisions and refusals from the append-only audit log, reading only the events
 // after the last one seen (seq is gapless and increasing), so a scrape costs one indexed query.
 import type { PrismaClient } from '../db/client.ts';
+import { auditHeadSeq, countVerdictEventsBetween } from './metrics-store.ts';
 
 export interface AuditEventCounts {
   verdicts: Record<string, number>;
@@ -30,19 +31,9 @@ export function createAuditEventTally(db: PrismaClient): AuditEventTally {
   async function catchUp(): Promise<AuditEventCounts> {
     // Appends are serialised by the chain lock up to their commit, so every event at or below the
     // head read here is visible, and none above it is counted twice next time.
-    const head = await db.$queryRaw<{ seq: bigint | null }[]>`SELECT max(seq) AS seq FROM audit_events`;
-    const upTo = head[0]?.seq ?? 0n;
+    const upTo = (await auditHeadSeq(db)) ?? 0n;
     if (upTo <= lastSeq) return counts;
-    const rows = await db.$queryRaw<{ type: string; detail: string | null; count: bigint }[]>`
-      SELECT type,
-             CASE type WHEN 'decision.recorded' THEN payload->>'verdict'
-                       WHEN 'decision.refused' THEN payload->>'reason' END AS detail,
-             count(*) AS count
-        FROM audit_events
-       WHERE seq > ${lastSeq} AND seq <= ${upTo}
-         AND type IN ('request.approved', 'request.denied', 'request.expired', 'request.cancelled',
-                      'decision.recorded', 'decision.refused')
-       GROUP BY 1, 2`;
+    const rows = await countVerdictEventsBetween(db, lastSeq, upTo);
     for (const row of rows) {
       const n = Number(row.count);
       const verdict = VERDICT_EVENTS[row.type];

@@ -96,7 +96,7 @@ export async function buildEvidencePack(input: BuildEvidencePackInput): Promise<
   );
   files.set('jwks.json', json(input.jwks));
 
-  const events = await collectEvidenceEvents(db.pool, period);
+  const events = await collectEvidenceEvents(db, period);
   files.set('policy-history.json', json(events.policyHistory));
   files.set('directory-changes.json', json(events.directoryChanges));
   files.set('admin-actions.json', json(events.adminActions));

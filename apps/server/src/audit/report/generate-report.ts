@@ -1,10 +1,9 @@
 // The compliance report (spec §8): streams the period's rows to `out` in CSV, JSON or Markdown,
 // summarises them, and records the run itself as a `report.generated` audit event.
 import type { Writable } from 'node:stream';
-import type pg from 'pg';
 import type { Database } from '../../db/client.ts';
 import type { JSONWebKeySet } from 'jose';
-import { withImportedSnapshot, withReadSnapshot } from '../../db/read-snapshot.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { appendAuditEvent } from '../append-event.ts';
 import type { ChatOrigin } from '../event-types.ts';
 import type { ReportPeriod } from './report-period.ts';
@@ -17,6 +16,13 @@ import {
 } from './controls.ts';
 import { verifyForReport, type ReportVerification } from './report-verification.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
+import {
+  exportSnapshot,
+  hasSecondConnection,
+  inImportedReportSnapshot,
+  inReportSnapshot,
+  type ReportSnapshot,
+} from './report-rows-store.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
 import { JsonReportWriter } from './write-json.ts';
@@ -73,13 +79,12 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
   // decided while the report runs; the run is recorded after it.
   // A wrong mapping file stops the run before anything is written.
   const mapping = input.controls ? shippedControlMapping() : undefined;
-  const result = await withReadSnapshot(input.db.pool, async (client) => {
-    if (!input.separateSessions || (input.db.pool.options.max ?? 10) < 2)
+  const result = await inReportSnapshot(input.db, async (client) => {
+    if (!input.separateSessions || !hasSecondConnection(input.db))
       return writeReport(client, input, mapping, () =>
         verifyForReport(client, input.period, input.checkpointKeys),
       );
-    const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-    const running = withImportedSnapshot(input.db.pool, rows[0]?.snapshot ?? '', (other) =>
+    const running = inImportedReportSnapshot(input.db, await exportSnapshot(client), (other) =>
       verifyForReport(other, input.period, input.checkpointKeys),
     );
     // Settled before the snapshot's transaction ends, whatever happens to the rows.
@@ -104,7 +109,7 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
 }
 
 async function writeReport(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   input: GenerateReportInput,
   mapping: ControlMapping | undefined,
   verify: () => Promise<ReportVerification>,
@@ -174,7 +179,7 @@ async function recordReportRun(
   const tally = (status: ControlsSection['controls'][number]['status']) =>
     run.controls?.controls.filter((c) => c.status === status).length ?? 0;
   const now = run.now();
-  await db.prisma.$transaction((tx) =>
+  await inTransaction(db, (tx) =>
     appendAuditEvent(
       tx,
       {

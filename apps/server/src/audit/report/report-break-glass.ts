@@ -2,10 +2,10 @@
 // request.created event), with where its review stands as of the run: acknowledged or flagged (by
 // whom, when, the note), overdue (nobody reviewed it in time), or open (still within its time).
 // A use reviewed after it was overdue shows the review and when it went overdue.
-import type pg from 'pg';
 import { z } from 'zod';
 import type { ReportPeriod } from './report-period.ts';
-import { filterClause, type ReportFilters } from './report-rows.ts';
+import type { ReportFilters, ReportSnapshot } from './report-rows-store.ts';
+import { breakGlassCreations, breakGlassFollowUps } from './report-store.ts';
 
 export interface ReportBreakGlassUse {
   requestId: string;
@@ -34,43 +34,21 @@ const reviewedSchema = z.object({
 });
 
 export async function breakGlassUses(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportBreakGlassUse[]> {
-  const params: unknown[] = [period.from, period.to];
-  const created = await db.query<{
-    seq: string;
-    request_id: string;
-    occurred_at: Date;
-    action: string;
-    payload: unknown;
-  }>(
-    `SELECT e.seq::text AS seq, e.request_id::text AS request_id, e.occurred_at, r.action, e.payload
-       FROM audit_events e JOIN approval_requests r ON r.id = e.request_id
-      WHERE e.type = 'request.created' AND e.payload->'breakGlass' IS NOT NULL
-            AND e.occurred_at >= $1 AND e.occurred_at < $2${filterClause(filters, params)}
-      ORDER BY e.seq`,
-    params,
+  const created = await breakGlassCreations(db, period, filters);
+  if (created.length === 0) return [];
+  const followUps = await breakGlassFollowUps(
+    db,
+    created.map((r) => r.request_id),
   );
-  if (created.rows.length === 0) return [];
-  const followUps = await db.query<{
-    request_id: string;
-    type: string;
-    occurred_at: Date;
-    seq: string;
-    payload: unknown;
-  }>(
-    `SELECT request_id::text AS request_id, type, occurred_at, seq::text AS seq, payload FROM audit_events
-      WHERE type IN ('breakglass.reviewed', 'breakglass.review_overdue') AND request_id = ANY($1::uuid[])
-      ORDER BY audit_events.seq`,
-    [created.rows.map((r) => r.request_id)],
-  );
-  return created.rows.map((row) => {
+  return created.map((row) => {
     const use = useSchema.safeParse(row.payload);
     if (!use.success)
       throw new Error(`the request.created event at seq ${row.seq} has an unreadable breakGlass`);
-    const events = followUps.rows.filter((f) => f.request_id === row.request_id);
+    const events = followUps.filter((f) => f.request_id === row.request_id);
     const overdue = events.find((f) => f.type === 'breakglass.review_overdue');
     const reviewedRow = events.find((f) => f.type === 'breakglass.reviewed');
     const reviewed = reviewedRow ? reviewedSchema.safeParse(reviewedRow.payload) : null;

@@ -1,9 +1,10 @@
 // The report's delegations: every delegation event of the period from the chain (created, used,
 // removed, expired), who for whom, until when and why. Like the administrative actions they are
 // the deployment's, not a request's, so the action and requester filters do not narrow them.
-import type pg from 'pg';
 import { z } from 'zod';
 import type { ReportPeriod } from './report-period.ts';
+import type { ReportSnapshot } from './report-rows-store.ts';
+import { eventsOfTypesInPeriod } from './report-store.ts';
 
 export const DELEGATION_EVENT_TYPES = [
   'delegation.created',
@@ -37,23 +38,10 @@ const payloadSchema = z.object({
 });
 
 export async function delegationEvents(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
 ): Promise<ReportDelegationEvent[]> {
-  const { rows } = await db.query<{
-    seq: string;
-    type: (typeof DELEGATION_EVENT_TYPES)[number];
-    occurred_at: Date;
-    actor: string;
-    request_id: string | null;
-    payload: unknown;
-  }>(
-    `SELECT seq::text AS seq, type, occurred_at, actor, request_id::text AS request_id, payload
-       FROM audit_events
-      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2
-      ORDER BY audit_events.seq`,
-    [period.from, period.to, DELEGATION_EVENT_TYPES],
-  );
+  const rows = await eventsOfTypesInPeriod(db, period, DELEGATION_EVENT_TYPES);
   return rows.map((row) => {
     const parsed = payloadSchema.safeParse(row.payload);
     if (!parsed.success) throw new Error(`the ${row.type} event at seq ${row.seq} has an unreadable payload`);

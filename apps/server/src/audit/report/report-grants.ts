@@ -1,6 +1,9 @@
 // Time-bound grants behind a report's rows: the grant that made a decision (who approved it, for
 // how long), read per batch of rows. The period's grants section is report-grants-section.ts.
-import type pg from 'pg';
+import { grantsWithIds, type GrantRecord } from './report-store.ts';
+import type { ReportSnapshot } from './report-rows-store.ts';
+
+export type { GrantRecord } from './report-store.ts';
 
 /** A decision's actor when a grant made it: `grant:<id>` (approvals/grants.ts grantActor). */
 const GRANT_ACTOR = /^grant:([0-9a-f-]{36})$/;
@@ -15,15 +18,6 @@ export interface ReportGrantRef {
   minutes: number;
   from: string;
   until: string;
-}
-
-export interface GrantRecord {
-  id: string;
-  request_id: string;
-  approvers: string[] | null;
-  minutes: number;
-  created_at: Date;
-  expires_at: Date;
 }
 
 /** The grant id in a decision's approver (`grant:<id>`), or null for a person or a policy. */
@@ -44,13 +38,9 @@ export function refOf(row: GrantRecord): ReportGrantRef {
 }
 
 /** The grants with these ids, by id (one query per batch of rows). */
-export async function grantsById(db: pg.PoolClient, ids: string[]): Promise<Map<string, ReportGrantRef>> {
+export async function grantsById(db: ReportSnapshot, ids: string[]): Promise<Map<string, ReportGrantRef>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await db.query<GrantRecord>(
-    `SELECT id::text, request_id::text, approvers, minutes, created_at, expires_at
-       FROM grants WHERE id = ANY($1::uuid[])`,
-    [[...new Set(ids)]],
-  );
+  const rows = await grantsWithIds(db, ids);
   return new Map(rows.map((row) => [row.id, refOf(row)]));
 }
 

@@ -1,18 +1,26 @@
 // Streams one report row per request created in the period, in keyset batches of (created_at, id),
 // with its decisions, chat cards and callback outcome read per batch: memory stays flat.
 import { describeRequesterProof, readRequesterProof } from '../../receipts/requester-proof.ts';
-import type pg from 'pg';
 import { grantIdOf, grantsById, type ReportGrantRef } from './report-grants.ts';
 import type { ReportPeriod } from './report-period.ts';
+import {
+  cancellationsOf,
+  cardsOf,
+  decisionsOf,
+  type DecisionRecord as StoredDecision,
+  eligibilityEventsOf,
+  escalationsSince,
+  executionsOf,
+  latestCallbacksOf,
+  requestBatch,
+  type ReportFilters,
+  type ReportSnapshot,
+  type RequestRecord,
+} from './report-rows-store.ts';
+
+export type { ReportFilters } from './report-rows-store.ts';
 
 export const ROW_BATCH_SIZE = 500;
-
-export interface ReportFilters {
-  /** Action glob: `*` any run of characters, `?` one character. */
-  action?: string | undefined;
-  /** Requester email (case-insensitive). */
-  requester?: string | undefined;
-}
 
 export interface ReportApprover {
   email: string;
@@ -62,47 +70,8 @@ export interface ReportRow {
   execution: { executedAt: string; outcome: string; secrets?: string[] } | null;
 }
 
-interface RequestRecord {
-  id: string;
-  created_at: Date;
-  action: string;
-  title: string | null;
-  requester_email: string;
-  requester_proof: unknown;
-  agent_name: string | null;
-  policy_rule: string | null;
-  status: string;
-  decided_at: Date | null;
-  payload_digest: string;
-  /** NULL on rows written without the column (the schema keeps list columns nullable). */
-  approvers: string[] | null;
-  any_approver: boolean;
-}
-
-/** SQL LIKE pattern for an action glob, with LIKE's own wildcards escaped. */
-export function actionGlobToLike(glob: string): string {
-  return glob
-    .replace(/[\\%_]/g, (c) => `\\${c}`)
-    .replace(/\*/g, '%')
-    .replace(/\?/g, '_');
-}
-
-/** The WHERE clause shared by rows and summary queries, over `approval_requests r`, params from $3. */
-export function filterClause(filters: ReportFilters, params: unknown[]): string {
-  let clause = '';
-  if (filters.action) {
-    params.push(actionGlobToLike(filters.action));
-    clause += ` AND r.action LIKE $${params.length}`;
-  }
-  if (filters.requester) {
-    params.push(filters.requester.toLowerCase());
-    clause += ` AND r.requester_email = $${params.length}`;
-  }
-  return clause;
-}
-
 export async function* reportRows(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters = {},
   batchSize = ROW_BATCH_SIZE,
@@ -110,20 +79,7 @@ export async function* reportRows(
   let after: { createdAt: Date; id: string } | null = null;
   const escalations = await escalationApprovers(db, period);
   for (;;) {
-    const params: unknown[] = [period.from, period.to];
-    let sql = `SELECT r.id, r.created_at, r.action, r.title, r.requester_email, r.requester_proof,
-                      r.agent->>'name' AS agent_name,
-                      r.policy_rule, r.status::text AS status, r.decided_at, r.payload_digest,
-                      r.approvers, r.any_approver
-                 FROM approval_requests r
-                WHERE r.created_at >= $1 AND r.created_at < $2${filterClause(filters, params)}`;
-    if (after) {
-      params.push(after.createdAt, after.id);
-      sql += ` AND (r.created_at, r.id) > ($${params.length - 1}, $${params.length}::uuid)`;
-    }
-    params.push(batchSize);
-    sql += ` ORDER BY r.created_at, r.id LIMIT $${params.length}`;
-    const { rows } = await db.query<RequestRecord>(sql, params);
+    const rows = await requestBatch(db, period, filters, after, batchSize);
     if (rows.length === 0) return;
     yield* await assembleRows(db, rows, escalations);
     const last = rows[rows.length - 1] as RequestRecord;
@@ -137,85 +93,38 @@ export async function* reportRows(
  * once per report: an escalation comes after its request's creation, so only events from the
  * period's start can be one of them. Few requests escalate, so the map stays small.
  */
-async function escalationApprovers(db: pg.PoolClient, period: ReportPeriod): Promise<Map<string, string[]>> {
-  const { rows } = await db.query<{ request_id: string; approvers: string[] }>(
-    `SELECT request_id::text AS request_id,
-            ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) AS approvers
-       FROM audit_events WHERE type = 'request.escalated' AND occurred_at >= $1 AND request_id IS NOT NULL
-      ORDER BY audit_events.seq`,
-    [period.from],
-  );
+async function escalationApprovers(db: ReportSnapshot, period: ReportPeriod): Promise<Map<string, string[]>> {
+  const rows = await escalationsSince(db, period.from);
   const map = new Map<string, string[]>();
   for (const row of rows) map.set(row.request_id, [...(map.get(row.request_id) ?? []), ...row.approvers]);
   return map;
 }
 
 async function assembleRows(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   requests: RequestRecord[],
   escalations: Map<string, string[]>,
 ): Promise<ReportRow[]> {
   const ids = requests.map((r) => r.id);
   // One connection (the report's snapshot) runs one query at a time.
-  const decisions = await db.query<{
-    request_id: string;
-    approver_email: string;
-    platform: string;
-    verdict: 'approve' | 'deny';
-    reason: string | null;
-    created_at: Date;
-    dev_signin: boolean;
-    grant_minutes: number | null;
-    on_behalf_of: string | null;
-  }>(
-    `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin,
-            grant_minutes, on_behalf_of
-         FROM decisions WHERE request_id = ANY($1::uuid[]) ORDER BY created_at, id`,
-    [ids],
-  );
-  const fromChain = await eligibilityFromChain(db, requests, decisions.rows);
-  const cards = await db.query<{ request_id: string; channel: string; message_id: string | null }>(
-    `SELECT request_id, channel, message_id FROM chat_cards WHERE request_id = ANY($1::uuid[]) ORDER BY id`,
-    [ids],
-  );
-  const callbacks = await db.query<{ request_id: string; status: string; attempt_count: number }>(
-    `SELECT DISTINCT ON (request_id) request_id, status::text AS status, attempt_count
-         FROM callback_deliveries WHERE request_id = ANY($1::uuid[])
-        ORDER BY request_id, created_at DESC, id`,
-    [ids],
-  );
-  const executions = await db.query<{
-    request_id: string;
-    started_at: Date;
-    outcome: string;
-    secrets: string[];
-  }>(
-    `SELECT request_id, started_at, outcome::text AS outcome, secrets
-         FROM request_executions WHERE request_id = ANY($1::uuid[])`,
-    [ids],
-  );
-  const executionOf = new Map(executions.rows.map((e) => [e.request_id, e]));
+  const decisions = await decisionsOf(db, ids);
+  const fromChain = await eligibilityFromChain(db, requests, decisions);
+  const cards = await cardsOf(db, ids);
+  const callbacks = await latestCallbacksOf(db, ids);
+  const executions = await executionsOf(db, ids);
+  const executionOf = new Map(executions.map((e) => [e.request_id, e]));
   const grantOf = await grantsById(
     db,
-    decisions.rows.flatMap((d) => grantIdOf(d.approver_email, d.platform) ?? []),
+    decisions.flatMap((d) => grantIdOf(d.approver_email, d.platform) ?? []),
   );
   // Only cancelled requests show who cancelled them: looking up every request's events for the
   // few cancellations was the batch's most expensive query (~40 % of its time at 1 M events).
   const cancelledIds = requests.filter((r) => r.status === 'cancelled').map((r) => r.id);
-  const cancellations =
-    cancelledIds.length === 0
-      ? []
-      : (
-          await db.query<{ request_id: string; actor: string; reason: string | null }>(
-            `SELECT request_id, actor, payload->>'reason' AS reason
-               FROM audit_events WHERE type = 'request.cancelled' AND request_id = ANY($1::uuid[])`,
-            [cancelledIds],
-          )
-        ).rows;
+  const cancellations = cancelledIds.length === 0 ? [] : await cancellationsOf(db, cancelledIds);
   const cancellationOf = new Map(cancellations.map((c) => [c.request_id, c]));
-  const approversOf = groupBy(decisions.rows, (d) => d.request_id);
-  const cardsOf = groupBy(cards.rows, (c) => c.request_id);
-  const callbackOf = new Map(callbacks.rows.map((c) => [c.request_id, c]));
+  const approversOf = groupBy(decisions, (d) => d.request_id);
+  const cardsByRequest = groupBy(cards, (c) => c.request_id);
+  const callbackOf = new Map(callbacks.map((c) => [c.request_id, c]));
   return requests.map((r) => {
     const isDecided = r.status === 'approved' || r.status === 'denied';
     const callback = callbackOf.get(r.id);
@@ -255,7 +164,7 @@ async function assembleRows(
       status: r.status,
       decidedAt: r.decided_at?.toISOString() ?? null,
       payloadDigest: r.payload_digest,
-      chat: (cardsOf.get(r.id) ?? []).map((c) => ({ channel: c.channel, messageId: c.message_id })),
+      chat: (cardsByRequest.get(r.id) ?? []).map((c) => ({ channel: c.channel, messageId: c.message_id })),
       callback: callback ? { status: callback.status, attempts: callback.attempt_count } : null,
       execution: execution
         ? {
@@ -269,12 +178,7 @@ async function assembleRows(
   });
 }
 
-interface DecisionRecord {
-  request_id: string;
-  approver_email: string;
-  platform: string;
-  on_behalf_of: string | null;
-}
+type DecisionRecord = Pick<StoredDecision, 'request_id' | 'approver_email' | 'platform' | 'on_behalf_of'>;
 
 function membershipKey(requestId: string, email: string): string {
   return `${requestId} ${email.toLowerCase()}`;
@@ -294,7 +198,7 @@ function isPersonal(request: RequestRecord, d: DecisionRecord): boolean {
  * that added them. Read only for requests with such decisions, one query per batch.
  */
 async function eligibilityFromChain(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   requests: RequestRecord[],
   decisions: DecisionRecord[],
 ): Promise<Map<string, string>> {
@@ -304,22 +208,7 @@ async function eligibilityFromChain(
     return request !== undefined && isPersonal(request, d);
   });
   if (unexplained.length === 0) return new Map();
-  const { rows } = await db.query<{
-    request_id: string;
-    type: string;
-    actor: string;
-    via: string | null;
-    source: string | null;
-    escalated: string[] | null;
-  }>(
-    `SELECT request_id, type, actor, payload->>'eligibleThrough' AS via, payload->>'eligibleSource' AS source,
-            CASE WHEN type = 'request.escalated'
-                 THEN ARRAY(SELECT jsonb_array_elements_text(payload->'approvers')) END AS escalated
-       FROM audit_events
-      WHERE request_id = ANY($1::uuid[])
-        AND (type = 'request.escalated' OR (type = 'decision.recorded' AND payload ? 'eligibleThrough'))`,
-    [[...new Set(unexplained.map((d) => d.request_id))]],
-  );
+  const rows = await eligibilityEventsOf(db, [...new Set(unexplained.map((d) => d.request_id))]);
   const found = new Map<string, string>();
   for (const e of rows) {
     if (e.type === 'request.escalated') {

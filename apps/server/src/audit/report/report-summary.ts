@@ -1,6 +1,5 @@
 // The report's summary: counts accumulated while the rows stream past, refused attempts counted
 // from the audit log, and the chain verification with the period's first and last event.
-import type pg from 'pg';
 import { z } from 'zod';
 import {
   ADMIN_EVENT_TYPES,
@@ -13,7 +12,20 @@ import type { VerifyResult } from '../verify-chain.ts';
 import { grantsSection, type ReportGrantsSection } from './report-grants-section.ts';
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportVerification, ReportVerificationScope } from './report-verification.ts';
-import { filterClause, type ReportFilters, type ReportRow } from './report-rows.ts';
+import type { ReportRow } from './report-rows.ts';
+import type { ReportFilters, ReportSnapshot } from './report-rows-store.ts';
+import {
+  checkpointCountInPeriod,
+  decisionsAfterDeprovisioningCount,
+  decisionTimes,
+  eventCountsByType,
+  eventOccurredAtOrAfter,
+  executionRefusalCounts,
+  latestCheckpointBefore,
+  periodEdgeEvent,
+  policiesLoadedIn,
+  refusalCounts,
+} from './report-summary-store.ts';
 import { breakGlassUses, type ReportBreakGlassUse } from './report-break-glass.ts';
 import { delegationEvents, type ReportDelegationEvent } from './report-delegations.ts';
 
@@ -158,22 +170,11 @@ export class SummaryAccumulator {
  * percentiles (percentile_disc), computed by Postgres so the report holds no list of durations.
  */
 async function timeToDecision(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportSummary['timeToDecision']> {
-  const params: unknown[] = [period.from, period.to];
-  const { rows } = await db.query<{ decided: string; median: number | null; p95: number | null }>(
-    `SELECT count(*)::text AS decided,
-            percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS median,
-            percentile_disc(0.95) WITHIN GROUP (ORDER BY seconds) AS p95
-       FROM (SELECT extract(epoch FROM r.decided_at - r.created_at)::float8 AS seconds
-               FROM approval_requests r
-              WHERE r.created_at >= $1 AND r.created_at < $2 AND r.status IN ('approved', 'denied')
-                    AND r.decided_at IS NOT NULL${filterClause(filters, params)}) AS d`,
-    params,
-  );
-  const row = rows[0];
+  const row = await decisionTimes(db, period, filters);
   return {
     decided: Number(row?.decided ?? 0),
     medianSeconds: row?.median ?? null,
@@ -183,20 +184,11 @@ async function timeToDecision(
 
 /** Refused decision attempts in the period, by reason, on requests matching the filters. */
 async function countRefusals(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<Record<RefusalReason, number>> {
-  const params: unknown[] = [period.from, period.to];
-  const filtered = filters.action || filters.requester;
-  const { rows } = await db.query<{ reason: string; count: string }>(
-    `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
-       FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
-      WHERE e.type = 'decision.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
-            ${filtered ? filterClause(filters, params) : ''}
-      GROUP BY 1`,
-    params,
-  );
+  const rows = await refusalCounts(db, period, filters);
   const counts = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
   for (const row of rows) {
     if (row.reason in counts) counts[row.reason as RefusalReason] = Number(row.count);
@@ -206,7 +198,7 @@ async function countRefusals(
 
 /** Refused execution attempts in the period on requests matching the filters, by reason. */
 async function countExecutionRefusals(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<{
@@ -214,16 +206,7 @@ async function countExecutionRefusals(
   secondStartAttempts: number;
   refusedByReason: Record<ExecutionRefusalReason, number>;
 }> {
-  const params: unknown[] = [period.from, period.to];
-  const filtered = filters.action || filters.requester;
-  const { rows } = await db.query<{ reason: string | null; count: string }>(
-    `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
-       FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
-      WHERE e.type = 'execution.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
-            ${filtered ? filterClause(filters, params) : ''}
-      GROUP BY 1`,
-    params,
-  );
+  const rows = await executionRefusalCounts(db, period, filters);
   const byReason = Object.fromEntries(EXECUTION_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
     ExecutionRefusalReason,
     number
@@ -243,81 +226,53 @@ async function countExecutionRefusals(
  * provisioning (a removed person created again) between.
  */
 async function directoryActivity(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
 ): Promise<ReportSummary['directory']> {
-  const counts = await db.query<{ type: string; count: string }>(
-    `SELECT type, count(*)::text AS count FROM audit_events
-      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
-    [period.from, period.to, DIRECTORY_EVENT_TYPES],
-  );
-  const late = await db.query<{ count: string }>(
-    `SELECT count(*)::text AS count FROM audit_events d
-      WHERE d.type = 'decision.recorded' AND d.occurred_at >= $1 AND d.occurred_at < $2
-        AND EXISTS (
-          SELECT 1 FROM audit_events x
-           WHERE x.type IN ('directory.user.deactivated', 'directory.user.removed') AND x.seq < d.seq
-             AND lower(x.payload->>'email') = lower(d.payload->'approver'->>'email')
-             AND NOT EXISTS (
-               SELECT 1 FROM audit_events y
-                WHERE y.type IN ('directory.user.reactivated', 'directory.user.created')
-                  AND y.seq > x.seq AND y.seq < d.seq
-                  AND lower(y.payload->>'email') = lower(x.payload->>'email')))`,
-    [period.from, period.to],
-  );
+  const counts = await eventCountsByType(db, period, DIRECTORY_EVENT_TYPES);
+  const late = await decisionsAfterDeprovisioningCount(db, period);
   const byType = Object.fromEntries(
     DIRECTORY_EVENT_TYPES.map((t) => [t, 0]),
   ) as ReportSummary['directory']['counts'];
-  for (const row of counts.rows) {
+  for (const row of counts) {
     if (row.type in byType) byType[row.type as keyof typeof byType] = Number(row.count);
   }
-  return { counts: byType, decisionsAfterDeprovisioning: Number(late.rows[0]?.count ?? 0) };
+  return { counts: byType, decisionsAfterDeprovisioning: late };
 }
 
 const checkpointPayload = z.object({ seq: z.string(), hash: z.string(), at: z.string(), kid: z.string() });
 
 /** Checkpoints signed in the period, and the latest one signed before the period's end. */
-async function checkpointsOf(db: pg.PoolClient, period: ReportPeriod): Promise<ReportSummary['checkpoints']> {
-  const inPeriod = await db.query<{ count: string }>(
-    `SELECT count(*)::text AS count FROM audit_events
-      WHERE type = 'audit.checkpoint' AND occurred_at >= $1 AND occurred_at < $2`,
-    [period.from, period.to],
-  );
-  const latest = await db.query<{ payload: unknown }>(
-    `SELECT payload FROM audit_events WHERE type = 'audit.checkpoint' AND occurred_at < $1
-      ORDER BY audit_events.seq DESC LIMIT 1`,
-    [period.to],
-  );
-  const parsed = latest.rows[0] ? checkpointPayload.safeParse(latest.rows[0].payload) : null;
+async function checkpointsOf(
+  db: ReportSnapshot,
+  period: ReportPeriod,
+): Promise<ReportSummary['checkpoints']> {
+  const inPeriod = await checkpointCountInPeriod(db, period);
+  const latest = await latestCheckpointBefore(db, period.to);
+  const parsed = latest ? checkpointPayload.safeParse(latest.payload) : null;
   if (parsed && !parsed.success)
     throw new Error('the latest audit.checkpoint event has an unreadable payload');
   return {
-    inPeriod: Number(inPeriod.rows[0]?.count ?? 0),
+    inPeriod,
     latest: parsed ? parsed.data : null,
   };
 }
 
-async function adminActions(db: pg.PoolClient, period: ReportPeriod): Promise<ReportSummary['adminActions']> {
-  const counts = await db.query<{ type: string; count: string }>(
-    `SELECT type, count(*)::text AS count FROM audit_events
-      WHERE type = ANY($3::text[]) AND occurred_at >= $1 AND occurred_at < $2 GROUP BY 1`,
-    [period.from, period.to, ADMIN_EVENT_TYPES],
-  );
-  const policies = await db.query<{ source: string; digest: string; first: Date }>(
-    `SELECT payload->>'source' AS source, payload->>'digest' AS digest, min(occurred_at) AS first
-       FROM audit_events WHERE type = 'policy.loaded' AND occurred_at >= $1 AND occurred_at < $2
-      GROUP BY 1, 2 ORDER BY 3, 2`,
-    [period.from, period.to],
-  );
+async function adminActions(
+  db: ReportSnapshot,
+  period: ReportPeriod,
+): Promise<ReportSummary['adminActions']> {
+  const counts = await eventCountsByType(db, period, ADMIN_EVENT_TYPES);
+  const policies = await policiesLoadedIn(db, period);
   const byType = Object.fromEntries(
     ADMIN_EVENT_TYPES.map((t) => [t, 0]),
   ) as ReportSummary['adminActions']['counts'];
-  for (const row of counts.rows) {
+  for (const row of counts) {
     if (row.type in byType) byType[row.type as keyof typeof byType] = Number(row.count);
   }
   return {
     counts: byType,
-    policies: policies.rows.map((p) => ({
+    policies: policies.map((p) => ({
       source: p.source,
       digest: p.digest,
       firstLoadedAt: p.first.toISOString(),
@@ -326,16 +281,11 @@ async function adminActions(db: pg.PoolClient, period: ReportPeriod): Promise<Re
 }
 
 async function periodEdges(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
 ): Promise<{ firstEvent: ChainEventRef | null; lastEvent: ChainEventRef | null }> {
   const edge = async (order: 'ASC' | 'DESC') => {
-    const { rows } = await db.query<{ seq: string; hash: string; occurred_at: Date }>(
-      `SELECT seq::text AS seq, hash, occurred_at FROM audit_events
-        WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY audit_events.seq ${order} LIMIT 1`,
-      [period.from, period.to],
-    );
-    const row = rows[0];
+    const row = await periodEdgeEvent(db, period, order);
     return row ? { seq: row.seq, hash: row.hash, occurredAt: row.occurred_at.toISOString() } : null;
   };
   return { firstEvent: await edge('ASC'), lastEvent: await edge('DESC') };
@@ -346,17 +296,13 @@ async function periodEdges(
  * removed right after the period's last one, or from the chain's end) may have been the period's own.
  */
 async function badEventAfterPeriod(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   verification: Extract<VerifyResult, { intact: false }>,
   lastEvent: ChainEventRef | null,
 ): Promise<boolean> {
   if (lastEvent === null || BigInt(verification.firstBadSeq) <= BigInt(lastEvent.seq)) return false;
-  const { rows } = await db.query<{ after: boolean }>(
-    'SELECT occurred_at >= $2 AS after FROM audit_events WHERE seq = $1::bigint',
-    [verification.firstBadSeq, period.to],
-  );
-  return rows[0]?.after === true;
+  return eventOccurredAtOrAfter(db, verification.firstBadSeq, period.to);
 }
 
 /**
@@ -366,7 +312,7 @@ async function badEventAfterPeriod(
  * comes after it.
  */
 export async function completeSummary(
-  db: pg.PoolClient,
+  db: ReportSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
   acc: SummaryAccumulator,

@@ -4,11 +4,12 @@
 // whole chain and every request, as `countersign audit verify` does. Its cost then follows the
 // period and the checkpoint interval, not the age of the chain.
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import type pg from 'pg';
 import { GENESIS_HASH } from '../append-event.ts';
 import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
 import { exportedCheckpointSchema, verifyCheckpointSignature } from '../verify-checkpoints.ts';
 import type { ReportPeriod } from './report-period.ts';
+import type { ReportSnapshot } from './report-rows-store.ts';
+import { checkpointAtOrBefore, hashOfEvent, lastSeqBefore, periodSeqRange } from './report-store.ts';
 
 /** The signed checkpoint a report's verification started from. */
 export interface ReportCheckpoint {
@@ -47,7 +48,7 @@ type Plan =
  * receipt public keys checkpoints are signed with; without them every report verifies the whole chain.
  */
 export async function verifyForReport(
-  client: pg.PoolClient,
+  client: ReportSnapshot,
   period: ReportPeriod,
   keys: JSONWebKeySet | undefined,
 ): Promise<ReportVerification> {
@@ -72,34 +73,17 @@ export async function verifyForReport(
 }
 
 async function planVerification(
-  client: pg.PoolClient,
+  client: ReportSnapshot,
   period: ReportPeriod,
   keys: JSONWebKeySet | undefined,
 ): Promise<Plan> {
   if (!keys || keys.keys.length === 0)
     return { kind: 'full', because: 'no receipt key to check a checkpoint with' };
   // The period's events by occurred_at (its index), and the last event before its end when it has none.
-  const { rows: edges } = await client.query<{ first: string | null; last: string | null }>(
-    `SELECT min(seq)::text AS first, max(seq)::text AS last FROM audit_events
-      WHERE occurred_at >= $1 AND occurred_at < $2`,
-    [period.from, period.to],
-  );
-  let first = edges[0]?.first ?? null;
-  let last = edges[0]?.last ?? null;
-  if (first === null || last === null) {
-    const { rows } = await client.query<{ seq: string }>(
-      `SELECT seq::text AS seq FROM audit_events WHERE occurred_at < $1 ORDER BY occurred_at DESC, audit_events.seq DESC LIMIT 1`,
-      [period.from],
-    );
-    first = last = rows[0]?.seq ?? null;
-  }
+  let { first, last } = await periodSeqRange(client, period);
+  if (first === null || last === null) first = last = await lastSeqBefore(client, period.from);
   if (first === null || last === null) return { kind: 'full', because: 'no events up to the period' };
-  const { rows } = await client.query<{ seq: string; payload: unknown }>(
-    `SELECT seq::text AS seq, payload FROM audit_events
-      WHERE type = 'audit.checkpoint' AND seq <= $1::bigint ORDER BY audit_events.seq DESC LIMIT 1`,
-    [first],
-  );
-  const row = rows[0];
+  const row = await checkpointAtOrBefore(client, first);
   if (!row) return { kind: 'full', because: 'no signed checkpoint at or before the period' };
   const exported = exportedCheckpointSchema.safeParse(row.payload);
   if (!exported.success) return { kind: 'full', because: `the checkpoint at seq ${row.seq} is unreadable` };
@@ -127,14 +111,7 @@ async function planVerification(
     kid: exported.data.kid,
   };
   // The signed event must still have the signed hash: a chain rewritten before the checkpoint shows here.
-  const stored =
-    signed.seq === '0'
-      ? GENESIS_HASH
-      : (
-          await client.query<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = $1::bigint', [
-            signed.seq,
-          ])
-        ).rows[0]?.hash;
+  const stored = signed.seq === '0' ? GENESIS_HASH : await hashOfEvent(client, signed.seq);
   if (stored !== signed.hash) {
     return {
       kind: 'failed',

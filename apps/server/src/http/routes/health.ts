@@ -1,7 +1,7 @@
 // GET /healthz (the process answers) and GET /readyz (database reachable, migrations applied; the
 // chat platforms' link states as detail, which do not make the server unready).
 import { z } from 'zod';
-import { pendingMigrations } from '../../db/migrate.ts';
+import { pendingMigrationsOf } from '../../db/migrate.ts';
 import { AppError } from '../../errors.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
@@ -77,12 +77,7 @@ export const readyRoute: Route = {
           throw new AppError('SHUTTING_DOWN', { detail: 'the server is shutting down' });
         let pending: string[];
         try {
-          const client = await ctx.deps.db.pool.connect();
-          try {
-            pending = await pendingMigrations(client);
-          } finally {
-            client.release();
-          }
+          pending = await pendingMigrationsOf(ctx.deps.db);
         } catch (error) {
           throw new AppError('NOT_READY', { detail: 'the database is not reachable', cause: error });
         }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { jwkThumbprint, publicJwkSchema } from '../../receipts/receipt-key.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
+import { listEventKeys } from './event-keys-store.ts';
 
 const eventJwkSchema = z
   .object({
@@ -39,8 +40,7 @@ export const eventKeysRoute: Route = {
   handlers(ctx) {
     return [
       async (_req, res) => {
-        const rows = await ctx.deps.db.prisma.$queryRaw<unknown[]>`
-        SELECT kid, public_jwk FROM audit_event_keys ORDER BY created_at, kid`;
+        const rows = await listEventKeys(ctx.deps.db);
         const keys = rows.flatMap((row) => {
           const parsed = storedRow.safeParse(row);
           if (!parsed.success || jwkThumbprint(parsed.data.public_jwk) !== parsed.data.kid) return [];

@@ -5,6 +5,7 @@
 import { viewerMayDecide } from '../../approvals/viewer-may-decide.ts';
 import type { Deps } from '../../deps.ts';
 import type { ApprovalRequest, Decision } from '../../generated/prisma/client.ts';
+import { escalationsAdding } from './console-read-store.ts';
 
 export type RequestSummary = ApprovalRequest & { decisions: Decision[] };
 
@@ -30,13 +31,7 @@ async function delegatorsOf(deps: Pick<Deps, 'db' | 'clock'>, email: string): Pr
 
 /** Pending requests whose escalation (a request.escalated event) added one of `emails`. */
 async function escalatedFor(deps: Pick<Deps, 'db'>, emails: string[]): Promise<Map<string, string[]>> {
-  const rows = await deps.db.prisma.$queryRawUnsafe<{ id: string; approvers: string[] }[]>(
-    `SELECT e.request_id::text AS id, ARRAY(SELECT jsonb_array_elements_text(e.payload->'approvers')) AS approvers
-       FROM audit_events e JOIN approval_requests r ON r.id = e.request_id
-      WHERE e.type = 'request.escalated' AND r.status = 'pending'
-        AND e.payload->'approvers' ?| $1::text[]`,
-    emails,
-  );
+  const rows = await escalationsAdding(deps.db, emails);
   return new Map(rows.map((r) => [r.id, r.approvers]));
 }
 

@@ -3,6 +3,13 @@
 import { REFUSAL_REASONS, type RefusalReason } from '../../audit/event-types.ts';
 import type { ReportPeriod } from '../../audit/report/report-period.ts';
 import type { Deps } from '../../deps.ts';
+import {
+  decisionTimeBucketCounts,
+  decisionTimeSummary,
+  refusalsByReason,
+  requestsCreatedPerDay,
+  verdictsPerDay,
+} from './console-read-store.ts';
 
 export const VERDICTS = ['approved', 'denied', 'expired', 'cancelled'] as const;
 export type VerdictStatus = (typeof VERDICTS)[number];
@@ -40,28 +47,13 @@ const DAY_MS = 86_400_000;
 export const MAX_CHART_DAYS = 92;
 
 export async function loadAuditCharts(deps: Pick<Deps, 'db'>, period: ReportPeriod): Promise<AuditCharts> {
-  const prisma = deps.db.prisma;
   const { from, to } = period;
   const [created, decided, ttd, buckets, refusals] = await Promise.all([
-    prisma.$queryRaw<{ day: string; count: number }[]>`
-      SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*)::int AS count
-        FROM approval_requests WHERE created_at >= ${from} AND created_at < ${to} GROUP BY 1`,
-    prisma.$queryRaw<{ day: string; status: string; count: number }[]>`
-      SELECT to_char(date_trunc('day', decided_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, status::text AS status,
-             count(*)::int AS count
-        FROM approval_requests
-       WHERE decided_at >= ${from} AND decided_at < ${to} AND status <> 'pending' GROUP BY 1, 2`,
-    prisma.$queryRaw<{ decided: number; median: number | null; p95: number | null }[]>`
-      SELECT count(*)::int AS decided,
-             percentile_disc(0.5) WITHIN GROUP (ORDER BY s) AS median,
-             percentile_disc(0.95) WITHIN GROUP (ORDER BY s) AS p95
-        FROM (SELECT extract(epoch FROM decided_at - created_at)::float8 AS s FROM approval_requests
-               WHERE created_at >= ${from} AND created_at < ${to} AND status IN ('approved', 'denied')
-                     AND decided_at IS NOT NULL) AS d`,
+    requestsCreatedPerDay(deps.db, from, to),
+    verdictsPerDay(deps.db, from, to),
+    decisionTimeSummary(deps.db, from, to),
     bucketCounts(deps, period),
-    prisma.$queryRaw<{ reason: string; count: number }[]>`
-      SELECT payload->>'reason' AS reason, count(*)::int AS count FROM audit_events
-       WHERE type = 'decision.refused' AND occurred_at >= ${from} AND occurred_at < ${to} GROUP BY 1`,
+    refusalsByReason(deps.db, from, to),
   ]);
   const createdBy = new Map(created.map((r) => [r.day, r.count]));
   const days: DayFigures[] = dayList(period).map((day) => ({
@@ -92,13 +84,7 @@ export async function loadAuditCharts(deps: Pick<Deps, 'db'>, period: ReportPeri
 
 async function bucketCounts(deps: Pick<Deps, 'db'>, { from, to }: ReportPeriod) {
   const bounds = DECISION_BUCKETS.slice(0, -1).map((b) => b.upTo);
-  const rows = await deps.db.prisma.$queryRaw<{ bucket: number; count: number }[]>`
-    SELECT width_bucket(extract(epoch FROM decided_at - created_at)::float8, ${bounds}::float8[]) AS bucket,
-           count(*)::int AS count
-      FROM approval_requests
-     WHERE created_at >= ${from} AND created_at < ${to} AND status IN ('approved', 'denied')
-           AND decided_at IS NOT NULL
-     GROUP BY 1`;
+  const rows = await decisionTimeBucketCounts(deps.db, from, to, bounds);
   const counts = new Map(rows.map((r) => [r.bucket, r.count]));
   return DECISION_BUCKETS.map((b, index) => ({ label: b.label, count: counts.get(index) ?? 0 }));
 }
