@@ -3,7 +3,7 @@
 // the same action, requester and agent while open, listed and revoked here. Every use and every
 // revocation is in the audit chain with the grant's id.
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
-import type pg from 'pg';
+import type { Database } from '../db/client.ts';
 import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
@@ -74,12 +74,12 @@ function viewOf(row: GrantRow, now: Date): GrantView {
 
 /** The open grant that covers a new request, if any: same action, requester, agent and rule. */
 export async function findOpenGrant(
-  db: Pick<pg.Pool, 'query'>,
+  db: Pick<Database, 'pool'>,
   scope: { action: string; requester: string; agent: string | null; policyRule: string; now: Date },
 ): Promise<{ id: string; expiresAt: Date } | null> {
   const {
     rows: [row],
-  } = await db.query<{ id: string; expires_at: Date }>(
+  } = await db.pool.query<{ id: string; expires_at: Date }>(
     `SELECT id::text, expires_at FROM grants
       WHERE action = $1 AND requester_email = $2 AND agent_name IS NOT DISTINCT FROM $3
         AND policy_rule = $4 AND revoked_at IS NULL AND expires_at > $5
