@@ -12,7 +12,7 @@ import {
   type NewRequestRow,
 } from './store/request-store.ts';
 import { insertCreationApproval } from './store/decision-store.ts';
-import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
+import { appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
 import { addCard, hasCardPlatform } from './outbox/card-outbox.ts';
@@ -372,7 +372,7 @@ function createApproved(
       'approved',
       now,
     );
-    await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
+    await appendAuditEventsAndCommit(tx, [...events, ...approved.events], now, deps.events);
     const request = { ...inserted, status: 'approved' as const, decidedAt: now };
     return { ...request, decisions: [approved.decision], chatCards: [] };
   });
