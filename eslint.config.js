@@ -27,20 +27,6 @@ const DATABASE_ACCESS_OUTSIDE_A_STORE = [
 
 /** Files that still hold SQL of their own; each moves it into a store and leaves this list. */
 const SQL_NOT_YET_IN_A_STORE = [
-  'apps/server/src/approvals/approvers-to-reach.ts',
-  'apps/server/src/approvals/cancel-request.ts',
-  'apps/server/src/approvals/check-auditor.ts',
-  'apps/server/src/approvals/conclude-request.ts',
-  'apps/server/src/approvals/create-request.ts',
-  'apps/server/src/approvals/expire-requests.ts',
-  'apps/server/src/approvals/follow-up/escalate-request.ts',
-  'apps/server/src/approvals/get-request.ts',
-  'apps/server/src/approvals/list-requests.ts',
-  'apps/server/src/approvals/read-request-view.ts',
-  'apps/server/src/approvals/record-decision.ts',
-  'apps/server/src/approvals/refuse-request.ts',
-  'apps/server/src/approvals/request-rows.ts',
-  'apps/server/src/approvals/view/present-with-receipt.ts',
   'apps/server/src/audit/evidence/build-evidence-pack.ts',
   'apps/server/src/chat/flush-channel.ts',
   'apps/server/src/chat/flusher-lock.ts',

@@ -4,10 +4,10 @@
 // requester is left out), minus whoever already decided. A rule that lets anyone approve names
 // nobody to reach.
 import type { TransactionDb } from '../db/transaction.ts';
-import { runSql } from '../db/transaction.ts';
 import { IDP_PREFIX, idpGroupMembers } from '../directory/directory-eligibility.ts';
 import { checkEligibility, type DecidingRules } from './decider-eligibility.ts';
 import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
+import { listActiveDelegatesOf } from './store/approver-reach-store.ts';
 
 /** How far delegations are followed (as findDelegatedEligibility does: carol for bob for dave). */
 const MAX_CHAIN = 3;
@@ -28,14 +28,9 @@ export async function approversToReach(
   const reach = new Set(eligible);
   let frontier = eligible;
   for (let depth = 0; depth < MAX_CHAIN && frontier.length > 0; depth += 1) {
-    const delegates = await runSql<{ to_email: string }>(
-      tx,
-      `SELECT DISTINCT to_email FROM delegations
-        WHERE from_email = ANY($1::text[]) AND removed_at IS NULL AND until > $2 ORDER BY to_email`,
-      [frontier, now],
-    );
+    const delegates = await listActiveDelegatesOf(tx, frontier, now);
     const next: string[] = [];
-    for (const { to_email: email } of delegates) {
+    for (const email of delegates) {
       if (reach.has(email)) continue;
       if ((await findDelegatedEligibility(tx, rules, email, now)).kind !== 'delegate') continue;
       reach.add(email);

@@ -3,7 +3,8 @@
 import { appendAuditEvent } from '../audit/append-event.ts';
 import { refreshCards } from './outbox/card-outbox.ts';
 import { concludeRequest } from './conclude-request.ts';
-import { runSql } from '../db/transaction.ts';
+import { inTransaction } from '../db/transaction.ts';
+import { lockPendingRequestOfClient } from './store/request-store.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { findRequestForClient, isUuid, type RequestWithDecisions } from './find-request.ts';
@@ -24,14 +25,9 @@ export async function cancelRequest(
   if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
   refuseTooLongText('reason', input.reason);
   const now = deps.clock.now();
-  const cancelled = await deps.db.prisma.$transaction(async (tx) => {
+  const cancelled = await inTransaction(deps.db, async (tx) => {
     // Locked first, so a decision or the expiry sweep cannot conclude it meanwhile.
-    const [pending] = await runSql<{ callbackUrl: string | null }>(
-      tx,
-      `SELECT callback_url AS "callbackUrl" FROM approval_requests
-        WHERE id = $1::uuid AND client_id = $2::uuid AND status = 'pending' FOR UPDATE`,
-      [id, clientId],
-    );
+    const pending = await lockPendingRequestOfClient(tx, id, clientId);
     if (!pending) return false;
     await concludeRequest(tx, deps.jobs, { id, callbackUrl: pending.callbackUrl }, 'cancelled', now);
     await refreshCards(tx, deps, id);

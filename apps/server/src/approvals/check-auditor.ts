@@ -5,6 +5,7 @@ import { isAuditor } from './can-see-request.ts';
 import type { Deps } from '../deps.ts';
 import { appendAuditEvent } from '../audit/append-event.ts';
 import type { ReportOrigin } from '../audit/event-types.ts';
+import { inTransaction } from '../db/transaction.ts';
 
 export const AUDITORS_GROUP = 'auditors';
 
@@ -30,7 +31,7 @@ export async function checkAuditor(
   if (email && isAuditor(deps.policy, email)) return { allowed: true, email };
   const reason: ReportRefusal = email ? 'not_auditor' : 'identity_unresolved';
   const now = deps.clock.now();
-  await deps.db.prisma.$transaction((tx) =>
+  await inTransaction(deps.db, (tx) =>
     appendAuditEvent(
       tx,
       {

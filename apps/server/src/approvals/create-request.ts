@@ -4,9 +4,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Prisma } from '../db/client.ts';
 import type { ChatCard, Decision } from '../generated/prisma/client.ts';
-import { inTransaction } from '../db/transaction.ts';
-import { insertRequestRow, insertRequestWithEvents, type NewRequestRow } from './request-rows.ts';
-import { appendAuditEvents, appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
+import { inTransaction, type Transaction } from '../db/transaction.ts';
+import {
+  findRequestByIdempotencyKey,
+  insertRequestRow,
+  insertRequestWithEvents,
+  type NewRequestRow,
+} from './store/request-store.ts';
+import { insertCreationApproval } from './store/decision-store.ts';
+import { appendAuditEventsAndCommit, chainBatchJson } from '../audit/append-event.ts';
 import type { AuditEventInput } from '../audit/event-types.ts';
 import { assertChannelsConnected } from './check-channels.ts';
 import { addCard, hasCardPlatform } from './outbox/card-outbox.ts';
@@ -219,7 +225,7 @@ export async function createRequest(
   // An open grant of the same rule approves it as a person would have, recorded as `grant:<id>`.
   const grant =
     rules.grantUpToSeconds !== null && !rules.autoApprove
-      ? await findOpenGrant(deps.db.pool, {
+      ? await findOpenGrant(deps.db, {
           action: data.action,
           requester: requesterEmail,
           agent: agentNameOf(data.agent),
@@ -317,11 +323,7 @@ async function createPending(
   followUp: FollowUpPlan | undefined,
 ): Promise<RequestWithDecisions> {
   if (!channels.some((channel) => hasCardPlatform(deps, channel)) && !hasTimedFollowUps(deps, followUp)) {
-    const request = await insertRequestWithEvents(
-      deps.db.pool,
-      data,
-      chainBatchJson(events, now, deps.events),
-    );
+    const request = await insertRequestWithEvents(deps.db, data, chainBatchJson(events, now, deps.events));
     return { ...request, decisions: [], chatCards: [] };
   }
   return inTransaction(deps.db, async (tx) => {
@@ -352,7 +354,7 @@ interface ApprovedBy {
   grantId?: string | undefined;
 }
 
-/** Approved at creation (autoApprove, or an open grant): decided in its own creating transaction (Prisma's, shared with the verdict callback). */
+/** Approved at creation (autoApprove, or an open grant): decided in its own creating transaction, shared with the verdict callback. */
 function createApproved(
   deps: Deps,
   data: NewRequestRow,
@@ -360,7 +362,7 @@ function createApproved(
   by: ApprovedBy,
   now: Date,
 ): Promise<RequestWithDecisions> {
-  return deps.db.prisma.$transaction(async (tx) => {
+  return inTransaction(deps.db, async (tx) => {
     const inserted = await insertRequestRow(tx, data);
     const approved = await autoApprove(tx, data.id, by, now);
     await concludeRequest(
@@ -370,7 +372,7 @@ function createApproved(
       'approved',
       now,
     );
-    await appendAuditEvents(tx, [...events, ...approved.events], now, deps.events);
+    await appendAuditEventsAndCommit(tx, [...events, ...approved.events], now, deps.events);
     const request = { ...inserted, status: 'approved' as const, decidedAt: now };
     return { ...request, decisions: [approved.decision], chatCards: [] };
   });
@@ -378,15 +380,13 @@ function createApproved(
 
 /** Decides at once, as `policy:<rule>` or `grant:<id>`, audited like any decision; concludeRequest ends it. */
 async function autoApprove(
-  tx: Prisma.TransactionClient,
+  tx: Transaction,
   requestId: string,
   by: ApprovedBy,
   now: Date,
 ): Promise<{ events: AuditEventInput[]; decision: Decision }> {
   const { actor, platform } = by;
-  const decision = await tx.decision.create({
-    data: { requestId, approverEmail: actor, platform, verdict: 'approve', createdAt: now },
-  });
+  const decision = await insertCreationApproval(tx, { requestId, actor, platform, now });
   const events: AuditEventInput[] = [
     {
       type: 'decision.recorded',
@@ -415,11 +415,7 @@ async function findIdempotentReplay(
   idempotencyKey: string,
   hash: string,
 ): Promise<RequestWithDecisions | undefined> {
-  const { rows } = await deps.db.pool.query<{ id: string; requestHash: string }>(
-    'SELECT id, request_hash AS "requestHash" FROM approval_requests WHERE client_id = $1 AND idempotency_key = $2',
-    [clientId, idempotencyKey],
-  );
-  const earlier = rows[0];
+  const earlier = await findRequestByIdempotencyKey(deps.db, clientId, idempotencyKey);
   if (!earlier) return undefined;
   if (earlier.requestHash !== hash) {
     throw new AppError('IDEMPOTENCY_CONFLICT', {
@@ -430,7 +426,7 @@ async function findIdempotentReplay(
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  // P2002 from Prisma, 23505 (unique_violation) from node-postgres.
+  // P2002 from Prisma (a break-glass use is still written through it), 23505 (unique_violation) from node-postgres.
   return (
     typeof error === 'object' &&
     error !== null &&

@@ -5,6 +5,8 @@ import type { Deps } from '../deps.ts';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import { markExpired } from './record-decision.ts';
+import { inTransaction } from '../db/transaction.ts';
+import { lockOverdueRequests } from './store/request-store.ts';
 
 const BATCH_SIZE = 100;
 
@@ -13,13 +15,8 @@ export async function expireOverdueRequests(deps: Deps): Promise<string[]> {
   const expired: string[] = [];
   for (;;) {
     const now = deps.clock.now();
-    const batch = await deps.db.prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRaw<{ id: string; expires_at: Date; callback_url: string | null }[]>`
-        SELECT id, expires_at, callback_url FROM approval_requests
-         WHERE status = 'pending' AND expires_at <= ${now}
-         ORDER BY expires_at
-         LIMIT ${BATCH_SIZE}
-         FOR UPDATE SKIP LOCKED`;
+    const batch = await inTransaction(deps.db, async (tx) => {
+      const rows = await lockOverdueRequests(tx, now, BATCH_SIZE);
       const events = [];
       for (const row of rows) {
         events.push(

@@ -3,7 +3,7 @@ import type { StatusChangeFeed } from '../db/status-change-feed.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid, type RequestWithDecisions } from './find-request.ts';
-import { poolRows, readRequestView, type RequestView } from './read-request-view.ts';
+import { readRequestView, type RequestView } from './store/request-view-store.ts';
 
 export interface GetRequestInput {
   id: string;
@@ -22,8 +22,8 @@ export async function getRequest(
 
 /** Another client's request is reported as missing, never as forbidden: its existence is not leaked. */
 async function findViewForClient(deps: Deps, clientId: string, id: string): Promise<RequestView> {
-  // The request, decisions, cards and chain record in one statement (read-request-view.ts).
-  const view = isUuid(id) ? await readRequestView(poolRows(deps.db.pool), id, clientId) : null;
+  // The request, decisions, cards and chain record in one statement (store/request-view-store.ts).
+  const view = isUuid(id) ? await readRequestView(deps.db, id, clientId) : null;
   if (!view) throw new AppError('NOT_FOUND', { detail: `no approval request with id ${id}` });
   return view;
 }

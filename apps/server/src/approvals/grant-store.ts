@@ -1,5 +1,4 @@
 // The grants table: the open grant a new request may use, the grants listed, and a revocation.
-import type pg from 'pg';
 import type { Database } from '../db/client.ts';
 import type { Transaction } from '../db/transaction.ts';
 
@@ -28,12 +27,12 @@ const SELECT_GRANTS = `
 
 /** The open grant that covers a new request, if any: same action, requester, agent and rule. */
 export async function findOpenGrant(
-  db: Pick<pg.Pool, 'query'>,
+  db: Pick<Database, 'pool'>,
   scope: { action: string; requester: string; agent: string | null; policyRule: string; now: Date },
 ): Promise<{ id: string; expiresAt: Date } | null> {
   const {
     rows: [row],
-  } = await db.query<{ id: string; expires_at: Date }>(
+  } = await db.pool.query<{ id: string; expires_at: Date }>(
     `SELECT id::text, expires_at FROM grants
       WHERE action = $1 AND requester_email = $2 AND agent_name IS NOT DISTINCT FROM $3
         AND policy_rule = $4 AND revoked_at IS NULL AND expires_at > $5

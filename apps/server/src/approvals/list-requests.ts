@@ -4,7 +4,7 @@ import type { Prisma } from '../db/client.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
-import { poolRows, readRequestViews, type RequestView } from './read-request-view.ts';
+import { readRequestViews, type RequestView } from './store/request-view-store.ts';
 
 export interface ListRequestsInput {
   status?: ApprovalStatus | undefined;
@@ -15,7 +15,7 @@ export interface ListRequestsInput {
 }
 
 export interface ListRequestsResult {
-  /** Each request with its decisions, cards, review and chain record (read-request-view.ts). */
+  /** Each request with its decisions, cards, review and chain record (store/request-view-store.ts). */
   items: RequestView[];
   nextCursor: string | null;
 }
@@ -64,7 +64,7 @@ export async function listRequests(
   });
   const page = rows.slice(0, input.limit);
   const items = await readRequestViews(
-    poolRows(deps.db.pool),
+    deps.db,
     page.map((row) => row.id),
   );
   const last = page.at(-1);

@@ -3,7 +3,7 @@
 // request reaches exactly one verdict. Refused attempts are audited and committed, then thrown.
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
-import { inTransaction, type Transaction, type TransactionDb } from '../db/transaction.ts';
+import { inTransaction, type Transaction } from '../db/transaction.ts';
 import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
 import type {
   AuditApprover,
@@ -22,7 +22,9 @@ import { concludeRequest } from './conclude-request.ts';
 import { refreshCards, type ChatOutboxDeps } from './outbox/card-outbox.ts';
 import { mapDatabaseOutage } from '../db/database-outage.ts';
 import { isUuid, type RequestWithDecisions } from './find-request.ts';
-import { readRequestInTransaction } from './read-request-view.ts';
+import { readRequestInTransaction } from './store/request-view-store.ts';
+import { lockRequestForDecision, type DecisionLockRow } from './store/request-store.ts';
+import { insertDecisionAndReadEarlier, insertGrant } from './store/decision-store.ts';
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
@@ -74,19 +76,7 @@ const REFUSAL_ERRORS: Record<RefusalReason, ErrorCode> = {
   deprovisioned: 'DEPROVISIONED',
 };
 
-interface LockedRequest {
-  id: string;
-  action: string;
-  status: string;
-  requester_email: string;
-  agent_owner: string | null;
-  approvers: string[];
-  any_approver: boolean;
-  quorum: number;
-  deny_quorum: number;
-  deny_reason_required: boolean;
-  expires_at: Date;
-  callback_url: string | null;
+interface LockedRequest extends DecisionLockRow {
   /** From the request.created event: what a grant opened by this request covers. */
   grant: GrantScope | null;
   /** From the request.created event: the policy groups its approvers came from, name → members. */
@@ -116,7 +106,7 @@ function grantScopeOf(chain: RequestChain): GrantScope | null {
 }
 
 /** The locked row with every rule the decision is held to taken from the request.created event. */
-function heldToChain(request: LockedRequest, chain: RequestChain): LockedRequest {
+function heldToChain(request: DecisionLockRow, chain: RequestChain): LockedRequest {
   const created = chain.created.payload;
   const rules = decidingRulesOf(chain, request.agent_owner);
   return {
@@ -212,12 +202,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   const outcome = await inTransaction(
     deps.db,
     async (tx): Promise<{ decided: Outcome; request: RequestWithDecisions | null }> => {
-      const [request] = await tx.query<LockedRequest>(
-        `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
-              deny_quorum, deny_reason_required, expires_at, callback_url
-         FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
-        [input.requestId],
-      );
+      const request = await lockRequestForDecision(tx, input.requestId);
       if (!request)
         throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
       // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
@@ -411,23 +396,18 @@ async function openGrant(
   const id = randomUUID();
   const expiresAt = new Date(now.getTime() + minutes * 60_000);
   const approvers = [...tally.approvals].sort();
-  await tx.query(
-    `INSERT INTO grants (id, request_id, action, requester_email, agent_name, policy_rule, minutes,
-                         approvers, created_at, expires_at)
-     VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      id,
-      request.id,
-      scope.action,
-      scope.requester,
-      scope.agent,
-      scope.policyRule,
-      minutes,
-      approvers,
-      now,
-      expiresAt,
-    ],
-  );
+  await insertGrant(tx, {
+    id,
+    requestId: request.id,
+    action: scope.action,
+    requester: scope.requester,
+    agent: scope.agent,
+    policyRule: scope.policyRule,
+    minutes,
+    approvers,
+    now,
+    expiresAt,
+  });
   return {
     type: 'grant.opened',
     requestId: request.id,
@@ -447,9 +427,9 @@ async function openGrant(
 
 /**
  * Inserts the decision unless this person already decided, and reads who has approved and denied
- * so far, in one statement. The request row is locked, so the statement's snapshot (taken after
- * the lock) holds every earlier decision and no other can be added meanwhile; the new row itself
- * is not in that snapshot and is added here. Null: a repeated decision, nothing stored.
+ * so far, in one statement (store/decision-store.ts). The request row is locked, so no other
+ * decision can be added meanwhile; the new row itself is not in the statement's snapshot and is
+ * added here. Null: a repeated decision, nothing stored.
  */
 async function storeDecision(
   tx: Transaction,
@@ -467,45 +447,20 @@ async function storeDecision(
   },
 ): Promise<Tally | null> {
   const { email, approver, verdict, reason, now, devSignin, grantMinutes, onBehalfOf } = decision;
-  const [row] = await tx.query<{
-    inserted: boolean;
-    approvals: string[];
-    denials: string[];
-    grants: (number | null)[];
-  }>(
-    `WITH inserted AS (
-       INSERT INTO decisions (id, request_id, approver_email, platform, platform_user_id, display_name,
-                              verdict, reason, created_at, dev_signin, grant_minutes, on_behalf_of)
-       SELECT $1::uuid, $2::uuid, $3, $4, $5, $6, $7::"Verdict", $8, $9, $10, $11::int, $12::text
-       -- One decision per approver's place: not both bob and a delegate for bob.
-        WHERE NOT EXISTS (SELECT 1 FROM decisions
-                           WHERE request_id = $2::uuid
-                             AND (on_behalf_of = $3 OR approver_email = $12::text OR on_behalf_of = $12::text))
-       ON CONFLICT (request_id, approver_email) DO NOTHING
-       RETURNING id
-     ), earlier AS (
-       SELECT ctid, approver_email, verdict, grant_minutes FROM decisions WHERE request_id = $2::uuid
-     )
-     SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
-            COALESCE((SELECT array_agg(approver_email ORDER BY ctid) FROM earlier WHERE verdict = 'approve'), '{}') AS approvals,
-            COALESCE((SELECT array_agg(grant_minutes ORDER BY ctid) FROM earlier WHERE verdict = 'approve'), '{}') AS grants,
-            COALESCE((SELECT array_agg(approver_email) FROM earlier WHERE verdict = 'deny'), '{}') AS denials`,
-    [
-      randomUUID(),
-      requestId,
-      email,
-      approver.platform,
-      approver.platformUserId,
-      approver.displayName,
-      verdict,
-      reason,
-      now,
-      devSignin,
-      grantMinutes,
-      onBehalfOf,
-    ],
-  );
-  if (!row?.inserted) return null;
+  const row = await insertDecisionAndReadEarlier(tx, {
+    requestId,
+    email,
+    platform: approver.platform,
+    platformUserId: approver.platformUserId,
+    displayName: approver.displayName,
+    verdict,
+    reason,
+    now,
+    devSignin,
+    grantMinutes,
+    onBehalfOf,
+  });
+  if (!row) return null;
   return verdict === 'approve'
     ? { approvals: [...row.approvals, email], denials: row.denials, grants: [...row.grants, grantMinutes] }
     : { approvals: row.approvals, denials: [...row.denials, email], grants: row.grants };
@@ -536,7 +491,7 @@ async function settleVerdict(
 
 /** Moves a locked, overdue pending request to expired; returns the audit event to append. */
 export async function markExpired(
-  tx: TransactionDb,
+  tx: Transaction,
   outbox: ChatOutboxDeps,
   request: { id: string; expiresAt: Date; callbackUrl: string | null },
   now: Date,

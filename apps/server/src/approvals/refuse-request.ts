@@ -3,6 +3,7 @@
 import { chainBatchJson } from '../audit/append-event.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode, type FieldError } from '../errors.ts';
+import { appendRefusalBatch } from './store/request-store.ts';
 
 export interface RequestCallerRef {
   clientId: string;
@@ -40,7 +41,7 @@ export async function refuseRequest(
     ],
     deps.clock.now(),
   );
-  await deps.db.pool.query('SELECT countersign_append_audit_events($1::jsonb)', [batch]);
+  await appendRefusalBatch(deps.db, batch);
   return new AppError(refusal.code, {
     detail: refusal.detail,
     ...(refusal.errors ? { errors: refusal.errors } : {}),

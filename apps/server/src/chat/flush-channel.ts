@@ -8,7 +8,7 @@
 // fresh job. Every platform call is counted (countersign_chat_api_calls_total, by countChatCalls);
 // once the platform has revoked the app, cards are marked failed without a call.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { poolRows, readRequestView } from '../approvals/read-request-view.ts';
+import { readRequestView } from '../approvals/store/request-view-store.ts';
 import type { Deps } from '../deps.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
 import { presentView } from '../approvals/view/present-with-receipt.ts';
@@ -161,8 +161,8 @@ async function showCard(
   where: { channel: string; channelId: string },
   card: PendingCard,
 ): Promise<void> {
-  // The request, its decisions, cards, review and chain record in one statement (read-request-view.ts).
-  const read = await readRequestView(poolRows(deps.db.pool), card.request_id);
+  // The request, its decisions, cards, review and chain record in one statement (approvals/store/request-view-store.ts).
+  const read = await readRequestView(deps.db, card.request_id);
   if (!read) throw new Error(`the card's request ${card.request_id} is gone`);
   const { request } = read;
   const view = buildCardView(await presentView(deps, read), {

@@ -3,7 +3,7 @@
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { poolRows, readRequestViewWhere } from '../approvals/read-request-view.ts';
+import { readRequestViewWhere } from '../approvals/store/request-view-store.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
 import { presentView } from '../approvals/view/present-with-receipt.ts';
@@ -41,7 +41,7 @@ export async function attemptDelivery(
 ): Promise<AttemptOutcome> {
   // The delivery, its client's secret, and the request with its chain record in one statement.
   const read = await readRequestViewWhere(
-    poolRows(deps.db.pool),
+    deps.db,
     {
       from: `callback_deliveries dl JOIN approval_requests r ON r.id = dl.request_id
              JOIN clients cl ON cl.id = r.client_id`,

@@ -12,7 +12,7 @@ import { AppError } from '../../errors.ts';
 import type { Deps } from '../../deps.ts';
 import type { RequestWithDecisions } from '../find-request.ts';
 import type { BreakGlassRule } from '../policy/policy.ts';
-import { insertRequestRow, type NewRequestRow } from '../request-rows.ts';
+import { insertRequestRow, type NewRequestRow } from '../store/request-store.ts';
 import { BREAK_GLASS_REVIEW_QUEUE } from '../../jobs/job-queue.ts';
 import type { BreakGlassReviewJob } from './review-break-glass.ts';
 import {

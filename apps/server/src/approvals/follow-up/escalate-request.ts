@@ -8,17 +8,14 @@ import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { inTransaction } from '../../db/transaction.ts';
 import { addCard, refreshCards } from '../outbox/card-outbox.ts';
+import { lockRequestForEscalation } from '../store/request-store.ts';
 
 export type EscalationOutcome = 'escalated' | 'not_pending' | 'already_escalated' | 'no_escalation';
 
 export async function escalateRequest(deps: Deps, requestId: string): Promise<EscalationOutcome> {
   return inTransaction(deps.db, async (tx): Promise<EscalationOutcome> => {
     const now = deps.clock.now();
-    const [row] = await tx.query<{ status: string; expires_at: Date; channels: string[] }>(
-      `SELECT status::text AS status, expires_at, channels FROM approval_requests
-        WHERE id = $1::uuid FOR UPDATE`,
-      [requestId],
-    );
+    const row = await lockRequestForEscalation(tx, requestId);
     if (!row || row.status !== 'pending' || row.expires_at.getTime() <= now.getTime()) return 'not_pending';
     const chain = await readRequestChain(tx, requestId);
     if (!chain.found) throw new Error(chain.reason);

@@ -1,31 +1,21 @@
 // The API representation of a request together with its signed receipt (once decided). The
 // receipt is built from the request's audit chain record, not its row; a row that disagrees with
 // the chain (changed outside the service) gets no receipt, and a strict read is refused.
-import { DECISIONS_IN_ORDER, withBreakGlassReview, type RequestWithDecisions } from '../find-request.ts';
+import { withBreakGlassReview, type RequestWithDecisions } from '../find-request.ts';
 import {
   describeMismatch,
-  readRequestChain,
   requestRowMismatches,
   type RequestChain,
   type RequestChainResult,
 } from '../../audit/request-chain.ts';
-import type { RequestView } from '../read-request-view.ts';
-import type { TransactionDb } from '../../db/transaction.ts';
+import { readRequestView, type RequestView } from '../store/request-view-store.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
 import { presentApproval, type ApprovalRepresentation } from './approval.ts';
 
 export type ChainCheck = { ok: true; chain: RequestChain } | { ok: false; detail: string };
 
-/** Holds the request row to its audit chain record; the detail names every field that differs. */
-export async function checkRowAgainstChain(
-  db: TransactionDb,
-  request: RequestWithDecisions,
-): Promise<ChainCheck> {
-  return rowAgainstChain(request, await readRequestChain(db, request.id));
-}
-
-/** Holds the request row to the chain record read with it. */
+/** Holds the request row to the chain record read with it; the detail names every field that differs. */
 function rowAgainstChain(request: RequestWithDecisions, read: RequestChainResult): ChainCheck {
   if (!read.found) return { ok: false, detail: read.reason };
   const fields = requestRowMismatches(request, read.chain);
@@ -34,27 +24,22 @@ function rowAgainstChain(request: RequestWithDecisions, read: RequestChainResult
 }
 
 /**
- * The row and the chain read in one snapshot: a decision committed between the row's read and the
- * chain's is not a mismatch. Taken only when the quick check disagrees.
+ * Holds `request` to its chain as it stands now. Read in one statement with the row as it stands
+ * now (store/request-view-store.ts): when the given row disagrees, the fresh row is held to the
+ * chain of its own snapshot, so a decision committed after `request` was read is not a mismatch.
  */
-function checkInOneSnapshot(
+async function checkAgainstCurrentChain(
   deps: Pick<Deps, 'db'>,
   request: RequestWithDecisions,
 ): Promise<{ request: RequestWithDecisions; check: ChainCheck }> {
-  return deps.db.prisma.$transaction(
-    async (tx) => {
-      const fresh = await tx.approvalRequest.findUnique({
-        where: { id: request.id },
-        include: DECISIONS_IN_ORDER,
-      });
-      if (!fresh) return { request, check: { ok: false, detail: `request ${request.id} is gone` } };
-      return {
-        request: { ...fresh, breakGlassReview: request.breakGlassReview },
-        check: await checkRowAgainstChain(tx, fresh),
-      };
-    },
-    { isolationLevel: 'RepeatableRead' },
-  );
+  const view = await readRequestView(deps.db, request.id);
+  if (!view) return { request, check: { ok: false, detail: `request ${request.id} is gone` } };
+  const check = rowAgainstChain(request, view.chain);
+  if (check.ok) return { request, check };
+  return {
+    request: { ...view.request, breakGlassReview: request.breakGlassReview },
+    check: rowAgainstChain(view.request, view.chain),
+  };
 }
 
 export interface PresentOptions {
@@ -72,9 +57,8 @@ export async function presentWithReceipt(
 ): Promise<ApprovalRepresentation> {
   request = await withBreakGlassReview(deps.db.prisma, request);
   if (request.status === 'pending' && !options.strict) return presentApproval(request, null);
-  let check = await checkRowAgainstChain(deps.db.prisma, request);
-  if (!check.ok) ({ request, check } = await checkInOneSnapshot(deps, request));
-  return presentChecked(deps, request, check, options);
+  const checked = await checkAgainstCurrentChain(deps, request);
+  return presentChecked(deps, checked.request, checked.check, options);
 }
 
 /**

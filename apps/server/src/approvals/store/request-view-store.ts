@@ -4,15 +4,15 @@
 // read the same through Prisma in three statements and the chain in three more; one statement is
 // also one snapshot, so the row and the chain it is checked against cannot disagree by a race.
 import { z } from 'zod';
-import type pg from 'pg';
 import {
   requestChainColumnsSql,
   requestChainFromColumns,
   VERDICT_EVENT_TYPES,
   type RequestChainResult,
-} from '../audit/request-chain.ts';
-import type { Transaction } from '../db/transaction.ts';
-import type { RequestWithDecisions } from './find-request.ts';
+} from '../../audit/request-chain.ts';
+import type { Database } from '../../db/client.ts';
+import type { Transaction } from '../../db/transaction.ts';
+import type { RequestWithDecisions } from '../find-request.ts';
 
 export interface RequestView {
   /** With its break-glass review loaded (null when it has none). */
@@ -22,18 +22,14 @@ export interface RequestView {
   escalatedTo: string[] | undefined;
 }
 
-/** Runs one parameterised statement and answers its rows: a pool, or an open SQL transaction. */
-export type RowsQuery = (text: string, values: readonly unknown[]) => Promise<unknown[]>;
+/** Where a view is read: the pool (a statement is its own snapshot), or an open transaction. */
+export type ViewSource = Pick<Database, 'pool'> | Transaction;
 
-export const poolRows =
-  (pool: pg.Pool): RowsQuery =>
-  async (text, values) =>
-    (await pool.query(text, values as unknown[])).rows as unknown[];
-
-export const transactionRows =
-  (tx: Transaction): RowsQuery =>
-  (text, values) =>
-    tx.query(text, values);
+/** Runs one parameterised statement on `source` and answers its rows. */
+async function rowsOf(source: ViewSource, text: string, values: readonly unknown[]): Promise<unknown[]> {
+  if ('kind' in source) return source.query(text, values);
+  return (await source.pool.query(text, values as unknown[])).rows as unknown[];
+}
 
 const timestamp = z.union([z.date(), z.string().transform((text) => new Date(text))]);
 const nullableTimestamp = timestamp.nullable();
@@ -155,12 +151,13 @@ const CHAIN_COLUMNS = requestChainColumnsSql('r.id', '$2');
  * and `$3` onwards for `values`), with any `extra` columns: the view and the row.
  */
 export async function readRequestViewWhere(
-  query: RowsQuery,
+  source: ViewSource,
   sql: { from: string; where: string; extra?: string },
   first: unknown,
   values: readonly unknown[] = [],
 ): Promise<{ view: RequestView; row: Record<string, unknown> } | null> {
-  const [row] = await query(
+  const [row] = await rowsOf(
+    source,
     `SELECT ${REQUEST_COLUMNS}, ${CHAIN_COLUMNS}${sql.extra ? `, ${sql.extra}` : ''}
        FROM ${sql.from} WHERE ${sql.where}`,
     [first, VERDICT_EVENT_TYPES, ...values],
@@ -185,9 +182,10 @@ function viewOfRow(row: unknown): RequestView {
  * The views of the requests `ids`, in that order, read in one statement (a page of a list: before,
  * each item took its own reads of the review and the chain). Ids with no request are left out.
  */
-export async function readRequestViews(query: RowsQuery, ids: readonly string[]): Promise<RequestView[]> {
+export async function readRequestViews(source: ViewSource, ids: readonly string[]): Promise<RequestView[]> {
   if (ids.length === 0) return [];
-  const rows = await query(
+  const rows = await rowsOf(
+    source,
     `SELECT ${REQUEST_COLUMNS}, ${CHAIN_COLUMNS}
        FROM unnest($1::uuid[]) WITH ORDINALITY AS page(id, n)
        JOIN approval_requests r ON r.id = page.id
@@ -199,12 +197,12 @@ export async function readRequestViews(query: RowsQuery, ids: readonly string[])
 
 /** The view of request `id` (of `clientId` only, when given); null when there is none. */
 export async function readRequestView(
-  query: RowsQuery,
+  source: ViewSource,
   id: string,
   clientId?: string,
 ): Promise<RequestView | null> {
   const read = await readRequestViewWhere(
-    query,
+    source,
     {
       from: 'approval_requests r',
       where: clientId === undefined ? 'r.id = $1::uuid' : 'r.id = $1::uuid AND r.client_id = $3::uuid',
