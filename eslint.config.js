@@ -83,10 +83,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/chat/teams/record-teams-installation.ts',
   'apps/server/src/chat/teams/teams-user-directory.ts',
   'apps/server/src/delivery/deliver-callback.ts',
-  'apps/server/src/directory/directory-eligibility.ts',
-  'apps/server/src/directory/oidc-group-claims.ts',
-  'apps/server/src/directory/scim-tokens.ts',
-  'apps/server/src/gateway/record-forwarded-call.ts',
   'apps/server/src/http/routes/audit.verify.ts',
   'apps/server/src/http/routes/health.ts',
   'apps/server/src/http/routes/keys.events.ts',
@@ -98,9 +94,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/web/read/list-waiting-requests.ts',
   'apps/server/src/web/read/load-audit-charts.ts',
   'apps/server/src/web/routes/audit-routes.ts',
-  'apps/server/src/web/routes/sign-in-routes.ts',
-  'apps/server/src/web/sessions/load-session-secret.ts',
-  'apps/server/src/web/sign-in-user.ts',
 ];
 
 export default tseslint.config(
