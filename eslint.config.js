@@ -74,8 +74,6 @@ const SQL_NOT_YET_IN_A_STORE = [
   'apps/server/src/audit/verify-checkpoints.ts',
   'apps/server/src/audit/verify-requests.ts',
   'apps/server/src/audit/walk-in-workers.ts',
-  'apps/server/src/chat/follow-up/notify-requester.ts',
-  'apps/server/src/chat/follow-up/remind-approvers.ts',
   'apps/server/src/chat/teams/offer-teams-file.ts',
   'apps/server/src/chat/teams/record-teams-installation.ts',
   'apps/server/src/chat/teams/teams-user-directory.ts',
