@@ -91,12 +91,8 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
 
   it('a revocation is audited once; revoking again changes nothing and adds nothing', async () => {
     const doomed = await createApiKey(t.server.db, { name: 'doomed' });
-    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(
-      true,
-    );
-    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(
-      false,
-    );
+    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(true);
+    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(false);
     const revoked = (await auditEvents(t.server.db)).filter((e) => e.type === 'key.revoked');
     expect(revoked).toEqual([
       expect.objectContaining({
