@@ -105,7 +105,7 @@ export async function directBaseline(rounds: number): Promise<DirectFigures> {
       receipts: createReceiptSigner(generateReceiptKey()),
       events: createEventSigner(eventKey),
     };
-    const created = await createApiKey(db.prisma, { name: 'bench direct' });
+    const created = await createApiKey(db, { name: 'bench direct' });
     const caller = { clientId: created.clientId, keyName: created.name, requesters: [], actions: [] };
     const create = async (action: string) =>
       (

@@ -363,7 +363,7 @@ export async function benchDecide({ quick }: BenchOptions): Promise<BenchRow[]> 
   const policy = await writeTempPolicy(benchPolicyYaml());
   const bench = await createBenchDatabase();
   const db = createDatabase(bench.url, { maxConnections: 2 });
-  const { key, callbackSecret } = await createApiKey(db.prisma, { name: 'bench' });
+  const { key, callbackSecret } = await createApiKey(db, { name: 'bench' });
   await db.close();
   const receiver = await startCallbackReceiver({ secret: callbackSecret });
   const watch = await watchStatusChanges(bench.url);

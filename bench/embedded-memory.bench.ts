@@ -69,7 +69,7 @@ async function sampleRss(make: () => Promise<Mode>, counts: number[]): Promise<n
     });
     try {
       const db = createDatabase(await mode.databaseUrl(), { maxConnections: 1 });
-      const { key } = await createApiKey(db.prisma, { name: 'bench' }).finally(() => db.close());
+      const { key } = await createApiKey(db, { name: 'bench' }).finally(() => db.close());
       const samples: number[] = [];
       let sent = 0;
       for (const count of counts) {

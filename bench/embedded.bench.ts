@@ -119,7 +119,7 @@ async function measureRound(make: () => Promise<Mode>, seconds: number, settleMs
       await sleep(settleMs);
       idleMb = server.rssBytes() / MB;
       const db = createDatabase(await mode.databaseUrl(), { maxConnections: 1 });
-      const { key } = await createApiKey(db.prisma, { name: 'bench' }).finally(() => db.close());
+      const { key } = await createApiKey(db, { name: 'bench' }).finally(() => db.close());
       await sendRequests(server.url, key, REQUESTS, CONNECTIONS);
       afterRequestsMb = server.rssBytes() / MB;
       const load = await runLoad({

@@ -48,7 +48,7 @@ export async function benchIntake({ quick }: BenchOptions): Promise<BenchRow[]> 
   const db = createDatabase(bench.url, { maxConnections: 2 });
   const server = await startServer({ databaseUrl: bench.url });
   try {
-    const { key, clientId } = await createApiKey(db.prisma, { name: 'bench' });
+    const { key, clientId } = await createApiKey(db, { name: 'bench' });
     const load = (connections: number, duration: number) =>
       runLoad({
         url: `${server.url}/v1/approvals`,

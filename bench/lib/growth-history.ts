@@ -212,7 +212,7 @@ async function seed(name: string, events: number): Promise<{ clientId: string; s
   const url = urlOf(name);
   await migrate(url, createLogger('silent'));
   const db = createDatabase(url, { maxConnections: 1 });
-  const { clientId } = await createApiKey(db.prisma, { name: 'bench-growth' }).finally(() => db.close());
+  const { clientId } = await createApiKey(db, { name: 'bench-growth' }).finally(() => db.close());
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

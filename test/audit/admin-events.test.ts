@@ -49,7 +49,7 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
     t = await startTestServer({
       env: deliveryEnv({ COUNTERSIGN_CALLBACK_RETRY_LIMIT: '0', COUNTERSIGN_POLICY: policyPath }),
     });
-    client = await createApiKey(t.server.db.prisma, { name: 'pipeline', actor: 'cli:operator' });
+    client = await createApiKey(t.server.db, { name: 'pipeline', actor: 'cli:operator' });
     receiver = await startCallbackReceiver({ secret: client.callbackSecret });
   });
   afterAll(async () => {
@@ -90,13 +90,9 @@ describe('administrative actions in the audit chain', { timeout: 120_000 }, () =
   });
 
   it('a revocation is audited once; revoking again changes nothing and adds nothing', async () => {
-    const doomed = await createApiKey(t.server.db.prisma, { name: 'doomed' });
-    expect((await revokeApiKey(t.server.db.prisma, doomed.id, new Date(), 'cli:operator')).changed).toBe(
-      true,
-    );
-    expect((await revokeApiKey(t.server.db.prisma, doomed.id, new Date(), 'cli:operator')).changed).toBe(
-      false,
-    );
+    const doomed = await createApiKey(t.server.db, { name: 'doomed' });
+    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(true);
+    expect((await revokeApiKey(t.server.db, doomed.id, new Date(), 'cli:operator')).changed).toBe(false);
     const revoked = (await auditEvents(t.server.db)).filter((e) => e.type === 'key.revoked');
     expect(revoked).toEqual([
       expect.objectContaining({

@@ -24,7 +24,7 @@ import { inTransaction } from '../../apps/server/src/db/transaction.ts';
 import { Router } from 'express';
 import type { ChatIntegration } from '../../apps/server/src/chat/chat-integration.ts';
 import { createPlatformLink } from '../../apps/server/src/chat/platform-link.ts';
-import { FLUSHER_LOCK_KEY_SQL } from '../../apps/server/src/chat/flusher-lock.ts';
+import { FLUSHER_LOCK_KEY_SQL } from '../../apps/server/src/chat/card-store.ts';
 import { startChatWorkers } from '../../apps/server/src/chat/start-chat-workers.ts';
 import { capturingLogger, type CapturedLog } from '../support/logging.ts';
 import { pollUntil } from '../support/poll.ts';

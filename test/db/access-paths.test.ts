@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRequests, encodeCursor } from '../../apps/server/src/approvals/list-requests.ts';
-import { lastPostedAt, nextPendingCard } from '../../apps/server/src/chat/flush-channel.ts';
+import { lastPostedAt, nextPendingCard } from '../../apps/server/src/chat/card-store.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { createMigratedTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testDeps } from '../support/use-case-fixtures.ts';

@@ -59,7 +59,7 @@ async function createAndCancel(serve: Serve, key: string, callbackUrl: string): 
 async function newClient(database: TestDatabase): Promise<CreatedApiKey> {
   const db = createDatabase(database.url);
   try {
-    return await createApiKey(db.prisma, { name: 'worker-processes' });
+    return await createApiKey(db, { name: 'worker-processes' });
   } finally {
     await db.close();
   }

@@ -41,7 +41,7 @@ describe('SCIM provisioning on two replicas', { timeout: 240_000 }, () => {
     policy = await writeTempPolicy(POLICY);
     a = await startTestServer({ env: { COUNTERSIGN_POLICY: policy.path } });
     b = await startTestServer({ env: { COUNTERSIGN_POLICY: policy.path }, database: a.database });
-    token = (await createScimToken(a.server.db.prisma, { name: 'okta', actor: 'test' })).token;
+    token = (await createScimToken(a.server.db, { name: 'okta', actor: 'test' })).token;
     apiKey = (await a.createKey('pipeline')).key;
   });
   afterAll(async () => {

@@ -97,7 +97,7 @@ describe.skipIf(!bin)('database failover under load (throwaway Postgres cluster)
     await serve.waitForLog((line) => line['msg'] === 'countersign is listening');
     db = createDatabase(databaseUrl);
     deps = { ...testDeps(db, { clock: systemClock }), chatPlatforms: new Set(['slack']) };
-    client = await createApiKey(db.prisma, { name: 'failover' });
+    client = await createApiKey(db, { name: 'failover' });
     receiver = await startCallbackReceiver({ secret: client.callbackSecret });
   });
 

@@ -55,7 +55,7 @@ describe('shutdown within the grace period', () => {
     if (!client) {
       const db = createDatabase(database.url);
       try {
-        client = await createApiKey(db.prisma, { name: 'shutdown' });
+        client = await createApiKey(db, { name: 'shutdown' });
       } finally {
         await db.close();
       }

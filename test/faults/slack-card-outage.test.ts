@@ -53,7 +53,7 @@ describe.skipIf(!bin)('a Slack card posted while the database was stopping', () 
     );
     await serve.waitForLog((line) => line['msg'] === 'countersign is listening');
     db = createDatabase(databaseUrl);
-    client = await createApiKey(db.prisma, { name: 'card-outage' });
+    client = await createApiKey(db, { name: 'card-outage' });
   });
 
   afterAll(async () => {

@@ -235,7 +235,7 @@ describe('REST errors', () => {
   it('refuses a revoked key on the very next request, and nothing changes', async () => {
     const revoked = await t.createKey('soon-revoked');
     expect((await t.call('GET', '/v1/approvals', { key: revoked.key })).status).toBe(200);
-    await revokeApiKey(t.server.db.prisma, revoked.id);
+    await revokeApiKey(t.server.db, revoked.id);
     const before = await snapshotData(t);
     expectProblem(await post(t, { key: revoked.key, body: minimal }), 'API_KEY_REVOKED');
     expectProblem(await t.call('GET', '/v1/approvals', { key: revoked.key }), 'API_KEY_REVOKED');

@@ -53,7 +53,7 @@ describe('keys bound to requesters and actions', () => {
   });
 
   const keyFor = async (name: string, binding: { requesters?: string[]; actions?: string[] } = {}) =>
-    (await createApiKey(t.server.db.prisma, { name, ...binding })).key;
+    (await createApiKey(t.server.db, { name, ...binding })).key;
 
   const post = (key: string, body: Record<string, unknown>) =>
     t.call<Approval>('POST', '/v1/approvals', { key, body: { action: 'deploy.web', ...body } });

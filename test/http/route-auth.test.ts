@@ -118,7 +118,7 @@ describe('authentication over every route of the API', () => {
     ownerAdmin = (await t.createKey('owner with admin', [...SCOPES])).key;
     other = (await t.createKey('another client', ALL_BUT_ADMIN)).key;
     const toRevoke = await t.createKey('revoked', ALL_BUT_ADMIN);
-    await revokeApiKey(t.server.db.prisma, toRevoke.id);
+    await revokeApiKey(t.server.db, toRevoke.id);
     revoked = toRevoke.key;
   });
   afterAll(async () => {

@@ -74,7 +74,7 @@ identity:
       preset: gitlab-ci
 `);
     t = await startTestServer({ env: { COUNTERSIGN_POLICY: policyFile.path } });
-    ({ key } = await createApiKey(t.server.db.prisma, { name: 'ci-pipeline' }));
+    ({ key } = await createApiKey(t.server.db, { name: 'ci-pipeline' }));
   });
   afterAll(async () => {
     await t?.close();

@@ -66,7 +66,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     server,
     database,
     createKey(name = `test-client-${++keyCount}`, scopes) {
-      return createApiKey(server.db.prisma, { name, ...(scopes ? { scopes } : {}) });
+      return createApiKey(server.db, { name, ...(scopes ? { scopes } : {}) });
     },
     async call<T>(method: string, path: string, call: CallOptions = {}) {
       const headers: Record<string, string> = { ...call.headers };

@@ -62,7 +62,7 @@ describe('a policy.change card on Teams', () => {
       email: 'bob@example.com',
     });
     expect((await s.install(where, bob)).status).toBe(200);
-    admin = (await createApiKey(s.db.prisma, { name: 'policy-admin', scopes: ['admin'] })).key;
+    admin = (await createApiKey(s.db, { name: 'policy-admin', scopes: ['admin'] })).key;
   });
   afterAll(async () => {
     await s?.close();

@@ -159,7 +159,7 @@ describe('development sign-in', () => {
   });
 
   it('shows on the request page how the requester was established', async () => {
-    const bound = await createApiKey(t.server.db.prisma, {
+    const bound = await createApiKey(t.server.db, {
       name: 'carol-deploys',
       requesters: ['carol@example.com'],
     });
@@ -407,8 +407,8 @@ describe('who sees a request in the console', () => {
   });
 
   it("shows a key's requests to the key's admins (list and page), who still may not decide, and to no other key's admins", async () => {
-    const keyA = await createApiKey(t.server.db.prisma, { name: 'team-a', admins: [' Dana@Example.com'] });
-    const keyB = await createApiKey(t.server.db.prisma, { name: 'team-b', admins: ['frank@example.com'] });
+    const keyA = await createApiKey(t.server.db, { name: 'team-a', admins: [' Dana@Example.com'] });
+    const keyB = await createApiKey(t.server.db, { name: 'team-b', admins: ['frank@example.com'] });
     expect(keyA.admins).toEqual(['dana@example.com']);
     const fromA = await createApproval(t, keyA.key, {
       title: 'Asked by team A',
@@ -452,7 +452,7 @@ describe('who sees a request in the console', () => {
     expect((await frank.request('GET', `${t.url}/requests/${fromB.id}`)).status).toBe(200);
 
     // Removed from the admins, she no longer sees it.
-    await changeKeyAdmins(t.server.db.prisma, { keyId: keyA.id, change: { remove: ['dana@example.com'] } });
+    await changeKeyAdmins(t.server.db, { keyId: keyA.id, change: { remove: ['dana@example.com'] } });
     expect((await dana.request('GET', `${t.url}/requests/${fromA.id}`)).status).toBe(404);
     expect(listed((await dana.request('GET', `${t.url}/requests?status=pending`)).text, fromA.id)).toBe(
       false,

@@ -1,6 +1,5 @@
 // Wires configuration → database → migrations → status feed → HTTP, and shuts them down in
 // reverse order. Nothing else happens here.
-import pg from 'pg';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +14,7 @@ import { recordPolicyLoaded } from './approvals/policy/record-policy-loaded.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
+import { withOwnerClient } from './db/owner-client.ts';
 import { resolveDatabaseUrl } from './db/resolve-database-url.ts';
 import { resolveSessionUrl } from './db/runtime-role.ts';
 import { startStatusChangeFeed } from './db/status-change-feed.ts';
@@ -215,16 +215,5 @@ export async function startServer({
   } catch (error) {
     await database.release();
     throw error;
-  }
-}
-
-/** One short connection as the owner (DATABASE_URL), for the start-up steps the runtime role may not take. */
-async function withOwnerClient(url: string, work: (client: pg.Client) => Promise<void>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await work(client);
-  } finally {
-    await client.end();
   }
 }

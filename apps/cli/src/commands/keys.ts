@@ -126,7 +126,7 @@ export function registerKeysCommands(program: Command): void {
         const actions = parseActions(options.actions ?? []);
         const admins = parseAdmins(options.admin, '--admin');
         const created = await withDatabase((db) =>
-          createApiKey(db.prisma, { name, scopes, requesters, actions, admins, actor: cliActor() }),
+          createApiKey(db, { name, scopes, requesters, actions, admins, actor: cliActor() }),
         );
         if (options.json) {
           console.log(JSON.stringify(created, null, 2));
@@ -176,7 +176,7 @@ export function registerKeysCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, options: { json?: boolean }) => {
       try {
-        const revoked = await withDatabase((db) => revokeApiKey(db.prisma, id, new Date(), cliActor()));
+        const revoked = await withDatabase((db) => revokeApiKey(db, id, new Date(), cliActor()));
         if (options.json) console.log(JSON.stringify(revoked, null, 2));
         else console.log(revoked.changed ? `revoked ${id}` : `${id} was already revoked`);
       } catch (error) {
@@ -206,7 +206,7 @@ export function registerKeysCommands(program: Command): void {
           verb === 'set' ? { set: people } : verb === 'add' ? { add: people } : { remove: people };
         try {
           const changed = await withDatabase((db) =>
-            changeKeyAdmins(db.prisma, { keyId: id, change, actor: cliActor() }),
+            changeKeyAdmins(db, { keyId: id, change, actor: cliActor() }),
           );
           if (options.json) console.log(JSON.stringify(changed, null, 2));
           else

@@ -16,7 +16,7 @@ export function registerScimCommands(program: Command): void {
     .action(async (options: { name: string; json?: boolean }) => {
       const name = options.name.trim();
       if (!name) throw new CliError('--name must not be empty');
-      const created = await withDatabase((db) => createScimToken(db.prisma, { name, actor: cliActor() }));
+      const created = await withDatabase((db) => createScimToken(db, { name, actor: cliActor() }));
       if (options.json) {
         console.log(JSON.stringify(created, null, 2));
         return;

@@ -13,7 +13,16 @@ import type { Deps } from '../deps.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
 import { presentView } from '../approvals/view/present-with-receipt.ts';
 import { parseChannel, type ChatPlatform } from '../approvals/channels.ts';
-import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/card-outbox.ts';
+import {
+  lastPostedAt,
+  markCardFailed,
+  markCardPostAttempted,
+  markCardPosted,
+  markCardUpdated,
+  nextPendingCard,
+  nextPendingCardAfterWriters,
+  type PendingCard,
+} from './card-store.ts';
 import { buildCardView, type CardView } from './card-view.ts';
 import { countChatCalls } from './count-chat-call.ts';
 import type { PlatformLink } from './platform-link.ts';
@@ -58,14 +67,6 @@ export interface FlushSettings {
 export interface FlushDeps extends Pick<Deps, 'db' | 'clock' | 'log' | 'receipts' | 'metrics'> {
   /** COUNTERSIGN_PUBLIC_URL, for the card's link to the web console. */
   publicUrl?: string | undefined;
-}
-
-export interface PendingCard {
-  id: bigint;
-  request_id: string;
-  message_id: string | null;
-  version: number;
-  post_attempted_at: Date | null;
 }
 
 export async function flushChannel(
@@ -148,10 +149,7 @@ function countCalls(transport: ChatTransport, counter: ChatApiCallCounter | unde
 }
 
 async function markFailed(deps: FlushDeps, card: PendingCard, error: string): Promise<void> {
-  await deps.db.prisma.chatCard.update({
-    where: { id: card.id },
-    data: { shownVersion: card.version, failedAt: deps.clock.now(), error: error.slice(0, 500) },
-  });
+  await markCardFailed(deps.db, card, deps.clock.now(), error);
 }
 
 async function showCard(
@@ -177,30 +175,15 @@ async function showCard(
 
   if (!messageId) {
     await waitForPostSlot(deps, settings, where.channel);
-    await deps.db.prisma.chatCard.update({
-      where: { id: card.id },
-      data: { postAttemptedAt: deps.clock.now() },
-    });
+    await markCardPostAttempted(deps.db, card.id, deps.clock.now());
     messageId = await transport.post(where.channelId, view);
-    await deps.db.prisma.chatCard.update({
-      where: { id: card.id },
-      data: {
-        messageId,
-        postedAt: deps.clock.now(),
-        shownVersion: card.version,
-        failedAt: null,
-        error: null,
-      },
-    });
+    await markCardPosted(deps.db, card, messageId, deps.clock.now());
     return;
   }
   // Also when the message was found after a crash: it shows the version posted then, and the
   // request may have changed since (cancelled, expired), so it is brought up to date too.
   await transport.update(where.channelId, messageId, view);
-  await deps.db.prisma.chatCard.update({
-    where: { id: card.id },
-    data: { messageId, shownVersion: card.version, failedAt: null, error: null },
-  });
+  await markCardUpdated(deps.db, card, messageId);
 }
 
 /** A card's earlier post could not be looked up: the card waits, it is not posted blind. */
@@ -237,45 +220,6 @@ async function findPosted(
     );
     throw new CardLookupFailed(error);
   }
-}
-
-const NEXT_PENDING_CARD_SQL = `SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
-  WHERE channel = $1 AND shown_version < version ORDER BY id LIMIT 1`;
-
-/** The channel's oldest card whose shown version lags; read through chat_cards_pending_idx. */
-export async function nextPendingCard(
-  db: FlushDeps['db'],
-  channel: string,
-): Promise<PendingCard | undefined> {
-  const [card] = await db.prisma.$queryRawUnsafe<PendingCard[]>(NEXT_PENDING_CARD_SQL, channel);
-  return card;
-}
-
-/**
- * The last look before the channel is called done, once every transaction that changed one of its
- * cards and found this job already queued has committed (they hold the flush lock shared until
- * then): without it such a change, committed just after the look, would wait for a job that never
- * comes.
- */
-async function nextPendingCardAfterWriters(
-  db: FlushDeps['db'],
-  channel: string,
-): Promise<PendingCard | undefined> {
-  return db.prisma.$transaction(async (tx) => {
-    await tx.$queryRawUnsafe(
-      `SELECT 1 FROM (SELECT pg_advisory_xact_lock(${FLUSH_LOCK_KEY_SQL})) AS l`,
-      channel,
-    );
-    const [card] = await tx.$queryRawUnsafe<PendingCard[]>(NEXT_PENDING_CARD_SQL, channel);
-    return card;
-  });
-}
-
-/** When the channel last had a card posted; read from the end of chat_cards_channel_posted_at_idx. */
-export async function lastPostedAt(db: FlushDeps['db'], channel: string): Promise<Date | null> {
-  const [last] = await db.prisma.$queryRaw<{ posted_at: Date | null }[]>`
-    SELECT max(posted_at) AS posted_at FROM chat_cards WHERE channel = ${channel}`;
-  return last?.posted_at ?? null;
 }
 
 async function waitForPostSlot(deps: FlushDeps, settings: FlushSettings, channel: string): Promise<void> {

@@ -1,15 +1,16 @@
 // Registers the card flush workers: each job brings one channel's cards up to date through the
 // transport of its platform. A flush that runs out of its time budget (or must wait out a long
 // Retry-After) hands the rest of the channel to a fresh job. One flush runs per channel at a time
-// (flusher-lock.ts).
+// (card-store.ts, withFlusherLock).
 import { z } from 'zod';
 import type { Deps } from '../deps.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { CHAT_FLUSH_QUEUE } from '../jobs/job-queue.ts';
 import { queueFlush } from '../approvals/outbox/card-outbox.ts';
 import { platformOf } from '../approvals/channels.ts';
 import type { ChatIntegration } from './chat-integration.ts';
 import { flushChannel, type FlushDeps } from './flush-channel.ts';
-import { withFlusherLock } from './flusher-lock.ts';
+import { withFlusherLock } from './card-store.ts';
 
 const jobData = z.object({ channel: z.string().min(1) });
 
@@ -35,7 +36,7 @@ export async function startChatWorkers(
       return;
     }
     const channel = parsed.data.channel;
-    const locked = await withFlusherLock(deps.db.pool, channel, () =>
+    const locked = await withFlusherLock(deps.db, channel, () =>
       flushChannel(deps, integration.transport, integration.flush, channel, integration.link),
     );
     if (!locked.ran) {
@@ -47,7 +48,7 @@ export async function startChatWorkers(
         : locked.result.resumeAfterSeconds
       : BUSY_RETRY_SECONDS;
     if (resumeAfterSeconds !== undefined) {
-      await deps.db.prisma.$transaction((tx) => queueFlush(tx, deps.jobs, channel, resumeAfterSeconds));
+      await inTransaction(deps.db, (tx) => queueFlush(tx, deps.jobs, channel, resumeAfterSeconds));
     }
   });
 }

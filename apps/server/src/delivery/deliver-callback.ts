@@ -1,14 +1,13 @@
 // One delivery attempt of a verdict callback, run by the job queue. Every attempt is recorded
 // (time, status code or error, duration). 2xx ends the delivery as succeeded and 410 Gone as gone;
 // anything else throws so the queue retries with backoff, until the last attempt marks it failed.
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { readRequestViewWhere } from '../approvals/store/request-view-store.ts';
 import { retryWhileDatabaseUnavailable } from '../db/database-outage.ts';
 import type { Deps } from '../deps.ts';
 import { presentView } from '../approvals/view/present-with-receipt.ts';
 import { deriveWebhookSecret } from '../keys/key-material.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
+import { readDeliveryToAttempt, recordDeliveryAttempt } from './delivery-store.ts';
 import { postCallback } from './post-callback.ts';
 import { standardWebhookHeaders } from './standard-webhooks.ts';
 
@@ -40,16 +39,7 @@ export async function attemptDelivery(
   input: AttemptInput,
 ): Promise<AttemptOutcome> {
   // The delivery, its client's secret, and the request with its chain record in one statement.
-  const read = await readRequestViewWhere(
-    deps.db,
-    {
-      from: `callback_deliveries dl JOIN approval_requests r ON r.id = dl.request_id
-             JOIN clients cl ON cl.id = r.client_id`,
-      where: 'dl.id = $1::uuid',
-      extra: 'dl.id::text AS delivery_id, dl.status::text AS delivery_status, cl.callback_secret',
-    },
-    input.deliveryId,
-  );
+  const read = await readDeliveryToAttempt(deps.db, input.deliveryId);
   const delivery = read ? deliveryColumns.parse(read.row) : null;
   // Finished already (a retry of a job whose attempt succeeded, or a delivery re-sent by hand).
   if (!read || !delivery || delivery.delivery_status !== 'pending') return 'skipped';
@@ -102,20 +92,18 @@ export async function attemptDelivery(
           ? 'failed'
           : 'retry';
 
-  // The attempt and the delivery's new state in one statement: atomic without a transaction's
-  // BEGIN and COMMIT round trips.
+  // The attempt and the delivery's new state in one statement (delivery-store.ts).
   const finished = outcome === 'retry' ? null : outcome;
-  const record = () => deps.db.prisma.$executeRaw`
-    WITH attempt AS (
-      INSERT INTO callback_attempts (id, delivery_id, attempted_at, status_code, error, duration_ms)
-      VALUES (${randomUUID()}::uuid, ${delivery.delivery_id}::uuid, ${attemptedAt}, ${statusCode}, ${error}, ${durationMs})
-    )
-    UPDATE callback_deliveries
-       SET attempt_count = attempt_count + 1,
-           last_error = ${error},
-           status = COALESCE(${finished}::"DeliveryStatus", status),
-           completed_at = CASE WHEN ${finished}::text IS NULL THEN completed_at ELSE ${deps.clock.now()} END
-     WHERE id = ${delivery.delivery_id}::uuid`;
+  const record = () =>
+    recordDeliveryAttempt(deps.db, {
+      deliveryId: delivery.delivery_id,
+      attemptedAt,
+      statusCode,
+      error,
+      durationMs,
+      finished,
+      completedAt: deps.clock.now(),
+    });
   await retryWhileDatabaseUnavailable(record, {
     deadline: input.recordDeadline ?? performance.now(),
     onRetry: (_error, delayMs) =>

@@ -1,7 +1,8 @@
 // What the identity provider's directory says about a decider, read in the deciding transaction so
 // every replica sees a deprovisioning at once: whether the person was deactivated or removed, and
 // which `idp:<group>` approver entry (if any) makes them eligible.
-import { runSql, type TransactionDb } from '../db/transaction.ts';
+import type { TransactionDb } from '../db/transaction.ts';
+import { findIdpMembership, listIdpGroupMembers, readDirectoryPresence } from './eligibility-store.ts';
 
 export const IDP_PREFIX = 'idp:';
 
@@ -14,12 +15,7 @@ export function idpGroupsOf(approvers: readonly string[]): string[] {
  * person: deactivated (`active: false`) or removed by the identity provider.
  */
 export async function isDeprovisioned(tx: TransactionDb, email: string): Promise<boolean> {
-  const [row] = await runSql<{ known: boolean; present: boolean }>(
-    tx,
-    `SELECT count(*) > 0 AS known, bool_or(active AND removed_at IS NULL) AS present
-       FROM directory_users WHERE email = $1`,
-    [email],
-  );
+  const row = await readDirectoryPresence(tx, email);
   return Boolean(row?.known) && !row?.present;
 }
 
@@ -54,23 +50,7 @@ export async function idpMembershipHeld(
   const groups = idpGroupsOf(approvers);
   if (groups.length === 0) return null;
   const keys = groups.map((g) => g.toLowerCase());
-  const rows = await runSql<{ display_name: string; source: IdpMembershipSource }>(
-    tx,
-    `SELECT g.display_name, 'scim' AS source
-       FROM directory_members m
-       JOIN directory_groups g ON g.id = m.group_id
-       JOIN directory_users u ON u.id = m.user_id
-      WHERE g.display_name_key = ANY($1::text[]) AND u.email = $2 AND u.active AND u.removed_at IS NULL
-     UNION ALL
-     SELECT c.groups[array_position(c.group_keys, k.key)], 'oidc' AS source
-       FROM oidc_group_claims c
-       CROSS JOIN unnest($1::text[]) AS k(key)
-      WHERE c.email = $2 AND k.key = ANY(c.group_keys)
-        AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.email = $2)
-      LIMIT 1`,
-    [keys, email],
-  );
-  const row = rows[0];
+  const row = await findIdpMembership(tx, keys, email);
   return row ? { group: row.display_name, source: row.source } : null;
 }
 
@@ -81,19 +61,5 @@ export async function idpMembershipHeld(
 export async function idpGroupMembers(tx: TransactionDb, approvers: readonly string[]): Promise<string[]> {
   const keys = idpGroupsOf(approvers).map((g) => g.toLowerCase());
   if (keys.length === 0) return [];
-  const rows = await runSql<{ email: string }>(
-    tx,
-    `SELECT u.email
-       FROM directory_members m
-       JOIN directory_groups g ON g.id = m.group_id
-       JOIN directory_users u ON u.id = m.user_id
-      WHERE g.display_name_key = ANY($1::text[]) AND u.active AND u.removed_at IS NULL AND u.email IS NOT NULL
-     UNION
-     SELECT c.email FROM oidc_group_claims c
-      WHERE c.group_keys && $1::text[]
-        AND NOT EXISTS (SELECT 1 FROM directory_users u WHERE u.email = c.email)
-     ORDER BY 1`,
-    [keys],
-  );
-  return rows.map((row) => row.email);
+  return listIdpGroupMembers(tx, keys);
 }

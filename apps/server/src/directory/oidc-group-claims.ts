@@ -2,7 +2,7 @@
 // seen. They count for `idp:` approver entries only for people SCIM does not know: when SCIM
 // provisions a person, SCIM's memberships alone count (directory-eligibility.ts).
 import type { TransactionDb } from '../db/transaction.ts';
-import { runSql } from '../db/transaction.ts';
+import { upsertOidcGroupClaim } from './eligibility-store.ts';
 
 /** Replaces what the last sign-in's claim said (an empty claim: member of nothing). */
 export async function recordOidcGroups(
@@ -11,10 +11,5 @@ export async function recordOidcGroups(
   groups: readonly string[],
   seenAt: Date,
 ): Promise<void> {
-  await runSql(
-    tx,
-    `INSERT INTO oidc_group_claims (email, groups, group_keys, seen_at) VALUES ($1, $2::text[], $3::text[], $4)
-     ON CONFLICT (email) DO UPDATE SET groups = EXCLUDED.groups, group_keys = EXCLUDED.group_keys, seen_at = EXCLUDED.seen_at`,
-    [email, [...groups], groups.map((g) => g.toLowerCase()), seenAt],
-  );
+  await upsertOidcGroupClaim(tx, email, groups, seenAt);
 }

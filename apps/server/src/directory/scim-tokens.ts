@@ -2,8 +2,10 @@
 // keys they carry 256 random bits and only their SHA-256 is stored; creation is audited.
 import { randomBytes } from 'node:crypto';
 import { appendAuditEvent } from '../audit/append-event.ts';
-import type { PrismaClient } from '../db/client.ts';
+import type { Database, PrismaClient } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { displayPrefix, hashApiKey } from '../keys/key-material.ts';
+import { insertScimToken } from './scim-token-store.ts';
 
 const TOKEN_PREFIX = 'scim_';
 
@@ -16,28 +18,26 @@ export interface CreatedScimToken {
 }
 
 export async function createScimToken(
-  prisma: PrismaClient,
+  db: Database,
   input: { name: string; actor: string; now?: Date },
 ): Promise<CreatedScimToken> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const prefix = displayPrefix(token);
   const now = input.now ?? new Date();
-  const row = await prisma.$transaction(async (tx) => {
-    const created = await tx.scimToken.create({
-      data: { name: input.name, prefix, hash: hashApiKey(token) },
-    });
+  const id = await inTransaction(db, async (tx) => {
+    const id = await insertScimToken(tx, { name: input.name, prefix, hash: hashApiKey(token) });
     await appendAuditEvent(
       tx,
       {
         type: 'scim.token.created',
         actor: input.actor,
-        payload: { tokenId: created.id, name: input.name, prefix },
+        payload: { tokenId: id, name: input.name, prefix },
       },
       now,
     );
-    return created;
+    return id;
   });
-  return { id: row.id, name: row.name, prefix, token };
+  return { id, name: input.name, prefix, token };
 }
 
 /** The token's holder, or null for an unknown or revoked token. */

@@ -3,6 +3,7 @@
 import type { Database } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { hashApiKey } from './key-material.ts';
+import { findKeyByHash, markKeyUsed } from './key-store.ts';
 
 export interface Principal {
   keyId: string;
@@ -16,17 +17,6 @@ export interface Principal {
   actions: string[];
 }
 
-interface StoredKey {
-  id: string;
-  clientId: string;
-  name: string;
-  scopes: string[];
-  requesters: string[];
-  actions: string[];
-  revokedAt: Date | null;
-  lastUsedAt: Date | null;
-}
-
 /** lastUsedAt is refreshed at most this often, so authentication is not a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -35,17 +25,11 @@ export async function authenticateApiKey(
   token: string,
   now: Date = new Date(),
 ): Promise<Principal> {
-  const { rows } = await db.pool.query<StoredKey>(
-    `SELECT id, client_id AS "clientId", name, scopes,
-            coalesce(requesters, '{}') AS requesters, coalesce(actions, '{}') AS actions, revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"
-       FROM api_keys WHERE hash = $1`,
-    [hashApiKey(token)],
-  );
-  const key = rows[0];
+  const key = await findKeyByHash(db, hashApiKey(token));
   if (!key) throw new AppError('API_KEY_INVALID', { detail: 'the API key is not valid' });
   if (key.revokedAt) throw new AppError('API_KEY_REVOKED', { detail: 'the API key has been revoked' });
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await db.pool.query('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [key.id, now]);
+    await markKeyUsed(db, key.id, now);
   }
   return {
     keyId: key.id,

@@ -2,11 +2,12 @@
 // transaction as `key.admins.changed` with the list before and after; a change that leaves the
 // list as it was records nothing.
 import { appendAuditEvent } from '../audit/append-event.ts';
-import type { PrismaClient } from '../db/client.ts';
-import { runSql } from '../db/transaction.ts';
+import type { Database } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
 import { normaliseAdminEmails } from './key-admins.ts';
+import { findKeyOwner, lockClientAdmins, setClientAdmins } from './key-store.ts';
 
 export type KeyAdminsChange = { set: string[] } | { add: string[] } | { remove: string[] };
 
@@ -33,32 +34,21 @@ function apply(current: string[], change: KeyAdminsChange): string[] {
   return current.filter((email) => !removed.has(email));
 }
 
-export async function changeKeyAdmins(
-  db: PrismaClient,
-  input: ChangeKeyAdminsInput,
-): Promise<ChangedKeyAdmins> {
+export async function changeKeyAdmins(db: Database, input: ChangeKeyAdminsInput): Promise<ChangedKeyAdmins> {
   const notFound = new AppError('NOT_FOUND', { detail: `no API key with id ${input.keyId}` });
   if (!isUuid(input.keyId)) throw notFound;
   // Checked before the transaction so a bad email changes nothing and says which.
   apply([], input.change);
   const now = input.now ?? new Date();
-  return db.$transaction(async (tx) => {
-    const key = await tx.apiKey.findUnique({
-      where: { id: input.keyId },
-      select: { clientId: true, prefix: true },
-    });
+  return inTransaction(db, async (tx) => {
+    const key = await findKeyOwner(tx, input.keyId);
     if (!key) throw notFound;
     // The client row is locked so two changes at once each see the other's list.
-    const [locked] = await runSql<{ admins: string[] | null }>(
-      tx,
-      `SELECT admins FROM clients WHERE id = $1::uuid FOR UPDATE`,
-      [key.clientId],
-    );
-    const before = locked?.admins ?? [];
+    const before = await lockClientAdmins(tx, key.clientId);
     const admins = apply(before, input.change);
     const changed = admins.length !== before.length || admins.some((email, i) => email !== before[i]);
     if (changed) {
-      await tx.client.update({ where: { id: key.clientId }, data: { admins } });
+      await setClientAdmins(tx, key.clientId, admins);
       await appendAuditEvent(
         tx,
         {

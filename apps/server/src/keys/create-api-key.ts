@@ -1,7 +1,8 @@
 // Creates a client with its first API key. The key and the callback secrets are returned once
 // and never again: only the key's hash is stored. The creation is audited in the same transaction.
 import { appendAuditEvent } from '../audit/append-event.ts';
-import type { PrismaClient } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import {
   deriveWebhookSecret,
   displayPrefix,
@@ -10,6 +11,7 @@ import {
   hashApiKey,
 } from './key-material.ts';
 import { normaliseAdminEmails } from './key-admins.ts';
+import { insertClientWithKey } from './key-store.ts';
 import { DEFAULT_SCOPES, type Scope } from './scopes.ts';
 
 export interface CreateApiKeyInput {
@@ -44,7 +46,7 @@ export interface CreatedApiKey {
   webhookSecret: string;
 }
 
-export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): Promise<CreatedApiKey> {
+export async function createApiKey(db: Database, input: CreateApiKeyInput): Promise<CreatedApiKey> {
   const key = generateApiKey();
   const callbackSecret = generateCallbackSecret();
   const scopes = [...new Set(input.scopes?.length ? input.scopes : DEFAULT_SCOPES)];
@@ -52,27 +54,17 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
   const actions = [...new Set(input.actions ?? [])];
   const admins = normaliseAdminEmails(input.admins ?? []);
   const now = input.now ?? new Date();
-  const { client, apiKey } = await db.$transaction(async (tx) => {
-    const client = await tx.client.create({
-      data: {
-        name: input.name,
-        callbackSecret,
-        admins,
-        apiKeys: {
-          create: {
-            name: input.name,
-            prefix: displayPrefix(key),
-            hash: hashApiKey(key),
-            scopes,
-            requesters,
-            actions,
-          },
-        },
-      },
-      include: { apiKeys: true },
+  const apiKey = await inTransaction(db, async (tx) => {
+    const apiKey = await insertClientWithKey(tx, {
+      name: input.name,
+      callbackSecret,
+      admins,
+      prefix: displayPrefix(key),
+      hash: hashApiKey(key),
+      scopes,
+      requesters,
+      actions,
     });
-    const apiKey = client.apiKeys[0];
-    if (!apiKey) throw new Error('API key was not created with its client');
     await appendAuditEvent(
       tx,
       {
@@ -80,7 +72,7 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
         actor: input.actor ?? 'system',
         payload: {
           keyId: apiKey.id,
-          clientId: client.id,
+          clientId: apiKey.clientId,
           name: apiKey.name,
           prefix: apiKey.prefix,
           scopes,
@@ -92,11 +84,11 @@ export async function createApiKey(db: PrismaClient, input: CreateApiKeyInput): 
       },
       now,
     );
-    return { client, apiKey };
+    return apiKey;
   });
   return {
     id: apiKey.id,
-    clientId: client.id,
+    clientId: apiKey.clientId,
     name: apiKey.name,
     prefix: apiKey.prefix,
     scopes,

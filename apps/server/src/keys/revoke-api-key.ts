@@ -1,9 +1,11 @@
 // Revokes an API key. Authentication reads the key on every request, so it stops working at once.
 // The revocation is audited in its transaction; revoking an already revoked key changes nothing.
 import { appendAuditEvent } from '../audit/append-event.ts';
-import type { PrismaClient } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { isUuid } from '../approvals/find-request.ts';
 import { AppError } from '../errors.ts';
+import { findKeyRevocation, markKeyRevoked } from './key-store.ts';
 
 export interface RevokedApiKey {
   id: string;
@@ -13,21 +15,17 @@ export interface RevokedApiKey {
 }
 
 export async function revokeApiKey(
-  db: PrismaClient,
+  db: Database,
   id: string,
   now: Date = new Date(),
   /** Who revokes it, for the audit log. */
   actor = 'system',
 ): Promise<RevokedApiKey> {
   if (!isUuid(id)) throw new AppError('NOT_FOUND', { detail: `no API key with id ${id}` });
-  return db.$transaction(async (tx) => {
-    const updated = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
-    const key = await tx.apiKey.findUnique({
-      where: { id },
-      select: { revokedAt: true, clientId: true, prefix: true },
-    });
+  return inTransaction(db, async (tx) => {
+    const changed = await markKeyRevoked(tx, id, now);
+    const key = await findKeyRevocation(tx, id);
     if (!key?.revokedAt) throw new AppError('NOT_FOUND', { detail: `no API key with id ${id}` });
-    const changed = updated.count === 1;
     if (changed) {
       await appendAuditEvent(
         tx,

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { appendAuditEvent } from '../audit/append-event.ts';
+import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { sessionRefOf, type WebUser } from './sessions/web-user.ts';
 
@@ -29,7 +30,7 @@ export async function signInUser(deps: Deps, req: Request, identity: SignInIdent
   await sessionCall((done) => req.session.regenerate(done));
   const user: WebUser = { ...identity, ref: randomUUID(), signedInAt: now.toISOString() };
   req.session.user = user;
-  await deps.db.prisma.$transaction((tx) =>
+  await inTransaction(deps.db, (tx) =>
     appendAuditEvent(
       tx,
       {
@@ -52,7 +53,7 @@ export async function signInUser(deps: Deps, req: Request, identity: SignInIdent
 export async function signOutUser(deps: Deps, req: Request): Promise<void> {
   const user = req.session.user;
   if (user) {
-    await deps.db.prisma.$transaction((tx) =>
+    await inTransaction(deps.db, (tx) =>
       appendAuditEvent(
         tx,
         { type: 'session.signed_out', actor: user.email, payload: { session: sessionRefOf(user) } },

@@ -6,16 +6,12 @@ import type { Deps } from '../../deps.ts';
 import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import type { AuditEventInput } from '../../audit/event-types.ts';
 import { z } from 'zod';
-import {
-  requestChainColumnsSql,
-  requestChainFromColumns,
-  VERDICT_EVENT_TYPES,
-} from '../../audit/request-chain.ts';
-import { inTransaction } from '../../db/transaction.ts';
+import { requestChainFromColumns } from '../../audit/request-chain.ts';
+import { inTransaction, type Transaction } from '../../db/transaction.ts';
 import { consoleRequestUrl } from '../card-view.ts';
 import { parseChannel } from '../../approvals/channels.ts';
 import type { ChatNotifier } from './chat-notifier.ts';
-import { lockFollowUp } from './remind-approvers.ts';
+import { listPostedCards, lockFollowUp, readRequesterNotice } from './follow-up-store.ts';
 
 type Status = 'approved' | 'denied' | 'expired' | 'cancelled';
 type Notified = Extract<AuditEventInput, { type: 'requester.notified' }>['payload'];
@@ -63,14 +59,7 @@ export async function notifyRequester(
   return inTransaction(deps.db, async (tx) => {
     await lockFollowUp(tx, `${requestId}:notify-requester`);
     // Whether it was done, the row and the chain record in one statement.
-    const [read] = await tx.query(
-      `SELECT EXISTS (SELECT 1 FROM audit_events
-                       WHERE request_id = $1::uuid AND type = 'requester.notified') AS notified,
-              r.status::text AS status, r.action, r.title, coalesce(r.channels, '{}') AS channels,
-              ${requestChainColumnsSql('$1::uuid', '$2')}
-         FROM (SELECT 1) AS one LEFT JOIN approval_requests r ON r.id = $1::uuid`,
-      [requestId, VERDICT_EVENT_TYPES],
-    );
+    const read = await readRequesterNotice(tx, requestId);
     const columns = noticeColumns.parse(read);
     if (columns.notified) return 'already_notified';
     const { status: rowStatus, action, title, channels } = columns;
@@ -115,7 +104,7 @@ export async function notifyRequester(
 }
 
 async function deliver(
-  tx: Parameters<typeof lockFollowUp>[0],
+  tx: Transaction,
   notifiers: ReadonlyMap<string, ChatNotifier>,
   notice: { requestId: string; requester: string; text: string; channels: string[] },
 ): Promise<Omit<Notified, 'status'>> {
@@ -128,11 +117,7 @@ async function deliver(
       return { via: 'direct_message', platform, detail: null };
   }
   // No personal conversation anywhere: a mention under the request's first posted card.
-  const cards = await tx.query<{ channel: string; message_id: string }>(
-    `SELECT channel, message_id FROM chat_cards
-      WHERE request_id = $1::uuid AND message_id IS NOT NULL ORDER BY id`,
-    [notice.requestId],
-  );
+  const cards = await listPostedCards(tx, notice.requestId);
   for (const card of cards) {
     const parsed = parseChannel(card.channel);
     const notifier = parsed ? notifiers.get(parsed.platform) : undefined;

@@ -8,14 +8,10 @@ import { appendAuditEventsAndCommit } from '../../audit/append-event.ts';
 import { approversToReach } from '../../approvals/approvers-to-reach.ts';
 import { readRequestChain } from '../../audit/request-chain.ts';
 import { decidingRulesOf } from '../../approvals/decider-eligibility.ts';
-import { inTransaction, type Transaction } from '../../db/transaction.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { parseChannel } from '../../approvals/channels.ts';
 import type { ChatNotifier } from './chat-notifier.ts';
-
-/** Taken for the transaction: two workers on one step (a retry after expiry) take turns. */
-export async function lockFollowUp(tx: Transaction, key: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`follow-up:${key}`]);
-}
+import { listRequestCards, lockFollowUp, readReminderRequest, wasRemindedFrom } from './follow-up-store.ts';
 
 export class CardNotPostedYet extends Error {
   override name = 'CardNotPostedYet';
@@ -33,27 +29,16 @@ export async function remindApprovers(
     await lockFollowUp(tx, `${requestId}:remind:${step}`);
     // This step, or a later one that ran first (this one was retried while its card was on its
     // way): the approvers have been reminded, and an older reminder after a newer one says nothing.
-    const [done] = await tx.query<{ one: number }>(
-      `SELECT 1 AS one FROM audit_events
-        WHERE request_id = $1::uuid AND type = 'request.reminded' AND (payload->>'step')::int >= $2`,
-      [requestId, step],
-    );
-    if (done) return 'already_reminded';
+    if (await wasRemindedFrom(tx, requestId, step)) return 'already_reminded';
     const now = deps.clock.now();
-    const [row] = await tx.query<{ status: string; expires_at: Date; agent_owner: string | null }>(
-      'SELECT status::text AS status, expires_at, agent_owner FROM approval_requests WHERE id = $1::uuid',
-      [requestId],
-    );
+    const row = await readReminderRequest(tx, requestId);
     if (!row || row.status !== 'pending' || row.expires_at.getTime() <= now.getTime()) return 'not_pending';
     const chain = await readRequestChain(tx, requestId);
     if (!chain.found) throw new Error(chain.reason);
     const rules = decidingRulesOf(chain.chain, row.agent_owner);
     const decided = new Set(chain.chain.decisions.map((d) => d.approver));
     const waitingOn = await approversToReach(tx, rules, decided, now);
-    const cards = await tx.query<{ channel: string; message_id: string | null; failed_at: Date | null }>(
-      'SELECT channel, message_id, failed_at FROM chat_cards WHERE request_id = $1::uuid ORDER BY id',
-      [requestId],
-    );
+    const cards = await listRequestCards(tx, requestId);
     const reachable = cards.filter((card) => notifiers.has(parseChannel(card.channel)?.platform ?? ''));
     // A card still on its way: the job is retried shortly rather than the step skipped.
     if (reachable.some((card) => card.message_id === null && card.failed_at === null))

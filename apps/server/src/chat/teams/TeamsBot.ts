@@ -39,7 +39,7 @@ import {
 } from './teams-turn.ts';
 
 export interface TeamsBotDeps {
-  db: Pick<Database, 'prisma'>;
+  db: Pick<Database, 'prisma' | 'pool'>;
   clock: Clock;
   log: Logger;
   /** Counts each connector call the bot makes (countersign_chat_api_calls_total). */

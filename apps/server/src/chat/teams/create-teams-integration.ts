@@ -27,7 +27,7 @@ export interface TeamsIntegration {
 }
 
 export function createTeamsIntegration(
-  deps: { db: Pick<Database, 'prisma'>; clock: Clock; log: Logger; metrics?: Deps['metrics'] },
+  deps: { db: Pick<Database, 'prisma' | 'pool'>; clock: Clock; log: Logger; metrics?: Deps['metrics'] },
   settings: TeamsSettings,
   handlers: TeamsBotHandlers,
 ): TeamsIntegration {

@@ -4,6 +4,7 @@
 // then a FileInfoCard shows the file in the chat. Decline: nothing is uploaded.
 import type { Database } from '../../db/client.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { deleteFileOffer, insertFileOffer } from './teams-store.ts';
 
 export const FILE_CONSENT_CARD = 'application/vnd.microsoft.teams.card.file.consent';
 export const FILE_INFO_CARD = 'application/vnd.microsoft.teams.card.file.info';
@@ -28,15 +29,7 @@ export async function createFileOffer(
   db: Pick<Database, 'prisma'>,
   offer: FileOfferInput,
 ): Promise<TeamsAttachment> {
-  const row = await db.prisma.teamsFileOffer.create({
-    data: {
-      conversationId: offer.conversationId,
-      userId: offer.userId,
-      name: offer.name,
-      content: new Uint8Array(offer.content),
-    },
-  });
-  const context = { offerId: row.id };
+  const context = { offerId: await insertFileOffer(db, offer) };
   return {
     contentType: FILE_CONSENT_CARD,
     name: offer.name,
@@ -80,7 +73,7 @@ export async function answerFileOffer(
     : null;
   if (!offer || offer.userId !== input.userId) return { outcome: 'unknown_offer', fileName: null };
   if (input.action === 'decline' || !input.uploadInfo) {
-    await deps.db.prisma.teamsFileOffer.deleteMany({ where: { id: offer.id } });
+    await deleteFileOffer(deps.db, offer.id);
     return { outcome: input.action === 'decline' ? 'declined' : 'unknown_offer', fileName: offer.name };
   }
   const size = offer.content.length;
@@ -101,7 +94,7 @@ export async function answerFileOffer(
     );
     return { outcome: 'upload_failed', fileName: offer.name };
   }
-  await deps.db.prisma.teamsFileOffer.deleteMany({ where: { id: offer.id } });
+  await deleteFileOffer(deps.db, offer.id);
   const name = input.uploadInfo.name ?? offer.name;
   return {
     outcome: 'uploaded',

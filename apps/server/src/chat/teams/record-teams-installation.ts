@@ -6,8 +6,15 @@ import type { Prisma } from '../../db/client.ts';
 import { appendAuditEvent } from '../../audit/append-event.ts';
 import type { TeamsConversationAudit } from '../../audit/event-types.ts';
 import type { Database } from '../../db/client.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import type { Clock } from '../../deps.ts';
 import { teamsConversationKey } from '../../approvals/channels.ts';
+import {
+  findTeamsConversation,
+  lockTeamsConversation,
+  markTeamsConversationRemoved,
+  upsertTeamsConversation,
+} from './teams-store.ts';
 
 export interface TeamsConversationInfo {
   /** Any form of the id; stored without its ";messageid=" suffix. */
@@ -21,18 +28,13 @@ export interface TeamsConversationInfo {
 }
 
 export interface TeamsInstallationDeps {
-  db: Pick<Database, 'prisma'>;
+  db: Pick<Database, 'pool'>;
   clock: Clock;
 }
 
 export type TeamsInstallationSource = TeamsConversationAudit['via'];
 
 export type InstallationChange = 'installed' | 'reinstalled' | 'refreshed';
-
-/** Per-conversation lock, so concurrent announcements of one install audit it once. */
-async function lockConversation(tx: Prisma.TransactionClient, conversationId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`teams-conversation:${conversationId}`}))`;
-}
 
 function auditPayload(
   conversationId: string,
@@ -58,9 +60,9 @@ export async function recordTeamsInstallation(
 ): Promise<InstallationChange> {
   const conversationId = teamsConversationKey(info.conversationId);
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    await lockConversation(tx, conversationId);
-    const before = await tx.teamsConversation.findUnique({ where: { conversationId } });
+  return inTransaction(deps.db, async (tx) => {
+    await lockTeamsConversation(tx, conversationId);
+    const before = (await findTeamsConversation(tx, conversationId)) ?? null;
     const fields = {
       reference: info.reference,
       tenantId: info.tenantId ?? before?.tenantId ?? null,
@@ -69,11 +71,7 @@ export async function recordTeamsInstallation(
       name: info.name ?? before?.name ?? null,
     };
     const active = before !== null && before.removedAt === null;
-    await tx.teamsConversation.upsert({
-      where: { conversationId },
-      create: { conversationId, ...fields, installedAt: now },
-      update: active ? fields : { ...fields, installedAt: now, removedAt: null },
-    });
+    await upsertTeamsConversation(tx, conversationId, fields, now, !active);
     if (active) return 'refreshed';
     await appendAuditEvent(
       tx,
@@ -93,11 +91,11 @@ export async function recordTeamsRemoval(
 ): Promise<boolean> {
   const conversationId = teamsConversationKey(rawConversationId);
   const now = deps.clock.now();
-  return deps.db.prisma.$transaction(async (tx) => {
-    await lockConversation(tx, conversationId);
-    const before = await tx.teamsConversation.findUnique({ where: { conversationId } });
+  return inTransaction(deps.db, async (tx) => {
+    await lockTeamsConversation(tx, conversationId);
+    const before = (await findTeamsConversation(tx, conversationId)) ?? null;
     if (!before || before.removedAt !== null) return false;
-    await tx.teamsConversation.update({ where: { conversationId }, data: { removedAt: now } });
+    await markTeamsConversationRemoved(tx, conversationId, now);
     await appendAuditEvent(
       tx,
       { type: 'teams.removed', actor, payload: auditPayload(conversationId, before, via) },

@@ -2,6 +2,7 @@
 // (a click, a message) through Teams' member lookup, newest sighting wins. Card refresh
 // (`refresh.userIds`) needs these ids; Teams offers no lookup by email.
 import type { Database } from '../../db/client.ts';
+import { upsertTeamsUser } from './teams-store.ts';
 
 export interface SeenTeamsUser {
   /** Lower-cased email (or UPN) as resolveTeamsIdentity gives it. */
@@ -17,12 +18,7 @@ export async function recordTeamsUser(
   user: SeenTeamsUser,
   now: Date,
 ): Promise<void> {
-  const data = { userId: user.userId, aadObjectId: user.aadObjectId, tenantId: user.tenantId, seenAt: now };
-  await db.prisma.teamsUser.upsert({
-    where: { email: user.email },
-    create: { email: user.email, ...data },
-    update: data,
-  });
+  await upsertTeamsUser(db, user, now);
 }
 
 /** The Teams user id of each email the bot has seen; emails it has not seen are absent. */

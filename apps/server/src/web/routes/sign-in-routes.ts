@@ -3,6 +3,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { appendAuditEvent } from '../../audit/append-event.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { whyNotDirectLoopback } from '../is-direct-loopback-request.ts';
 import { sessionCall, signInUser, signOutUser } from '../sign-in-user.ts';
@@ -48,7 +49,7 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
     const identity = await oidc.finish(callbackUrl, flow, ctx.deps.clock.now());
     if (!identity.email || !identity.emailVerified) {
       const detail = identity.email ? 'email_not_verified' : 'email_missing';
-      await ctx.deps.db.prisma.$transaction((tx) =>
+      await inTransaction(ctx.deps.db, (tx) =>
         appendAuditEvent(
           tx,
           {
@@ -73,7 +74,8 @@ export function mountSignInRoutes(router: Router, ctx: WebContext): void {
       });
     }
     if (identity.groups !== null) {
-      await recordOidcGroups(ctx.deps.db.prisma, identity.email, identity.groups, ctx.deps.clock.now());
+      const { email, groups } = identity;
+      await inTransaction(ctx.deps.db, (tx) => recordOidcGroups(tx, email, groups, ctx.deps.clock.now()));
     }
     await signInUser(ctx.deps, req, {
       email: identity.email,
