@@ -2,6 +2,7 @@
 // recorded it: a policy group, an identity provider group (SCIM or the OIDC groups claim), a
 // delegate taking someone's place, or the approver named on their own. Checked in JSON, CSV and Markdown through generateReport; a membership
 // that SCIM removes after the decision does not change what the report says.
+import { inTransaction } from '../../apps/server/src/db/transaction.ts';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,9 +57,7 @@ beforeAll(async () => {
     { displayName: 'Data Owners', members: [{ value: dana.id }] },
     'scim:test',
   );
-  await m.db.prisma.$transaction((tx) =>
-    recordOidcGroups(tx, 'erin@example.com', ['Data Owners'], new Date()),
-  );
+  await inTransaction(m.db, (tx) => recordOidcGroups(tx, 'erin@example.com', ['Data Owners'], new Date()));
   // Frank decides in bob's place while bob is away.
   await addDelegation(deps, {
     from: 'bob@example.com',

@@ -1,5 +1,6 @@
 // Verifying while events are appended: the chain and its head are read in one snapshot, so appends
 // that commit in between never look like tampering (a head "past the end of the chain").
+import { inTransaction } from '../../apps/server/src/db/transaction.ts';
 import { expect, it } from 'vitest';
 import { appendAuditEvent } from '../../apps/server/src/audit/append-event.ts';
 import { verifyChain, type VerifyResult } from '../../apps/server/src/audit/verify-chain.ts';
@@ -14,7 +15,7 @@ it('reports intact on every run while events are appended concurrently', async (
     let appended = 0;
     const appender = (async () => {
       while (appending) {
-        await m.db.prisma.$transaction((tx) =>
+        await inTransaction(m.db, (tx) =>
           appendAuditEvent(
             tx,
             {

@@ -34,7 +34,7 @@ function versionNumber(text: string): number | undefined {
 }
 
 async function storedVersion(version: number): Promise<PolicyVersionRow> {
-  const row = await withDatabase((db) => readVersion(db.prisma, version));
+  const row = await withDatabase((db) => readVersion(db, version));
   if (!row) throw new CliError(`no policy version ${version} is stored (see countersign policy history)`);
   return row;
 }
@@ -152,7 +152,7 @@ export function registerPolicyVersionCommands(policy: Command): void {
         await printHistoryFromServer(options);
         return;
       }
-      const rows = await withDatabase((db) => listVersions(db.prisma));
+      const rows = await withDatabase((db) => listVersions(db));
       if (options.json) {
         console.log(
           JSON.stringify(
@@ -227,6 +227,6 @@ async function policyToTest(options: { proposed?: string; version?: string }): P
     if (version === undefined) throw new CliError('--version must be a version number');
     return compileVersion(await storedVersion(version));
   }
-  const active = await withDatabase((db) => readActiveVersion(db.prisma));
+  const active = await withDatabase((db) => readActiveVersion(db));
   return active ? compileVersion(active) : BUILT_IN_POLICY;
 }

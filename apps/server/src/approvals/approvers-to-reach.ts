@@ -3,7 +3,7 @@
 // to the same eligibility the deciding transaction applies (a delegate whose chain runs through the
 // requester is left out), minus whoever already decided. A rule that lets anyone approve names
 // nobody to reach.
-import type { TransactionDb } from '../db/transaction.ts';
+import type { SqlSource } from '../db/transaction.ts';
 import { IDP_PREFIX, idpGroupMembers } from '../directory/directory-eligibility.ts';
 import { checkEligibility, type DecidingRules } from './decider-eligibility.ts';
 import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
@@ -13,7 +13,7 @@ import { listActiveDelegatesOf } from './store/approver-reach-store.ts';
 const MAX_CHAIN = 3;
 
 export async function approversToReach(
-  tx: TransactionDb,
+  tx: SqlSource,
   rules: DecidingRules,
   decided: ReadonlySet<string>,
   now: Date,

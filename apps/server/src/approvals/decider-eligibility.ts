@@ -3,7 +3,7 @@
 // The foreign-tenant check belongs to the chat doors and stays in recordDecision.
 import type { RefusalReason } from '../audit/event-types.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
-import type { TransactionDb } from '../db/transaction.ts';
+import type { SqlSource } from '../db/transaction.ts';
 import {
   idpMembershipHeld,
   isDeprovisioned,
@@ -51,7 +51,7 @@ export function decidingRulesOf(chain: RequestChain, rowAgentOwner: string | nul
 
 /** `email` is canonical (trimmed, lower-cased) or null when the door could not resolve it. */
 export async function checkEligibility(
-  tx: TransactionDb,
+  tx: SqlSource,
   rules: DecidingRules,
   email: string | null,
 ): Promise<Eligibility> {

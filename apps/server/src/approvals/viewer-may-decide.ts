@@ -2,12 +2,12 @@
 // and Deny only to them (Teams card refresh): eligible themselves (checkEligibility) or a delegate
 // of an eligible approver, and not decided yet. recordDecision still decides what counts.
 import { readRequestChain } from '../audit/request-chain.ts';
-import type { PrismaClient } from '../db/client.ts';
+import type { SqlSource } from '../db/transaction.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
 
 export async function viewerMayDecide(
-  db: PrismaClient,
+  db: SqlSource,
   request: { id: string; status: string; agentOwner: string | null; decisions: { approverEmail: string }[] },
   email: string | null,
   now: Date,

@@ -2,7 +2,7 @@
 // event is {type, requestId, actor, payload, occurredAt} and prevHash is the previous event's hash
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
-import type { Transaction, TransactionDb } from '../db/transaction.ts';
+import type { Transaction } from '../db/transaction.ts';
 import { appendChainBatch, appendChainBatchAndCommit } from './chain-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
@@ -65,7 +65,7 @@ export function chainBatchJson(events: readonly ChainEventInput[], now: Date, si
  * Sequence numbers are gapless, so a missing number is itself evidence.
  */
 export async function appendAuditEvents(
-  tx: TransactionDb,
+  tx: Transaction,
   events: readonly ChainEventInput[],
   now: Date,
   signer?: EventSigner,
@@ -91,7 +91,7 @@ export async function appendAuditEventsAndCommit(
 }
 
 export function appendAuditEvent(
-  tx: TransactionDb,
+  tx: Transaction,
   event: ChainEventInput,
   now: Date,
   signer?: EventSigner,

@@ -2,14 +2,14 @@
 // function countersign_append_audit_events, which takes the chain lock, links and inserts), the
 // head a checkpoint signs, the registered event keys, and one request's chain events.
 import type pg from 'pg';
-import { runSql, type Transaction, type TransactionDb } from '../db/transaction.ts';
+import { runSql, type SqlSource, type Transaction } from '../db/transaction.ts';
 import type { ReceiptKey } from '../receipts/receipt-key.ts';
 
 /** A connection whose open transaction holds a read snapshot (db/read-snapshot.ts). */
 export type SnapshotClient = pg.ClientBase;
 
 /** Appends a batch (chainBatchJson's text) to the chain inside the caller's transaction. */
-export async function appendChainBatch(tx: TransactionDb, batch: string): Promise<void> {
+export async function appendChainBatch(tx: Transaction, batch: string): Promise<void> {
   await runSql(tx, 'SELECT countersign_append_audit_events($1::jsonb)', [batch]);
 }
 
@@ -94,7 +94,7 @@ export function requestChainColumnsSql(requestId: string, typesParam: string): s
 
 /** Reads one request's chain columns (requestChainColumnsSql) in one statement. */
 export async function readRequestChainColumns(
-  tx: TransactionDb,
+  tx: SqlSource,
   requestId: string,
   verdictTypes: readonly string[],
 ): Promise<unknown> {

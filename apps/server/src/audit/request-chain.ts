@@ -4,7 +4,7 @@
 // rewrite; `requestRowMismatches` names every field in which the row has drifted from it.
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
-import type { TransactionDb } from '../db/transaction.ts';
+import type { SqlSource } from '../db/transaction.ts';
 import { readRequestChainColumns } from './chain-store.ts';
 import { eventKeysFrom, signatureProblem, type EventKeys } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
@@ -146,7 +146,7 @@ export function requestChainFromColumns(requestId: string, row: unknown): Reques
  * them, in one statement. Not found when it has no request.created event, more than one, or one
  * that cannot be read: then nothing is vouched for.
  */
-export async function readRequestChain(tx: TransactionDb, requestId: string): Promise<RequestChainResult> {
+export async function readRequestChain(tx: SqlSource, requestId: string): Promise<RequestChainResult> {
   const row = await readRequestChainColumns(tx, requestId, VERDICT_EVENT_TYPES);
   return requestChainFromColumns(requestId, row);
 }

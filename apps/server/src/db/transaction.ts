@@ -2,7 +2,7 @@
 // statements going straight to node-postgres (Prisma's interactive transaction cost more than the SQL
 // on the hot paths: docs/decisions/0001-why-prisma-and-raw-sql.md). The SQL itself lives in the
 // store modules (`*-store.ts`); pg-boss sends its jobs on the same transaction.
-import type { Database, Prisma } from './client.ts';
+import type { Database } from './client.ts';
 
 /** Runs parameterised SQL inside a transaction and answers its rows. */
 export interface Transaction {
@@ -18,21 +18,18 @@ export interface Transaction {
   commitWith(text: string): Promise<void>;
 }
 
-/** Either kind of open transaction the write helpers (jobs, chain, cards) accept. */
-export type TransactionDb = Prisma.TransactionClient | Transaction;
+/** Where a store runs a read: inside the use case's transaction, or on the pool outside one. */
+export type SqlSource = Transaction | Pick<Database, 'pool'>;
 
-export function isSqlExecutor(tx: TransactionDb): tx is Transaction {
-  return 'kind' in tx && tx.kind === 'sql';
-}
-
-/** Runs raw SQL on whichever transaction it is given. */
+/** Runs parameterised SQL on the transaction, or on a pooled connection, and answers its rows. */
 export async function runSql<Row = Record<string, unknown>>(
-  tx: TransactionDb,
+  source: SqlSource,
   text: string,
   values: readonly unknown[] = [],
 ): Promise<Row[]> {
-  if (isSqlExecutor(tx)) return tx.query<Row>(text, values);
-  return tx.$queryRawUnsafe<Row[]>(text, ...values);
+  if ('kind' in source) return source.query<Row>(text, values);
+  const result = await source.pool.query(text, values as unknown[]);
+  return result.rows as Row[];
 }
 
 /** BEGIN, `work`, COMMIT on one pooled client; ROLLBACK when `work` throws. */

@@ -1,7 +1,7 @@
 // What the identity provider's directory says about a decider, read in the deciding transaction so
 // every replica sees a deprovisioning at once: whether the person was deactivated or removed, and
 // which `idp:<group>` approver entry (if any) makes them eligible.
-import type { TransactionDb } from '../db/transaction.ts';
+import type { SqlSource } from '../db/transaction.ts';
 import { findIdpMembership, listIdpGroupMembers, readDirectoryPresence } from './eligibility-store.ts';
 
 export const IDP_PREFIX = 'idp:';
@@ -14,7 +14,7 @@ export function idpGroupsOf(approvers: readonly string[]): string[] {
  * True when the directory knows this address and none of its entries is an active, present
  * person: deactivated (`active: false`) or removed by the identity provider.
  */
-export async function isDeprovisioned(tx: TransactionDb, email: string): Promise<boolean> {
+export async function isDeprovisioned(tx: SqlSource, email: string): Promise<boolean> {
   const row = await readDirectoryPresence(tx, email);
   return Boolean(row?.known) && !row?.present;
 }
@@ -30,7 +30,7 @@ export interface IdpMembership {
 
 /** The first `idp:` group of `approvers` the person is an active member of, or null (see idpMembershipHeld). */
 export async function idpGroupHeld(
-  tx: TransactionDb,
+  tx: SqlSource,
   approvers: readonly string[],
   email: string,
 ): Promise<string | null> {
@@ -43,7 +43,7 @@ export async function idpGroupHeld(
  * their last OIDC console sign-in (oidc-group-claims.ts) counts.
  */
 export async function idpMembershipHeld(
-  tx: TransactionDb,
+  tx: SqlSource,
   approvers: readonly string[],
   email: string,
 ): Promise<IdpMembership | null> {
@@ -58,7 +58,7 @@ export async function idpMembershipHeld(
  * The people `idp:` entries of `approvers` name today: active members by SCIM, and for anyone SCIM
  * does not know, the `groups` claim of their last OIDC sign-in (the same sources idpGroupHeld reads).
  */
-export async function idpGroupMembers(tx: TransactionDb, approvers: readonly string[]): Promise<string[]> {
+export async function idpGroupMembers(tx: SqlSource, approvers: readonly string[]): Promise<string[]> {
   const keys = idpGroupsOf(approvers).map((g) => g.toLowerCase());
   if (keys.length === 0) return [];
   return listIdpGroupMembers(tx, keys);

@@ -1,7 +1,7 @@
 // Every write to the directory (people, groups, memberships) with its audit events, in one
 // transaction each: what the identity provider changed is in the chain before it counts.
 import { randomUUID } from 'node:crypto';
-import { appendAuditEvents } from '../audit/append-event.ts';
+import { chainBatchJson } from '../audit/append-event.ts';
 import type { DirectoryAuditEventInput } from '../audit/event-types.ts';
 import type { Prisma, PrismaClient } from '../db/client.ts';
 import { ScimError } from './scim-error.ts';
@@ -116,7 +116,8 @@ function userData(state: UserState, now: Date) {
 }
 
 async function commit(tx: Tx, events: DirectoryAuditEventInput[], now: Date): Promise<void> {
-  await appendAuditEvents(tx, events, now);
+  if (events.length === 0) return;
+  await tx.$queryRawUnsafe('SELECT countersign_append_audit_events($1::jsonb)', chainBatchJson(events, now));
 }
 
 async function assertUserNameFree(tx: Tx, userName: string, exceptId: string | null): Promise<void> {

@@ -1,10 +1,10 @@
 // The directory reads that decide eligibility (directory_users, directory_groups, directory_members)
 // and the oidc_group_claims table the console's OIDC sign-ins keep.
-import { runSql, type TransactionDb } from '../db/transaction.ts';
+import { runSql, type SqlSource } from '../db/transaction.ts';
 
 /** Replaces `email`'s stored OIDC `groups` claim (with its lower-cased keys) and when it was seen. */
 export async function upsertOidcGroupClaim(
-  tx: TransactionDb,
+  tx: SqlSource,
   email: string,
   groups: readonly string[],
   seenAt: Date,
@@ -26,7 +26,7 @@ export interface DirectoryPresence {
 
 /** Whether the directory knows `email` and whether any of its entries is active and present. */
 export async function readDirectoryPresence(
-  tx: TransactionDb,
+  tx: SqlSource,
   email: string,
 ): Promise<DirectoryPresence | undefined> {
   const [row] = await runSql<DirectoryPresence>(
@@ -48,7 +48,7 @@ export interface IdpMembershipRow {
  * person SCIM does not know, by the last OIDC `groups` claim.
  */
 export async function findIdpMembership(
-  tx: TransactionDb,
+  tx: SqlSource,
   keys: readonly string[],
   email: string,
 ): Promise<IdpMembershipRow | undefined> {
@@ -72,7 +72,7 @@ export async function findIdpMembership(
 }
 
 /** The emails of the active members of the groups `keys` (lower-cased), by SCIM or else by OIDC claim. */
-export async function listIdpGroupMembers(tx: TransactionDb, keys: readonly string[]): Promise<string[]> {
+export async function listIdpGroupMembers(tx: SqlSource, keys: readonly string[]): Promise<string[]> {
   const rows = await runSql<{ email: string }>(
     tx,
     `SELECT u.email

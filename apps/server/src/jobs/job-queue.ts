@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
-import { runSql, type TransactionDb } from '../db/transaction.ts';
+import { runSql, type Transaction } from '../db/transaction.ts';
 import { isDatabaseUnavailable } from '../db/database-outage.ts';
 import { listenForNotifications, type NotificationListener } from '../db/listen-for-notifications.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -52,7 +52,7 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Enqueues inside the given transaction. */
   send(
-    tx: TransactionDb,
+    tx: Transaction,
     queue: string,
     data: object,
     options?: { startAfterSeconds?: number; singletonKey?: string },
@@ -73,7 +73,7 @@ export interface JobQueue {
  * when a row was inserted: no extra round trip, and no wake-up for a singleton that was already
  * queued. Any other statement runs as given, followed by its own NOTIFY.
  */
-function transactionAdapter(tx: TransactionDb, queue: string): PgBoss.Db {
+function transactionAdapter(tx: Transaction, queue: string): PgBoss.Db {
   return {
     async executeSql(text: string, values: unknown[]) {
       const queueParam = `$${values.length + 1}::text`;

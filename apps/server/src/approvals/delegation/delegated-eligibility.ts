@@ -1,7 +1,7 @@
 // Whether someone not eligible themselves may decide as a delegate: they hold an active delegation
 // from an eligible approver, directly or through a short chain of delegations. A chain that runs
 // through the requester (or the agent's owner) never counts: nobody decides a request for its asker.
-import type { TransactionDb } from '../../db/transaction.ts';
+import type { SqlSource } from '../../db/transaction.ts';
 import { checkEligibility, type DecidingRules } from '../decider-eligibility.ts';
 import { listActiveDelegationsTo } from './delegation-store.ts';
 
@@ -14,7 +14,7 @@ export type DelegatedEligibility =
   | { kind: 'none' };
 
 export async function findDelegatedEligibility(
-  tx: TransactionDb,
+  tx: SqlSource,
   rules: DecidingRules,
   email: string,
   now: Date,

@@ -1,7 +1,7 @@
 // The delegations table: adding one (under the lock that lets the loop check see every earlier
 // one), its removal, its recorded expiry, and the active delegations a delegate acts through.
 import type { Delegation } from '../../generated/prisma/client.ts';
-import { runSql, type Transaction, type TransactionDb } from '../../db/transaction.ts';
+import { runSql, type Transaction, type SqlSource } from '../../db/transaction.ts';
 
 /** delegations columns under Prisma's names. */
 const DELEGATION_COLUMNS = `id::text AS id, from_email AS "fromEmail", to_email AS "toEmail", until, reason,
@@ -83,7 +83,7 @@ export async function markExpiryRecorded(
 
 /** The delegations active at `now` that were made to `email`, oldest first. */
 export function listActiveDelegationsTo(
-  tx: TransactionDb,
+  tx: SqlSource,
   email: string,
   now: Date,
 ): Promise<{ id: string; from_email: string }[]> {

@@ -4,7 +4,7 @@
 // is one job; the worker (chat/follow-up/) does nothing for a request that is no longer pending.
 import { z } from 'zod';
 import type { FollowUpPlan } from '../../audit/event-types.ts';
-import type { TransactionDb } from '../../db/transaction.ts';
+import type { Transaction } from '../../db/transaction.ts';
 import { FOLLOW_UP_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 
 export const followUpJobSchema = z.discriminatedUnion('kind', [
@@ -24,7 +24,7 @@ function singletonKey(job: FollowUpJob): string {
   return job.kind === 'remind' ? `${job.requestId}:remind:${job.step}` : `${job.requestId}:${job.kind}`;
 }
 
-async function send(tx: TransactionDb, jobs: JobQueue, job: FollowUpJob, afterSeconds?: number) {
+async function send(tx: Transaction, jobs: JobQueue, job: FollowUpJob, afterSeconds?: number) {
   await jobs.send(tx, FOLLOW_UP_QUEUE, job, {
     singletonKey: singletonKey(job),
     ...(afterSeconds ? { startAfterSeconds: afterSeconds } : {}),
@@ -40,7 +40,7 @@ export function hasTimedFollowUps(deps: FollowUpDeps, plan: FollowUpPlan | undef
 
 /** Queues the reminders (when a chat platform can carry them) and the escalation, each at its time. */
 export async function scheduleFollowUps(
-  tx: TransactionDb,
+  tx: Transaction,
   deps: FollowUpDeps,
   requestId: string,
   plan: FollowUpPlan | undefined,
@@ -59,7 +59,7 @@ export async function scheduleFollowUps(
  * rule wants it is read from the chain when the job runs; without a chat platform there is no way.
  */
 export async function queueRequesterNotice(
-  tx: TransactionDb,
+  tx: Transaction,
   deps: FollowUpDeps,
   requestId: string,
 ): Promise<void> {

@@ -2,7 +2,7 @@
 // change, it records (or bumps) the card and queues its channel's flush job. Platform-neutral:
 // the Slack and Teams adapters do the posting.
 import type { ChatCard } from '../../generated/prisma/client.ts';
-import type { TransactionDb } from '../../db/transaction.ts';
+import type { Transaction } from '../../db/transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 import { platformOf } from '../channels.ts';
 import { bumpCardVersions, FLUSH_LOCK_KEY_SQL, insertCard, lockFlushShared } from './outbox-store.ts';
@@ -25,7 +25,7 @@ export interface ChatFlushJobData {
  * flush lock, held until commit, makes its last look wait for this change.
  */
 export async function queueFlush(
-  tx: TransactionDb,
+  tx: Transaction,
   jobs: JobQueue,
   channel: string,
   startAfterSeconds?: number,
@@ -44,7 +44,7 @@ export function hasCardPlatform(deps: Pick<ChatOutboxDeps, 'chatPlatforms'>, cha
 
 /** A new request's card, in the channel the policy chose; null when its platform is not configured. */
 export async function addCard(
-  tx: TransactionDb,
+  tx: Transaction,
   deps: ChatOutboxDeps,
   requestId: string,
   channel: string | null,
@@ -56,11 +56,7 @@ export async function addCard(
 }
 
 /** The request changed (a decision, its verdict): every card of it must show the new state. */
-export async function refreshCards(
-  tx: TransactionDb,
-  deps: ChatOutboxDeps,
-  requestId: string,
-): Promise<void> {
+export async function refreshCards(tx: Transaction, deps: ChatOutboxDeps, requestId: string): Promise<void> {
   const cards = await bumpCardVersions(tx, requestId);
   for (const { channel } of cards) {
     if (deps.chatPlatforms.has(platformOf(channel))) await queueFlush(tx, deps.jobs, channel);

@@ -3,7 +3,7 @@
 // without its callback (nor a callback without its verdict).
 import { randomUUID } from 'node:crypto';
 import { redactCallbackUrl } from '../masking.ts';
-import type { TransactionDb } from '../../db/transaction.ts';
+import type { Transaction } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 import { CALLBACK_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 import { insertCallbackDelivery } from './outbox-store.ts';
@@ -13,7 +13,7 @@ export interface CallbackJobData {
 }
 
 export async function enqueueVerdictCallback(
-  tx: TransactionDb,
+  tx: Transaction,
   jobs: JobQueue,
   request: { id: string; callbackUrl: string | null },
   verdict: Exclude<ApprovalStatus, 'pending'>,

@@ -2,7 +2,7 @@
 // shared flush lock that orders their writers before a flush's last look) and callback deliveries.
 import type { CallbackDelivery, ChatCard } from '../../generated/prisma/client.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
-import { runSql, type Transaction, type TransactionDb } from '../../db/transaction.ts';
+import { runSql, type Transaction } from '../../db/transaction.ts';
 
 /**
  * The advisory lock that orders a channel's card writers before its flush's last look: a writer
@@ -12,7 +12,7 @@ import { runSql, type Transaction, type TransactionDb } from '../../db/transacti
 export const FLUSH_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flush:' || $1, 0)";
 
 /** Takes the channel's flush lock shared, held until commit. */
-export async function lockFlushShared(tx: TransactionDb, channel: string): Promise<void> {
+export async function lockFlushShared(tx: Transaction, channel: string): Promise<void> {
   await runSql(tx, `SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(${FLUSH_LOCK_KEY_SQL})) AS l`, [
     channel,
   ]);
@@ -24,7 +24,7 @@ const CARD_COLUMNS = `id, request_id AS "requestId", channel, message_id AS "mes
   failed_at AS "failedAt", error, created_at AS "createdAt"`;
 
 /** A new card row; `id` is bigint, which node-postgres answers as text. */
-export async function insertCard(tx: TransactionDb, requestId: string, channel: string): Promise<ChatCard> {
+export async function insertCard(tx: Transaction, requestId: string, channel: string): Promise<ChatCard> {
   const [row] = await runSql<Omit<ChatCard, 'id'> & { id: string | bigint }>(
     tx,
     `INSERT INTO chat_cards (request_id, channel) VALUES ($1::uuid, $2) RETURNING ${CARD_COLUMNS}`,
@@ -35,7 +35,7 @@ export async function insertCard(tx: TransactionDb, requestId: string, channel: 
 }
 
 /** Bumps the version of every card of the request; answers their channels. */
-export function bumpCardVersions(tx: TransactionDb, requestId: string): Promise<{ channel: string }[]> {
+export function bumpCardVersions(tx: Transaction, requestId: string): Promise<{ channel: string }[]> {
   return runSql<{ channel: string }>(
     tx,
     'UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel',
@@ -45,7 +45,7 @@ export function bumpCardVersions(tx: TransactionDb, requestId: string): Promise<
 
 /** A pending delivery of the request's verdict to its (shown) callback URL. */
 export async function insertCallbackDelivery(
-  tx: TransactionDb,
+  tx: Transaction,
   delivery: { id: string; requestId: string; url: string; verdict: Exclude<ApprovalStatus, 'pending'> },
 ): Promise<void> {
   await runSql(

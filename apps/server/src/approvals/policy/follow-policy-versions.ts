@@ -22,7 +22,7 @@ export async function followPolicyVersions(options: FollowPolicyOptions): Promis
   const refresh = () => {
     running = running.then(async () => {
       try {
-        const active = await readActiveVersion(db.prisma);
+        const active = await readActiveVersion(db);
         if (!active || (live.version !== undefined && active.version <= live.version)) return;
         switchLivePolicy(live, compileVersion(active));
         log.info(

@@ -1,7 +1,7 @@
 // The policy's tables: its versions (the one in force is the highest), the lock and NOTIFY that
 // go with a change of the version in force, and the proposals decided as `policy.change` requests.
 import type { Database } from '../../db/client.ts';
-import { runSql, type Transaction, type TransactionDb } from '../../db/transaction.ts';
+import { runSql, type Transaction, type SqlSource } from '../../db/transaction.ts';
 
 /** Every replica LISTENs here; the payload is the new version's number. */
 export const POLICY_CHANNEL = 'countersign_policy';
@@ -21,7 +21,7 @@ const COLUMNS = `version, text, digest, source, diff, adopted_by AS "adoptedBy",
                  proposal_id::text AS "proposalId", created_at AS "createdAt"`;
 
 /** The version in force (the highest), or null when none is stored. */
-export async function readActiveVersion(tx: TransactionDb): Promise<PolicyVersionRow | null> {
+export async function readActiveVersion(tx: SqlSource): Promise<PolicyVersionRow | null> {
   const [row] = await runSql<PolicyVersionRow>(
     tx,
     `SELECT ${COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1`,
@@ -30,7 +30,7 @@ export async function readActiveVersion(tx: TransactionDb): Promise<PolicyVersio
 }
 
 /** One stored version, or null. */
-export async function readVersion(tx: TransactionDb, version: number): Promise<PolicyVersionRow | null> {
+export async function readVersion(tx: SqlSource, version: number): Promise<PolicyVersionRow | null> {
   const [row] = await runSql<PolicyVersionRow>(
     tx,
     `SELECT ${COLUMNS} FROM policy_versions WHERE version = $1`,
@@ -40,13 +40,13 @@ export async function readVersion(tx: TransactionDb, version: number): Promise<P
 }
 
 /** Every version, oldest first. */
-export function listVersions(tx: TransactionDb): Promise<PolicyVersionRow[]> {
+export function listVersions(tx: SqlSource): Promise<PolicyVersionRow[]> {
   return runSql<PolicyVersionRow>(tx, `SELECT ${COLUMNS} FROM policy_versions ORDER BY version`);
 }
 
 /** Inserts a version unless it exists (two replicas adopting at once); true when this one did. */
 export async function insertVersion(
-  tx: TransactionDb,
+  tx: SqlSource,
   row: Omit<PolicyVersionRow, 'createdAt'>,
   now: Date,
 ): Promise<boolean> {
@@ -61,12 +61,12 @@ export async function insertVersion(
 }
 
 /** Serialises every change of the version in force (adoption, approval) across replicas. */
-export async function lockPolicyVersions(tx: TransactionDb): Promise<void> {
+export async function lockPolicyVersions(tx: Transaction): Promise<void> {
   await runSql(tx, `SELECT pg_advisory_xact_lock(hashtext('countersign_policy_versions'))::text AS locked`);
 }
 
 /** Sent at commit: every replica's listener then loads the new version. */
-export async function notifyPolicyChanged(tx: TransactionDb, version: number): Promise<void> {
+export async function notifyPolicyChanged(tx: Transaction, version: number): Promise<void> {
   await runSql(tx, `SELECT pg_notify($1, $2)::text AS notified`, [POLICY_CHANNEL, String(version)]);
 }
 

@@ -98,7 +98,7 @@ export async function proposePolicy(
   input: ProposePolicyInput,
 ): Promise<{ proposal: PolicyProposal; request: RequestWithDecisions }> {
   const proposed = validateProposedText(input.text);
-  const active = await readActiveVersion(deps.db.prisma);
+  const active = await readActiveVersion(deps.db);
   if (!active) {
     throw new AppError('POLICY_VIOLATION', {
       detail:

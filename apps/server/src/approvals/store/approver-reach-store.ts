@@ -1,10 +1,9 @@
 // The reads that find whom a waiting request should reach beyond the approvers it names.
-import type { TransactionDb } from '../../db/transaction.ts';
-import { runSql } from '../../db/transaction.ts';
+import { runSql, type SqlSource } from '../../db/transaction.ts';
 
 /** The people holding an active delegation from any of `from` at `now`, each once, sorted. */
 export async function listActiveDelegatesOf(
-  tx: TransactionDb,
+  tx: SqlSource,
   from: readonly string[],
   now: Date,
 ): Promise<string[]> {

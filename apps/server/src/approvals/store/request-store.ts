@@ -3,8 +3,7 @@
 // row locks each use case takes, and the one status update that concludes a request.
 import type { ApprovalRequest, Prisma } from '../../generated/prisma/client.ts';
 import type { Database } from '../../db/client.ts';
-import type { Transaction, TransactionDb } from '../../db/transaction.ts';
-import { runSql } from '../../db/transaction.ts';
+import { runSql, type Transaction } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 
 const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, reason,
@@ -71,7 +70,7 @@ function onlyRow<Row>(rows: Row[]): Row {
 }
 
 /** INSERT … RETURNING the stored row (jsonb answers its own key order, as a later read would). */
-export async function insertRequestRow(tx: TransactionDb, data: NewRequestRow): Promise<ApprovalRequest> {
+export async function insertRequestRow(tx: Transaction, data: NewRequestRow): Promise<ApprovalRequest> {
   return onlyRow(await runSql<ApprovalRequest>(tx, INSERT_REQUEST, insertValues(data)));
 }
 

@@ -121,7 +121,7 @@ async function onRefresh(deps: ChatDeps, settings: TeamsHandlerSettings, click: 
   const who = click.clicker.isOwnTenant
     ? await deps.identity.resolve(click.clicker.identityKey, click.clicker.lookup)
     : null;
-  const mayDecide = await viewerMayDecide(deps.db.prisma, request, who?.email ?? null, deps.clock.now());
+  const mayDecide = await viewerMayDecide(deps.db, request, who?.email ?? null, deps.clock.now());
   const audience = await findRefreshAudience(deps, request.id);
   return answerWithCard(renderTeamsCard(view, { audience, viewer: mayDecide ? 'approver' : 'onlooker' }));
 }

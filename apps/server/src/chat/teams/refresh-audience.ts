@@ -23,20 +23,19 @@ export interface RefreshAudience {
 }
 
 export async function findRefreshAudience(
-  deps: { db: Pick<Database, 'prisma'>; log: Logger; clock: Clock },
+  deps: { db: Pick<Database, 'prisma' | 'pool'>; log: Logger; clock: Clock },
   requestId: string,
 ): Promise<RefreshAudience> {
-  const db = deps.db.prisma;
-  const request = await db.approvalRequest.findUnique({
+  const request = await deps.db.prisma.approvalRequest.findUnique({
     where: { id: requestId },
     select: { agentOwner: true, decisions: { select: { approverEmail: true } } },
   });
-  const chain = await readRequestChain(db, requestId);
+  const chain = await readRequestChain(deps.db, requestId);
   // No trustworthy rules: nobody is listed, and the per-person answer refuses the same way.
   if (!request || !chain.found) return { userIds: [], leftOut: null };
   const rules = decidingRulesOf(chain.chain, request.agentOwner);
   const decided = new Set(request.decisions.flatMap((d) => (d.approverEmail ? [d.approverEmail] : [])));
-  const eligible = await approversToReach(db, rules, decided, deps.clock.now());
+  const eligible = await approversToReach(deps.db, rules, decided, deps.clock.now());
   const known = await findTeamsUserIds(deps.db, eligible);
   const ids = eligible.map((e) => known.get(e)).filter((id): id is string => id !== undefined);
   const userIds = [...new Set(ids)].slice(0, TEAMS_REFRESH_USER_LIMIT);

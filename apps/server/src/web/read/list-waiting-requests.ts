@@ -73,7 +73,7 @@ export async function listWaitingRequests(
       (escalated.get(request.id) ?? []).includes(email);
     // Only as someone's delegate: shown when the core would let the click count (no chain back to
     // the requester, the delegator not excluded themselves).
-    if (mine || (await viewerMayDecide(deps.db.prisma, request, email, now))) items.push(request);
+    if (mine || (await viewerMayDecide(deps.db, request, email, now))) items.push(request);
   }
   return items;
 }

@@ -110,7 +110,7 @@ export function mountRequestRoutes(router: Router, ctx: WebContext): void {
     const involved =
       isReviewer ||
       canSeeRequest(ctx.deps.policy, user.email, { ...request, clientAdmins: view.clientAdmins }) ||
-      (await viewerMayDecide(ctx.deps.db.prisma, request, user.email, now));
+      (await viewerMayDecide(ctx.deps.db, request, user.email, now));
     if (!involved) {
       throw new AppError('NOT_FOUND', { detail: `no approval request with id ${request.id}` });
     }
@@ -209,7 +209,7 @@ async function whyCannotDecide(
   request: { id: string; agentOwner: string | null },
   email: string,
 ): Promise<string | null> {
-  const db = ctx.deps.db.prisma;
+  const db = ctx.deps.db;
   const chain = await readRequestChain(db, request.id);
   if (!chain.found) return `its audit chain does not hold (${chain.reason})`;
   const rules = decidingRulesOf(chain.chain, request.agentOwner);
