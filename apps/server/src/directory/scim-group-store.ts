@@ -4,65 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { DirectoryAuditEventInput } from '../audit/event-types.ts';
-import type { Database, Prisma } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
 import { inTransaction, isUniqueViolation, type Transaction } from '../db/transaction.ts';
 import { ScimError, scimNotFound } from './scim-error.ts';
-import type { Equality } from './scim-filter.ts';
 import { patchGroup, type GroupState } from './scim-patch.ts';
-import { SCIM_ID, type GroupIn, type GroupRow, type Page, type PatchOperation } from './scim-resources.ts';
+import { SCIM_ID, type GroupIn, type GroupRow, type PatchOperation } from './scim-resources.ts';
 
 const DISPLAY_NAME_UNIQUE = 'directory_groups_display_name_key_key';
-const WITH_MEMBERS = {
-  members: {
-    include: { user: { select: { id: true, userName: true } } },
-    where: { user: { removedAt: null } },
-  },
-} as const;
-
-export const GROUP_FILTERS = ['displayName', 'externalId', 'id'];
-
-function groupWhere(filters: readonly Equality[]): Prisma.DirectoryGroupWhereInput {
-  const and: Prisma.DirectoryGroupWhereInput[] = filters.map(({ attribute, value }) =>
-    attribute === 'displayName'
-      ? { displayNameKey: value.toLowerCase() }
-      : attribute === 'externalId'
-        ? { externalId: value }
-        : SCIM_ID.test(value)
-          ? { id: value }
-          : { id: { in: [] } },
-  );
-  return and.length > 0 ? { AND: and } : {};
-}
-
-/** One page of the groups, oldest first, with their (not removed) members. */
-export async function listGroups(
-  db: Database,
-  filters: readonly Equality[],
-  startIndex: number,
-  count: number,
-): Promise<Page<GroupRow>> {
-  const where = groupWhere(filters);
-  const [total, rows] = await Promise.all([
-    db.prisma.directoryGroup.count({ where }),
-    db.prisma.directoryGroup.findMany({
-      where,
-      include: WITH_MEMBERS,
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      skip: startIndex - 1,
-      take: count,
-    }),
-  ]);
-  return { total, rows };
-}
-
-/** A group with its (not removed) members; a 404 for an unknown one. */
-export async function getGroup(db: Database, id: string): Promise<GroupRow> {
-  const row = SCIM_ID.test(id)
-    ? await db.prisma.directoryGroup.findUnique({ where: { id }, include: WITH_MEMBERS })
-    : null;
-  if (!row) throw scimNotFound('Group', id);
-  return row;
-}
 
 type GroupRecord = Omit<GroupRow, 'members'>;
 

@@ -4,66 +4,19 @@
 import { randomUUID } from 'node:crypto';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { DirectoryAuditEventInput } from '../audit/event-types.ts';
-import type { Database, Prisma } from '../db/client.ts';
+import type { Database } from '../db/client.ts';
 import { inTransaction, isUniqueViolation, type Transaction } from '../db/transaction.ts';
 import { ScimError, scimNotFound } from './scim-error.ts';
-import type { Equality } from './scim-filter.ts';
 import { patchUser, type UserState } from './scim-patch.ts';
 import {
   eligibilityEmail,
   SCIM_ID,
-  type Page,
   type PatchOperation,
   type UserIn,
   type UserRow,
 } from './scim-resources.ts';
 
 const USER_NAME_UNIQUE = 'directory_users_user_name_key_key';
-const WITH_GROUPS = { memberships: { include: { group: { select: { id: true, displayName: true } } } } };
-
-export const USER_FILTERS = ['userName', 'externalId', 'id', 'emails.value', 'emails[type eq "work"].value'];
-
-function userWhere(filters: readonly Equality[]): Prisma.DirectoryUserWhereInput {
-  const where: Prisma.DirectoryUserWhereInput = { removedAt: null };
-  const and: Prisma.DirectoryUserWhereInput[] = [];
-  for (const { attribute, value } of filters) {
-    if (attribute === 'userName') and.push({ userNameKey: value.toLowerCase() });
-    else if (attribute === 'externalId') and.push({ externalId: value });
-    else if (attribute === 'id') and.push(SCIM_ID.test(value) ? { id: value } : { id: { in: [] } });
-    else and.push({ email: value.toLowerCase() });
-  }
-  return and.length > 0 ? { ...where, AND: and } : where;
-}
-
-/** One page of the people provisioned (not removed), oldest first, with their groups. */
-export async function listUsers(
-  db: Database,
-  filters: readonly Equality[],
-  startIndex: number,
-  count: number,
-): Promise<Page<UserRow>> {
-  const where = userWhere(filters);
-  const [total, rows] = await Promise.all([
-    db.prisma.directoryUser.count({ where }),
-    db.prisma.directoryUser.findMany({
-      where,
-      include: WITH_GROUPS,
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      skip: startIndex - 1,
-      take: count,
-    }),
-  ]);
-  return { total, rows };
-}
-
-/** A provisioned person with their groups; a 404 for an unknown or removed one. */
-export async function getUser(db: Database, id: string): Promise<UserRow> {
-  const row = SCIM_ID.test(id)
-    ? await db.prisma.directoryUser.findFirst({ where: { id, removedAt: null }, include: WITH_GROUPS })
-    : null;
-  if (!row) throw scimNotFound('User', id);
-  return row;
-}
 
 type UserRecord = Omit<UserRow, 'memberships'> & { groups: { id: string; displayName: string }[] };
 

@@ -4,24 +4,16 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { HttpContext } from '../route.ts';
+import { createGroup, patchGroupById, removeGroup, replaceGroup } from '../../directory/scim-group-store.ts';
 import {
-  createGroup,
   getGroup,
+  getUser,
   GROUP_FILTERS,
   listGroups,
-  patchGroupById,
-  removeGroup,
-  replaceGroup,
-} from '../../directory/scim-group-store.ts';
-import {
-  createUser,
-  getUser,
   listUsers,
-  patchUserById,
-  removeUser,
-  replaceUser,
   USER_FILTERS,
-} from '../../directory/scim-user-store.ts';
+} from '../../directory/scim-reads.ts';
+import { createUser, patchUserById, removeUser, replaceUser } from '../../directory/scim-user-store.ts';
 import { ScimError } from '../../directory/scim-error.ts';
 import { parseFilter } from '../../directory/scim-filter.ts';
 import {
