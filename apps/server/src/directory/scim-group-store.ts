@@ -25,8 +25,8 @@ async function readGroup(tx: Transaction, id: string): Promise<GroupRow> {
       )
     : [];
   if (!group) throw scimNotFound('Group', id);
-  // No ORDER BY: members come in the order this join yields them, the statement getGroup's read
-  // runs, so a write answers its members in the order a GET lists them.
+  // The same join Prisma runs for getGroup's members (scim-reads.ts), and no ORDER BY: a write
+  // answers the members in the order a GET of the group lists them.
   const users = await tx.query<{ id: string; userName: string }>(
     `SELECT m.user_id AS id, j0.user_name AS "userName"
        FROM directory_members m LEFT JOIN directory_users AS j0 ON j0.id = m.user_id
