@@ -18,7 +18,7 @@ import {
 import { generateReport, type ReportFormat } from '../../apps/server/src/audit/report/generate-report.ts';
 import type { ReportPeriod } from '../../apps/server/src/audit/report/report-period.ts';
 import { systemClock, type Deps } from '../../apps/server/src/deps.ts';
-import { createUser } from '../../apps/server/src/directory/directory-store.ts';
+import { createUser } from '../../apps/server/src/directory/scim-user-store.ts';
 import { expectProblem } from '../support/api-fixtures.ts';
 import { cliEnv, describeRun, runCli } from '../support/cli.ts';
 import { startTestServer } from '../support/test-server.ts';
@@ -75,7 +75,7 @@ const decide = (requestId: string, email: string, verdict: 'approve' | 'deny' = 
 
 function scimUser(email: string, active: boolean) {
   return createUser(
-    m.db.prisma,
+    m.db,
     { userName: email, emails: [{ value: email, primary: true }], active },
     'scim:test',
   );

@@ -12,7 +12,8 @@ import { generateReport, type ReportFormat } from '../../apps/server/src/audit/r
 import type { ReportPeriod } from '../../apps/server/src/audit/report/report-period.ts';
 import type { ReportRow } from '../../apps/server/src/audit/report/report-rows.ts';
 import { systemClock, type Deps } from '../../apps/server/src/deps.ts';
-import { createGroup, createUser, patchGroupById } from '../../apps/server/src/directory/directory-store.ts';
+import { createGroup, patchGroupById } from '../../apps/server/src/directory/scim-group-store.ts';
+import { createUser } from '../../apps/server/src/directory/scim-user-store.ts';
 import { recordOidcGroups } from '../../apps/server/src/directory/oidc-group-claims.ts';
 import {
   approver,
@@ -48,12 +49,12 @@ beforeAll(async () => {
   const start = new Date(Date.now() - 1);
   // Dana is in "Data Owners" through SCIM; erin only through her last OIDC sign-in's groups claim.
   const dana = await createUser(
-    m.db.prisma,
+    m.db,
     { userName: 'dana@example.com', emails: [{ value: 'dana@example.com', primary: true }], active: true },
     'scim:test',
   );
   const group = await createGroup(
-    m.db.prisma,
+    m.db,
     { displayName: 'Data Owners', members: [{ value: dana.id }] },
     'scim:test',
   );
@@ -73,7 +74,7 @@ beforeAll(async () => {
   await decide('harry@example.com');
   // Leaving the group later does not rewrite what made dana eligible when she decided.
   await patchGroupById(
-    m.db.prisma,
+    m.db,
     group.id,
     [{ op: 'remove', path: `members[value eq "${dana.id}"]` }],
     'scim:test',

@@ -27,3 +27,8 @@ export class ScimError extends Error {
     };
   }
 }
+
+/** The 404 for a User or Group id that names nothing (or a removed person). */
+export function scimNotFound(kind: 'User' | 'Group', id: string): ScimError {
+  return new ScimError(404, `${kind} ${id} not found`);
+}

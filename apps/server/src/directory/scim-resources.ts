@@ -197,3 +197,12 @@ export function groupOut(row: GroupRow, basePath: string, withMembers: boolean):
     meta: meta('Group', row, basePath),
   };
 }
+
+/** A SCIM id as Countersign issues it; anything else names no resource. */
+export const SCIM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One page of a list: the total matched, and the rows from startIndex. */
+export interface Page<T> {
+  total: number;
+  rows: T[];
+}

@@ -4,22 +4,16 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { HttpContext } from '../route.ts';
+import { createGroup, patchGroupById, removeGroup, replaceGroup } from '../../directory/scim-group-store.ts';
 import {
-  createGroup,
-  createUser,
   getGroup,
   getUser,
   GROUP_FILTERS,
   listGroups,
   listUsers,
-  patchGroupById,
-  patchUserById,
-  removeGroup,
-  removeUser,
-  replaceGroup,
-  replaceUser,
   USER_FILTERS,
-} from '../../directory/directory-store.ts';
+} from '../../directory/scim-reads.ts';
+import { createUser, patchUserById, removeUser, replaceUser } from '../../directory/scim-user-store.ts';
 import { ScimError } from '../../directory/scim-error.ts';
 import { parseFilter } from '../../directory/scim-filter.ts';
 import {
@@ -47,7 +41,8 @@ const listQuery = z.looseObject({
 type Handler = (req: Request, res: Response, actor: string) => Promise<void> | void;
 
 export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined): Router {
-  const prisma = ctx.deps.db.prisma;
+  const db = ctx.deps.db;
+  const prisma = db.prisma;
   const basePath = `${publicUrl?.replace(/\/$/, '') ?? ''}${SCIM_PATH}`;
   const router = express.Router();
   const send = (res: Response, status: number, body?: unknown): void => {
@@ -132,7 +127,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
     at('/Users'),
     handle(async (req, res) => {
       const { filters, startIndex, count } = page(req, USER_FILTERS);
-      const found = await listUsers(prisma, filters, startIndex, count);
+      const found = await listUsers(db, filters, startIndex, count);
       send(
         res,
         200,
@@ -147,13 +142,13 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
   router.get(
     at('/Users/:id'),
     handle(async (req, res) => {
-      send(res, 200, userOut(await getUser(prisma, String(req.params['id'])), basePath));
+      send(res, 200, userOut(await getUser(db, String(req.params['id'])), basePath));
     }),
   );
   router.post(
     at('/Users'),
     handle(async (req, res, actor) => {
-      const row = await createUser(prisma, parseScim(userInSchema, req.body), actor);
+      const row = await createUser(db, parseScim(userInSchema, req.body), actor);
       res.setHeader('Location', `${basePath}/Users/${row.id}`);
       send(res, 201, userOut(row, basePath));
     }),
@@ -161,12 +156,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
   router.put(
     at('/Users/:id'),
     handle(async (req, res, actor) => {
-      const row = await replaceUser(
-        prisma,
-        String(req.params['id']),
-        parseScim(userInSchema, req.body),
-        actor,
-      );
+      const row = await replaceUser(db, String(req.params['id']), parseScim(userInSchema, req.body), actor);
       send(res, 200, userOut(row, basePath));
     }),
   );
@@ -174,14 +164,14 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
     at('/Users/:id'),
     handle(async (req, res, actor) => {
       const { Operations } = parseScim(patchSchema, req.body);
-      const row = await patchUserById(prisma, String(req.params['id']), Operations, actor);
+      const row = await patchUserById(db, String(req.params['id']), Operations, actor);
       send(res, 200, userOut(row, basePath));
     }),
   );
   router.delete(
     at('/Users/:id'),
     handle(async (req, res, actor) => {
-      await removeUser(prisma, String(req.params['id']), actor);
+      await removeUser(db, String(req.params['id']), actor);
       send(res, 204);
     }),
   );
@@ -190,7 +180,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
     at('/Groups'),
     handle(async (req, res) => {
       const query = page(req, GROUP_FILTERS);
-      const found = await listGroups(prisma, query.filters, query.startIndex, query.count);
+      const found = await listGroups(db, query.filters, query.startIndex, query.count);
       send(
         res,
         200,
@@ -205,13 +195,13 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
   router.get(
     at('/Groups/:id'),
     handle(async (req, res) => {
-      send(res, 200, groupOut(await getGroup(prisma, String(req.params['id'])), basePath, withMembers(req)));
+      send(res, 200, groupOut(await getGroup(db, String(req.params['id'])), basePath, withMembers(req)));
     }),
   );
   router.post(
     at('/Groups'),
     handle(async (req, res, actor) => {
-      const row = await createGroup(prisma, parseScim(groupInSchema, req.body), actor);
+      const row = await createGroup(db, parseScim(groupInSchema, req.body), actor);
       res.setHeader('Location', `${basePath}/Groups/${row.id}`);
       send(res, 201, groupOut(row, basePath, true));
     }),
@@ -219,12 +209,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
   router.put(
     at('/Groups/:id'),
     handle(async (req, res, actor) => {
-      const row = await replaceGroup(
-        prisma,
-        String(req.params['id']),
-        parseScim(groupInSchema, req.body),
-        actor,
-      );
+      const row = await replaceGroup(db, String(req.params['id']), parseScim(groupInSchema, req.body), actor);
       send(res, 200, groupOut(row, basePath, true));
     }),
   );
@@ -232,7 +217,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
     at('/Groups/:id'),
     handle(async (req, res, actor) => {
       const { Operations } = parseScim(patchSchema, req.body);
-      await patchGroupById(prisma, String(req.params['id']), Operations, actor);
+      await patchGroupById(db, String(req.params['id']), Operations, actor);
       // Entra expects 204 for membership changes; Okta accepts it too.
       send(res, 204);
     }),
@@ -240,7 +225,7 @@ export function createScimRouter(ctx: HttpContext, publicUrl: string | undefined
   router.delete(
     at('/Groups/:id'),
     handle(async (req, res, actor) => {
-      await removeGroup(prisma, String(req.params['id']), actor);
+      await removeGroup(db, String(req.params['id']), actor);
       send(res, 204);
     }),
   );
