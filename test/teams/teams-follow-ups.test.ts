@@ -27,7 +27,8 @@ rules:
     actions: ["deploy.*"]
     approvers: [bob@example.com, carol@example.com, nobody@example.com]
     quorum: 2
-    remind: [2s, 5s]
+    # Late enough that bob's approval is in before the first step on a busy machine.
+    remind: [5s, 10s]
   - name: escalated
     actions: ["iam.*"]
     approvers: [bob@example.com]

@@ -15,7 +15,7 @@ import {
   finishExecution,
   insertExecutionStart,
   lockClientRequest,
-} from './execution-store.ts';
+} from './store/execution-store.ts';
 import { isUuid } from './find-request.ts';
 import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
 import { resolveSecret } from '../secrets/resolve-secret.ts';

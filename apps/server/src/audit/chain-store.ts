@@ -2,6 +2,7 @@
 // function countersign_append_audit_events, which takes the chain lock, links and inserts), the
 // head a checkpoint signs, the registered event keys, and one request's chain events.
 import type pg from 'pg';
+import type { Database } from '../db/client.ts';
 import { runSql, type SqlSource, type Transaction } from '../db/transaction.ts';
 import type { ReceiptKey } from '../receipts/receipt-key.ts';
 
@@ -103,4 +104,9 @@ export async function readRequestChainColumns(
     verdictTypes,
   ]);
   return row;
+}
+
+/** Every registered event key's kid and public JWK, oldest first (the JWK as stored, unchecked). */
+export function listEventKeys(db: Pick<Database, 'pool'>): Promise<{ kid: unknown; public_jwk: unknown }[]> {
+  return runSql(db, 'SELECT kid, public_jwk FROM audit_event_keys ORDER BY created_at, kid');
 }

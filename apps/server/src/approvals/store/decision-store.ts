@@ -1,4 +1,4 @@
-// The decisions rows (and the grant a verdict opens): written inside the deciding transaction,
+// The decisions rows: written inside the deciding transaction,
 // whose request row is locked, so a tally read here cannot be overtaken by another decision.
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from '../../db/transaction.ts';
@@ -89,39 +89,4 @@ export async function insertCreationApproval(
   );
   if (!row) throw new Error('INSERT … RETURNING answered no row');
   return row;
-}
-
-/** A grant opened by the approvals that reached a verdict. */
-export interface NewGrant {
-  id: string;
-  requestId: string;
-  action: string;
-  requester: string;
-  agent: string | null;
-  policyRule: string;
-  minutes: number;
-  approvers: string[];
-  now: Date;
-  expiresAt: Date;
-}
-
-/** Inserts the grant a verdict opens. */
-export async function insertGrant(tx: Transaction, grant: NewGrant): Promise<void> {
-  await tx.query(
-    `INSERT INTO grants (id, request_id, action, requester_email, agent_name, policy_rule, minutes,
-                         approvers, created_at, expires_at)
-     VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      grant.id,
-      grant.requestId,
-      grant.action,
-      grant.requester,
-      grant.agent,
-      grant.policyRule,
-      grant.minutes,
-      grant.approvers,
-      grant.now,
-      grant.expiresAt,
-    ],
-  );
 }

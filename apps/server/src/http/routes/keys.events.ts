@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { jwkThumbprint, publicJwkSchema } from '../../receipts/receipt-key.ts';
 import { problemResponse } from '../contracts/problem.ts';
 import type { Route } from '../route.ts';
-import { listEventKeys } from './event-keys-store.ts';
+import { listEventKeys } from '../../audit/chain-store.ts';
 
 const eventJwkSchema = z
   .object({

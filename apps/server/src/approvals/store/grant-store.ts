@@ -1,6 +1,6 @@
-// The grants table: the open grant a new request may use, the grants listed, and a revocation.
-import type { Database } from '../db/client.ts';
-import type { Transaction } from '../db/transaction.ts';
+// The grants table: the grant a verdict opens, the open grant a new request may use, the grants listed, and a revocation.
+import type { Database } from '../../db/client.ts';
+import type { Transaction } from '../../db/transaction.ts';
 
 /** A grants row with its number of uses (decisions made as `grant:<id>`; count is bigint, so text). */
 export interface GrantRow {
@@ -93,4 +93,39 @@ export async function markGrantRevoked(
     now,
     revokedBy,
   ]);
+}
+
+/** A grant opened by the approvals that reached a verdict. */
+export interface NewGrant {
+  id: string;
+  requestId: string;
+  action: string;
+  requester: string;
+  agent: string | null;
+  policyRule: string;
+  minutes: number;
+  approvers: string[];
+  now: Date;
+  expiresAt: Date;
+}
+
+/** Inserts the grant a verdict opens. */
+export async function insertGrant(tx: Transaction, grant: NewGrant): Promise<void> {
+  await tx.query(
+    `INSERT INTO grants (id, request_id, action, requester_email, agent_name, policy_rule, minutes,
+                         approvers, created_at, expires_at)
+     VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      grant.id,
+      grant.requestId,
+      grant.action,
+      grant.requester,
+      grant.agent,
+      grant.policyRule,
+      grant.minutes,
+      grant.approvers,
+      grant.now,
+      grant.expiresAt,
+    ],
+  );
 }

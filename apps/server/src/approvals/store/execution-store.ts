@@ -1,8 +1,8 @@
 // The request_executions table, written under the lock of the request that ran.
 import { randomUUID } from 'node:crypto';
-import type { RequestExecution } from '../generated/prisma/client.ts';
-import type { ExecutionOutcome } from '../generated/prisma/enums.ts';
-import type { Transaction } from '../db/transaction.ts';
+import type { RequestExecution } from '../../generated/prisma/client.ts';
+import type { ExecutionOutcome } from '../../generated/prisma/enums.ts';
+import type { Transaction } from '../../db/transaction.ts';
 
 /** request_executions columns under Prisma's names. */
 const EXECUTION_COLUMNS = `id::text AS id, request_id::text AS "requestId", payload_digest AS "payloadDigest",
