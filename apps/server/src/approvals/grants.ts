@@ -7,7 +7,13 @@ import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid } from './find-request.ts';
-import { findOpenGrant, lockGrant, markGrantRevoked, selectGrants, type GrantRow } from './store/grant-store.ts';
+import {
+  findOpenGrant,
+  lockGrant,
+  markGrantRevoked,
+  selectGrants,
+  type GrantRow,
+} from './store/grant-store.ts';
 
 export { findOpenGrant };
 
