@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { DirectoryAuditEventInput } from '../audit/event-types.ts';
 import type { Database } from '../db/client.ts';
-import { inTransaction, isUniqueViolation, type Transaction } from '../db/transaction.ts';
+import { inTransaction, type Transaction } from '../db/transaction.ts';
 import { ScimError, scimNotFound } from './scim-error.ts';
+import { writeUnique } from './scim-unique-write.ts';
 import { patchGroup, type GroupState } from './scim-patch.ts';
 import { SCIM_ID, type GroupIn, type GroupRow, type PatchOperation } from './scim-resources.ts';
 
@@ -166,19 +167,17 @@ async function writeGroup(
   return readGroup(tx, id);
 }
 
-/** Runs a group's write; a displayName taken meanwhile by another writer is the same 409. */
-async function writeInTransaction<T>(
+/** Runs a write; a displayName taken meanwhile by another writer is the same 409 as the check's. */
+function writeInTransaction<T>(
   db: Database,
   displayName: () => string | undefined,
   work: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
-  try {
-    return await inTransaction(db, work);
-  } catch (error) {
-    const name = displayName();
-    if (name !== undefined && isUniqueViolation(error, DISPLAY_NAME_UNIQUE)) throw displayNameTaken(name);
-    throw error;
-  }
+  return writeUnique(
+    db,
+    { constraint: DISPLAY_NAME_UNIQUE, name: displayName, taken: displayNameTaken },
+    work,
+  );
 }
 
 function groupState(row: GroupRow): GroupState {

@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { appendAuditEvents } from '../audit/append-event.ts';
 import type { DirectoryAuditEventInput } from '../audit/event-types.ts';
 import type { Database } from '../db/client.ts';
-import { inTransaction, isUniqueViolation, type Transaction } from '../db/transaction.ts';
+import { inTransaction, type Transaction } from '../db/transaction.ts';
 import { ScimError, scimNotFound } from './scim-error.ts';
+import { writeUnique } from './scim-unique-write.ts';
 import { patchUser, type UserState } from './scim-patch.ts';
 import {
   eligibilityEmail,
@@ -124,19 +125,13 @@ function userNameTaken(userName: string): ScimError {
   return new ScimError(409, `a User with userName "${userName}" already exists`, 'uniqueness');
 }
 
-/** Runs a person's write; a userName taken meanwhile by another writer is the same 409. */
-async function writeInTransaction<T>(
+/** Runs a write; a userName taken meanwhile by another writer is the same 409 as the check's. */
+function writeInTransaction<T>(
   db: Database,
   userName: () => string | undefined,
   work: (tx: Transaction) => Promise<T>,
 ): Promise<T> {
-  try {
-    return await inTransaction(db, work);
-  } catch (error) {
-    const name = userName();
-    if (name !== undefined && isUniqueViolation(error, USER_NAME_UNIQUE)) throw userNameTaken(name);
-    throw error;
-  }
+  return writeUnique(db, { constraint: USER_NAME_UNIQUE, name: userName, taken: userNameTaken }, work);
 }
 
 function stateOf(input: UserIn, fallbackActive: boolean): UserState {
