@@ -8,7 +8,6 @@ import { systemClock } from '../../apps/server/src/deps.ts';
 import { RECEIPT_TYPE } from '../../apps/server/src/receipts/sign-receipt.ts';
 import { createApproval, expectProblem, withPgClient, type Approval } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';
 
@@ -22,7 +21,6 @@ rules:
 const CONTEXT = { table: 'users' };
 const FORGED_DIGEST = 'sha256:' + 'e'.repeat(64);
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 
@@ -40,13 +38,11 @@ async function approvedRequest(): Promise<Approval> {
 }
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
   key = (await t.createKey()).key;
 });
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 describe('an approved request whose digest and action were rewritten in SQL', () => {

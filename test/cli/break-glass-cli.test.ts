@@ -5,7 +5,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approvalSchema } from '../../apps/server/src/approvals/view/approval.ts';
 import { cliEnv, describeRun, killRunningClis, runCli, type CliResult } from '../support/cli.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `rules:
@@ -22,13 +21,11 @@ function expectExit(result: CliResult, code: number): void {
 }
 
 describe('countersign request --break-glass', { timeout: 120_000 }, () => {
-  let policy: TempPolicyFile;
   let t: TestServer;
   let key: string;
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
-    t = await startTestServer({ env: { COUNTERSIGN_POLICY: policy.path } });
+    t = await startTestServer({ policyYaml: POLICY });
     ({ key } = await t.createKey('pipeline'));
   });
   afterEach(async () => {
@@ -37,7 +34,6 @@ describe('countersign request --break-glass', { timeout: 120_000 }, () => {
   afterAll(async () => {
     await killRunningClis();
     await t?.close();
-    await policy?.remove();
   });
 
   const env = () => cliEnv({ COUNTERSIGN_URL: t.url, COUNTERSIGN_API_KEY: key });

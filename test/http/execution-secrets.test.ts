@@ -13,7 +13,6 @@ import type { ErrorCode } from '../../apps/server/src/errors.ts';
 import type { ExecutionRepresentation } from '../../apps/server/src/http/contracts/execution.ts';
 import { createApproval, expectProblem, withPgClient, type Approval } from '../support/api-fixtures.ts';
 import { capturingLogger, type CapturedLog } from '../support/logging.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { approver, testDeps } from '../support/use-case-fixtures.ts';
 
@@ -49,7 +48,6 @@ const PGPASSWORD = [{ env: 'PGPASSWORD', secret: 'db-prod' }];
 describe('execution secrets: POST /v1/approvals/{id}/execution with secrets', { timeout: 60_000 }, () => {
   let t: TestServer;
   let key: string;
-  let policy: TempPolicyFile;
   let captured: CapturedLog;
   const bodies: string[] = [];
 
@@ -95,11 +93,10 @@ describe('execution secrets: POST /v1/approvals/{id}/execution with secrets', { 
     });
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
     captured = capturingLogger('debug');
     t = await startTestServer({
+      policyYaml: POLICY,
       env: {
-        COUNTERSIGN_POLICY: policy.path,
         TEST_DB_PROD_PASSWORD: VALUE,
         TEST_DB_OTHER_PASSWORD: OTHER_VALUE,
         LOG_LEVEL: 'debug',
@@ -110,7 +107,6 @@ describe('execution secrets: POST /v1/approvals/{id}/execution with secrets', { 
   });
   afterAll(async () => {
     await t?.close();
-    await policy?.remove();
   });
 
   it('hands the value to the single start of an approved, digest-matched request, and records the name', async () => {

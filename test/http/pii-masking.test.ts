@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadDigest } from '../../apps/server/src/approvals/payload-digest.ts';
 import { withPgClient } from '../support/api-fixtures.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `defaults:
@@ -25,18 +24,15 @@ const CONTEXT = {
 };
 
 describe('mask: [pii]', () => {
-  let policy: TempPolicyFile;
   let t: TestServer;
   let key: string;
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
-    t = await startTestServer({ env: { COUNTERSIGN_POLICY: policy.path } });
+    t = await startTestServer({ policyYaml: POLICY });
     ({ key } = await t.createKey());
   });
   afterAll(async () => {
     await t?.close();
-    await policy?.remove();
   });
 
   async function create(action: string) {

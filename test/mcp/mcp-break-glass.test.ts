@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalToolResult } from '../../apps/server/src/mcp/approval-tools.ts';
 import { callTool, connectHttp, verifyReceipt, type McpConnection } from '../support/mcp-client.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `rules:
@@ -16,13 +15,11 @@ const POLICY = `rules:
 `;
 
 describe('MCP request_approval with breakGlass', { timeout: 120_000 }, () => {
-  let policy: TempPolicyFile;
   let t: TestServer;
   let mcp: McpConnection;
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
-    t = await startTestServer({ env: { COUNTERSIGN_POLICY: policy.path } });
+    t = await startTestServer({ policyYaml: POLICY });
     const { key } = await t.createKey('agent-platform');
     mcp = await connectHttp(t.url, {
       authorization: `Bearer ${key}`,
@@ -33,7 +30,6 @@ describe('MCP request_approval with breakGlass', { timeout: 120_000 }, () => {
   afterAll(async () => {
     await mcp?.close();
     await t?.close();
-    await policy?.remove();
   });
 
   const requestCount = () => t.server.db.prisma.approvalRequest.count();

@@ -7,6 +7,7 @@ import { TEST_EVENT_KEY_SETTING } from './test-event-key.ts';
 import { startServer, type RunningServer } from '../../apps/server/src/main.ts';
 import type { Logger } from '../../apps/server/src/observability/logger.ts';
 import { silentLogger } from './logging.ts';
+import { writeTempPolicy } from './policy-files.ts';
 import { createMigratedTestDatabase, type TestDatabase } from './test-database.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -38,6 +39,8 @@ export interface TestServer {
 
 export interface StartTestServerOptions {
   env?: Record<string, string>;
+  /** A policy file's text: written to a temporary file for COUNTERSIGN_POLICY, removed on close. */
+  policyYaml?: string;
   log?: Logger;
   clock?: Clock;
   database?: TestDatabase;
@@ -45,6 +48,8 @@ export interface StartTestServerOptions {
 
 export async function startTestServer(options: StartTestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createMigratedTestDatabase());
+  const policy = options.policyYaml === undefined ? null : await writeTempPolicy(options.policyYaml);
+  const env = { ...(policy ? { COUNTERSIGN_POLICY: policy.path } : {}), ...options.env };
   const config = loadConfig({
     DATABASE_URL: database.url,
     PORT: '0',
@@ -52,13 +57,16 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     LOG_LEVEL: 'silent',
     // The key use-case helpers (testDeps) sign with, so their events verify on this server too.
     COUNTERSIGN_EVENT_KEY: TEST_EVENT_KEY_SETTING,
-    ...options.env,
+    ...env,
   });
   const server = await startServer({
     config,
     log: options.log ?? silentLogger(),
-    secretEnv: { ...options.env },
+    secretEnv: { ...env },
     ...(options.clock ? { clock: options.clock } : {}),
+  }).catch(async (error: unknown) => {
+    await policy?.remove();
+    throw error;
   });
   let keyCount = 0;
   return {
@@ -89,6 +97,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     async close() {
       await server.close();
       if (!options.database) await database.drop();
+      await policy?.remove();
     },
   };
 }

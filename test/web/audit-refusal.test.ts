@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withPgClient } from '../support/api-fixtures.ts';
 import { devSignIn, type CookieAgent } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `groups:
@@ -22,7 +21,6 @@ interface AuditRow {
   payload: Record<string, unknown>;
 }
 
-let policy: TempPolicyFile;
 let t: TestServer;
 
 const signIn = (email: string): Promise<CookieAgent> => devSignIn(t.url, email);
@@ -45,13 +43,11 @@ const lastSeq = () =>
   });
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
 });
 
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 describe('the Audit page for someone outside the auditors group', () => {

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproval, withPgClient, type Approval } from '../support/api-fixtures.ts';
 import { csrfTokenOf, devSignIn } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `rules:
@@ -15,18 +14,15 @@ const POLICY = `rules:
   - { name: everything, actions: ["*"], approvers: [bob@example.com] }
 `;
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
   key = (await t.createKey()).key;
 });
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 const breakGlass = (): Promise<Approval> =>

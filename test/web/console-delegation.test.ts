@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { csrfTokenOf, devSignIn, type CookieAgent } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `rules:
@@ -15,18 +14,15 @@ const POLICY = `rules:
 const DAY = 86_400_000;
 const dateIn = (days: number) => new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
   key = (await t.createKey()).key;
 });
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 async function stored(): Promise<{ delegations: number; events: number }> {

@@ -10,7 +10,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproval, snapshotData } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261207);
@@ -125,18 +124,16 @@ function requestArbitrary(ids: string[], token: () => string): fc.Arbitrary<Fuzz
 }
 
 describe(`fuzzing the console's forms (seed ${SEED}, ${RUNS} runs)`, () => {
-  let policy: TempPolicyFile;
   let t: TestServer;
   let agent: CookieAgent;
   let token = '';
   const ids: string[] = [];
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
     t = await startTestServer({
+      policyYaml: POLICY,
       env: {
         COUNTERSIGN_DEV_SIGNIN: 'true',
-        COUNTERSIGN_POLICY: policy.path,
         COUNTERSIGN_SIGNIN_RATE_LIMIT: '100000',
         COUNTERSIGN_CALLBACK_WORKERS: '0',
       },
@@ -153,7 +150,6 @@ describe(`fuzzing the console's forms (seed ${SEED}, ${RUNS} runs)`, () => {
   });
   afterAll(async () => {
     await t?.close();
-    await policy?.remove();
   });
 
   it('answers a redirect, a page or a 4xx page, never 5xx; refusals change nothing', async () => {

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `rules:
@@ -11,7 +10,6 @@ const POLICY = `rules:
   - { name: everything, actions: ["*"], approvers: [bob@example.com] }
 `;
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 
@@ -23,13 +21,11 @@ async function devSignIn(email: string): Promise<CookieAgent> {
 }
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
   key = (await t.createKey()).key;
 });
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 describe('web console grant choice', () => {

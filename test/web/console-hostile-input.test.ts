@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../apps/server/src/errors.ts';
 import { createApproval, snapshotData, withPgClient } from '../support/api-fixtures.ts';
 import { createCookieAgent, csrfTokenOf, type CookieAgent } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `groups:
@@ -18,7 +17,6 @@ rules:
     approvers: [group:reviewers]
 `;
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 let carol: CookieAgent;
@@ -26,11 +24,10 @@ let token: string;
 let pendingId: string;
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
   t = await startTestServer({
+    policyYaml: POLICY,
     env: {
       COUNTERSIGN_DEV_SIGNIN: 'true',
-      COUNTERSIGN_POLICY: policy.path,
       COUNTERSIGN_SIGNIN_RATE_LIMIT: '100',
     },
   });
@@ -48,7 +45,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 interface Answer {

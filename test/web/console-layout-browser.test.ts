@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApiKey } from '../../apps/server/src/keys/create-api-key.ts';
 import { createApproval } from '../support/api-fixtures.ts';
 import { hasChromium, launchChromium, screenshot } from '../support/browser.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const POLICY = `groups:
@@ -38,18 +37,16 @@ const MEASURE_WIDTHS = `(() => {
 const UNSPACED = 'x'.repeat(200);
 
 describe.skipIf(!hasChromium)('console pages at 1280 and 390 px wide (needs /usr/bin/chromium)', () => {
-  let policy: TempPolicyFile;
   let t: TestServer;
   let key: CreatedApiKey;
   let browser: Browser;
   let requestId = '';
 
   beforeAll(async () => {
-    policy = await writeTempPolicy(POLICY);
     t = await startTestServer({
+      policyYaml: POLICY,
       env: {
         COUNTERSIGN_DEV_SIGNIN: 'true',
-        COUNTERSIGN_POLICY: policy.path,
         COUNTERSIGN_SIGNIN_RATE_LIMIT: '1000',
       },
     });
@@ -69,7 +66,6 @@ describe.skipIf(!hasChromium)('console pages at 1280 and 390 px wide (needs /usr
   afterAll(async () => {
     await browser?.close();
     await t?.close();
-    await policy?.remove();
   });
 
   async function signedIn(email: string, width: number): Promise<Page> {

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';
 import { csrfTokenOf, devSignIn } from '../support/cookie-agent.ts';
-import { writeTempPolicy, type TempPolicyFile } from '../support/policy-files.ts';
 import { pollUntil } from '../support/poll.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
@@ -18,18 +17,15 @@ const POLICY = `rules:
 `;
 const dateIn = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
-let policy: TempPolicyFile;
 let t: TestServer;
 let key: string;
 
 beforeAll(async () => {
-  policy = await writeTempPolicy(POLICY);
-  t = await startTestServer({ env: { COUNTERSIGN_DEV_SIGNIN: 'true', COUNTERSIGN_POLICY: policy.path } });
+  t = await startTestServer({ policyYaml: POLICY, env: { COUNTERSIGN_DEV_SIGNIN: 'true' } });
   key = (await t.createKey()).key;
 });
 afterAll(async () => {
   await t?.close();
-  await policy?.remove();
 });
 
 async function waitingIds(email: string): Promise<string[]> {
