@@ -1,9 +1,11 @@
-// Lint rules: typescript-eslint's type-aware recommended set, plus a ban on `any`.
+// Lint rules: typescript-eslint's type-aware recommended set, a ban on `any`, and where the
+// database may be reached (SQL, the pg pool and writes only in store modules and db/).
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const STORE_ONLY = 'belongs in a store module (*-store.ts) or db/ (ARCHITECTURE.md, "The database")';
+const STORE_ONLY =
+  'belongs in a store module (*-store.ts) or db/ (ARCHITECTURE.md, "Which database API where")';
 const PRISMA_WRITES =
   '/^(create|createMany|createManyAndReturn|update|updateMany|updateManyAndReturn|upsert|delete|deleteMany)$/';
 const DATABASE_ACCESS_OUTSIDE_A_STORE = [
