@@ -23,37 +23,19 @@ export async function decisionTimes(
   return rows[0];
 }
 
-/** decision.refused events of the period on requests matching the filters, counted by reason. */
-export async function refusalCounts(
+/** Refusal events of one type in the period, on requests matching the filters, counted by reason. */
+export async function refusalCountsByReason(
   db: ReportSnapshot,
-  period: ReportPeriod,
-  filters: ReportFilters,
-): Promise<{ reason: string; count: string }[]> {
-  const params: unknown[] = [period.from, period.to];
-  const filtered = filters.action || filters.requester;
-  const { rows } = await db.query<{ reason: string; count: string }>(
-    `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
-       FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
-      WHERE e.type = 'decision.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
-            ${filtered ? filterClause(filters, params) : ''}
-      GROUP BY 1`,
-    params,
-  );
-  return rows;
-}
-
-/** execution.refused events of the period on requests matching the filters, counted by reason. */
-export async function executionRefusalCounts(
-  db: ReportSnapshot,
+  type: 'decision.refused' | 'execution.refused',
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<{ reason: string | null; count: string }[]> {
-  const params: unknown[] = [period.from, period.to];
+  const params: unknown[] = [period.from, period.to, type];
   const filtered = filters.action || filters.requester;
   const { rows } = await db.query<{ reason: string | null; count: string }>(
     `SELECT e.payload->>'reason' AS reason, count(*)::text AS count
        FROM audit_events e ${filtered ? 'JOIN approval_requests r ON r.id = e.request_id' : ''}
-      WHERE e.type = 'execution.refused' AND e.occurred_at >= $1 AND e.occurred_at < $2
+      WHERE e.type = $3 AND e.occurred_at >= $1 AND e.occurred_at < $2
             ${filtered ? filterClause(filters, params) : ''}
       GROUP BY 1`,
     params,

@@ -20,11 +20,10 @@ import {
   decisionTimes,
   eventCountsByType,
   eventOccurredAtOrAfter,
-  executionRefusalCounts,
   latestCheckpointBefore,
   periodEdgeEvent,
   policiesLoadedIn,
-  refusalCounts,
+  refusalCountsByReason,
 } from './report-summary-store.ts';
 import { breakGlassUses, type ReportBreakGlassUse } from './report-break-glass.ts';
 import { delegationEvents, type ReportDelegationEvent } from './report-delegations.ts';
@@ -188,10 +187,10 @@ async function countRefusals(
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<Record<RefusalReason, number>> {
-  const rows = await refusalCounts(db, period, filters);
+  const rows = await refusalCountsByReason(db, 'decision.refused', period, filters);
   const counts = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
   for (const row of rows) {
-    if (row.reason in counts) counts[row.reason as RefusalReason] = Number(row.count);
+    if (row.reason !== null && row.reason in counts) counts[row.reason as RefusalReason] = Number(row.count);
   }
   return counts;
 }
@@ -206,7 +205,7 @@ async function countExecutionRefusals(
   secondStartAttempts: number;
   refusedByReason: Record<ExecutionRefusalReason, number>;
 }> {
-  const rows = await executionRefusalCounts(db, period, filters);
+  const rows = await refusalCountsByReason(db, 'execution.refused', period, filters);
   const byReason = Object.fromEntries(EXECUTION_REFUSAL_REASONS.map((r) => [r, 0])) as Record<
     ExecutionRefusalReason,
     number
