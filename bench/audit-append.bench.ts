@@ -5,7 +5,8 @@
 // (BEGIN; the call; COMMIT as three round trips), the same appends sent from Node in one round
 // trip, and the events/s the chain verifies at.
 import { appendAuditEventsAndCommit, eventDigestInput } from '../apps/server/src/audit/append-event.ts';
-import { createEventSigner, registerEventKey, type EventSigner } from '../apps/server/src/audit/event-key.ts';
+import { registerEventKey } from '../apps/server/src/audit/chain-store.ts';
+import { createEventSigner, type EventSigner } from '../apps/server/src/audit/event-key.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
 import { generateReceiptKey } from '../apps/server/src/receipts/receipt-key.ts';

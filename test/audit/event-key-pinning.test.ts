@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerEventKey } from '../../apps/server/src/audit/event-key.ts';
+import { registerEventKey } from '../../apps/server/src/audit/chain-store.ts';
 import { storedEventInput } from '../../apps/server/src/audit/verify-event-hash.ts';
 import { receiptKeyFromPrivateKey } from '../../apps/server/src/receipts/receipt-key.ts';
 import { createApproval, withPgClient } from '../support/api-fixtures.ts';

@@ -9,7 +9,7 @@ import { recordDecision } from '../../apps/server/src/approvals/record-decision.
 import { createDatabase } from '../../apps/server/src/db/client.ts';
 import { startEmbeddedPostgres } from '../../apps/server/src/db/embedded.ts';
 import { migrate } from '../../apps/server/src/db/migrate.ts';
-import { registerEventKey } from '../../apps/server/src/audit/event-key.ts';
+import { registerEventKey } from '../../apps/server/src/audit/chain-store.ts';
 import { createApproval, expectProblem } from '../support/api-fixtures.ts';
 import { TEST_EVENT_KEY } from '../support/test-event-key.ts';
 import { cliEnv, describeRun, killRunningClis, runCli } from '../support/cli.ts';

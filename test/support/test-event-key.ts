@@ -3,11 +3,8 @@
 // migrate, and child processes (decision workers) derive the same key from the same seed.
 import { createPrivateKey } from 'node:crypto';
 import type pg from 'pg';
-import {
-  createEventSigner,
-  registerEventKey,
-  type EventSigner,
-} from '../../apps/server/src/audit/event-key.ts';
+import { registerEventKey } from '../../apps/server/src/audit/chain-store.ts';
+import { createEventSigner, type EventSigner } from '../../apps/server/src/audit/event-key.ts';
 import { exportPrivateJwk, receiptKeyFromPrivateKey } from '../../apps/server/src/receipts/receipt-key.ts';
 
 /** PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows. */

@@ -38,7 +38,8 @@ import type { Logger } from './observability/logger.ts';
 import { redactUrl } from './observability/logger.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { loadReceiptKey } from './receipts/load-receipt-key.ts';
-import { createEventSigner, loadEventKey, registerEventKey } from './audit/event-key.ts';
+import { registerEventKey } from './audit/chain-store.ts';
+import { createEventSigner, loadEventKey } from './audit/event-key.ts';
 import { createReceiptSigner } from './receipts/sign-receipt.ts';
 import { createWebConsole } from './web/create-web-console.ts';
 

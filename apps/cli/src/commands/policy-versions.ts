@@ -18,7 +18,7 @@ import {
   readActiveVersion,
   readVersion,
   type PolicyVersionRow,
-} from '../../../server/src/approvals/policy/policy-versions.ts';
+} from '../../../server/src/approvals/policy/policy-store.ts';
 import { createApiClient, resolveConnection } from '../api-client.ts';
 import { CliError } from '../cli-error.ts';
 import { withDatabase } from '../database-session.ts';

@@ -7,15 +7,7 @@ import { inTransaction } from '../db/transaction.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { isUuid } from './find-request.ts';
-import {
-  findOpenGrant,
-  lockGrant,
-  markGrantRevoked,
-  selectGrants,
-  type GrantRow,
-} from './store/grant-store.ts';
-
-export { findOpenGrant };
+import { lockGrant, markGrantRevoked, selectGrants, type GrantRow } from './store/grant-store.ts';
 
 /** What listing and revoking need: the API passes its Deps, the CLI its database session. */
 export type GrantDeps = Pick<Deps, 'db' | 'clock'> & { events?: Deps['events'] | undefined };

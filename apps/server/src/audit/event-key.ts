@@ -69,7 +69,6 @@ export async function loadEventKey({ setting, file, log }: LoadEventKeyInput): P
 }
 
 // Registering the public half (as the owner) is a write of the chain store's.
-export { registerEventKey } from './chain-store.ts';
 
 const storedKey = z.object({ kid: z.string(), public_jwk: publicJwkSchema });
 

@@ -109,7 +109,6 @@ export interface EventRow {
 }
 
 // The SQL of the chain columns is the chain store's; other reads embed it in statements of theirs.
-export { requestChainColumnsSql } from './chain-store.ts';
 
 const chainEventRowSchema = z.object({
   seq: z.string(),

@@ -1,7 +1,7 @@
 // The chat_cards reads and writes of the card flush, and the locks that keep one flush per channel:
 // the flusher's session-level advisory lock and the flush lock taken against transactions that
 // queue a flush (approvals/outbox/card-outbox.ts).
-import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/card-outbox.ts';
+import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/outbox-store.ts';
 import type { Database } from '../db/client.ts';
 import { inTransaction } from '../db/transaction.ts';
 

@@ -5,9 +5,7 @@ import type { ChatCard } from '../../generated/prisma/client.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import { CHAT_FLUSH_QUEUE, type JobQueue } from '../../jobs/job-queue.ts';
 import { platformOf } from '../channels.ts';
-import { bumpCardVersions, FLUSH_LOCK_KEY_SQL, insertCard, lockFlushShared } from './outbox-store.ts';
-
-export { FLUSH_LOCK_KEY_SQL };
+import { bumpCardVersions, insertCard, lockFlushShared } from './outbox-store.ts';
 
 export interface ChatOutboxDeps {
   jobs: JobQueue;

@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { compileVersion } from './establish-policy.ts';
 import { switchLivePolicy } from './live-policy.ts';
 import type { Policy } from './policy.ts';
-import { POLICY_CHANNEL, readActiveVersion } from './policy-versions.ts';
+import { POLICY_CHANNEL, readActiveVersion } from './policy-store.ts';
 
 export interface FollowPolicyOptions {
   url: string;

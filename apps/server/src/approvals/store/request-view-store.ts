@@ -4,8 +4,8 @@
 // read the same through Prisma in three statements and the chain in three more; one statement is
 // also one snapshot, so the row and the chain it is checked against cannot disagree by a race.
 import { z } from 'zod';
+import { requestChainColumnsSql } from '../../audit/chain-store.ts';
 import {
-  requestChainColumnsSql,
   requestChainFromColumns,
   VERDICT_EVENT_TYPES,
   type RequestChainResult,

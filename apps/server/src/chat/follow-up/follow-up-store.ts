@@ -1,6 +1,7 @@
 // The reads of the follow-ups (reminders, the requester's notice) inside their transactions: the
 // step's lock, whether it was done, the request's row and its cards.
-import { requestChainColumnsSql, VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
+import { requestChainColumnsSql } from '../../audit/chain-store.ts';
+import { VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
 import type { Transaction } from '../../db/transaction.ts';
 
 /** Taken for the transaction: two workers on one step (a retry after expiry) take turns. */
