@@ -4,7 +4,7 @@
 import express, { type Router } from 'express';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import packageJson from '../../../../package.json' with { type: 'json' };
-import { checkApproved } from '../../../cli/src/verify-receipt.ts';
+import { checkApproved } from '../approvals/check-receipt.ts';
 import { principalOf } from '../http/auth.ts';
 import { jsonBody } from '../http/json-body.ts';
 import type { HttpContext } from '../http/route.ts';

@@ -1,15 +1,11 @@
 // The executor's receipt check: a receipt that verifies but approves something else is refused.
 import { describe, expect, it } from 'vitest';
-import { chainOfRow } from '../../../test/support/receipt-chain.ts';
-import { payloadDigest } from '../../server/src/approvals/payload-digest.ts';
-import type { RequestWithDecisions } from '../../server/src/approvals/find-request.ts';
-import { generateReceiptKey } from '../../server/src/receipts/receipt-key.ts';
-import {
-  createReceiptSigner,
-  type ReceiptSigner,
-  type VerdictEvent,
-} from '../../server/src/receipts/sign-receipt.ts';
-import { ReceiptError, verifyReceipt } from './verify-receipt.ts';
+import { chainOfRow } from '../../../../test/support/receipt-chain.ts';
+import { payloadDigest } from './payload-digest.ts';
+import type { RequestWithDecisions } from './find-request.ts';
+import { generateReceiptKey } from '../receipts/receipt-key.ts';
+import { createReceiptSigner, type ReceiptSigner, type VerdictEvent } from '../receipts/sign-receipt.ts';
+import { ReceiptCheckError, verifyReceipt } from './check-receipt.ts';
 
 /** Signs the receipt of a fixture row, through the chain record it stands for. */
 function signRow(signer: ReceiptSigner, row: RequestWithDecisions, event: VerdictEvent) {
@@ -61,7 +57,9 @@ describe('verifyReceipt', () => {
 
   it('refuses a receipt signed by another key, and a missing receipt', async () => {
     const receipt = await signRow(createReceiptSigner(generateReceiptKey()), request(), VERDICT_EVENT);
-    await expect(verifyReceipt(receipt ?? undefined, signer.jwks(), expected)).rejects.toThrow(ReceiptError);
+    await expect(verifyReceipt(receipt ?? undefined, signer.jwks(), expected)).rejects.toThrow(
+      ReceiptCheckError,
+    );
     await expect(verifyReceipt(undefined, signer.jwks(), expected)).rejects.toThrow(/no receipt/);
   });
 });
