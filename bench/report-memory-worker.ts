@@ -8,7 +8,7 @@ import { reportRows, type ReportRow } from '../apps/server/src/audit/report/repo
 import { CsvReportWriter } from '../apps/server/src/audit/report/write-csv.ts';
 import { verifyChain } from '../apps/server/src/audit/verify-chain.ts';
 import { createDatabase, type Database } from '../apps/server/src/db/client.ts';
-import { withReadSnapshot } from '../apps/server/src/db/read-snapshot.ts';
+import { inReadSnapshot } from '../apps/server/src/db/read-snapshot.ts';
 import { SEED_START } from './seed-approval-history.ts';
 
 export type Mode = 'verify' | 'csv' | 'md' | 'naive';
@@ -62,7 +62,7 @@ async function run(db: Database, mode: Mode): Promise<Pick<Measurement, 'items' 
     }
     case 'naive': {
       // The same rows query, all rows in one batch and held in memory, then written as CSV.
-      const rows = await withReadSnapshot(db.pool, async (client) => {
+      const rows = await inReadSnapshot(db, async (client) => {
         const all: ReportRow[] = [];
         for await (const row of reportRows(client, PERIOD, {}, Number.MAX_SAFE_INTEGER)) all.push(row);
         return all;

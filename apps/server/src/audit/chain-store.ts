@@ -5,9 +5,7 @@ import type pg from 'pg';
 import type { Database } from '../db/client.ts';
 import { runSql, type SqlSource, type Transaction } from '../db/transaction.ts';
 import type { ReceiptKey } from '../receipts/receipt-key.ts';
-
-/** A connection whose open transaction holds a read snapshot (db/read-snapshot.ts). */
-export type SnapshotClient = pg.ClientBase;
+import type { ReadSnapshot } from '../db/read-snapshot.ts';
 
 /** Appends a batch (chainBatchJson's text) to the chain inside the caller's transaction. */
 export async function appendChainBatch(tx: Transaction, batch: string): Promise<void> {
@@ -54,7 +52,7 @@ export interface EventKeyRows {
 }
 
 /** Reads the registered event keys and where signing started, in a transaction or a snapshot. */
-export async function readEventKeyRows(reader: Transaction | SnapshotClient): Promise<EventKeyRows> {
+export async function readEventKeyRows(reader: Transaction | ReadSnapshot): Promise<EventKeyRows> {
   const rowsOf = async (text: string): Promise<unknown[]> =>
     isTransaction(reader) ? reader.query<unknown>(text) : (await reader.query(text)).rows;
   const keyRows = await rowsOf('SELECT kid, public_jwk FROM audit_event_keys');
@@ -62,7 +60,7 @@ export async function readEventKeyRows(reader: Transaction | SnapshotClient): Pr
   return { keyRows, signingRows };
 }
 
-function isTransaction(reader: Transaction | SnapshotClient): reader is Transaction {
+function isTransaction(reader: Transaction | ReadSnapshot): reader is Transaction {
   return 'kind' in reader && reader.kind === 'sql';
 }
 

@@ -3,37 +3,11 @@
 // the event after a stretch, and what checkpoints are checked against.
 import pg from 'pg';
 import type { Database } from '../db/client.ts';
-import { withImportedSnapshot, withReadSnapshot } from '../db/read-snapshot.ts';
-import type { SnapshotClient } from './chain-store.ts';
+import type { ReadSnapshot } from '../db/read-snapshot.ts';
 import type { ChainRange, EventRow } from './chain-walk.ts';
 
 /** The database verification reads from: its pool hands out the snapshot's connections. */
 export type VerifyDb = Pick<Database, 'pool'>;
-
-/** Runs `read` in a snapshot of its own (REPEATABLE READ, READ ONLY). */
-export function inChainSnapshot<T>(db: VerifyDb, read: (client: SnapshotClient) => Promise<T>): Promise<T> {
-  return withReadSnapshot(db.pool, read);
-}
-
-/** Whether the pool can give a second connection while one holds the snapshot. */
-export function hasSecondConnection(db: VerifyDb): boolean {
-  return (db.pool.options.max ?? 10) >= 2;
-}
-
-/** Exports the snapshot of `client`'s transaction for a second connection to import. */
-export async function exportSnapshot(client: SnapshotClient): Promise<string> {
-  const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-  return rows[0]?.snapshot ?? '';
-}
-
-/** Runs `read` on a second connection in the snapshot exportSnapshot answered. */
-export function inImportedSnapshot<T>(
-  db: VerifyDb,
-  snapshot: string,
-  read: (client: SnapshotClient) => Promise<T>,
-): Promise<T> {
-  return withImportedSnapshot(db.pool, snapshot, read);
-}
 
 /**
  * Rows as arrays (no object per row). occurred_at comes as epoch milliseconds (the column keeps
@@ -50,7 +24,7 @@ const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events
  * are read and dropped (the query runs to its end; only a tampered chain stops early).
  */
 export function streamChainEvents(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   range: ChainRange | undefined,
   check: (row: EventRow) => boolean,
 ): Promise<void> {
@@ -83,7 +57,7 @@ const CURSOR_COLUMNS = `seq::text, type, request_id::text, actor, payload::text,
        (extract(epoch FROM occurred_at) * 1000)::bigint::text, prev_hash, hash, signature`;
 
 /** Opens the cursor over the chain (or `range`) in seq order that fetchChainChunk reads. */
-export async function openChainCursor(client: SnapshotClient, range: ChainRange | undefined): Promise<void> {
+export async function openChainCursor(client: ReadSnapshot, range: ChainRange | undefined): Promise<void> {
   await client.query(
     `DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${CURSOR_COLUMNS} FROM audit_events
         ${range ? 'WHERE seq >= $1::bigint AND seq <= $2::bigint' : ''} ORDER BY audit_events.seq`,
@@ -92,7 +66,7 @@ export async function openChainCursor(client: SnapshotClient, range: ChainRange 
 }
 
 /** The cursor's next `count` events as arrays (the payload as text); empty at the end. */
-export async function fetchChainChunk(client: SnapshotClient, count: number): Promise<EventRow[]> {
+export async function fetchChainChunk(client: ReadSnapshot, count: number): Promise<EventRow[]> {
   const { rows } = await client.query<EventRow>({
     text: `FETCH ${Math.max(1, Math.floor(count))} FROM ${CURSOR}`,
     rowMode: 'array',
@@ -101,13 +75,13 @@ export async function fetchChainChunk(client: SnapshotClient, count: number): Pr
 }
 
 /** Closes the cursor openChainCursor opened. */
-export async function closeChainCursor(client: SnapshotClient): Promise<void> {
+export async function closeChainCursor(client: ReadSnapshot): Promise<void> {
   await client.query(`CLOSE ${CURSOR}`);
 }
 
 /** The chain head record (seq and hash of the last append), undefined when it is missing. */
 export async function readChainHead(
-  client: SnapshotClient,
+  client: ReadSnapshot,
 ): Promise<{ seq: string; hash: string } | undefined> {
   const { rows } = await client.query<{ seq: string; hash: string }>(
     `SELECT seq::text AS seq, hash FROM audit_chain_head WHERE id = 1`,
@@ -117,7 +91,7 @@ export async function readChainHead(
 
 /** The first event after `seq` (its seq and prev_hash), undefined when there is none. */
 export async function readEventAfter(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   seq: string,
 ): Promise<{ seq: string; prev_hash: string } | undefined> {
   const { rows } = await client.query<{ seq: string; prev_hash: string }>(

@@ -1,7 +1,7 @@
 // The reads that hold the request tables to the (already verified) chain: the first request whose
 // status, fields or decisions disagree with its events, or whose row or events are missing. Each
 // reads in the snapshot the chain was verified in.
-import type { SnapshotClient } from './chain-store.ts';
+import type { ReadSnapshot } from '../db/read-snapshot.ts';
 
 /** Only the requests created in [from, to): a report's period. */
 export interface RequestScope {
@@ -37,7 +37,7 @@ export interface StatusMismatchRow {
 
 /** The first request (oldest first) whose status disagrees with the chain, or that it lacks. */
 export async function findStatusMismatch(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   scope: RequestScope | undefined,
 ): Promise<StatusMismatchRow | undefined> {
   const statusParams: unknown[] = [VERDICT_EVENTS];
@@ -125,7 +125,7 @@ const FIELDS_SQL = fieldsSql({ row: '', event: '' });
 
 /** The first request (oldest first) whose fields differ from its request.created event. */
 export async function findFieldMismatchRow(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   scope: RequestScope | undefined,
 ): Promise<{ id: string; seq: string; fields: string[]; last_seq: string } | undefined> {
   const params: unknown[] = [];
@@ -139,7 +139,7 @@ export async function findFieldMismatchRow(
 
 /** The first request in the chain (by its request.created event) whose row is gone. */
 export async function findOrphanedRequest(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   scope: RequestScope | undefined,
 ): Promise<{ id: string; last_seq: string } | undefined> {
   // In a scope: the requests whose request.created event falls in it (their rows are gone, so
@@ -166,7 +166,7 @@ export interface DecisionDifferenceRow {
 
 /** The first decision (by its request's age) that the stored rows and the chain do not share. */
 export async function findDecisionDifference(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   scope: RequestScope | undefined,
 ): Promise<DecisionDifferenceRow | undefined> {
   const decisionParams: unknown[] = [];
@@ -193,10 +193,7 @@ export async function findDecisionDifference(
 }
 
 /** The seq of the request's last event, null when it has none. */
-export async function readLastSeqOfRequest(
-  client: SnapshotClient,
-  requestId: string,
-): Promise<string | null> {
+export async function readLastSeqOfRequest(client: ReadSnapshot, requestId: string): Promise<string | null> {
   const { rows } = await client.query<{ seq: string | null }>(
     `SELECT max(seq)::text AS seq FROM audit_events WHERE request_id = $1::uuid`,
     [requestId],

@@ -5,17 +5,15 @@
 // however long the chain is (the socket waits while a row is hashed), and no row outlives the
 // young generation, where batches of rows held for hashing grew the heap by ~100 MB at 1 M events.
 import { GENESIS_HASH } from './append-event.ts';
-import { readEventKeyRows, type SnapshotClient } from './chain-store.ts';
+import { readEventKeyRows } from './chain-store.ts';
 import {
   exportSnapshot,
   hasSecondConnection,
-  inChainSnapshot,
   inImportedSnapshot,
-  readChainHead,
-  readEventAfter,
-  streamChainEvents,
-  type VerifyDb,
-} from './chain-verify-store.ts';
+  inReadSnapshot,
+  type ReadSnapshot,
+} from '../db/read-snapshot.ts';
+import { readChainHead, readEventAfter, streamChainEvents, type VerifyDb } from './chain-verify-store.ts';
 import { ChainWalk, type ChainProblem, type ChainRange } from './chain-walk.ts';
 import { eventKeysFrom } from './event-key.ts';
 import { walkInWorkers } from './walk-in-workers.ts';
@@ -61,7 +59,7 @@ export interface VerifyOptions {
 
 /** Verifies the chain in a snapshot of its own. */
 export function verifyChain(db: VerifyDb, options: VerifyOptions = {}): Promise<VerifyResult> {
-  return inChainSnapshot(db, async (client) => {
+  return inReadSnapshot(db, async (client) => {
     // A pool of one connection would have the second wait for the first.
     if (!options.separateSessions || !hasSecondConnection(db)) return verifyChainInSnapshot(client, options);
     const snapshot = await exportSnapshot(client);
@@ -85,7 +83,7 @@ export function verifyChain(db: VerifyDb, options: VerifyOptions = {}): Promise<
 
 /** Verifies the chain on a client whose transaction already holds the snapshot to verify. */
 export async function verifyChainInSnapshot(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   options: VerifyOptions & {
     /** The request check already running on another connection of this snapshot. */
     requestCheck?: Promise<RequestMismatch | null>;
@@ -176,7 +174,7 @@ function requestProblem(events: number, mismatch: RequestMismatch): VerifyResult
  * must follow it, or the head must be its last event (when there is none).
  */
 async function checkSeam(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   range: ChainRange,
   lastSeq: string | null,
   lastHash: string,

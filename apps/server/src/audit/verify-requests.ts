@@ -10,7 +10,7 @@ import {
   readLastSeqOfRequest,
   type RequestScope,
 } from './request-check-store.ts';
-import type { SnapshotClient } from './chain-store.ts';
+import type { ReadSnapshot } from '../db/read-snapshot.ts';
 
 export type { RequestScope } from './request-check-store.ts';
 
@@ -28,7 +28,7 @@ export interface RequestMismatch {
  * the requests created in it (and the events of those requests) are compared.
  */
 export async function findRequestMismatch(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   chainEnd: string,
   scope?: RequestScope,
 ): Promise<RequestMismatch | null> {
@@ -80,7 +80,7 @@ export async function findRequestMismatch(
  * not compared. Status and decisions are checked against their own events above.
  */
 async function findFieldMismatch(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   scope: RequestScope | undefined,
 ): Promise<RequestMismatch | null> {
   const row = await findFieldMismatchRow(client, scope);

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { readEventKeyRows, type SnapshotClient } from './chain-store.ts';
+import { readEventKeyRows } from './chain-store.ts';
+import type { ReadSnapshot } from '../db/read-snapshot.ts';
 import { closeChainCursor, fetchChainChunk, openChainCursor } from './chain-verify-store.ts';
 import type { ChainBreak, ChainRange, ChainWalk, EventRow, WalkState } from './chain-walk.ts';
 
@@ -104,7 +105,7 @@ class ChunkWorker {
  * a worker failing later rejects.
  */
 export async function walkInWorkers(
-  client: SnapshotClient,
+  client: ReadSnapshot,
   range: ChainRange | undefined,
   count: number,
   walk: ChainWalk,

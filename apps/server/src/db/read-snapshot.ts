@@ -3,12 +3,20 @@
 // On Postgres nobody waits for it. In embedded mode (PGlite, one shared session) other
 // connections wait until it ends, so keep such reads to verification and reports.
 import type pg from 'pg';
+import type { Database } from './client.ts';
 
-export async function withReadSnapshot<T>(
-  pool: pg.Pool,
-  read: (client: pg.PoolClient) => Promise<T>,
+/** What a snapshot is taken from: a pool whose connections are lent for the read. */
+export type SnapshotSource = Pick<Database, 'pool'>;
+
+/** A connection whose open transaction holds a read snapshot; it runs one query at a time. */
+export type ReadSnapshot = pg.ClientBase;
+
+/** Runs `read` in one REPEATABLE READ, READ ONLY snapshot of the database. */
+export async function inReadSnapshot<T>(
+  db: SnapshotSource,
+  read: (client: ReadSnapshot) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const client = await db.pool.connect();
   let broken = false;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -32,14 +40,25 @@ export async function withReadSnapshot<T>(
  * pg_export_snapshot(), so two reads of one snapshot run side by side. Only for pools whose
  * connections are sessions of their own: in embedded mode the second one would wait for the first.
  */
-export function withImportedSnapshot<T>(
-  pool: pg.Pool,
+export function inImportedSnapshot<T>(
+  db: SnapshotSource,
   snapshot: string,
-  read: (client: pg.PoolClient) => Promise<T>,
+  read: (client: ReadSnapshot) => Promise<T>,
 ): Promise<T> {
   if (!/^[0-9A-Fa-f-]+$/.test(snapshot)) return Promise.reject(new Error(`not a snapshot id: ${snapshot}`));
-  return withReadSnapshot(pool, async (client) => {
+  return inReadSnapshot(db, async (client) => {
     await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
     return read(client);
   });
+}
+
+/** Whether the pool can lend a second connection beside a snapshot's (at least two connections). */
+export function hasSecondConnection(db: SnapshotSource): boolean {
+  return (db.pool.options.max ?? 10) >= 2;
+}
+
+/** Exports the snapshot `client`'s transaction holds, for a second connection to import. */
+export async function exportSnapshot(client: ReadSnapshot): Promise<string> {
+  const { rows } = await client.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
+  return rows[0]?.snapshot ?? '';
 }

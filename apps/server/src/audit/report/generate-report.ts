@@ -16,17 +16,17 @@ import {
 } from './controls.ts';
 import { verifyForReport, type ReportVerification } from './report-verification.ts';
 import { reportRows, type ReportFilters, type ReportRow } from './report-rows.ts';
-import {
-  exportSnapshot,
-  hasSecondConnection,
-  inImportedReportSnapshot,
-  inReportSnapshot,
-  type ReportSnapshot,
-} from './report-rows-store.ts';
 import { completeSummary, SummaryAccumulator, type ReportSummary } from './report-summary.ts';
 import { CsvReportWriter } from './write-csv.ts';
 import { JsonReportWriter } from './write-json.ts';
 import { MarkdownReportWriter } from './write-markdown.ts';
+import {
+  exportSnapshot,
+  hasSecondConnection,
+  inImportedSnapshot,
+  inReadSnapshot,
+  type ReadSnapshot,
+} from '../../db/read-snapshot.ts';
 
 export const REPORT_FORMATS = ['csv', 'json', 'md'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -79,12 +79,12 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
   // decided while the report runs; the run is recorded after it.
   // A wrong mapping file stops the run before anything is written.
   const mapping = input.controls ? shippedControlMapping() : undefined;
-  const result = await inReportSnapshot(input.db, async (client) => {
+  const result = await inReadSnapshot(input.db, async (client) => {
     if (!input.separateSessions || !hasSecondConnection(input.db))
       return writeReport(client, input, mapping, () =>
         verifyForReport(client, input.period, input.checkpointKeys),
       );
-    const running = inImportedReportSnapshot(input.db, await exportSnapshot(client), (other) =>
+    const running = inImportedSnapshot(input.db, await exportSnapshot(client), (other) =>
       verifyForReport(other, input.period, input.checkpointKeys),
     );
     // Settled before the snapshot's transaction ends, whatever happens to the rows.
@@ -109,7 +109,7 @@ export async function generateReport(input: GenerateReportInput): Promise<Genera
 }
 
 async function writeReport(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   input: GenerateReportInput,
   mapping: ControlMapping | undefined,
   verify: () => Promise<ReportVerification>,

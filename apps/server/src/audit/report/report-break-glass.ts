@@ -4,8 +4,9 @@
 // A use reviewed after it was overdue shows the review and when it went overdue.
 import { z } from 'zod';
 import type { ReportPeriod } from './report-period.ts';
-import type { ReportFilters, ReportSnapshot } from './report-rows-store.ts';
+import type { ReportFilters } from './report-rows-store.ts';
 import { breakGlassCreations, breakGlassFollowUps } from './report-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export interface ReportBreakGlassUse {
   requestId: string;
@@ -34,7 +35,7 @@ const reviewedSchema = z.object({
 });
 
 export async function breakGlassUses(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportBreakGlassUse[]> {

@@ -3,8 +3,8 @@
 // the deployment's, not a request's, so the action and requester filters do not narrow them.
 import { z } from 'zod';
 import type { ReportPeriod } from './report-period.ts';
-import type { ReportSnapshot } from './report-rows-store.ts';
 import { eventsOfTypesInPeriod } from './report-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export const DELEGATION_EVENT_TYPES = [
   'delegation.created',
@@ -38,7 +38,7 @@ const payloadSchema = z.object({
 });
 
 export async function delegationEvents(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<ReportDelegationEvent[]> {
   const rows = await eventsOfTypesInPeriod(db, period, DELEGATION_EVENT_TYPES);

@@ -2,8 +2,9 @@
 // its uses in the period, and the three counts.
 import { refOf, type ReportGrantRef } from './report-grants.ts';
 import type { ReportPeriod } from './report-period.ts';
-import type { ReportFilters, ReportSnapshot } from './report-rows-store.ts';
+import type { ReportFilters } from './report-rows-store.ts';
 import { grantsOfPeriod } from './report-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 /** One grant of the period's section. */
 export interface ReportGrant extends ReportGrantRef {
@@ -33,7 +34,7 @@ export interface ReportGrantsSection {
  * grant covers its opening request's action and requester), with their uses in the period.
  */
 export async function grantsSection(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportGrantsSection> {

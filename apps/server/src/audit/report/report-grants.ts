@@ -1,7 +1,7 @@
 // Time-bound grants behind a report's rows: the grant that made a decision (who approved it, for
 // how long), read per batch of rows. The period's grants section is report-grants-section.ts.
 import { grantsWithIds, type GrantRecord } from './report-store.ts';
-import type { ReportSnapshot } from './report-rows-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export type { GrantRecord } from './report-store.ts';
 
@@ -38,7 +38,7 @@ export function refOf(row: GrantRecord): ReportGrantRef {
 }
 
 /** The grants with these ids, by id (one query per batch of rows). */
-export async function grantsById(db: ReportSnapshot, ids: string[]): Promise<Map<string, ReportGrantRef>> {
+export async function grantsById(db: ReadSnapshot, ids: string[]): Promise<Map<string, ReportGrantRef>> {
   if (ids.length === 0) return new Map();
   const rows = await grantsWithIds(db, ids);
   return new Map(rows.map((row) => [row.id, refOf(row)]));

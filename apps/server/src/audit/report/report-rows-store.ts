@@ -1,41 +1,8 @@
 // The report rows' reads, in the report's read snapshot (db/read-snapshot.ts): the period's
 // requests in keyset batches, and per batch their decisions, chat cards, callbacks, executions,
 // cancellations and the chain events that explain who was eligible.
-import type pg from 'pg';
-import type { Database } from '../../db/client.ts';
-import { withImportedSnapshot, withReadSnapshot } from '../../db/read-snapshot.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 import type { ReportPeriod } from './report-period.ts';
-
-/** The connection holding a report's snapshot; it runs one query at a time. */
-export type ReportSnapshot = pg.PoolClient;
-
-/** Runs `read` in one REPEATABLE READ, READ ONLY snapshot of the database. */
-export function inReportSnapshot<T>(
-  db: Database,
-  read: (snapshot: ReportSnapshot) => Promise<T>,
-): Promise<T> {
-  return withReadSnapshot(db.pool, read);
-}
-
-/** Whether the pool can lend a second connection beside a snapshot's (at least two connections). */
-export function hasSecondConnection(db: Database): boolean {
-  return (db.pool.options.max ?? 10) >= 2;
-}
-
-/** Exports `snapshot` so another connection can read the same one (pg_export_snapshot). */
-export async function exportSnapshot(snapshot: ReportSnapshot): Promise<string> {
-  const { rows } = await snapshot.query<{ snapshot: string }>('SELECT pg_export_snapshot() AS snapshot');
-  return rows[0]?.snapshot ?? '';
-}
-
-/** Runs `read` on a second connection in the exported snapshot `id`. */
-export function inImportedReportSnapshot<T>(
-  db: Database,
-  id: string,
-  read: (snapshot: ReportSnapshot) => Promise<T>,
-): Promise<T> {
-  return withImportedSnapshot(db.pool, id, read);
-}
 
 export interface ReportFilters {
   /** Action glob: `*` any run of characters, `?` one character. */
@@ -85,7 +52,7 @@ export interface RequestRecord {
 
 /** One batch of the period's requests matching the filters, after `after` in (created_at, id) order. */
 export async function requestBatch(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
   after: { createdAt: Date; id: string } | null,
@@ -110,7 +77,7 @@ export async function requestBatch(
 
 /** The approvers each request.escalated event from `from` on added, oldest first. */
 export async function escalationsSince(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   from: Date,
 ): Promise<{ request_id: string; approvers: string[] }[]> {
   const { rows } = await db.query<{ request_id: string; approvers: string[] }>(
@@ -136,7 +103,7 @@ export interface DecisionRecord {
 }
 
 /** The decisions on these requests, in the order they were made. */
-export async function decisionsOf(db: ReportSnapshot, requestIds: string[]): Promise<DecisionRecord[]> {
+export async function decisionsOf(db: ReadSnapshot, requestIds: string[]): Promise<DecisionRecord[]> {
   const { rows } = await db.query<DecisionRecord>(
     `SELECT request_id, approver_email, platform, verdict::text AS verdict, reason, created_at, dev_signin,
             grant_minutes, on_behalf_of
@@ -148,7 +115,7 @@ export async function decisionsOf(db: ReportSnapshot, requestIds: string[]): Pro
 
 /** The chat cards of these requests, oldest first. */
 export async function cardsOf(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<{ request_id: string; channel: string; message_id: string | null }[]> {
   const { rows } = await db.query<{ request_id: string; channel: string; message_id: string | null }>(
@@ -160,7 +127,7 @@ export async function cardsOf(
 
 /** The newest verdict callback of each of these requests. */
 export async function latestCallbacksOf(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<{ request_id: string; status: string; attempt_count: number }[]> {
   const { rows } = await db.query<{ request_id: string; status: string; attempt_count: number }>(
@@ -174,7 +141,7 @@ export async function latestCallbacksOf(
 
 /** The executions of these requests. */
 export async function executionsOf(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<{ request_id: string; started_at: Date; outcome: string; secrets: string[] }[]> {
   const { rows } = await db.query<{
@@ -192,7 +159,7 @@ export async function executionsOf(
 
 /** Who cancelled these requests and why (their request.cancelled events). */
 export async function cancellationsOf(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<{ request_id: string; actor: string; reason: string | null }[]> {
   const { rows } = await db.query<{ request_id: string; actor: string; reason: string | null }>(
@@ -214,7 +181,7 @@ export interface EligibilityEvent {
 
 /** These requests' escalations and the decision.recorded events that name an eligibleThrough. */
 export async function eligibilityEventsOf(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<EligibilityEvent[]> {
   const { rows } = await db.query<EligibilityEvent>(

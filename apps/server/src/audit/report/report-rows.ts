@@ -14,9 +14,9 @@ import {
   latestCallbacksOf,
   requestBatch,
   type ReportFilters,
-  type ReportSnapshot,
   type RequestRecord,
 } from './report-rows-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export type { ReportFilters } from './report-rows-store.ts';
 
@@ -71,7 +71,7 @@ export interface ReportRow {
 }
 
 export async function* reportRows(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters = {},
   batchSize = ROW_BATCH_SIZE,
@@ -93,7 +93,7 @@ export async function* reportRows(
  * once per report: an escalation comes after its request's creation, so only events from the
  * period's start can be one of them. Few requests escalate, so the map stays small.
  */
-async function escalationApprovers(db: ReportSnapshot, period: ReportPeriod): Promise<Map<string, string[]>> {
+async function escalationApprovers(db: ReadSnapshot, period: ReportPeriod): Promise<Map<string, string[]>> {
   const rows = await escalationsSince(db, period.from);
   const map = new Map<string, string[]>();
   for (const row of rows) map.set(row.request_id, [...(map.get(row.request_id) ?? []), ...row.approvers]);
@@ -101,7 +101,7 @@ async function escalationApprovers(db: ReportSnapshot, period: ReportPeriod): Pr
 }
 
 async function assembleRows(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requests: RequestRecord[],
   escalations: Map<string, string[]>,
 ): Promise<ReportRow[]> {
@@ -198,7 +198,7 @@ function isPersonal(request: RequestRecord, d: DecisionRecord): boolean {
  * that added them. Read only for requests with such decisions, one query per batch.
  */
 async function eligibilityFromChain(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requests: RequestRecord[],
   decisions: DecisionRecord[],
 ): Promise<Map<string, string>> {

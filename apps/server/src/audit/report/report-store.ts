@@ -1,7 +1,8 @@
 // The report sections' reads, in the report's read snapshot: time-bound grants, break-glass uses,
 // delegation events, and what the chain verification starts from (the signed checkpoint).
 import type { ReportPeriod } from './report-period.ts';
-import { filterClause, type ReportFilters, type ReportSnapshot } from './report-rows-store.ts';
+import { filterClause, type ReportFilters } from './report-rows-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export interface GrantRecord {
   id: string;
@@ -13,7 +14,7 @@ export interface GrantRecord {
 }
 
 /** The grants with these ids (duplicates read once). */
-export async function grantsWithIds(db: ReportSnapshot, ids: string[]): Promise<GrantRecord[]> {
+export async function grantsWithIds(db: ReadSnapshot, ids: string[]): Promise<GrantRecord[]> {
   const { rows } = await db.query<GrantRecord>(
     `SELECT id::text, request_id::text, approvers, minutes, created_at, expires_at
        FROM grants WHERE id = ANY($1::uuid[])`,
@@ -35,7 +36,7 @@ export interface PeriodGrantRecord extends GrantRecord {
 
 /** The grants opened, used or revoked in the period whose opening request matches the filters, oldest first. */
 export async function grantsOfPeriod(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<PeriodGrantRecord[]> {
@@ -69,7 +70,7 @@ export interface BreakGlassCreatedRecord {
 
 /** The request.created events of the period's break-glass uses matching the filters, in chain order. */
 export async function breakGlassCreations(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<BreakGlassCreatedRecord[]> {
@@ -96,7 +97,7 @@ export interface BreakGlassFollowUpRecord {
 
 /** The reviews and overdue notices of these break-glass requests, in chain order. */
 export async function breakGlassFollowUps(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   requestIds: string[],
 ): Promise<BreakGlassFollowUpRecord[]> {
   const { rows } = await db.query<BreakGlassFollowUpRecord>(
@@ -120,7 +121,7 @@ export interface ReportEventRecord<Type extends string = string> {
 
 /** The period's events of these types, in chain order. */
 export async function eventsOfTypesInPeriod<Type extends string>(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   types: readonly Type[],
 ): Promise<ReportEventRecord<Type>[]> {
@@ -136,7 +137,7 @@ export async function eventsOfTypesInPeriod<Type extends string>(
 
 /** The first and last seq of the period's events (by occurred_at); nulls when it has none. */
 export async function periodSeqRange(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<{ first: string | null; last: string | null }> {
   const { rows } = await db.query<{ first: string | null; last: string | null }>(
@@ -148,7 +149,7 @@ export async function periodSeqRange(
 }
 
 /** The seq of the last event that occurred before `before`, or null. */
-export async function lastSeqBefore(db: ReportSnapshot, before: Date): Promise<string | null> {
+export async function lastSeqBefore(db: ReadSnapshot, before: Date): Promise<string | null> {
   const { rows } = await db.query<{ seq: string }>(
     `SELECT seq::text AS seq FROM audit_events WHERE occurred_at < $1 ORDER BY occurred_at DESC, audit_events.seq DESC LIMIT 1`,
     [before],
@@ -158,7 +159,7 @@ export async function lastSeqBefore(db: ReportSnapshot, before: Date): Promise<s
 
 /** The last audit.checkpoint event at or before `seq`, or undefined. */
 export async function checkpointAtOrBefore(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   seq: string,
 ): Promise<{ seq: string; payload: unknown } | undefined> {
   const { rows } = await db.query<{ seq: string; payload: unknown }>(
@@ -170,7 +171,7 @@ export async function checkpointAtOrBefore(
 }
 
 /** The stored hash of the event at `seq`, or undefined when no such event is stored. */
-export async function hashOfEvent(db: ReportSnapshot, seq: string): Promise<string | undefined> {
+export async function hashOfEvent(db: ReadSnapshot, seq: string): Promise<string | undefined> {
   const { rows } = await db.query<{ hash: string }>('SELECT hash FROM audit_events WHERE seq = $1::bigint', [
     seq,
   ]);

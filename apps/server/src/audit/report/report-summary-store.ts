@@ -1,11 +1,12 @@
 // The report summary's reads, in the report's read snapshot: time to decision, refusals by
 // reason, event counts by type, checkpoints, policies loaded and the period's edges of the chain.
 import type { ReportPeriod } from './report-period.ts';
-import { filterClause, type ReportFilters, type ReportSnapshot } from './report-rows-store.ts';
+import { filterClause, type ReportFilters } from './report-rows-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 /** Count, median and p95 (percentile_disc) of seconds to decision over the period's decided requests. */
 export async function decisionTimes(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<{ decided: string; median: number | null; p95: number | null } | undefined> {
@@ -25,7 +26,7 @@ export async function decisionTimes(
 
 /** Refusal events of one type in the period, on requests matching the filters, counted by reason. */
 export async function refusalCountsByReason(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   type: 'decision.refused' | 'execution.refused',
   period: ReportPeriod,
   filters: ReportFilters,
@@ -45,7 +46,7 @@ export async function refusalCountsByReason(
 
 /** The period's events of these types, counted by type. */
 export async function eventCountsByType(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   types: readonly string[],
 ): Promise<{ type: string; count: string }[]> {
@@ -62,7 +63,7 @@ export async function eventCountsByType(
  * removed before, with no reactivation or new provisioning between.
  */
 export async function decisionsAfterDeprovisioningCount(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<number> {
   const { rows } = await db.query<{ count: string }>(
@@ -83,7 +84,7 @@ export async function decisionsAfterDeprovisioningCount(
 }
 
 /** How many audit.checkpoint events the period holds. */
-export async function checkpointCountInPeriod(db: ReportSnapshot, period: ReportPeriod): Promise<number> {
+export async function checkpointCountInPeriod(db: ReadSnapshot, period: ReportPeriod): Promise<number> {
   const { rows } = await db.query<{ count: string }>(
     `SELECT count(*)::text AS count FROM audit_events
       WHERE type = 'audit.checkpoint' AND occurred_at >= $1 AND occurred_at < $2`,
@@ -94,7 +95,7 @@ export async function checkpointCountInPeriod(db: ReportSnapshot, period: Report
 
 /** The payload of the last audit.checkpoint event before `before`, or undefined when there is none. */
 export async function latestCheckpointBefore(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   before: Date,
 ): Promise<{ payload: unknown } | undefined> {
   const { rows } = await db.query<{ payload: unknown }>(
@@ -107,7 +108,7 @@ export async function latestCheckpointBefore(
 
 /** Each distinct policy (source, digest) loaded in the period, with its first load, in that order. */
 export async function policiesLoadedIn(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<{ source: string; digest: string; first: Date }[]> {
   const { rows } = await db.query<{ source: string; digest: string; first: Date }>(
@@ -121,7 +122,7 @@ export async function policiesLoadedIn(
 
 /** The period's first (ASC) or last (DESC) event in chain order, or undefined when it has none. */
 export async function periodEdgeEvent(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   order: 'ASC' | 'DESC',
 ): Promise<{ seq: string; hash: string; occurred_at: Date } | undefined> {
@@ -134,7 +135,7 @@ export async function periodEdgeEvent(
 }
 
 /** Whether the stored event at `seq` occurred at or after `at` (false when it is not stored). */
-export async function eventOccurredAtOrAfter(db: ReportSnapshot, seq: string, at: Date): Promise<boolean> {
+export async function eventOccurredAtOrAfter(db: ReadSnapshot, seq: string, at: Date): Promise<boolean> {
   const { rows } = await db.query<{ after: boolean }>(
     'SELECT occurred_at >= $2 AS after FROM audit_events WHERE seq = $1::bigint',
     [seq, at],

@@ -13,7 +13,7 @@ import { grantsSection, type ReportGrantsSection } from './report-grants-section
 import type { ReportPeriod } from './report-period.ts';
 import type { ReportVerification, ReportVerificationScope } from './report-verification.ts';
 import type { ReportRow } from './report-rows.ts';
-import type { ReportFilters, ReportSnapshot } from './report-rows-store.ts';
+import type { ReportFilters } from './report-rows-store.ts';
 import {
   checkpointCountInPeriod,
   decisionsAfterDeprovisioningCount,
@@ -27,6 +27,7 @@ import {
 } from './report-summary-store.ts';
 import { breakGlassUses, type ReportBreakGlassUse } from './report-break-glass.ts';
 import { delegationEvents, type ReportDelegationEvent } from './report-delegations.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 export const DIRECTORY_EVENT_TYPES = [
   'directory.user.created',
@@ -169,7 +170,7 @@ export class SummaryAccumulator {
  * percentiles (percentile_disc), computed by Postgres so the report holds no list of durations.
  */
 async function timeToDecision(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<ReportSummary['timeToDecision']> {
@@ -183,7 +184,7 @@ async function timeToDecision(
 
 /** Refused decision attempts in the period, by reason, on requests matching the filters. */
 async function countRefusals(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<Record<RefusalReason, number>> {
@@ -197,7 +198,7 @@ async function countRefusals(
 
 /** Refused execution attempts in the period on requests matching the filters, by reason. */
 async function countExecutionRefusals(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
 ): Promise<{
@@ -225,7 +226,7 @@ async function countExecutionRefusals(
  * provisioning (a removed person created again) between.
  */
 async function directoryActivity(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<ReportSummary['directory']> {
   const counts = await eventCountsByType(db, period, DIRECTORY_EVENT_TYPES);
@@ -242,10 +243,7 @@ async function directoryActivity(
 const checkpointPayload = z.object({ seq: z.string(), hash: z.string(), at: z.string(), kid: z.string() });
 
 /** Checkpoints signed in the period, and the latest one signed before the period's end. */
-async function checkpointsOf(
-  db: ReportSnapshot,
-  period: ReportPeriod,
-): Promise<ReportSummary['checkpoints']> {
+async function checkpointsOf(db: ReadSnapshot, period: ReportPeriod): Promise<ReportSummary['checkpoints']> {
   const inPeriod = await checkpointCountInPeriod(db, period);
   const latest = await latestCheckpointBefore(db, period.to);
   const parsed = latest ? checkpointPayload.safeParse(latest.payload) : null;
@@ -257,10 +255,7 @@ async function checkpointsOf(
   };
 }
 
-async function adminActions(
-  db: ReportSnapshot,
-  period: ReportPeriod,
-): Promise<ReportSummary['adminActions']> {
+async function adminActions(db: ReadSnapshot, period: ReportPeriod): Promise<ReportSummary['adminActions']> {
   const counts = await eventCountsByType(db, period, ADMIN_EVENT_TYPES);
   const policies = await policiesLoadedIn(db, period);
   const byType = Object.fromEntries(
@@ -280,7 +275,7 @@ async function adminActions(
 }
 
 async function periodEdges(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<{ firstEvent: ChainEventRef | null; lastEvent: ChainEventRef | null }> {
   const edge = async (order: 'ASC' | 'DESC') => {
@@ -295,7 +290,7 @@ async function periodEdges(
  * removed right after the period's last one, or from the chain's end) may have been the period's own.
  */
 async function badEventAfterPeriod(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   verification: Extract<VerifyResult, { intact: false }>,
   lastEvent: ChainEventRef | null,
@@ -311,7 +306,7 @@ async function badEventAfterPeriod(
  * comes after it.
  */
 export async function completeSummary(
-  db: ReportSnapshot,
+  db: ReadSnapshot,
   period: ReportPeriod,
   filters: ReportFilters,
   acc: SummaryAccumulator,

@@ -8,8 +8,8 @@ import { GENESIS_HASH } from '../append-event.ts';
 import { verifyChainInSnapshot, type VerifyResult } from '../verify-chain.ts';
 import { exportedCheckpointSchema, verifyCheckpointSignature } from '../verify-checkpoints.ts';
 import type { ReportPeriod } from './report-period.ts';
-import type { ReportSnapshot } from './report-rows-store.ts';
 import { checkpointAtOrBefore, hashOfEvent, lastSeqBefore, periodSeqRange } from './report-store.ts';
+import type { ReadSnapshot } from '../../db/read-snapshot.ts';
 
 /** The signed checkpoint a report's verification started from. */
 export interface ReportCheckpoint {
@@ -48,7 +48,7 @@ type Plan =
  * receipt public keys checkpoints are signed with; without them every report verifies the whole chain.
  */
 export async function verifyForReport(
-  client: ReportSnapshot,
+  client: ReadSnapshot,
   period: ReportPeriod,
   keys: JSONWebKeySet | undefined,
 ): Promise<ReportVerification> {
@@ -73,7 +73,7 @@ export async function verifyForReport(
 }
 
 async function planVerification(
-  client: ReportSnapshot,
+  client: ReadSnapshot,
   period: ReportPeriod,
   keys: JSONWebKeySet | undefined,
 ): Promise<Plan> {
