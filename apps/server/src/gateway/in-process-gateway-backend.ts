@@ -6,44 +6,25 @@ import type { HttpContext } from '../http/route.ts';
 import type { Principal } from '../keys/authenticate-api-key.ts';
 import { hasScope } from '../keys/scopes.ts';
 import { createInProcessBackend } from '../mcp/in-process-backend.ts';
-import type { GatewayBackend } from './gateway-backend.ts';
+import { gatewayBackend, type GatewayBackend } from './gateway-backend.ts';
 import { recordForwardedCall } from './record-forwarded-call.ts';
 
 export function createInProcessGatewayBackend(ctx: HttpContext, principal: Principal): GatewayBackend {
-  const approvals = createInProcessBackend(ctx, principal);
-  const record = async (
-    requestId: string,
-    payloadDigest: string,
-    outcome: 'started' | 'succeeded' | 'failed',
-    detail?: string,
-  ) => {
+  const requireWrite = () => {
     if (!hasScope(principal.scopes, 'approvals:write')) {
       throw new AppError('INSUFFICIENT_SCOPE', { detail: 'the gateway needs the "approvals:write" scope' });
     }
-    await recordExecution(ctx.deps, principal.clientId, { requestId, payloadDigest, outcome, detail });
   };
-  return {
-    create: (body, key) => approvals.create(body, key),
-    get: (id, waitSeconds, signal) => approvals.get(id, waitSeconds, signal),
-    isTransient: (error) => approvals.isTransient(error),
-    describe: (error) => approvals.describe(error),
-    async startExecution(id, payloadDigest) {
-      try {
-        await record(id, payloadDigest, 'started');
-        return 'started';
-      } catch (error) {
-        if (isAppError(error) && error.code === 'ALREADY_EXECUTED') return 'already-executed';
-        throw error;
-      }
+  return gatewayBackend({
+    approvals: createInProcessBackend(ctx, principal),
+    async recordExecution(requestId, payloadDigest, outcome, detail) {
+      requireWrite();
+      await recordExecution(ctx.deps, principal.clientId, { requestId, payloadDigest, outcome, detail });
     },
-    async finishExecution(id, payloadDigest, outcome, detail) {
-      await record(id, payloadDigest, outcome, detail);
-    },
+    isAlreadyExecuted: (error) => isAppError(error) && error.code === 'ALREADY_EXECUTED',
     async recordForwarded(call) {
-      if (!hasScope(principal.scopes, 'approvals:write')) {
-        throw new AppError('INSUFFICIENT_SCOPE', { detail: 'the gateway needs the "approvals:write" scope' });
-      }
+      requireWrite();
       await recordForwardedCall(ctx.deps, principal.clientId, call);
     },
-  };
+  });
 }

@@ -1,12 +1,17 @@
-// What every MCP-over-HTTP door (/mcp, /gateway/mcp) does before its server sees a message: the
-// bearer API key as on /v1, who the calls act for from the operator's client configuration
-// (headers, never tool arguments), and no JSON-RPC batches.
-import type { Request, RequestHandler, Response } from 'express';
+// What every MCP-over-HTTP door (/mcp, /gateway/mcp) does around its server: the bearer API key as
+// on /v1, who the calls act for from the operator's client configuration (headers, never tool
+// arguments), no JSON-RPC batches, and Streamable HTTP without sessions (a fresh MCP server per
+// POST, so any replica can answer any call; nothing to stream from with GET or end with DELETE).
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { principalOf } from '../http/auth.ts';
+import { jsonBody } from '../http/json-body.ts';
 import type { HttpContext } from '../http/route.ts';
 import { parseInput } from '../http/validate.ts';
-import { authenticateApiKey } from '../keys/authenticate-api-key.ts';
+import { authenticateApiKey, type Principal } from '../keys/authenticate-api-key.ts';
 import type { McpIdentity } from './approval-tools.ts';
 
 export const REQUESTER_HEADER = 'countersign-requester';
@@ -18,7 +23,7 @@ const identityHeaders = z.object({
 });
 
 /** The API key from `Authorization: Bearer`, as the principal of `res.locals`. */
-export function authenticateMcpCaller(ctx: HttpContext): RequestHandler {
+function authenticateMcpCaller(ctx: HttpContext): RequestHandler {
   return async (req, res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     if (!match?.[1]) {
@@ -30,7 +35,7 @@ export function authenticateMcpCaller(ctx: HttpContext): RequestHandler {
 }
 
 /** Who the calls act for, from the identity headers (422 when missing or malformed). */
-export function mcpIdentityOf(req: Request): McpIdentity {
+function mcpIdentityOf(req: Request): McpIdentity {
   const headers = parseInput(identityHeaders, req.headers, 'header');
   return {
     requester: { email: headers[REQUESTER_HEADER] },
@@ -42,7 +47,7 @@ export function mcpIdentityOf(req: Request): McpIdentity {
  * Refuses a JSON-RPC batch whole (answers it and returns true): the SDK would run every call of a
  * batch past the limits a single call meets, and the MCP specification (2025-06-18) dropped them.
  */
-export function refusedBatch(req: Request, res: Response): boolean {
+function refusedBatch(req: Request, res: Response): boolean {
   if (!Array.isArray(req.body)) return false;
   res.status(400).json({
     jsonrpc: '2.0',
@@ -54,4 +59,41 @@ export function refusedBatch(req: Request, res: Response): boolean {
     },
   });
   return true;
+}
+
+/** An MCP server as the SDK's McpServer and Server both are: it connects to a transport and closes. */
+export interface ConnectableMcpServer {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The router of one MCP door at `path`: `serverFor` makes the MCP server of one authenticated POST. */
+export function statelessMcpRouter(
+  ctx: HttpContext,
+  path: string,
+  serverFor: (identity: McpIdentity, principal: Principal) => ConnectableMcpServer,
+): Router {
+  const router = express.Router();
+  router.post(path, authenticateMcpCaller(ctx), jsonBody({ required: true }), async (req, res) => {
+    if (refusedBatch(req, res)) return;
+    const server = serverFor(mcpIdentityOf(req), principalOf(res));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  router.all(path, (req, res) => {
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .json({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: `${req.method} is not supported on ${path}` },
+        id: null,
+      });
+  });
+  return router;
 }
