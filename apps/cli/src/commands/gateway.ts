@@ -58,13 +58,13 @@ export function registerGatewayCommands(program: Command): void {
         });
         // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
         const [
-          { StdioServerTransport },
+          { serveOverStdio },
           { createGatewayServer },
           { DownstreamServers },
           { createRestGatewayBackend },
           { fileToolPins },
         ] = await Promise.all([
-          import('@modelcontextprotocol/sdk/server/stdio.js'),
+          import('../mcp/serve-stdio.ts'),
           import('../../../server/src/gateway/gateway-server.ts'),
           import('../../../server/src/gateway/downstream-servers.ts'),
           import('../gateway/rest-gateway-backend.ts'),
@@ -94,13 +94,7 @@ export function registerGatewayCommands(program: Command): void {
           pendingAfterSeconds,
           pins: fileToolPins(options.pins ?? `${options.config}.pins.json`),
         });
-        const transport = new StdioServerTransport();
-        const closed = new Promise<void>((resolve) => {
-          transport.onclose = resolve;
-        });
-        await server.connect(transport);
-        process.stdin.on('end', () => void server.close());
-        await closed;
+        await serveOverStdio(server);
         await downstream.close();
       },
     );

@@ -51,12 +51,11 @@ export function registerMcpCommand(program: Command): void {
       const identity = identityFromEnv(process.env);
       const client = createApiClient({ ...connection, userAgent: `countersign-mcp/${packageJson.version}` });
       // Loaded here, not at start-up: every other command would pay for the MCP SDK otherwise.
-      const [{ StdioServerTransport }, { createApprovalMcpServer }, { createRestBackend }] =
-        await Promise.all([
-          import('@modelcontextprotocol/sdk/server/stdio.js'),
-          import('../../../server/src/mcp/approval-tools.ts'),
-          import('../mcp/rest-backend.ts'),
-        ]);
+      const [{ serveOverStdio }, { createApprovalMcpServer }, { createRestBackend }] = await Promise.all([
+        import('../mcp/serve-stdio.ts'),
+        import('../../../server/src/mcp/approval-tools.ts'),
+        import('../mcp/rest-backend.ts'),
+      ]);
       const server = createApprovalMcpServer({
         backend: createRestBackend(client),
         verifyApproved: (approval, context) =>
@@ -64,12 +63,6 @@ export function registerMcpCommand(program: Command): void {
         identity,
         version: packageJson.version,
       });
-      const transport = new StdioServerTransport();
-      const closed = new Promise<void>((resolve) => {
-        transport.onclose = resolve;
-      });
-      await server.connect(transport);
-      process.stdin.on('end', () => void server.close());
-      await closed;
+      await serveOverStdio(server);
     });
 }

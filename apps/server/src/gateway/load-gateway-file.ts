@@ -2,7 +2,13 @@
 // line, column and field, as the policy file's do; a secret's value is never part of a message.
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { fieldName, locate, schemaProblems, type PolicyProblem } from '../approvals/policy/load-policy.ts';
+import {
+  fieldName,
+  locate,
+  schemaProblems,
+  syntaxProblems,
+  type PolicyProblem,
+} from '../approvals/policy/load-policy.ts';
 import { gatewayFileSchema, type GatewayFile } from './gateway-file-schema.ts';
 import { resolveSecret, type SecretReader } from '../secrets/resolve-secret.ts';
 
@@ -96,15 +102,7 @@ interface ParsedGatewayFile {
 export function parseGatewayFile(text: string, source: string): ParsedGatewayFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
-  const yamlProblems: GatewayProblem[] = doc.errors.map((error) => {
-    const pos = lines.linePos(error.pos[0]);
-    return {
-      line: pos.line,
-      column: pos.col,
-      field: '(yaml)',
-      message: error.message.split('\n')[0] ?? error.message,
-    };
-  });
+  const yamlProblems = syntaxProblems(doc, lines);
   const duplicates = duplicateKeyProblems(doc, lines);
   let parsed: ReturnType<typeof gatewayFileSchema.safeParse> | undefined;
   try {

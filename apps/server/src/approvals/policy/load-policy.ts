@@ -87,10 +87,9 @@ export function schemaProblems(
   });
 }
 
-export function parsePolicy(text: string, source: string): Policy {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const yamlProblems: PolicyProblem[] = doc.errors.map((error) => {
+/** The YAML parser's own errors (syntax, duplicate keys where refused), each at its line. */
+export function syntaxProblems(doc: Document, lines: LineCounter): PolicyProblem[] {
+  return doc.errors.map((error) => {
     const pos = lines.linePos(error.pos[0]);
     return {
       line: pos.line,
@@ -99,6 +98,12 @@ export function parsePolicy(text: string, source: string): Policy {
       message: error.message.split('\n')[0] ?? error.message,
     };
   });
+}
+
+export function parsePolicy(text: string, source: string): Policy {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const yamlProblems = syntaxProblems(doc, lines);
   if (yamlProblems.length > 0) {
     // The rest of the document is still checked, so one run shows every kind of problem.
     let rest: PolicyProblem[] = [];
