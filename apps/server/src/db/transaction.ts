@@ -98,6 +98,11 @@ export async function inTransaction<T>(
   }
 }
 
+/** `values` as an SQL text[] of quoted literals, for the parameterless text of `Transaction.batch`. */
+export function textArrayLiteral(tx: Transaction, values: readonly string[]): string {
+  return `ARRAY[${values.map((value) => tx.literal(value)).join(', ')}]::text[]`;
+}
+
 /** Whether `error` is Postgres refusing a duplicate key (23505), optionally on one constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   if (typeof error !== 'object' || error === null) return false;

@@ -3,7 +3,7 @@
 // row locks each use case takes, and the one statement that concludes a request.
 import type { ApprovalRequest, Prisma } from '../../generated/prisma/client.ts';
 import type { Database } from '../../db/client.ts';
-import { runSql, type Transaction } from '../../db/transaction.ts';
+import { runSql, textArrayLiteral, type Transaction } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 import { CHANNELS_WITH_FLUSH_LOCK_SQL } from '../outbox/outbox-store.ts';
 import { requestChainColumnsSql } from '../../audit/chain-store.ts';
@@ -136,7 +136,7 @@ export async function lockRequestForDecision(
   id: string,
 ): Promise<{ request: DecisionLockRow | undefined; chainColumns: unknown }> {
   const requestId = `${tx.literal(id)}::uuid`;
-  const verdictTypes = `ARRAY[${VERDICT_EVENT_TYPES.map((type) => tx.literal(type)).join(', ')}]`;
+  const verdictTypes = textArrayLiteral(tx, VERDICT_EVENT_TYPES);
   const [locked = [], chain = []] = await tx.batch([
     `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
             deny_quorum, deny_reason_required, expires_at, callback_url
