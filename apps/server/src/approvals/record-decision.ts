@@ -12,7 +12,7 @@ import type {
   RefusalReason,
   WebSessionRef,
 } from '../audit/event-types.ts';
-import { IDP_PREFIX, type IdpMembership } from '../directory/directory-eligibility.ts';
+import { IDP_PREFIX, type IdpMembership, type PresenceRead } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { adoptApprovedProposal } from './policy/adopt-approved-proposal.ts';
 import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
@@ -156,6 +156,8 @@ interface DecisionContext {
   foreignTenant: boolean;
   session: WebSessionRef | undefined;
   grantMinutes: number | null;
+  /** The directory's presence of `email`, read with the row lock. */
+  presence: PresenceRead | undefined;
 }
 
 type Outcome =
@@ -203,7 +205,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   const outcome = await inTransaction(
     deps.db,
     async (tx): Promise<{ decided: Outcome; request: RequestWithDecisions | null }> => {
-      const { request, chainColumns } = await lockRequestForDecision(tx, input.requestId);
+      const { request, chainColumns, presence } = await lockRequestForDecision(tx, input.requestId, email);
       if (!request)
         throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
       // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
@@ -227,6 +229,7 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
           foreignTenant: input.approver.fromForeignTenant === true,
           session: input.session,
           grantMinutes: input.grantMinutes ?? null,
+          presence,
         },
         events,
       );
@@ -297,7 +300,7 @@ async function decide(
     approvers: request.approvers,
     anyApprover: request.any_approver,
   };
-  const eligibility = await checkEligibility(tx, rules, email);
+  const eligibility = await checkEligibility(tx, rules, email, context.presence);
   // Not an approver themselves: perhaps a delegate of one (approvals/delegation/).
   const delegated =
     !eligibility.eligible && eligibility.reason === 'not_eligible' && email

@@ -8,6 +8,8 @@ import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
 import { CHANNELS_WITH_FLUSH_LOCK_SQL } from '../outbox/outbox-store.ts';
 import { requestChainColumnsSql } from '../../audit/chain-store.ts';
 import { VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
+import type { PresenceRead } from '../../directory/directory-eligibility.ts';
+import { directoryPresenceSql, type DirectoryPresence } from '../../directory/eligibility-store.ts';
 
 const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, reason,
   requester_email AS "requesterEmail", requester_name AS "requesterName", requester_proof AS "requesterProof",
@@ -127,23 +129,32 @@ export interface DecisionLockRow {
 
 /**
  * Locks request `id` for a decision (SELECT … FOR UPDATE) and reads what deciding needs, then its
- * chain columns (requestChainColumnsSql), in one round trip that also opens the transaction. The
- * chain is a statement of its own, so its snapshot is taken once the lock is granted: it holds
- * every event that the row's earlier holders committed. `request` is undefined when there is none.
+ * chain columns (requestChainColumnsSql) and the directory's presence of the decider (when there
+ * is one), in one round trip that also opens the transaction. Each read is a statement of its own,
+ * so its snapshot is taken once the lock is granted: the chain holds every event that the row's
+ * earlier holders committed. `request` is undefined when there is none.
  */
 export async function lockRequestForDecision(
   tx: Transaction,
   id: string,
-): Promise<{ request: DecisionLockRow | undefined; chainColumns: unknown }> {
+  decider: string | null,
+): Promise<{ request: DecisionLockRow | undefined; chainColumns: unknown; presence?: PresenceRead }> {
   const requestId = `${tx.literal(id)}::uuid`;
   const verdictTypes = textArrayLiteral(tx, VERDICT_EVENT_TYPES);
-  const [locked = [], chain = []] = await tx.batch([
+  const [locked = [], chain = [], directory] = await tx.batch([
     `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
             deny_quorum, deny_reason_required, expires_at, callback_url
        FROM approval_requests WHERE id = ${requestId} FOR UPDATE`,
     `SELECT ${requestChainColumnsSql(requestId, verdictTypes)}`,
+    ...(decider === null ? [] : [directoryPresenceSql(tx.literal(decider))]),
   ]);
-  return { request: locked[0] as DecisionLockRow | undefined, chainColumns: chain[0] };
+  return {
+    request: locked[0] as DecisionLockRow | undefined,
+    chainColumns: chain[0],
+    ...(decider !== null && directory
+      ? { presence: { email: decider, presence: directory[0] as DirectoryPresence | undefined } }
+      : {}),
+  };
 }
 
 /** Locks client `clientId`'s request `id` while it is pending; undefined when it is not (or not theirs). */
