@@ -53,6 +53,7 @@ export async function inTransaction<T>(
   let committed = false;
   const send = async (statements: readonly string[], commit: boolean): Promise<unknown[][]> => {
     if (committed) throw new Error('query after commit: the transaction has ended');
+    if (statements.length === 0 && !commit) return [];
     const opening = begun ? [] : ['BEGIN'];
     // Set before sending: a batch that fails after its BEGIN leaves a transaction to roll back.
     begun = true;
