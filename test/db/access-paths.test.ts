@@ -5,7 +5,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRequests, encodeCursor } from '../../apps/server/src/approvals/list-requests.ts';
-import { lastPostedAt, nextPendingCard } from '../../apps/server/src/chat/card-store.ts';
+import {
+  lastPostedAt,
+  nextPendingCard,
+  nextPendingCardWithView,
+} from '../../apps/server/src/chat/card-store.ts';
 import { createDatabase, type Database } from '../../apps/server/src/db/client.ts';
 import { createMigratedTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testDeps } from '../support/use-case-fixtures.ts';
@@ -182,6 +186,14 @@ describe('access paths at 100k rows', { timeout: 300_000 }, () => {
     const found = await plansOf('chat_cards', () => nextPendingCard(db, CHANNEL));
     expectFlat(found);
     expect(await nextPendingCard(db, CHANNEL)).toMatchObject({ message_id: null, version: 2 });
+  });
+
+  it("the flusher's next pending card with its request's view reads only what it returns", async () => {
+    const found = await plansOf('chat_cards', () => nextPendingCardWithView(db, CHANNEL));
+    expectFlat(found);
+    const next = await nextPendingCardWithView(db, CHANNEL);
+    expect(next?.card).toMatchObject({ message_id: null, version: 2 });
+    expect(next?.view.request.id).toBe(next?.card.request_id);
   });
 
   it("the post interval's last post reads one row", async () => {

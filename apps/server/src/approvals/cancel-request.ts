@@ -1,7 +1,6 @@
 // Cancels a pending request on behalf of the client that created it. Cancelling a cancelled
 // request again is a no-op; any other verdict cannot be changed.
 import { appendAuditEvent } from '../audit/append-event.ts';
-import { refreshCards } from './outbox/card-outbox.ts';
 import { concludeRequest } from './conclude-request.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { lockPendingRequestOfClient } from './store/request-store.ts';
@@ -29,8 +28,7 @@ export async function cancelRequest(
     // Locked first, so a decision or the expiry sweep cannot conclude it meanwhile.
     const pending = await lockPendingRequestOfClient(tx, id, clientId);
     if (!pending) return false;
-    await concludeRequest(tx, deps.jobs, { id, callbackUrl: pending.callbackUrl }, 'cancelled', now);
-    await refreshCards(tx, deps, id);
+    await concludeRequest(tx, deps, { id, callbackUrl: pending.callbackUrl }, 'cancelled', now);
     await queueRequesterNotice(tx, deps, id);
     await appendAuditEvent(
       tx,

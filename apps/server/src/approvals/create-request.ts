@@ -366,13 +366,7 @@ function createApproved(
   return inTransaction(deps.db, async (tx) => {
     const inserted = await insertRequestRow(tx, data);
     const approved = await autoApprove(tx, data.id, by, now);
-    await concludeRequest(
-      tx,
-      deps.jobs,
-      { id: data.id, callbackUrl: data.callbackUrl ?? null },
-      'approved',
-      now,
-    );
+    await concludeRequest(tx, deps, { id: data.id, callbackUrl: data.callbackUrl ?? null }, 'approved', now);
     await appendAuditEventsAndCommit(tx, [...events, ...approved.events], now, deps.events);
     const request = { ...inserted, status: 'approved' as const, decidedAt: now };
     return { ...request, decisions: [approved.decision], chatCards: [] };

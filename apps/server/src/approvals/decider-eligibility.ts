@@ -8,6 +8,7 @@ import {
   idpMembershipHeld,
   isDeprovisioned,
   type IdpMembership,
+  type PresenceRead,
 } from '../directory/directory-eligibility.ts';
 
 /** Who asked and who may answer, as the request holds them. */
@@ -49,11 +50,15 @@ export function decidingRulesOf(chain: RequestChain, rowAgentOwner: string | nul
   };
 }
 
-/** `email` is canonical (trimmed, lower-cased) or null when the door could not resolve it. */
+/**
+ * `email` is canonical (trimmed, lower-cased) or null when the door could not resolve it.
+ * `presence`: the directory's presence of `email`, when the caller read it already.
+ */
 export async function checkEligibility(
   tx: SqlSource,
   rules: DecidingRules,
   email: string | null,
+  presence?: PresenceRead,
 ): Promise<Eligibility> {
   if (!email) {
     return {
@@ -76,7 +81,7 @@ export async function checkEligibility(
       detail: 'you own the agent that asked for this action, so you cannot decide it',
     };
   }
-  if (await isDeprovisioned(tx, email)) {
+  if (await isDeprovisioned(tx, email, presence)) {
     return {
       eligible: false,
       reason: 'deprovisioned',

@@ -4,7 +4,7 @@
 // Chat adapters call this and nothing else: platform-neutral by design.
 import { randomUUID } from 'node:crypto';
 import { inTransaction, type Transaction } from '../db/transaction.ts';
-import { appendAuditEventsAndCommit } from '../audit/append-event.ts';
+import { appendAuditEventsAndCommit, auditAppendStatement } from '../audit/append-event.ts';
 import type {
   AuditApprover,
   AuditEventInput,
@@ -12,7 +12,7 @@ import type {
   RefusalReason,
   WebSessionRef,
 } from '../audit/event-types.ts';
-import { IDP_PREFIX, type IdpMembership } from '../directory/directory-eligibility.ts';
+import { IDP_PREFIX, type IdpMembership, type PresenceRead } from '../directory/directory-eligibility.ts';
 import { checkEligibility, decidingRulesOf } from './decider-eligibility.ts';
 import { adoptApprovedProposal } from './policy/adopt-approved-proposal.ts';
 import { POLICY_CHANGE_ACTION } from './policy/policy-versions.ts';
@@ -22,13 +22,13 @@ import { concludeRequest } from './conclude-request.ts';
 import { refreshCards, type ChatOutboxDeps } from './outbox/card-outbox.ts';
 import { mapDatabaseOutage } from '../db/database-outage.ts';
 import { isUuid, type RequestWithDecisions } from './find-request.ts';
-import { readRequestInTransaction } from './store/request-view-store.ts';
+import { readRequestAndCommit } from './store/request-view-store.ts';
 import { lockRequestForDecision, type DecisionLockRow } from './store/request-store.ts';
 import { insertDecisionAndReadEarlier } from './store/decision-store.ts';
 import { insertGrant } from './store/grant-store.ts';
 import { maskCredentialsInText } from './masking.ts';
 import { refuseTooLongText } from './text-limits.ts';
-import { readRequestChain, type RequestChain } from '../audit/request-chain.ts';
+import { requestChainFromColumns, type RequestChain } from '../audit/request-chain.ts';
 import { queueRequesterNotice } from './follow-up/follow-up-jobs.ts';
 import { findDelegatedEligibility } from './delegation/delegated-eligibility.ts';
 
@@ -156,6 +156,8 @@ interface DecisionContext {
   foreignTenant: boolean;
   session: WebSessionRef | undefined;
   grantMinutes: number | null;
+  /** The directory's presence of `email`, read with the row lock. */
+  presence: PresenceRead | undefined;
 }
 
 type Outcome =
@@ -203,12 +205,12 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
   const outcome = await inTransaction(
     deps.db,
     async (tx): Promise<{ decided: Outcome; request: RequestWithDecisions | null }> => {
-      const request = await lockRequestForDecision(tx, input.requestId);
+      const { request, chainColumns, presence } = await lockRequestForDecision(tx, input.requestId, email);
       if (!request)
         throw new AppError('NOT_FOUND', { detail: `no approval request with id ${input.requestId}` });
       // Who may decide, and how many must agree, is what the chain recorded at creation: the row's
       // copy of those rules is not trusted (a database login could have rewritten it).
-      const chain = await readRequestChain(tx, request.id);
+      const chain = requestChainFromColumns(request.id, chainColumns);
       if (!chain.found) throw new AppError('CHAIN_MISMATCH', { detail: chain.reason });
       const held = heldToChain(request, chain.chain);
       // Events are appended once, as the transaction's last step, to keep the chain lock short.
@@ -227,13 +229,21 @@ async function decideInTransaction(deps: Deps, input: RecordDecisionInput): Prom
           foreignTenant: input.approver.fromForeignTenant === true,
           session: input.session,
           grantMinutes: input.grantMinutes ?? null,
+          presence,
         },
         events,
       );
-      // The request as this transaction leaves it, read before the commit: nothing to re-read (and
-      // no outage between commit and re-read to ride out) after it.
-      const after = decided.kind === 'refused' ? null : await readRequestInTransaction(tx, held.id);
-      await appendAuditEventsAndCommit(tx, events, now, deps.events);
+      if (decided.kind === 'refused') {
+        await appendAuditEventsAndCommit(tx, events, now, deps.events);
+        return { decided, request: null };
+      }
+      // The request as this transaction leaves it, read in the round trip that appends the events
+      // and commits: nothing to re-read (and no outage between commit and re-read to ride out) after.
+      const after = await readRequestAndCommit(
+        tx,
+        held.id,
+        auditAppendStatement(tx, events, now, deps.events),
+      );
       return { decided, request: after };
     },
   );
@@ -290,7 +300,7 @@ async function decide(
     approvers: request.approvers,
     anyApprover: request.any_approver,
   };
-  const eligibility = await checkEligibility(tx, rules, email);
+  const eligibility = await checkEligibility(tx, rules, email, context.presence);
   // Not an approver themselves: perhaps a delegate of one (approvals/delegation/).
   const delegated =
     !eligibility.eligible && eligibility.reason === 'not_eligible' && email
@@ -356,7 +366,8 @@ async function decide(
       payload: { delegationId: delegated.delegationId, from: delegated.onBehalfOf, to: decider, verdict },
     });
   }
-  const settled = await settleVerdict(tx, context.outbox.jobs, request, stored, now);
+  // Concluding refreshes the cards; a decision that does not conclude refreshes them below.
+  const settled = await settleVerdict(tx, context.outbox, request, stored, now);
   if (settled) {
     events.push(settled.event);
     await queueRequesterNotice(tx, context.outbox, request.id);
@@ -368,7 +379,7 @@ async function decide(
     const opened = await openGrant(tx, request, stored, now);
     if (opened) events.push(opened);
   }
-  await refreshCards(tx, context.outbox, request.id);
+  if (!settled) await refreshCards(tx, context.outbox, request.id);
   return { kind: 'recorded', verdict: settled?.status ?? null };
 }
 
@@ -470,7 +481,7 @@ async function storeDecision(
 /** Reaches the verdict when enough distinct people agree; any eligible deny ends it by default. */
 async function settleVerdict(
   tx: Transaction,
-  jobs: ChatOutboxDeps['jobs'],
+  outbox: ChatOutboxDeps,
   request: LockedRequest,
   { approvals, denials }: Tally,
   now: Date,
@@ -478,7 +489,7 @@ async function settleVerdict(
   const status =
     denials.length >= request.deny_quorum ? 'denied' : approvals.length >= request.quorum ? 'approved' : null;
   if (!status) return null;
-  await concludeRequest(tx, jobs, { id: request.id, callbackUrl: request.callback_url }, status, now);
+  await concludeRequest(tx, outbox, { id: request.id, callbackUrl: request.callback_url }, status, now);
   return {
     status,
     event: {
@@ -497,8 +508,7 @@ export async function markExpired(
   request: { id: string; expiresAt: Date; callbackUrl: string | null },
   now: Date,
 ): Promise<AuditEventInput> {
-  await concludeRequest(tx, outbox.jobs, request, 'expired', now);
-  await refreshCards(tx, outbox, request.id);
+  await concludeRequest(tx, outbox, request, 'expired', now);
   await queueRequesterNotice(tx, outbox, request.id);
   return {
     type: 'request.expired',

@@ -3,7 +3,7 @@
 // (64 zeros for the first). Order is bound by the links; seq is a gapless locator.
 import { createHash } from 'node:crypto';
 import type { Transaction } from '../db/transaction.ts';
-import { appendChainBatch, appendChainBatchAndCommit } from './chain-store.ts';
+import { appendChainBatch, appendChainBatchAndCommit, appendChainBatchStatement } from './chain-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { ChainEventInput } from './event-types.ts';
 import { SIGNED_EVENT_TYPES, type EventSigner } from './event-key.ts';
@@ -88,6 +88,20 @@ export async function appendAuditEventsAndCommit(
 ): Promise<void> {
   if (events.length === 0) return;
   await appendChainBatchAndCommit(tx, chainBatchJson(events, now, signer));
+}
+
+/**
+ * The statement that appends `events` (null when there are none), for a store that sends it with
+ * others and the COMMIT in one round trip (`Transaction.batch`), as the transaction's last step.
+ */
+export function auditAppendStatement(
+  tx: Transaction,
+  events: readonly ChainEventInput[],
+  now: Date,
+  signer?: EventSigner,
+): string | null {
+  if (events.length === 0) return null;
+  return appendChainBatchStatement(tx, chainBatchJson(events, now, signer));
 }
 
 export function appendAuditEvent(

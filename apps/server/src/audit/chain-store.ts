@@ -14,8 +14,12 @@ export async function appendChainBatch(tx: Transaction, batch: string): Promise<
 
 /** Appends a batch and commits in the same round trip: the transaction's last step. */
 export async function appendChainBatchAndCommit(tx: Transaction, batch: string): Promise<void> {
-  const literal = tx.literal(batch);
-  await tx.commitWith(`SELECT countersign_append_audit_events(${literal}::jsonb)`);
+  await tx.commitWith(appendChainBatchStatement(tx, batch));
+}
+
+/** The parameterless statement that appends a batch, for a round trip that sends it with others. */
+export function appendChainBatchStatement(tx: Transaction, batch: string): string {
+  return `SELECT countersign_append_audit_events(${tx.literal(batch)}::jsonb)`;
 }
 
 /** The chain head and the type of the event at it (null when the chain is empty). */

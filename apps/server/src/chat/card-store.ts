@@ -1,7 +1,9 @@
 // The chat_cards reads and writes of the card flush, and the locks that keep one flush per channel:
 // the flusher's session-level advisory lock and the flush lock taken against transactions that
 // queue a flush (approvals/outbox/card-outbox.ts).
-import { FLUSH_LOCK_KEY_SQL } from '../approvals/outbox/outbox-store.ts';
+import { z } from 'zod';
+import { flushLockKeySql } from '../approvals/outbox/outbox-store.ts';
+import { readRequestViewWhere, type RequestView } from '../approvals/store/request-view-store.ts';
 import type { Database } from '../db/client.ts';
 import { inTransaction } from '../db/transaction.ts';
 
@@ -60,26 +62,74 @@ export async function withFlusherLock<T>(
   }
 }
 
-const NEXT_PENDING_CARD_SQL = `SELECT id, request_id, message_id, version, post_attempted_at FROM chat_cards
-  WHERE channel = $1 AND shown_version < version ORDER BY id LIMIT 1`;
+/** The channel's oldest card whose shown version lags; `channel` is SQL (a parameter or a literal). */
+const nextPendingCardSql = (channel: string) => `SELECT id, request_id, message_id, version, post_attempted_at
+  FROM chat_cards WHERE channel = ${channel} AND shown_version < version ORDER BY id LIMIT 1`;
 
 /** The channel's oldest card whose shown version lags; read through chat_cards_pending_idx. */
 export async function nextPendingCard(db: Db, channel: string): Promise<PendingCard | undefined> {
-  const { rows } = await db.pool.query<PendingCard>(NEXT_PENDING_CARD_SQL, [channel]);
+  const { rows } = await db.pool.query<PendingCard>(nextPendingCardSql('$1'), [channel]);
   return rows[0];
+}
+
+const pendingCardColumns = z.object({
+  pending_id: z.string(),
+  pending_message_id: z.string().nullable(),
+  pending_version: z.number().int(),
+  pending_post_attempted_at: z.date().nullable(),
+});
+
+/**
+ * The channel's oldest card whose shown version lags (as `nextPendingCard`) with the view of its
+ * request, in one statement: one snapshot, so the view is the state the card's version stands for.
+ */
+export async function nextPendingCardWithView(
+  db: Db,
+  channel: string,
+): Promise<{ card: PendingCard; view: RequestView } | undefined> {
+  const read = await readRequestViewWhere(
+    db,
+    {
+      from: 'chat_cards pc JOIN approval_requests r ON r.id = pc.request_id',
+      where: `pc.id = (SELECT id FROM (${nextPendingCardSql('$1')}) AS next)`,
+      extra: `pc.id::text AS pending_id, pc.message_id AS pending_message_id, pc.version AS pending_version,
+              pc.post_attempted_at AS pending_post_attempted_at`,
+    },
+    channel,
+  );
+  if (!read) return undefined;
+  const columns = pendingCardColumns.parse(read.row);
+  return {
+    card: {
+      id: columns.pending_id,
+      request_id: read.view.request.id,
+      message_id: columns.pending_message_id,
+      version: columns.pending_version,
+      post_attempted_at: columns.pending_post_attempted_at,
+    },
+    view: read.view,
+  };
 }
 
 /**
  * The last look before the channel is called done, once every transaction that changed one of its
  * cards and found this job already queued has committed (they hold the flush lock shared until
  * then): without it such a change, committed just after the look, would wait for a job that never
- * comes.
+ * comes. One round trip: BEGIN, the lock, the look and COMMIT; the look is a statement of its own,
+ * so its snapshot is taken once the lock is granted (one statement that took the lock would have
+ * taken its snapshot before, and missed what the writers committed meanwhile).
  */
 export async function nextPendingCardAfterWriters(db: Db, channel: string): Promise<PendingCard | undefined> {
   return inTransaction(db, async (tx) => {
-    await tx.query(`SELECT 1 FROM (SELECT pg_advisory_xact_lock(${FLUSH_LOCK_KEY_SQL})) AS l`, [channel]);
-    const [card] = await tx.query<PendingCard>(NEXT_PENDING_CARD_SQL, [channel]);
-    return card;
+    const literal = tx.literal(channel);
+    const [, cards = []] = await tx.batch(
+      [
+        `SELECT 1 FROM (SELECT pg_advisory_xact_lock(${flushLockKeySql(literal)})) AS l`,
+        nextPendingCardSql(literal),
+      ],
+      { commit: true },
+    );
+    return cards[0] as PendingCard | undefined;
   });
 }
 

@@ -8,7 +8,7 @@
 // fresh job. Every platform call is counted (countersign_chat_api_calls_total, by countChatCalls);
 // once the platform has revoked the app, cards are marked failed without a call.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readRequestView } from '../approvals/store/request-view-store.ts';
+import { readRequestView, type RequestView } from '../approvals/store/request-view-store.ts';
 import type { Deps } from '../deps.ts';
 import type { ChatApiCallCounter } from '../deps.ts';
 import { presentView } from '../approvals/view/present-with-receipt.ts';
@@ -19,8 +19,8 @@ import {
   markCardPostAttempted,
   markCardPosted,
   markCardUpdated,
-  nextPendingCard,
   nextPendingCardAfterWriters,
+  nextPendingCardWithView,
   type PendingCard,
 } from './card-store.ts';
 import { buildCardView, type CardView } from './card-view.ts';
@@ -81,8 +81,12 @@ export async function flushChannel(
   // Real elapsed time, not deps.clock: the budget bounds how long this worker holds the job.
   const deadline = performance.now() + settings.budgetMs;
   for (;;) {
-    const card =
-      (await nextPendingCard(deps.db, channel)) ?? (await nextPendingCardAfterWriters(deps.db, channel));
+    // The card with its request's view in one statement; the last look reads the card only.
+    const next = (await nextPendingCardWithView(deps.db, channel)) ?? {
+      card: await nextPendingCardAfterWriters(deps.db, channel),
+      view: null,
+    };
+    const { card } = next;
     if (!card) return { done: true };
     if (!parsed || parsed.platform !== transport.platform) {
       await markFailed(deps, card, `not a ${transport.platform} channel: ${channel}`);
@@ -97,7 +101,7 @@ export async function flushChannel(
     }
     if (performance.now() >= deadline) return { done: false, resumeAfterSeconds: 0 };
     try {
-      await showCard(deps, platform, settings, { channel, channelId: parsed.id }, card);
+      await showCard(deps, platform, settings, { channel, channelId: parsed.id }, card, next.view);
     } catch (thrown) {
       const lookup = thrown instanceof CardLookupFailed;
       const error = lookup ? thrown.cause : thrown;
@@ -158,9 +162,11 @@ async function showCard(
   settings: FlushSettings,
   where: { channel: string; channelId: string },
   card: PendingCard,
+  requestView: RequestView | null,
 ): Promise<void> {
-  // The request, its decisions, cards, review and chain record in one statement (approvals/store/request-view-store.ts).
-  const read = await readRequestView(deps.db, card.request_id);
+  // The request, its decisions, cards, review and chain record in one statement (approvals/store/request-view-store.ts),
+  // read with the card unless the last look found it.
+  const read = requestView ?? (await readRequestView(deps.db, card.request_id));
   if (!read) throw new Error(`the card's request ${card.request_id} is gone`);
   const { request } = read;
   const view = buildCardView(await presentView(deps, read), {

@@ -2,9 +2,20 @@
 // every replica sees a deprovisioning at once: whether the person was deactivated or removed, and
 // which `idp:<group>` approver entry (if any) makes them eligible.
 import type { SqlSource } from '../db/transaction.ts';
-import { findIdpMembership, listIdpGroupMembers, readDirectoryPresence } from './eligibility-store.ts';
+import {
+  findIdpMembership,
+  listIdpGroupMembers,
+  readDirectoryPresence,
+  type DirectoryPresence,
+} from './eligibility-store.ts';
 
 export const IDP_PREFIX = 'idp:';
+
+/** The directory presence of `email` as a caller read it (readDirectoryPresence's answer). */
+export interface PresenceRead {
+  email: string;
+  presence: DirectoryPresence | undefined;
+}
 
 export function idpGroupsOf(approvers: readonly string[]): string[] {
   return approvers.filter((a) => a.startsWith(IDP_PREFIX)).map((a) => a.slice(IDP_PREFIX.length));
@@ -12,10 +23,12 @@ export function idpGroupsOf(approvers: readonly string[]): string[] {
 
 /**
  * True when the directory knows this address and none of its entries is an active, present
- * person: deactivated (`active: false`) or removed by the identity provider.
+ * person: deactivated (`active: false`) or removed by the identity provider. `read` is a
+ * presence already read in the caller's transaction (the deciding transaction reads it with the
+ * row lock); unless it is this address's, it is read here.
  */
-export async function isDeprovisioned(tx: SqlSource, email: string): Promise<boolean> {
-  const row = await readDirectoryPresence(tx, email);
+export async function isDeprovisioned(tx: SqlSource, email: string, read?: PresenceRead): Promise<boolean> {
+  const row = read?.email === email ? read.presence : await readDirectoryPresence(tx, email);
   return Boolean(row?.known) && !row?.present;
 }
 

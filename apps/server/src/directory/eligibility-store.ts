@@ -24,17 +24,21 @@ export interface DirectoryPresence {
   present: boolean | null;
 }
 
+/**
+ * The statement that reads whether the directory knows `email` (SQL: a parameter or a literal) and
+ * whether any of its entries is active and present; it answers one row, a DirectoryPresence.
+ */
+export function directoryPresenceSql(email: string): string {
+  return `SELECT count(*) > 0 AS known, bool_or(active AND removed_at IS NULL) AS present
+       FROM directory_users WHERE email = ${email}`;
+}
+
 /** Whether the directory knows `email` and whether any of its entries is active and present. */
 export async function readDirectoryPresence(
   tx: SqlSource,
   email: string,
 ): Promise<DirectoryPresence | undefined> {
-  const [row] = await runSql<DirectoryPresence>(
-    tx,
-    `SELECT count(*) > 0 AS known, bool_or(active AND removed_at IS NULL) AS present
-       FROM directory_users WHERE email = $1`,
-    [email],
-  );
+  const [row] = await runSql<DirectoryPresence>(tx, directoryPresenceSql('$1'), [email]);
   return row;
 }
 

@@ -29,7 +29,11 @@ export async function queueFlush(
   startAfterSeconds?: number,
 ): Promise<void> {
   await lockFlushShared(tx, channel);
-  await jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, {
+  await sendFlushJob(tx, jobs, channel, startAfterSeconds);
+}
+
+function sendFlushJob(tx: Transaction, jobs: JobQueue, channel: string, startAfterSeconds?: number) {
+  return jobs.send(tx, CHAT_FLUSH_QUEUE, { channel } satisfies ChatFlushJobData, {
     singletonKey: channel,
     ...(startAfterSeconds ? { startAfterSeconds } : {}),
   });
@@ -55,8 +59,20 @@ export async function addCard(
 
 /** The request changed (a decision, its verdict): every card of it must show the new state. */
 export async function refreshCards(tx: Transaction, deps: ChatOutboxDeps, requestId: string): Promise<void> {
-  const cards = await bumpCardVersions(tx, requestId);
-  for (const { channel } of cards) {
-    if (deps.chatPlatforms.has(platformOf(channel))) await queueFlush(tx, deps.jobs, channel);
+  await queueFlushesOf(tx, deps, await bumpCardVersions(tx, requestId));
+}
+
+/**
+ * Queues the flush of each bumped card's channel whose platform is configured. The statement that
+ * bumped them took their flush locks shared (outbox-store.ts), so the locks are held from before
+ * these job sends until commit, as `queueFlush` holds its own.
+ */
+export async function queueFlushesOf(
+  tx: Transaction,
+  deps: ChatOutboxDeps,
+  bumped: readonly { channel: string }[],
+): Promise<void> {
+  for (const { channel } of bumped) {
+    if (hasCardPlatform(deps, channel)) await sendFlushJob(tx, deps.jobs, channel);
   }
 }

@@ -12,21 +12,34 @@ export interface CallbackJobData {
   deliveryId: string;
 }
 
+/** The delivery row a verdict callback needs, or null without a callback URL. */
+export function verdictDeliveryOf(request: {
+  callbackUrl: string | null;
+}): { id: string; url: string } | null {
+  if (!request.callbackUrl) return null;
+  // The request row keeps the one full URL; the delivery records it as it may be shown.
+  return { id: randomUUID(), url: redactCallbackUrl(request.callbackUrl) };
+}
+
+/** Enqueues the job of a delivery written in this transaction. */
+export async function sendVerdictCallbackJob(
+  tx: Transaction,
+  jobs: JobQueue,
+  deliveryId: string,
+): Promise<void> {
+  await jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
+}
+
+/** Records the delivery and enqueues its job; for a verdict reached outside concludeRequest. */
 export async function enqueueVerdictCallback(
   tx: Transaction,
   jobs: JobQueue,
   request: { id: string; callbackUrl: string | null },
   verdict: Exclude<ApprovalStatus, 'pending'>,
 ): Promise<string | null> {
-  if (!request.callbackUrl) return null;
-  const deliveryId = randomUUID();
-  // The request row keeps the one full URL; the delivery records it as it may be shown.
-  await insertCallbackDelivery(tx, {
-    id: deliveryId,
-    requestId: request.id,
-    url: redactCallbackUrl(request.callbackUrl),
-    verdict,
-  });
-  await jobs.send(tx, CALLBACK_QUEUE, { deliveryId } satisfies CallbackJobData);
-  return deliveryId;
+  const delivery = verdictDeliveryOf(request);
+  if (!delivery) return null;
+  await insertCallbackDelivery(tx, { ...delivery, requestId: request.id, verdict });
+  await sendVerdictCallbackJob(tx, jobs, delivery.id);
+  return delivery.id;
 }

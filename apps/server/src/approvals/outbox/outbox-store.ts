@@ -7,9 +7,15 @@ import { runSql, type Transaction } from '../../db/transaction.ts';
 /**
  * The advisory lock that orders a channel's card writers before its flush's last look: a writer
  * holds it shared from its job send to its commit, the flush takes it alone before it calls the
- * channel done (see `flushChannel`). The key is computed in SQL, the same on both sides.
+ * channel done (see `flushChannel`). The key is computed in SQL, the same on both sides, from the
+ * SQL of the channel (a parameter or a column).
  */
-export const FLUSH_LOCK_KEY_SQL = "hashtextextended('countersign.chat-flush:' || $1, 0)";
+export function flushLockKeySql(channel: string): string {
+  return `hashtextextended('countersign.chat-flush:' || ${channel}, 0)`;
+}
+
+/** The flush lock's key for the channel in parameter $1. */
+export const FLUSH_LOCK_KEY_SQL = flushLockKeySql('$1');
 
 /** Takes the channel's flush lock shared, held until commit. */
 export async function lockFlushShared(tx: Transaction, channel: string): Promise<void> {
@@ -17,6 +23,14 @@ export async function lockFlushShared(tx: Transaction, channel: string): Promise
     channel,
   ]);
 }
+
+/**
+ * The select-list end of a statement whose `cards` (a CTE of bumped chat_cards rows) answer their
+ * channels, each channel's flush lock taken shared on the way (held until commit), so the flush
+ * jobs the caller sends next are covered without a statement of their own.
+ */
+export const CHANNELS_WITH_FLUSH_LOCK_SQL = `SELECT cards.channel FROM cards
+  CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(${flushLockKeySql('cards.channel')})) AS l`;
 
 /** chat_cards columns under Prisma's names, for raw SQL's RETURNING. */
 const CARD_COLUMNS = `id, request_id AS "requestId", channel, message_id AS "messageId", version,
@@ -34,11 +48,17 @@ export async function insertCard(tx: Transaction, requestId: string, channel: st
   return { ...row, id: BigInt(row.id) };
 }
 
-/** Bumps the version of every card of the request; answers their channels. */
+/**
+ * Bumps the version of every card of the request and takes each one's channel flush lock shared,
+ * in one statement; answers their channels.
+ */
 export function bumpCardVersions(tx: Transaction, requestId: string): Promise<{ channel: string }[]> {
   return runSql<{ channel: string }>(
     tx,
-    'UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel',
+    `WITH cards AS (
+       UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel
+     )
+     ${CHANNELS_WITH_FLUSH_LOCK_SQL}`,
     [requestId],
   );
 }

@@ -1,10 +1,15 @@
 // The approval_requests rows: the insert at intake (its columns under the names and types Prisma
 // gives them, so rows written with node-postgres are the same objects Prisma would answer), the
-// row locks each use case takes, and the one status update that concludes a request.
+// row locks each use case takes, and the one statement that concludes a request.
 import type { ApprovalRequest, Prisma } from '../../generated/prisma/client.ts';
 import type { Database } from '../../db/client.ts';
-import { runSql, type Transaction } from '../../db/transaction.ts';
+import { runSql, textArrayLiteral, type Transaction } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
+import { CHANNELS_WITH_FLUSH_LOCK_SQL } from '../outbox/outbox-store.ts';
+import { requestChainColumnsSql } from '../../audit/chain-store.ts';
+import { VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
+import type { PresenceRead } from '../../directory/directory-eligibility.ts';
+import { directoryPresenceSql, type DirectoryPresence } from '../../directory/eligibility-store.ts';
 
 const REQUEST_COLUMNS = `id, client_id AS "clientId", status, action, title, reason,
   requester_email AS "requesterEmail", requester_name AS "requesterName", requester_proof AS "requesterProof",
@@ -122,18 +127,34 @@ export interface DecisionLockRow {
   callback_url: string | null;
 }
 
-/** Locks request `id` for a decision and reads what deciding needs; undefined when there is none. */
+/**
+ * Locks request `id` for a decision (SELECT … FOR UPDATE) and reads what deciding needs, then its
+ * chain columns (requestChainColumnsSql) and the directory's presence of the decider (when there
+ * is one), in one round trip that also opens the transaction. Each read is a statement of its own,
+ * so its snapshot is taken once the lock is granted: the chain holds every event that the row's
+ * earlier holders committed. `request` is undefined when there is none.
+ */
 export async function lockRequestForDecision(
   tx: Transaction,
   id: string,
-): Promise<DecisionLockRow | undefined> {
-  const [row] = await tx.query<DecisionLockRow>(
+  decider: string | null,
+): Promise<{ request: DecisionLockRow | undefined; chainColumns: unknown; presence?: PresenceRead }> {
+  const requestId = `${tx.literal(id)}::uuid`;
+  const verdictTypes = textArrayLiteral(tx, VERDICT_EVENT_TYPES);
+  const [locked = [], chain = [], directory] = await tx.batch([
     `SELECT id, action, status::text AS status, requester_email, agent_owner, approvers, any_approver, quorum,
-              deny_quorum, deny_reason_required, expires_at, callback_url
-         FROM approval_requests WHERE id = $1::uuid FOR UPDATE`,
-    [id],
-  );
-  return row;
+            deny_quorum, deny_reason_required, expires_at, callback_url
+       FROM approval_requests WHERE id = ${requestId} FOR UPDATE`,
+    `SELECT ${requestChainColumnsSql(requestId, verdictTypes)}`,
+    ...(decider === null ? [] : [directoryPresenceSql(tx.literal(decider))]),
+  ]);
+  return {
+    request: locked[0] as DecisionLockRow | undefined,
+    chainColumns: chain[0],
+    ...(decider !== null && directory
+      ? { presence: { email: decider, presence: directory[0] as DirectoryPresence | undefined } }
+      : {}),
+  };
 }
 
 /** Locks client `clientId`'s request `id` while it is pending; undefined when it is not (or not theirs). */
@@ -179,16 +200,43 @@ export async function lockRequestForEscalation(
   return row;
 }
 
-/** Sets the request's concluding status and decided_at (the row is locked or was just written). */
-export async function markRequestConcluded(
+/** What concludes a request, written in one statement (`concludeRequestRow`). */
+export interface RequestConclusion {
+  id: string;
+  status: Exclude<ApprovalStatus, 'pending'>;
+  now: Date;
+  /** The pending delivery of its verdict callback (the URL as it may be shown), when it has one. */
+  delivery: { id: string; url: string } | null;
+}
+
+/**
+ * Concludes the request in one statement (the row is locked or was just written): its status and
+ * decided_at, the pending delivery of its verdict callback, and every card of it bumped with each
+ * channel's flush lock taken shared (outbox-store.ts). Answers the bumped cards' channels.
+ */
+export function concludeRequestRow(
   tx: Transaction,
-  id: string,
-  status: Exclude<ApprovalStatus, 'pending'>,
-  now: Date,
-): Promise<void> {
-  await tx.query(
-    'UPDATE approval_requests SET status = $2::"ApprovalStatus", decided_at = $3 WHERE id = $1::uuid',
-    [id, status, now],
+  conclusion: RequestConclusion,
+): Promise<{ channel: string }[]> {
+  return runSql<{ channel: string }>(
+    tx,
+    `WITH concluded AS (
+       UPDATE approval_requests SET status = $2::"ApprovalStatus", decided_at = $3 WHERE id = $1::uuid
+       RETURNING id
+     ), delivery AS (
+       INSERT INTO callback_deliveries (id, request_id, url, verdict)
+       SELECT $4::uuid, concluded.id, $5, $2::"ApprovalStatus" FROM concluded WHERE $4::uuid IS NOT NULL
+     ), cards AS (
+       UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel
+     )
+     ${CHANNELS_WITH_FLUSH_LOCK_SQL}`,
+    [
+      conclusion.id,
+      conclusion.status,
+      conclusion.now,
+      conclusion.delivery?.id ?? null,
+      conclusion.delivery?.url ?? null,
+    ],
   );
 }
 

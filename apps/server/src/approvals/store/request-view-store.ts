@@ -215,12 +215,23 @@ export async function readRequestView(
 
 /**
  * The request with its decisions and cards as the open transaction `tx` has left them, without its
- * chain (whose events the transaction may not have appended yet): what a decision returns.
+ * chain (whose events the transaction may not have appended yet): what a decision returns. Read in
+ * the transaction's last round trip, with `append` (the chain append, when there are events: it
+ * runs after the read, so the chain lock is not held for it) and the COMMIT.
  */
-export async function readRequestInTransaction(tx: Transaction, id: string): Promise<RequestWithDecisions> {
-  const [row] = await tx.query(`SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = $1::uuid`, [
-    id,
-  ]);
+export async function readRequestAndCommit(
+  tx: Transaction,
+  id: string,
+  append: string | null,
+): Promise<RequestWithDecisions> {
+  const [rows = []] = await tx.batch(
+    [
+      `SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = ${tx.literal(id)}::uuid`,
+      ...(append === null ? [] : [append]),
+    ],
+    { commit: true },
+  );
+  const [row] = rows;
   if (row === undefined) throw new Error(`request ${id} is gone from its own transaction`);
   return requestSchema.parse(row);
 }

@@ -2,30 +2,44 @@
 // step's lock, whether it was done, the request's row and its cards.
 import { requestChainColumnsSql } from '../../audit/chain-store.ts';
 import { VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
-import type { Transaction } from '../../db/transaction.ts';
+import { textArrayLiteral, type Transaction } from '../../db/transaction.ts';
+
+const lockKeyOf = (key: string) => `follow-up:${key}`;
 
 /** Taken for the transaction: two workers on one step (a retry after expiry) take turns. */
 export async function lockFollowUp(tx: Transaction, key: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`follow-up:${key}`]);
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKeyOf(key)]);
 }
 
 /**
  * Whether the requester was notified, the request's status, action, title and channels, and its
- * chain record (requestChainFromColumns), in one statement; the columns are null for no request.
+ * chain record (requestChainColumnsSql), in one statement; the columns are null for no request.
+ * `requestId` and `verdictTypes` are SQL (parameters or literals).
  */
-export async function readRequesterNotice(
+function requesterNoticeSql(requestId: string, verdictTypes: string): string {
+  return `SELECT EXISTS (SELECT 1 FROM audit_events
+                          WHERE request_id = ${requestId} AND type = 'requester.notified') AS notified,
+                 r.status::text AS status, r.action, r.title, coalesce(r.channels, '{}') AS channels,
+                 ${requestChainColumnsSql(requestId, verdictTypes)}
+            FROM (SELECT 1) AS one LEFT JOIN approval_requests r ON r.id = ${requestId}`;
+}
+
+/**
+ * Takes the notice's lock (as `lockFollowUp`), then reads what `requesterNoticeSql` reads, in one
+ * round trip that also opens the transaction. The read is a statement of its own, so its snapshot
+ * is taken once the lock is granted: it sees the requester.notified of a worker that held it.
+ */
+export async function lockAndReadRequesterNotice(
   tx: Transaction,
   requestId: string,
 ): Promise<Record<string, unknown> | undefined> {
-  const [read] = await tx.query(
-    `SELECT EXISTS (SELECT 1 FROM audit_events
-                     WHERE request_id = $1::uuid AND type = 'requester.notified') AS notified,
-            r.status::text AS status, r.action, r.title, coalesce(r.channels, '{}') AS channels,
-            ${requestChainColumnsSql('$1::uuid', '$2')}
-       FROM (SELECT 1) AS one LEFT JOIN approval_requests r ON r.id = $1::uuid`,
-    [requestId, VERDICT_EVENT_TYPES],
-  );
-  return read;
+  const id = `${tx.literal(requestId)}::uuid`;
+  const verdictTypes = textArrayLiteral(tx, VERDICT_EVENT_TYPES);
+  const [, read = []] = await tx.batch([
+    `SELECT pg_advisory_xact_lock(hashtextextended(${tx.literal(lockKeyOf(`${requestId}:notify-requester`))}, 0))`,
+    requesterNoticeSql(id, verdictTypes),
+  ]);
+  return read[0] as Record<string, unknown> | undefined;
 }
 
 /** The request's posted cards (channel and message id), oldest first. */

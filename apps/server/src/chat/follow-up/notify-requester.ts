@@ -11,7 +11,7 @@ import { inTransaction, type Transaction } from '../../db/transaction.ts';
 import { consoleRequestUrl } from '../card-view.ts';
 import { parseChannel } from '../../approvals/channels.ts';
 import type { ChatNotifier } from './chat-notifier.ts';
-import { listPostedCards, lockFollowUp, readRequesterNotice } from './follow-up-store.ts';
+import { listPostedCards, lockAndReadRequesterNotice } from './follow-up-store.ts';
 
 type Status = 'approved' | 'denied' | 'expired' | 'cancelled';
 type Notified = Extract<AuditEventInput, { type: 'requester.notified' }>['payload'];
@@ -57,9 +57,8 @@ export async function notifyRequester(
   // No platform with a notifier configured: nothing to try, so nothing is recorded.
   if (notifiers.size === 0) return Promise.resolve('no_platform');
   return inTransaction(deps.db, async (tx) => {
-    await lockFollowUp(tx, `${requestId}:notify-requester`);
-    // Whether it was done, the row and the chain record in one statement.
-    const read = await readRequesterNotice(tx, requestId);
+    // The notice's lock, then whether it was done, the row and the chain record: one round trip.
+    const read = await lockAndReadRequesterNotice(tx, requestId);
     const columns = noticeColumns.parse(read);
     if (columns.notified) return 'already_notified';
     const { status: rowStatus, action, title, channels } = columns;
