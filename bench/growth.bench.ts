@@ -18,6 +18,7 @@ import {
   growthHistory,
   GROWTH_ACTIONS,
   GROWTH_CHANNEL_ID,
+  REPORT_WINDOW_MS,
   type GrowthHistory,
 } from './lib/growth-history.ts';
 import { startServer } from './lib/server-process.ts';
@@ -26,7 +27,6 @@ export const SMALL_EVENTS = 10_000;
 export const LARGE_EVENTS = 1_000_000;
 export const QUICK_LARGE_EVENTS = 100_000;
 export const MAX_GROWTH = 1.5;
-const REPORT_WINDOW_MS = 6 * 3_600_000;
 const APPROVER_ID = 'U0GROWTHAPPROVER';
 const APPROVER = 'approver@example.com';
 const CARD_TIMEOUT_MS = 30_000;

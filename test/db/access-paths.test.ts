@@ -1,10 +1,16 @@
-// The hot lookups keep their cost flat as history grows: on 100k requests and 100k cards, the plan
-// of each statement the code really sends (captured from the pool, then EXPLAIN ANALYZEd with the
+// The hot lookups keep their cost flat as history grows: on 100k requests, 100k cards and 100k
+// audit events, the plan of each statement the code really sends (captured from the pool, then EXPLAIN ANALYZEd with the
 // same parameters) reads no more than ten times the rows it returns. Speed itself is measured in
 // `npm run bench`; this checks the plan shape that makes it flat.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRequests, encodeCursor } from '../../apps/server/src/approvals/list-requests.ts';
+import { checkpointAtOrBefore, periodSeqRange } from '../../apps/server/src/audit/report/report-store.ts';
+import {
+  decisionsAfterDeprovisioningCount,
+  latestCheckpointBefore,
+  periodEdgeEvent,
+} from '../../apps/server/src/audit/report/report-summary-store.ts';
 import {
   lastPostedAt,
   nextPendingCard,
@@ -17,6 +23,12 @@ import { testDeps } from '../support/use-case-fixtures.ts';
 const REQUESTS = 100_000;
 const CHANNEL = 'slack:C0HISTORY';
 const PENDING_CARDS = 5;
+const EVENTS = 100_000;
+/** The audit chain's one signed checkpoint, half-way; a report period over its last thousand events. */
+const CHECKPOINT_SEQ = 50_000;
+const PERIOD_EVENTS = 1_000;
+const EVENTS_START = new Date('2030-01-01T00:00:00.000Z');
+const eventAt = (seq: number) => new Date(EVENTS_START.getTime() + seq * 1000);
 
 interface SentStatement {
   text: string;
@@ -100,6 +112,19 @@ describe('access paths at 100k rows', { timeout: 300_000 }, () => {
                  FROM approval_requests ORDER BY created_at) AS r`,
       [CHANNEL],
     );
+    // The audit chain: one event a second, decisions by the same 50 users, one directory user
+    // deactivated early on and one signed checkpoint half-way (the hashes only need to be unique).
+    await admin.query(
+      `INSERT INTO audit_events (seq, type, request_id, actor, payload, occurred_at, prev_hash, hash)
+       SELECT g, CASE WHEN g = ${CHECKPOINT_SEQ} THEN 'audit.checkpoint'
+                      WHEN g = 10 THEN 'directory.user.deactivated' ELSE 'decision.recorded' END,
+              NULL, 'system',
+              CASE WHEN g = 10 THEN jsonb_build_object('email', 'user7@example.com')
+                   ELSE jsonb_build_object('approver', jsonb_build_object('email', 'user' || (g % 50) || '@example.com')) END,
+              $1::timestamptz + g * interval '1 second', md5((g - 1)::text) || md5((g - 1)::text), md5(g::text) || md5(g::text)
+         FROM generate_series(1, ${EVENTS}) AS g`,
+      [EVENTS_START],
+    );
     await admin.query('ANALYZE');
   });
 
@@ -180,6 +205,38 @@ describe('access paths at 100k rows', { timeout: 300_000 }, () => {
     const page = await listRequests(deps, clientId, { action: 'act.3', cursor, limit: 50 });
     expect(page.items).toHaveLength(50);
     expect(page.items[0]?.request.createdAt.getTime()).toBeLessThan(row.created_at.getTime());
+  });
+
+  it("a report's period bounds, edges and checkpoint read only the period's events", async () => {
+    const period = { from: eventAt(EVENTS - PERIOD_EVENTS + 1), to: eventAt(EVENTS + 1) };
+    const client = await db.pool.connect();
+    try {
+      const read = async () => ({
+        range: await periodSeqRange(client, period),
+        first: await periodEdgeEvent(client, period, 'ASC'),
+        last: await periodEdgeEvent(client, period, 'DESC'),
+        checkpoint: await checkpointAtOrBefore(client, String(EVENTS - PERIOD_EVENTS + 1)),
+        latestCheckpoint: await latestCheckpointBefore(client, period.from),
+        deprovisioned: await decisionsAfterDeprovisioningCount(client, period),
+      });
+      const found = await plansOf('audit_events', read);
+      expect(found).toHaveLength(6);
+      for (const { read: rows, plan } of found) {
+        expect(
+          rows,
+          `read ${rows} rows for a period of ${PERIOD_EVENTS} events:\n${plan}`,
+        ).toBeLessThanOrEqual(3 * PERIOD_EVENTS);
+      }
+      const got = await read();
+      expect(got.range).toEqual({ first: String(EVENTS - PERIOD_EVENTS + 1), last: String(EVENTS) });
+      expect(got.first?.seq).toBe(String(EVENTS - PERIOD_EVENTS + 1));
+      expect(got.last?.seq).toBe(String(EVENTS));
+      expect(got.checkpoint?.seq).toBe(String(CHECKPOINT_SEQ));
+      expect(got.latestCheckpoint).toBeDefined();
+      expect(got.deprovisioned).toBe(PERIOD_EVENTS / 50);
+    } finally {
+      client.release();
+    }
   });
 
   it("the flusher's next pending card reads only the pending cards", async () => {

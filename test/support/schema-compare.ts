@@ -27,6 +27,10 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../../prisma/schema.prisma', i
 export const PARTIAL_INDEXES: Record<string, string> = {
   chat_cards_pending_idx:
     'CREATE INDEX chat_cards_pending_idx ON chat_cards USING btree (channel, id) WHERE (shown_version < version)',
+  audit_events_checkpoint_seq_idx:
+    "CREATE INDEX audit_events_checkpoint_seq_idx ON audit_events USING btree (seq) WHERE (type = 'audit.checkpoint'::text)",
+  audit_events_directory_user_seq_idx:
+    "CREATE INDEX audit_events_directory_user_seq_idx ON audit_events USING btree (seq) WHERE (type = ANY (ARRAY['directory.user.deactivated'::text, 'directory.user.removed'::text, 'directory.user.reactivated'::text, 'directory.user.created'::text]))",
 };
 
 /** Tables the schema does not describe on purpose. */

@@ -1,9 +1,9 @@
 // Lists a client's requests, newest first, with opaque keyset cursors (stable under inserts).
 import { z } from 'zod';
-import type { Prisma } from '../db/client.ts';
 import type { ApprovalStatus } from '../generated/prisma/enums.ts';
 import { AppError } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import { readListPage } from './store/list-page-store.ts';
 import { readRequestViews, type RequestView } from './store/request-view-store.ts';
 
 export interface ListRequestsInput {
@@ -45,22 +45,14 @@ export async function listRequests(
   clientId: string,
   input: ListRequestsInput,
 ): Promise<ListRequestsResult> {
-  const where: Prisma.ApprovalRequestWhereInput = { clientId };
-  if (input.status) where.status = input.status;
-  if (input.action) where.action = input.action;
-  if (input.requester) where.requesterEmail = input.requester.toLowerCase();
-  if (input.cursor) {
-    const after = decodeCursor(input.cursor);
-    // `created_at <= c` bounds the index range; the OR only sorts out rows sharing that instant.
-    where.createdAt = { lte: after.createdAt };
-    where.OR = [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }];
-  }
   // The page's ids by the list indexes, then the page in one statement with what each item shows.
-  const rows = await deps.db.prisma.approvalRequest.findMany({
-    where,
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+  const rows = await readListPage(deps.db, {
+    clientId,
+    status: input.status,
+    action: input.action,
+    requesterEmail: input.requester?.toLowerCase(),
+    after: input.cursor ? decodeCursor(input.cursor) : undefined,
     take: input.limit + 1,
-    select: { id: true, createdAt: true },
   });
   const page = rows.slice(0, input.limit);
   const items = await readRequestViews(

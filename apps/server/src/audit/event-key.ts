@@ -71,6 +71,8 @@ export async function loadEventKey({ setting, file, log }: LoadEventKeyInput): P
 // Registering the public half (as the owner) is a write of the chain store's.
 
 const storedKey = z.object({ kid: z.string(), public_jwk: publicJwkSchema });
+/** Built once: a zod schema built per call is compiled again on its first parse (every view, every row). */
+const signingStartRow = z.object({ seq: z.string() });
 
 /** The registered public keys by kid; a row whose kid is not its key's thumbprint is left out. */
 export interface EventKeys {
@@ -90,7 +92,7 @@ export function eventKeysFrom(keyRows: readonly unknown[], start: unknown): Even
     if (!parsed.success || jwkThumbprint(parsed.data.public_jwk) !== parsed.data.kid) continue;
     keys.set(parsed.data.kid, publicKeyOf(parsed.data.public_jwk));
   }
-  const seq = z.object({ seq: z.string() }).safeParse(start);
+  const seq = signingStartRow.safeParse(start);
   return { keys, signedFrom: seq.success ? BigInt(seq.data.seq) : 1n };
 }
 

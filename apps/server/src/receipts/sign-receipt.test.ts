@@ -1,11 +1,12 @@
 // Receipts: exactly what is signed, the JWS header, and that the JWKS verifies them.
-import { compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
+import { CompactSign, compactVerify, createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { chainOfRow } from '../../../../test/support/receipt-chain.ts';
 import type { RequestWithDecisions } from '../approvals/find-request.ts';
 import { generateReceiptKey } from './receipt-key.ts';
 import {
   CHECKPOINT_TYPE,
+  EVIDENCE_MANIFEST_TYPE,
   createReceiptSigner,
   receiptPayload,
   RECEIPT_TYPE,
@@ -166,6 +167,24 @@ describe('createReceiptSigner', () => {
   it('gives the same receipt for the same request (Ed25519 is deterministic)', async () => {
     expect(await signRow(signer, request(), verdictEvent)).toBe(
       await signRow(signer, request(), verdictEvent),
+    );
+  });
+
+  it('writes each JWS byte for byte as jose does (Ed25519 is deterministic)', async () => {
+    const joseSign = (payload: string, typ: string) =>
+      new CompactSign(new TextEncoder().encode(payload))
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ })
+        .sign(key.privateKey);
+    const row = request();
+    const receiptPayload = JSON.stringify(payloadOfRow(row, verdictEvent));
+    expect(await signRow(signer, row, verdictEvent)).toBe(await joseSign(receiptPayload, RECEIPT_TYPE));
+    const statement = { seq: '7', hash: 'ab'.repeat(32), at: '2026-12-08T00:00:00.000Z', eventKeys: ['k1'] };
+    expect(await signer.signCheckpoint(statement)).toBe(
+      await joseSign(JSON.stringify(statement), CHECKPOINT_TYPE),
+    );
+    const manifest = '{"files":[]}\n';
+    expect(await signer.signEvidenceManifest(manifest)).toBe(
+      await joseSign(manifest, EVIDENCE_MANIFEST_TYPE),
     );
   });
 

@@ -2,8 +2,7 @@
 // verdict sits in the audit chain, verifiable offline against the JWKS served at GET
 // /v1/keys/receipt. The same key signs checkpoints of the chain head, and the `v1a` (Ed25519)
 // Standard Webhooks signature of verdict callbacks.
-import { sign as signEd25519 } from 'node:crypto';
-import { CompactSign } from 'jose';
+import { sign as signEd25519, type KeyObject } from 'node:crypto';
 import { describeRequesterProof, readRequesterProof } from './requester-proof.ts';
 import type { RequestChain } from '../audit/request-chain.ts';
 import { CHECKPOINT_TYPE, EVIDENCE_MANIFEST_TYPE, RECEIPT_ALG, RECEIPT_TYPE } from './receipt-jws-types.ts';
@@ -108,18 +107,28 @@ export function receiptPayload(requestId: string, chain: RequestChain): ReceiptP
   };
 }
 
+/**
+ * A compact JWS (RFC 7515) of `payload` with the protected header {alg, kid, typ}, signed with
+ * Ed25519 by node:crypto in one call: byte for byte what jose's CompactSign writes (Ed25519 is
+ * deterministic), without its WebCrypto round trip, which cost a list page ~0.3 ms per receipt.
+ */
+function compactJws(privateKey: KeyObject, kid: string, typ: string, payload: string): string {
+  const header = Buffer.from(JSON.stringify({ alg: RECEIPT_ALG, kid, typ }), 'utf8').toString('base64url');
+  const signingInput = `${header}.${Buffer.from(payload, 'utf8').toString('base64url')}`;
+  const signature = signEd25519(null, Buffer.from(signingInput, 'ascii'), privateKey).toString('base64url');
+  return `${signingInput}.${signature}`;
+}
+
 /** The private key is captured here and nowhere else reachable: the signer exposes only methods. */
 export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
   const { kid, privateKey } = key;
   const jwks: ReceiptJwks = { keys: [{ ...key.publicJwk, kid, alg: RECEIPT_ALG, use: 'sig' }] };
-  const encoder = new TextEncoder();
   return {
-    async sign(requestId, chain) {
+    sign(requestId, chain) {
       const payload = receiptPayload(requestId, chain);
-      if (!payload) return null;
-      return new CompactSign(encoder.encode(JSON.stringify(payload)))
-        .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: RECEIPT_TYPE })
-        .sign(privateKey);
+      return Promise.resolve(
+        payload ? compactJws(privateKey, kid, RECEIPT_TYPE, JSON.stringify(payload)) : null,
+      );
     },
     signCheckpoint(statement) {
       const payload = {
@@ -128,14 +137,10 @@ export function createReceiptSigner(key: ReceiptKey): ReceiptSigner {
         at: statement.at,
         ...(statement.eventKeys ? { eventKeys: statement.eventKeys } : {}),
       };
-      return new CompactSign(encoder.encode(JSON.stringify(payload)))
-        .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: CHECKPOINT_TYPE })
-        .sign(privateKey);
+      return Promise.resolve(compactJws(privateKey, kid, CHECKPOINT_TYPE, JSON.stringify(payload)));
     },
     signEvidenceManifest(manifest) {
-      return new CompactSign(encoder.encode(manifest))
-        .setProtectedHeader({ alg: RECEIPT_ALG, kid, typ: EVIDENCE_MANIFEST_TYPE })
-        .sign(privateKey);
+      return Promise.resolve(compactJws(privateKey, kid, EVIDENCE_MANIFEST_TYPE, manifest));
     },
     signWebhook: (content) => signEd25519(null, Buffer.from(content, 'utf8'), privateKey).toString('base64'),
     jwks: () => structuredClone(jwks),

@@ -140,9 +140,11 @@ export async function periodSeqRange(
   db: ReadSnapshot,
   period: ReportPeriod,
 ): Promise<{ first: string | null; last: string | null }> {
+  // OFFSET 0 keeps the period's events read by the occurred_at index: without it the planner takes
+  // min and max from the ends of the seq index, filtering, and walks every event before the period.
   const { rows } = await db.query<{ first: string | null; last: string | null }>(
-    `SELECT min(seq)::text AS first, max(seq)::text AS last FROM audit_events
-      WHERE occurred_at >= $1 AND occurred_at < $2`,
+    `SELECT min(p.seq)::text AS first, max(p.seq)::text AS last
+       FROM (SELECT seq FROM audit_events WHERE occurred_at >= $1 AND occurred_at < $2 OFFSET 0) AS p`,
     [period.from, period.to],
   );
   return { first: rows[0]?.first ?? null, last: rows[0]?.last ?? null };

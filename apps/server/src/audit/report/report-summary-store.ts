@@ -126,9 +126,12 @@ export async function periodEdgeEvent(
   period: ReportPeriod,
   order: 'ASC' | 'DESC',
 ): Promise<{ seq: string; hash: string; occurred_at: Date } | undefined> {
+  // The edge's seq from the period's events by the occurred_at index (OFFSET 0: not by walking the
+  // seq index from an end with a filter, which reads every event before or after the period).
   const { rows } = await db.query<{ seq: string; hash: string; occurred_at: Date }>(
     `SELECT seq::text AS seq, hash, occurred_at FROM audit_events
-        WHERE occurred_at >= $1 AND occurred_at < $2 ORDER BY audit_events.seq ${order} LIMIT 1`,
+      WHERE seq = (SELECT ${order === 'ASC' ? 'min' : 'max'}(p.seq)
+                     FROM (SELECT seq FROM audit_events WHERE occurred_at >= $1 AND occurred_at < $2 OFFSET 0) AS p)`,
     [period.from, period.to],
   );
   return rows[0];
