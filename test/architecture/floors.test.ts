@@ -57,7 +57,7 @@ const FLOORS: readonly { name: string; paths: readonly string[] }[] = [
  */
 const KNOWN_UPWARD: readonly { from: string; to: string; why: string }[] = [
   {
-    from: `${SERVER}mcp/mount-mcp.ts`,
+    from: `${SERVER}mcp/answer-mcp-call.ts`,
     to: 'apps/cli/src/verify-receipt.ts',
     why: 'the receipt check is shared with the CLI and its errors are CliErrors',
   },
