@@ -29,7 +29,6 @@ import { chatFlushExpireSeconds } from './chat/chat-integration.ts';
 import { startChatWorkers } from './chat/start-chat-workers.ts';
 import { answerClientErrors } from './http/answer-client-error.ts';
 import { loadGatewayFile, systemSecretReader } from './gateway/load-gateway-file.ts';
-import { startGateway } from './gateway/start-gateway.ts';
 import { createHttpApp } from './http/app.ts';
 import { trackConnections } from './http/track-connections.ts';
 import { startFollowUpWorkers } from './chat/follow-up/start-follow-up-workers.ts';
@@ -156,13 +155,27 @@ export async function startServer({
     );
     const sweeper = startExpirySweeper(deps, config.COUNTERSIGN_EXPIRY_SWEEP_MS);
     const checkpoints = startCheckpointTimer(deps, config.COUNTERSIGN_CHECKPOINT_INTERVAL_MIN);
-    const gateway = gatewayConfig ? await startGateway(gatewayConfig, log, packageJson.version) : undefined;
+    // The gateway's modules (the MCP SDK's client and server) load only when it is configured.
+    const gateway = gatewayConfig
+      ? await import('./gateway/start-gateway.ts').then(({ startGateway }) =>
+          startGateway(gatewayConfig, log, packageJson.version),
+        )
+      : undefined;
+    const ctx = {
+      deps,
+      feed,
+      shutdown: shutdown.signal,
+      chatLinks: chats.map((chat) => chat.link),
+      gateway,
+    };
     const app = createHttpApp({
-      ctx: { deps, feed, shutdown: shutdown.signal, chatLinks: chats.map((chat) => chat.link), gateway },
+      ctx,
       metrics,
       log,
       version: packageJson.version,
       chatRouters: chats.map((chat) => chat.router),
+      gatewayRouter:
+        gateway && (await import('./gateway/mount-gateway.ts')).createGatewayRouter(ctx, gateway),
       webRouter: await createWebConsole(config, deps),
       publicUrl: config.COUNTERSIGN_PUBLIC_URL,
     });

@@ -14,14 +14,16 @@ export const GATEWAY_PATH = '/gateway/mcp';
 
 export function createGatewayRouter(ctx: HttpContext, gateway: GatewayHost): Router {
   return statelessMcpRouter(ctx, GATEWAY_PATH, (identity, principal) =>
-    createGatewayServer({
-      config: gateway.config,
-      downstream: gateway.downstream,
-      backend: createInProcessGatewayBackend(ctx, principal),
-      identity,
-      version: packageJson.version,
-      pins: gateway.pins,
-      warn: (message) => ctx.deps.log.warn({ gateway: true }, message),
-    }),
+    Promise.resolve(
+      createGatewayServer({
+        config: gateway.config,
+        downstream: gateway.downstream,
+        backend: createInProcessGatewayBackend(ctx, principal),
+        identity,
+        version: packageJson.version,
+        pins: gateway.pins,
+        warn: (message) => ctx.deps.log.warn({ gateway: true }, message),
+      }),
+    ),
   );
 }

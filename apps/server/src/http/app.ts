@@ -20,7 +20,6 @@ import { receiptKeysRoute } from './routes/keys.receipt.ts';
 import { eventKeysRoute } from './routes/keys.events.ts';
 import { recordExecutionRoute } from './routes/approvals.execution.ts';
 import { createMcpRouter } from '../mcp/mount-mcp.ts';
-import { createGatewayRouter } from '../gateway/mount-gateway.ts';
 import { createInterceptorRouter } from '../gateway/mount-interceptor.ts';
 import { clientScriptRoute } from './routes/cli.client.ts';
 import { createScimRouter } from './scim/scim-router.ts';
@@ -65,6 +64,8 @@ export interface HttpAppOptions {
   version: string;
   /** Chat platform endpoints (Slack's /slack/events), mounted before the API routes. */
   chatRouters?: Router[];
+  /** The MCP gateway's /gateway/mcp (gateway/mount-gateway.ts), when COUNTERSIGN_GATEWAY is set. */
+  gatewayRouter?: Router | undefined;
   /** The web console (apps/server/src/web); it only takes its own paths. */
   webRouter?: Router;
   /** COUNTERSIGN_PUBLIC_URL, for the absolute locations SCIM answers carry. */
@@ -77,6 +78,7 @@ export function createHttpApp({
   log,
   version,
   chatRouters = [],
+  gatewayRouter,
   webRouter,
   publicUrl,
 }: HttpAppOptions): Express {
@@ -111,7 +113,7 @@ export function createHttpApp({
   for (const chatRouter of chatRouters) app.use(chatRouter);
   app.use(createScimRouter(ctx, publicUrl));
   app.use(createMcpRouter(ctx));
-  if (ctx.gateway) app.use(createGatewayRouter(ctx, ctx.gateway));
+  if (gatewayRouter) app.use(gatewayRouter);
   app.use(createInterceptorRouter(ctx));
   if (webRouter) app.use(webRouter);
   const router = express.Router();

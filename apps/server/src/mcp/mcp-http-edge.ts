@@ -2,9 +2,9 @@
 // on /v1, who the calls act for from the operator's client configuration (headers, never tool
 // arguments), no JSON-RPC batches, and Streamable HTTP without sessions (a fresh MCP server per
 // POST, so any replica can answer any call; nothing to stream from with GET or end with DELETE).
+// The MCP SDK is loaded on the first call: a server nobody reaches over MCP never loads it.
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { principalOf } from '../http/auth.ts';
@@ -67,16 +67,23 @@ export interface ConnectableMcpServer {
   close(): Promise<void>;
 }
 
-/** The router of one MCP door at `path`: `serverFor` makes the MCP server of one authenticated POST. */
+/**
+ * The router of one MCP door at `path`: `serverFor` makes the MCP server of one authenticated POST
+ * (it may load the door's MCP modules on first use).
+ */
 export function statelessMcpRouter(
   ctx: HttpContext,
   path: string,
-  serverFor: (identity: McpIdentity, principal: Principal) => ConnectableMcpServer,
+  serverFor: (identity: McpIdentity, principal: Principal) => Promise<ConnectableMcpServer>,
 ): Router {
   const router = express.Router();
   router.post(path, authenticateMcpCaller(ctx), jsonBody({ required: true }), async (req, res) => {
     if (refusedBatch(req, res)) return;
-    const server = serverFor(mcpIdentityOf(req), principalOf(res));
+    const identity = mcpIdentityOf(req);
+    const [server, { StreamableHTTPServerTransport }] = await Promise.all([
+      serverFor(identity, principalOf(res)),
+      import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    ]);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
