@@ -332,10 +332,6 @@ export async function seedGrowthHistory(
   return { clientId, checkpointSeq };
 }
 
-/**
- * A clone of the kept seed of `events` events (seeding it first when it is missing or unfinished),
- * with a fresh API key for the history's client.
- */
 /** The kept seed of `events` events, seeded first when it is missing, unfinished or of an older shape. */
 export async function ensureGrowthSeed(events: number): Promise<{ clientId: string; seededSeconds: number }> {
   const name = growthDatabaseName(events);
