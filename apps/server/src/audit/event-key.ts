@@ -3,7 +3,7 @@
 // the server is evident. The private half comes from the server's configuration
 // (COUNTERSIGN_EVENT_KEY, or the file COUNTERSIGN_EVENT_KEY_FILE names) and is never written to
 // the database; only the public half is registered there, by the owner, for verifiers.
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from '../config-error.ts';
@@ -128,4 +128,35 @@ export function signatureProblem(
   return verify(null, Buffer.from(canonical, 'utf8'), key, bytes)
     ? null
     : `its signature does not verify against event key ${kid}`;
+}
+
+/** How many valid signatures a process remembers (about 200 bytes each); the oldest go first. */
+const REMEMBERED_SIGNATURES = 10_000;
+const rememberedValid = new Set<string>();
+
+/**
+ * signatureProblem for the events a request view reads again and again (every card flush, callback
+ * and long-poll of a request verifies its events): a signature found valid is remembered by the
+ * signature itself (its key id included, which names the public key by its thumbprint) and the
+ * digest of the text it signs, since whether it verifies depends on nothing else. A changed text,
+ * another signature or a key no longer registered is checked as if never seen.
+ */
+export function rememberedSignatureProblem(
+  keys: EventKeys,
+  canonical: string,
+  signature: string | null,
+): string | null {
+  const kid = signature?.slice(0, Math.max(signature.indexOf('.'), 0));
+  if (signature === null || !kid || !keys.keys.has(kid)) return signatureProblem(keys, canonical, signature);
+  const memo = `${signature}:${hash('sha256', canonical, 'base64url')}`;
+  if (rememberedValid.has(memo)) return null;
+  const why = signatureProblem(keys, canonical, signature);
+  if (why === null) {
+    rememberedValid.add(memo);
+    if (rememberedValid.size > REMEMBERED_SIGNATURES) {
+      const oldest = rememberedValid.values().next();
+      if (!oldest.done) rememberedValid.delete(oldest.value);
+    }
+  }
+  return why;
 }

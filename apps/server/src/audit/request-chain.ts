@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 import type { SqlSource } from '../db/transaction.ts';
 import { readRequestChainColumns } from './chain-store.ts';
-import { eventKeysFrom, signatureProblem, type EventKeys } from './event-key.ts';
+import { eventKeysFrom, rememberedSignatureProblem, type EventKeys } from './event-key.ts';
 import type { RequestCreatedPayload } from './event-types.ts';
 import { storedEventInput } from './verify-event-hash.ts';
 
@@ -162,7 +162,7 @@ export function requestChainFrom(requestId: string, rows: EventRow[], keys: Even
       payload: row.payload,
       occurredAt: row.at.toISOString(),
     });
-    const why = signatureProblem(keys, input, row.signature);
+    const why = rememberedSignatureProblem(keys, input, row.signature);
     if (why)
       return {
         found: false,
