@@ -12,8 +12,13 @@ import type { Logger } from '../observability/logger.ts';
 import { PgliteSessionQueue } from './pglite-session-queue.ts';
 import { seedPgliteDataDir } from './seed-pglite-data-dir.ts';
 
-/** pglite-socket defaults to one connection; the service's pool needs several. */
-const MAX_SOCKET_CONNECTIONS = 20;
+/**
+ * pglite-socket defaults to one connection; beyond the limit it closes a new connection at once
+ * ("Server has closed the connection"). One server holds its pool, pg-boss's pool and a LISTEN
+ * connection; a CLI beside it, or a second server on the same data (a restart that overlaps, the
+ * tests' replicas) adds as many again. Each costs a socket and a handler: the backend is shared.
+ */
+const MAX_SOCKET_CONNECTIONS = 100;
 
 /**
  * Postgres settings for every start (command-line options, so postgresql.conf stays initdb's).
