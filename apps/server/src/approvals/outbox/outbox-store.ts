@@ -24,6 +24,11 @@ export async function lockFlushShared(tx: Transaction, channel: string): Promise
   ]);
 }
 
+/** The `cards` CTE: every card of the request in parameter $1 bumped a version, with its channel. */
+export const BUMPED_CARDS_CTE = `cards AS (
+       UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel
+     )`;
+
 /**
  * The select-list end of a statement whose `cards` (a CTE of bumped chat_cards rows) answer their
  * channels, each channel's flush lock taken shared on the way (held until commit), so the flush
@@ -55,9 +60,7 @@ export async function insertCard(tx: Transaction, requestId: string, channel: st
 export function bumpCardVersions(tx: Transaction, requestId: string): Promise<{ channel: string }[]> {
   return runSql<{ channel: string }>(
     tx,
-    `WITH cards AS (
-       UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel
-     )
+    `WITH ${BUMPED_CARDS_CTE}
      ${CHANNELS_WITH_FLUSH_LOCK_SQL}`,
     [requestId],
   );

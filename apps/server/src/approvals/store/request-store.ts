@@ -5,7 +5,7 @@ import type { ApprovalRequest, Prisma } from '../../generated/prisma/client.ts';
 import type { Database } from '../../db/client.ts';
 import { runSql, textArrayLiteral, type Transaction } from '../../db/transaction.ts';
 import type { ApprovalStatus } from '../../generated/prisma/enums.ts';
-import { CHANNELS_WITH_FLUSH_LOCK_SQL } from '../outbox/outbox-store.ts';
+import { BUMPED_CARDS_CTE, CHANNELS_WITH_FLUSH_LOCK_SQL } from '../outbox/outbox-store.ts';
 import { requestChainColumnsSql } from '../../audit/chain-store.ts';
 import { VERDICT_EVENT_TYPES } from '../../audit/request-chain.ts';
 import type { PresenceRead } from '../../directory/directory-eligibility.ts';
@@ -226,9 +226,7 @@ export function concludeRequestRow(
      ), delivery AS (
        INSERT INTO callback_deliveries (id, request_id, url, verdict)
        SELECT $4::uuid, concluded.id, $5, $2::"ApprovalStatus" FROM concluded WHERE $4::uuid IS NOT NULL
-     ), cards AS (
-       UPDATE chat_cards SET version = version + 1 WHERE request_id = $1::uuid RETURNING channel
-     )
+     ), ${BUMPED_CARDS_CTE}
      ${CHANNELS_WITH_FLUSH_LOCK_SQL}`,
     [
       conclusion.id,
